@@ -1,0 +1,13 @@
+//! Credentials for Madoguchi: argon2id password hashes, one-time tokens for mail links,
+//! signed API bearer tokens (JWT) and CSRF tokens.
+//!
+//! Architecture invariant: this crate does no I/O; storing and checking state (lockouts, token
+//! use) is the storage layer's job, so every function here is a pure transformation.
+
+pub mod api_token;
+pub mod csrf;
+pub mod one_time;
+pub mod password;
+
+pub use api_token::{ApiClaims, ApiScope, ApiTokenError, ApiTokenKeys};
+pub use password::{PasswordHasher, hash_password, verify_password};

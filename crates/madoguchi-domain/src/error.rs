@@ -1,0 +1,263 @@
+//! Stable error codes shared by the API, the pages and the command line.
+//!
+//! A code never changes meaning once released: clients and the city's help desk key on it.
+//! Each code carries its message in Japanese and English, so every layer answers in the
+//! user's language without its own translation table.
+
+use crate::Lang;
+use serde::{Deserialize, Serialize};
+
+/// Every error a user can be shown. `as_str` is the wire form (`snake_case`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    // Input
+    ValidationFailed,
+    MalformedJson,
+    UnsupportedMediaType,
+    PayloadTooLarge,
+    InvalidEmail,
+    InvalidDisplayName,
+    PasswordTooShort,
+    PasswordTooLong,
+    PasswordTooCommon,
+    PasswordContainsEmail,
+    InvalidOrgCode,
+    InvalidOrgName,
+    InvalidRoleScope,
+    InvalidTenantSlug,
+    // State
+    EmailTaken,
+    OrgCodeTaken,
+    TokenInvalid,
+    EmailNotVerified,
+    Conflict,
+    // Access
+    InvalidCredentials,
+    AccountLocked,
+    RateLimited,
+    Unauthenticated,
+    Forbidden,
+    CsrfFailed,
+    TenantUnknown,
+    // Routing
+    NotFound,
+    MethodNotAllowed,
+    // Server
+    Internal,
+    Unavailable,
+}
+
+impl ErrorCode {
+    /// The stable wire form, e.g. `email_taken`.
+    pub fn as_str(self) -> &'static str {
+        use ErrorCode::*;
+        match self {
+            ValidationFailed => "validation_failed",
+            MalformedJson => "malformed_json",
+            UnsupportedMediaType => "unsupported_media_type",
+            PayloadTooLarge => "payload_too_large",
+            InvalidEmail => "invalid_email",
+            InvalidDisplayName => "invalid_display_name",
+            PasswordTooShort => "password_too_short",
+            PasswordTooLong => "password_too_long",
+            PasswordTooCommon => "password_too_common",
+            PasswordContainsEmail => "password_contains_email",
+            InvalidOrgCode => "invalid_org_code",
+            InvalidOrgName => "invalid_org_name",
+            InvalidRoleScope => "invalid_role_scope",
+            InvalidTenantSlug => "invalid_tenant_slug",
+            EmailTaken => "email_taken",
+            OrgCodeTaken => "org_code_taken",
+            TokenInvalid => "token_invalid",
+            EmailNotVerified => "email_not_verified",
+            Conflict => "conflict",
+            InvalidCredentials => "invalid_credentials",
+            AccountLocked => "account_locked",
+            RateLimited => "rate_limited",
+            Unauthenticated => "unauthenticated",
+            Forbidden => "forbidden",
+            CsrfFailed => "csrf_failed",
+            TenantUnknown => "tenant_unknown",
+            NotFound => "not_found",
+            MethodNotAllowed => "method_not_allowed",
+            Internal => "internal",
+            Unavailable => "unavailable",
+        }
+    }
+
+    /// The message shown to a user in `lang`. Messages say what to do next where possible.
+    pub fn message(self, lang: Lang) -> &'static str {
+        use ErrorCode::*;
+        let (ja, en) = match self {
+            ValidationFailed => (
+                "入力内容に誤りがあります。各項目をご確認ください。",
+                "Some of the information entered is not valid. Please check each field.",
+            ),
+            MalformedJson => (
+                "リクエストの JSON を読み取れませんでした。",
+                "The request body is not valid JSON.",
+            ),
+            UnsupportedMediaType => (
+                "この形式のデータは受け付けていません。",
+                "This content type is not accepted.",
+            ),
+            PayloadTooLarge => (
+                "送信されたデータが大きすぎます。",
+                "The request body is too large.",
+            ),
+            InvalidEmail => (
+                "メールアドレスの形式が正しくありません。",
+                "The email address is not valid.",
+            ),
+            InvalidDisplayName => (
+                "お名前は1文字以上100文字以内で入力してください。",
+                "Please enter a name of 1 to 100 characters.",
+            ),
+            PasswordTooShort => (
+                "パスワードは12文字以上にしてください。",
+                "The password must be at least 12 characters long.",
+            ),
+            PasswordTooLong => (
+                "パスワードは128文字以内にしてください。",
+                "The password must be at most 128 characters long.",
+            ),
+            PasswordTooCommon => (
+                "推測されやすいパスワードです。よく使われる語や単純な並びを避けてください。",
+                "This password is too easy to guess. Avoid common words and simple sequences.",
+            ),
+            PasswordContainsEmail => (
+                "パスワードにメールアドレスを含めないでください。",
+                "The password must not contain your email address.",
+            ),
+            InvalidOrgCode => (
+                "コードは英小文字・数字・ハイフンの2〜32文字で入力してください。",
+                "Codes are 2 to 32 lowercase letters, digits or hyphens.",
+            ),
+            InvalidOrgName => (
+                "名称は1文字以上100文字以内で入力してください。",
+                "Please enter a name of 1 to 100 characters.",
+            ),
+            InvalidRoleScope => (
+                "この役割には所属（事業所・課）の指定が必要です。",
+                "This role needs an office or department scope.",
+            ),
+            InvalidTenantSlug => (
+                "自治体コードは英小文字・数字・ハイフンの2〜32文字です。",
+                "Tenant codes are 2 to 32 lowercase letters, digits or hyphens.",
+            ),
+            EmailTaken => (
+                "このメールアドレスは既に登録されています。ログインするか、パスワードを再設定してください。",
+                "This email address is already registered. Sign in or reset your password.",
+            ),
+            OrgCodeTaken => (
+                "このコードは既に使われています。",
+                "This code is already in use.",
+            ),
+            TokenInvalid => (
+                "リンクの有効期限が切れているか、既に使用されています。もう一度お手続きください。",
+                "This link has expired or was already used. Please start again.",
+            ),
+            EmailNotVerified => (
+                "メールアドレスの確認が済んでいません。届いたメールのリンクを開いてください。",
+                "Your email address is not verified yet. Please open the link in the mail we sent.",
+            ),
+            Conflict => (
+                "他の操作と重なったため処理できませんでした。もう一度お試しください。",
+                "This conflicted with another change. Please try again.",
+            ),
+            InvalidCredentials => (
+                "メールアドレスまたはパスワードが正しくありません。",
+                "The email address or password is incorrect.",
+            ),
+            AccountLocked => (
+                "ログインの失敗が続いたため、一時的にロックしています。しばらくしてからお試しください。",
+                "Too many failed sign-ins. The account is locked for a while; please try again later.",
+            ),
+            RateLimited => (
+                "短時間に多くのリクエストがありました。しばらくしてからお試しください。",
+                "Too many requests. Please wait a moment and try again.",
+            ),
+            Unauthenticated => ("ログインしてください。", "Please sign in."),
+            Forbidden => (
+                "この操作を行う権限がありません。",
+                "You do not have permission to do this.",
+            ),
+            CsrfFailed => (
+                "フォームの有効期限が切れました。ページを再読み込みしてもう一度送信してください。",
+                "The form has expired. Please reload the page and submit again.",
+            ),
+            TenantUnknown => (
+                "この自治体は登録されていません。",
+                "This municipality is not registered.",
+            ),
+            NotFound => (
+                "お探しのページは見つかりませんでした。",
+                "The page you are looking for was not found.",
+            ),
+            MethodNotAllowed => (
+                "この操作はこのアドレスでは利用できません。",
+                "This method is not allowed at this address.",
+            ),
+            Internal => (
+                "システムで問題が発生しました。時間をおいてお試しください。",
+                "Something went wrong on our side. Please try again later.",
+            ),
+            Unavailable => (
+                "ただいまサービスを利用できません。時間をおいてお試しください。",
+                "The service is unavailable right now. Please try again later.",
+            ),
+        };
+        match lang {
+            Lang::Ja => ja,
+            Lang::En => en,
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_form_matches_serde_form() {
+        for code in [
+            ErrorCode::EmailTaken,
+            ErrorCode::CsrfFailed,
+            ErrorCode::PasswordTooCommon,
+        ] {
+            let json = serde_json_like(code);
+            assert_eq!(json, code.as_str());
+        }
+    }
+
+    fn serde_json_like(code: ErrorCode) -> String {
+        // serde's snake_case renaming applied to the Debug name, which is what serde emits.
+        let debug = format!("{code:?}");
+        let mut out = String::new();
+        for (i, c) in debug.chars().enumerate() {
+            if c.is_uppercase() {
+                if i > 0 {
+                    out.push('_');
+                }
+                out.push(c.to_ascii_lowercase());
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_message_exists_in_both_languages() {
+        let m = ErrorCode::Forbidden;
+        assert!(!m.message(Lang::Ja).is_empty());
+        assert!(m.message(Lang::En).is_ascii());
+    }
+}

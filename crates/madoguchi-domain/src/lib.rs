@@ -1,0 +1,22 @@
+//! Pure rules of Madoguchi: identifiers, validated values and the stable error codes.
+//!
+//! Architecture invariant: this crate performs no I/O (no database, network, files or clock
+//! reads other than through arguments), so every rule here is testable as a plain function.
+
+pub mod account;
+pub mod error;
+pub mod ids;
+pub mod lang;
+pub mod money;
+pub mod org;
+pub mod password;
+pub mod tenant;
+pub mod tokyo;
+
+pub use account::{AccountKind, DisplayName, Email, Role, RoleAssignment};
+pub use error::ErrorCode;
+pub use ids::{AccountId, AuditId, DepartmentId, JobId, OfficeId, TenantId};
+pub use lang::Lang;
+pub use money::Yen;
+pub use org::{OfficeKind, OrgCode};
+pub use tenant::TenantSlug;

@@ -1,0 +1,298 @@
+//! The storage boundary of Madoguchi: records, the capability traits every backend implements,
+//! and the one error type they return.
+//!
+//! Architecture invariant: nothing above this crate knows which database it talks to. The
+//! SQLite and PostgreSQL crates implement exactly these traits, and the contract suite in
+//! `tests/` runs the same stories against both.
+//!
+//! Every method that touches tenant data takes the `TenantId` explicitly, so a query can never
+//! forget the tenant scope.
+
+pub mod records;
+
+use async_trait::async_trait;
+use madoguchi_domain::{
+    AccountId, AccountKind, DepartmentId, Email, JobId, OfficeId, RoleAssignment, TenantId,
+};
+pub use records::*;
+use time::OffsetDateTime;
+
+/// Why a storage call failed. Backends map their driver errors into these.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("not found")]
+    NotFound,
+    /// A unique constraint refused the write; `constraint` names it (e.g. `accounts_email`).
+    #[error("unique constraint {constraint} violated")]
+    Duplicate { constraint: String },
+    /// A foreign key or check constraint refused the write.
+    #[error("constraint {constraint} violated")]
+    Constraint { constraint: String },
+    /// The database was migrated by a newer Madoguchi than this binary.
+    #[error(
+        "database schema version {database} is newer than this binary's {binary}; upgrade Madoguchi"
+    )]
+    SchemaTooNew { database: i64, binary: i64 },
+    /// The database was not migrated to this binary's version yet; run `madoguchi migrate`.
+    #[error(
+        "database schema version {database} is older than this binary's {binary}; run `madoguchi migrate`"
+    )]
+    SchemaBehind { database: i64, binary: i64 },
+    /// The database could not be reached or timed out; worth retrying later.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+pub type StorageResult<T> = Result<T, StorageError>;
+
+/// Schema management and liveness.
+#[async_trait]
+pub trait SchemaStore: Send + Sync {
+    /// Applies pending migrations. Idempotent. Refuses a database migrated by a newer binary.
+    async fn migrate(&self) -> StorageResult<MigrationReport>;
+    /// Refuses to run on a database that is behind or ahead of this binary.
+    async fn check_schema(&self) -> StorageResult<()>;
+    /// Cheap round trip for `/readyz`.
+    async fn ping(&self) -> StorageResult<()>;
+    /// `sqlite` or `postgres`, for logs and metrics.
+    fn backend_name(&self) -> &'static str;
+}
+
+/// Tenants (municipalities).
+#[async_trait]
+pub trait TenantStore: Send + Sync {
+    async fn create_tenant(&self, new: &NewTenant) -> StorageResult<Tenant>;
+    async fn tenant_by_slug(&self, slug: &str) -> StorageResult<Tenant>;
+    async fn tenant_by_host(&self, host: &str) -> StorageResult<Tenant>;
+    async fn list_tenants(&self) -> StorageResult<Vec<Tenant>>;
+}
+
+/// Offices and departments.
+#[async_trait]
+pub trait OrgStore: Send + Sync {
+    async fn create_office(&self, tenant: TenantId, new: &NewOffice) -> StorageResult<Office>;
+    async fn update_office(
+        &self,
+        tenant: TenantId,
+        id: OfficeId,
+        new: &NewOffice,
+    ) -> StorageResult<Office>;
+    async fn office(&self, tenant: TenantId, id: OfficeId) -> StorageResult<Office>;
+    async fn list_offices(&self, tenant: TenantId) -> StorageResult<Vec<Office>>;
+    async fn create_department(
+        &self,
+        tenant: TenantId,
+        new: &NewDepartment,
+    ) -> StorageResult<Department>;
+    async fn update_department(
+        &self,
+        tenant: TenantId,
+        id: DepartmentId,
+        new: &NewDepartment,
+    ) -> StorageResult<Department>;
+    async fn department(&self, tenant: TenantId, id: DepartmentId) -> StorageResult<Department>;
+    async fn list_departments(&self, tenant: TenantId) -> StorageResult<Vec<Department>>;
+}
+
+/// Accounts, roles, one-time tokens and sign-in failure accounting.
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// Creates the account and its role assignments in one transaction.
+    async fn create_account(&self, tenant: TenantId, new: &NewAccount) -> StorageResult<Account>;
+    async fn account(&self, tenant: TenantId, id: AccountId) -> StorageResult<Account>;
+    async fn account_by_email(
+        &self,
+        tenant: TenantId,
+        kind: AccountKind,
+        email: &Email,
+    ) -> StorageResult<Account>;
+    async fn list_accounts(
+        &self,
+        tenant: TenantId,
+        kind: AccountKind,
+    ) -> StorageResult<Vec<Account>>;
+    /// Replaces every role assignment of a staff account.
+    async fn set_roles(
+        &self,
+        tenant: TenantId,
+        id: AccountId,
+        roles: &[RoleAssignment],
+    ) -> StorageResult<()>;
+    async fn roles(&self, tenant: TenantId, id: AccountId) -> StorageResult<Vec<RoleAssignment>>;
+    async fn set_password_hash(
+        &self,
+        tenant: TenantId,
+        id: AccountId,
+        hash: &PasswordHash,
+    ) -> StorageResult<()>;
+    async fn mark_email_verified(
+        &self,
+        tenant: TenantId,
+        id: AccountId,
+        at: OffsetDateTime,
+    ) -> StorageResult<()>;
+    async fn set_disabled(
+        &self,
+        tenant: TenantId,
+        id: AccountId,
+        disabled: bool,
+    ) -> StorageResult<()>;
+
+    /// Stores a one-time token (only its hash) for email verification or password reset.
+    async fn create_token(&self, tenant: TenantId, new: &NewOneTimeToken) -> StorageResult<()>;
+    /// Marks the token used and returns its account, atomically: a token works exactly once,
+    /// and only before it expires.
+    async fn consume_token(
+        &self,
+        tenant: TenantId,
+        purpose: TokenPurpose,
+        token_hash: &[u8],
+        now: OffsetDateTime,
+    ) -> StorageResult<AccountId>;
+
+    /// The account a token belongs to if it is still usable, without spending it (to validate
+    /// a form before the token is consumed).
+    async fn peek_token(
+        &self,
+        tenant: TenantId,
+        purpose: TokenPurpose,
+        token_hash: &[u8],
+        now: OffsetDateTime,
+    ) -> StorageResult<AccountId>;
+
+    /// Counts a failed sign-in and locks the account when the policy says so, atomically.
+    async fn record_sign_in_failure(
+        &self,
+        tenant: TenantId,
+        id: AccountId,
+        now: OffsetDateTime,
+        policy: &LockoutPolicy,
+    ) -> StorageResult<SignInFailureState>;
+    /// Clears the failure count after a successful sign-in.
+    async fn record_sign_in_success(
+        &self,
+        tenant: TenantId,
+        id: AccountId,
+        now: OffsetDateTime,
+    ) -> StorageResult<()>;
+
+    /// Fixed-window rate limit shared by every node: counts one hit on `key` and says whether it
+    /// is within `max_hits` for the window of `window_s` seconds that `now` falls in.
+    async fn rate_limit_hit(
+        &self,
+        key: &str,
+        now: OffsetDateTime,
+        window_s: i64,
+        max_hits: i64,
+    ) -> StorageResult<bool>;
+}
+
+/// Browser sessions (tower-sessions records), stored in our database so any node can serve any request.
+#[async_trait]
+pub trait SessionRecordStore: Send + Sync {
+    /// Inserts a new session; `Ok(false)` when the id is already taken (the caller picks another).
+    async fn session_insert(
+        &self,
+        id: &str,
+        data_json: &str,
+        expires_at: OffsetDateTime,
+    ) -> StorageResult<bool>;
+    async fn session_save(
+        &self,
+        id: &str,
+        data_json: &str,
+        expires_at: OffsetDateTime,
+    ) -> StorageResult<()>;
+    async fn session_load(&self, id: &str, now: OffsetDateTime) -> StorageResult<Option<String>>;
+    async fn session_delete(&self, id: &str) -> StorageResult<()>;
+    async fn session_delete_expired(&self, now: OffsetDateTime) -> StorageResult<u64>;
+}
+
+/// The append-only audit log. There is deliberately no update or delete; the databases refuse
+/// them too (triggers), so not even a bug can rewrite history.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    async fn append_audit(
+        &self,
+        tenant: TenantId,
+        entry: &NewAuditEntry,
+    ) -> StorageResult<AuditEntry>;
+    async fn list_audit(
+        &self,
+        tenant: TenantId,
+        filter: &AuditFilter,
+    ) -> StorageResult<Vec<AuditEntry>>;
+}
+
+/// Background jobs, claimed with leases so several nodes can share one database and a crashed
+/// worker's job is taken over when its lease runs out.
+#[async_trait]
+pub trait JobStore: Send + Sync {
+    async fn enqueue_job(&self, new: &NewJob) -> StorageResult<JobId>;
+    /// Claims up to `limit` due jobs (queued and due, or running with an expired lease).
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        now: OffsetDateTime,
+        lease_s: i64,
+        limit: i64,
+    ) -> StorageResult<Vec<Job>>;
+    /// Marks a job done; only the worker holding the lease may.
+    async fn complete_job(&self, id: JobId, worker: &str, now: OffsetDateTime)
+    -> StorageResult<()>;
+    /// Records a failure: retried at `retry_at`, or failed for good when `retry_at` is `None`.
+    async fn fail_job(
+        &self,
+        id: JobId,
+        worker: &str,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> StorageResult<()>;
+    async fn job(&self, id: JobId) -> StorageResult<Job>;
+    async fn list_jobs(
+        &self,
+        tenant: Option<TenantId>,
+        status: Option<JobStatus>,
+        limit: i64,
+    ) -> StorageResult<Vec<Job>>;
+}
+
+/// Everything a Madoguchi node needs from its database.
+pub trait Storage:
+    SchemaStore + TenantStore + OrgStore + AccountStore + SessionRecordStore + AuditStore + JobStore
+{
+}
+
+impl<T> Storage for T where
+    T: SchemaStore
+        + TenantStore
+        + OrgStore
+        + AccountStore
+        + SessionRecordStore
+        + AuditStore
+        + JobStore
+{
+}
+
+/// Microseconds since the Unix epoch: the SQLite encoding of instants (integers sort correctly,
+/// RFC 3339 text does not across offsets).
+pub fn to_unix_micros(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000) as i64
+}
+
+/// The inverse of [`to_unix_micros`].
+pub fn from_unix_micros(micros: i64) -> StorageResult<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
+        .map_err(|e| StorageError::Other(format!("stored instant out of range: {e}")))
+}
+
+/// The current instant truncated to whole microseconds, the precision both databases keep, so
+/// a record returned from a write equals the same record read back.
+pub fn now_utc() -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
+        .unwrap_or(now)
+}
