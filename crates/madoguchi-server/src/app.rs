@@ -1,0 +1,106 @@
+//! Assembles the router with its layers, and serves it with graceful shutdown.
+
+use crate::http::context::request_context;
+use crate::http::csrf::csrf_guard;
+use crate::http::headers::security_headers;
+use crate::http::session_store::DbSessionStore;
+use crate::jobs::{MAIL_SEND, SendMail};
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::{MatchedPath, Request};
+use axum::http::HeaderName;
+use axum::middleware::{Next, from_fn, from_fn_with_state};
+use axum::response::Response;
+use madoguchi_jobs::{JobRunner, RunnerConfig};
+use madoguchi_mail::Mailer;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole application as a router; tests serve it on port 0.
+pub fn build_router(state: AppState) -> Router {
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.storage.clone()))
+        .with_name("madoguchi_session")
+        .with_http_only(true)
+        // Lax, not Strict: a resident following a link from our mail arrives signed in.
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.config.secure_cookies())
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
+            state.config.session_idle_s,
+        )));
+
+    crate::routes::router()
+        // Innermost first: CSRF needs the session, the session needs nothing else.
+        .layer(from_fn_with_state(state.clone(), csrf_guard))
+        .layer(sessions)
+        .layer(from_fn_with_state(state.clone(), request_context))
+        .layer(RequestBodyLimitLayer::new(state.config.body_limit_bytes))
+        .layer(from_fn_with_state(state.clone(), security_headers))
+        .layer(from_fn(record_metrics))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                let request_id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
+                // The path only: query strings can carry tokens from mail links.
+                tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %request_id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(CatchPanicLayer::new())
+        .with_state(state)
+}
+
+async fn record_metrics(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = request.method().to_string();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("madoguchi_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("madoguchi_http_request_duration_seconds", "method" => method, "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// Starts the job runner with the server's handlers; it stops when `shutdown` turns true.
+pub fn spawn_job_runner(
+    state: &AppState,
+    mailer: Arc<dyn Mailer>,
+    shutdown: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let mut runner = JobRunner::new(&state.jobs, RunnerConfig::default());
+    runner.register(MAIL_SEND, Arc::new(SendMail { mailer }));
+    tokio::spawn(runner.run(shutdown))
+}
+
+/// Serves until `shutdown` turns true, then finishes requests in flight.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let app = build_router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            while !*shutdown.borrow() {
+                if shutdown.changed().await.is_err() {
+                    break;
+                }
+            }
+        })
+        .await
+}

@@ -1,0 +1,238 @@
+//! Who is calling: a resident or staff member signed in through a browser session, or an API
+//! client with a bearer token. Every check includes the tenant: a session or token issued by
+//! one municipality never works at another.
+
+use crate::http::context::Ctx;
+use crate::http::error::AppError;
+use crate::state::AppState;
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use madoguchi_auth::{ApiClaims, ApiScope};
+use madoguchi_domain::account::StaffAccess;
+use madoguchi_domain::{AccountId, AccountKind, ErrorCode, TenantId};
+use madoguchi_storage::{Account, StorageError};
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+const SESSION_KEY: &str = "auth";
+
+/// What a browser session remembers about its signed-in account (ids only, no personal data).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionAuth {
+    pub account_id: AccountId,
+    pub tenant_id: TenantId,
+    pub kind: AccountKind,
+}
+
+impl SessionAuth {
+    pub async fn load(session: &Session) -> Result<Option<SessionAuth>, AppError> {
+        session
+            .get::<SessionAuth>(SESSION_KEY)
+            .await
+            .map_err(AppError::internal)
+    }
+
+    /// Signs in: a new session id first (no session fixation), then the identity.
+    pub async fn sign_in(session: &Session, auth: SessionAuth) -> Result<(), AppError> {
+        session.cycle_id().await.map_err(AppError::internal)?;
+        session
+            .insert(SESSION_KEY, auth)
+            .await
+            .map_err(AppError::internal)?;
+        crate::http::csrf::rotate_csrf_token(session).await?;
+        Ok(())
+    }
+
+    pub async fn sign_out(session: &Session) -> Result<(), AppError> {
+        session.flush().await.map_err(AppError::internal)
+    }
+}
+
+async fn session_of(parts: &mut Parts, state: &AppState) -> Result<Session, AppError> {
+    Session::from_request_parts(parts, state)
+        .await
+        .map_err(|(_, msg)| AppError::internal(msg))
+}
+
+/// Loads the signed-in account of `kind` for this tenant, or `None`.
+async fn signed_in(
+    parts: &mut Parts,
+    state: &AppState,
+    kind: AccountKind,
+) -> Result<Option<Account>, AppError> {
+    let ctx = Ctx::from_request_parts(parts, state).await?;
+    let session = session_of(parts, state).await?;
+    let Some(auth) = SessionAuth::load(&session).await? else {
+        return Ok(None);
+    };
+    if auth.kind != kind || auth.tenant_id != ctx.tenant.id {
+        return Ok(None);
+    }
+    match state.storage.account(ctx.tenant.id, auth.account_id).await {
+        Ok(account) if !account.disabled => Ok(Some(account)),
+        Ok(_) | Err(StorageError::NotFound) => {
+            SessionAuth::sign_out(&session).await?;
+            Ok(None)
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Rejection of a page that needs a signed-in user: off to the right sign-in page.
+pub enum PageAuthRejection {
+    SignIn(&'static str),
+    Error(AppError),
+}
+
+impl IntoResponse for PageAuthRejection {
+    fn into_response(self) -> Response {
+        match self {
+            PageAuthRejection::SignIn(to) => Redirect::to(to).into_response(),
+            PageAuthRejection::Error(error) => error.into_response(),
+        }
+    }
+}
+
+impl From<AppError> for PageAuthRejection {
+    fn from(error: AppError) -> Self {
+        PageAuthRejection::Error(error)
+    }
+}
+
+/// A resident signed in through the browser.
+pub struct ResidentSession {
+    pub account: Account,
+}
+
+impl FromRequestParts<AppState> for ResidentSession {
+    type Rejection = PageAuthRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match signed_in(parts, state, AccountKind::Resident).await? {
+            Some(account) => Ok(Self { account }),
+            None => Err(PageAuthRejection::SignIn("/signin")),
+        }
+    }
+}
+
+/// A staff member signed in through the browser, with what their roles allow.
+pub struct StaffSession {
+    pub account: Account,
+    pub access: StaffAccess,
+}
+
+impl FromRequestParts<AppState> for StaffSession {
+    type Rejection = PageAuthRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match signed_in(parts, state, AccountKind::Staff).await? {
+            Some(account) => {
+                let roles = state
+                    .storage
+                    .roles(account.tenant_id, account.id)
+                    .await
+                    .map_err(AppError::from)?;
+                Ok(Self {
+                    account,
+                    access: StaffAccess::new(roles),
+                })
+            }
+            None => Err(PageAuthRejection::SignIn("/staff/signin")),
+        }
+    }
+}
+
+/// Whoever is signed in, for the page header; never rejects.
+pub struct MaybeSignedIn(pub Option<SessionAuth>);
+
+impl FromRequestParts<AppState> for MaybeSignedIn {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let ctx = Ctx::from_request_parts(parts, state).await?;
+        let session = session_of(parts, state).await?;
+        let auth = SessionAuth::load(&session)
+            .await?
+            .filter(|a| a.tenant_id == ctx.tenant.id);
+        Ok(Self(auth))
+    }
+}
+
+/// An API client authenticated by a bearer token of this tenant.
+pub struct ApiCaller {
+    pub claims: ApiClaims,
+    pub account: Account,
+    /// Present for staff accounts.
+    pub access: Option<StaffAccess>,
+}
+
+impl ApiCaller {
+    /// Refuses unless the token carries `scope`.
+    pub fn require(&self, scope: ApiScope) -> Result<(), AppError> {
+        if self.claims.allows(scope) {
+            Ok(())
+        } else {
+            Err(AppError::new(ErrorCode::Forbidden))
+        }
+    }
+
+    /// The caller's staff permissions; residents have none.
+    pub fn staff(&self) -> Result<&StaffAccess, AppError> {
+        self.access
+            .as_ref()
+            .ok_or_else(|| AppError::new(ErrorCode::Forbidden))
+    }
+}
+
+impl FromRequestParts<AppState> for ApiCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let ctx = Ctx::from_request_parts(parts, state).await?;
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| AppError::new(ErrorCode::Unauthenticated))?;
+        let claims = state
+            .api_keys
+            .verify(token.trim())
+            .map_err(|_| AppError::new(ErrorCode::Unauthenticated))?;
+        if claims.tid != ctx.tenant.id {
+            return Err(AppError::new(ErrorCode::Unauthenticated));
+        }
+        let account = match state.storage.account(ctx.tenant.id, claims.sub).await {
+            Ok(account) if !account.disabled && account.kind == claims.kind => account,
+            Ok(_) | Err(StorageError::NotFound) => {
+                return Err(AppError::new(ErrorCode::Unauthenticated));
+            }
+            Err(other) => return Err(other.into()),
+        };
+        let access = match account.kind {
+            AccountKind::Staff => Some(StaffAccess::new(
+                state.storage.roles(ctx.tenant.id, account.id).await?,
+            )),
+            AccountKind::Resident => None,
+        };
+        Ok(Self {
+            claims,
+            account,
+            access,
+        })
+    }
+}

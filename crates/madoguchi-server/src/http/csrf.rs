@@ -1,0 +1,102 @@
+//! CSRF protection for every form post (synchroniser token pattern).
+//!
+//! The middleware guards every unsafe request outside `/api/` (the API takes bearer tokens, not
+//! cookies, so it cannot be forged from another site). Handlers do not have to remember it: a
+//! form without the session's token never reaches them.
+
+use crate::http::error::AppError;
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use madoguchi_auth::csrf::{new_csrf_token, tokens_match};
+use madoguchi_domain::ErrorCode;
+use tower_sessions::Session;
+
+use crate::state::AppState;
+
+const SESSION_KEY: &str = "csrf";
+pub const FORM_FIELD: &str = "csrf_token";
+
+/// The session's CSRF token, created on first use; every rendered form embeds it.
+pub async fn csrf_token(session: &Session) -> Result<String, AppError> {
+    if let Some(token) = session
+        .get::<String>(SESSION_KEY)
+        .await
+        .map_err(AppError::internal)?
+    {
+        return Ok(token);
+    }
+    let token = new_csrf_token();
+    session
+        .insert(SESSION_KEY, &token)
+        .await
+        .map_err(AppError::internal)?;
+    Ok(token)
+}
+
+/// Starts a fresh token (at sign-in and sign-out, together with a new session id).
+pub async fn rotate_csrf_token(session: &Session) -> Result<String, AppError> {
+    let token = new_csrf_token();
+    session
+        .insert(SESSION_KEY, &token)
+        .await
+        .map_err(AppError::internal)?;
+    Ok(token)
+}
+
+pub async fn csrf_guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let unsafe_method = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if !unsafe_method || request.uri().path().starts_with("/api/") {
+        return next.run(request).await;
+    }
+    match check(&state, request).await {
+        Ok(request) => next.run(request).await,
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn check(state: &AppState, request: Request) -> Result<Request, AppError> {
+    let session = request
+        .extensions()
+        .get::<Session>()
+        .cloned()
+        .ok_or_else(|| AppError::internal("csrf guard runs outside the session layer"))?;
+    let expected = session
+        .get::<String>(SESSION_KEY)
+        .await
+        .map_err(AppError::internal)?;
+    let header_token = request
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let (parts, body) = request.into_parts();
+    let bytes = to_bytes(body, state.config.body_limit_bytes)
+        .await
+        .map_err(|_| AppError::new(ErrorCode::PayloadTooLarge))?;
+    let is_form = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let submitted = header_token.or_else(|| {
+        is_form
+            .then(|| {
+                form_urlencoded::parse(&bytes)
+                    .find(|(k, _)| k == FORM_FIELD)
+                    .map(|(_, v)| v.into_owned())
+            })
+            .flatten()
+    });
+    match (expected, submitted) {
+        (Some(expected), Some(submitted)) if tokens_match(&expected, &submitted) => {
+            Ok(Request::from_parts(parts, Body::from(bytes)))
+        }
+        _ => Err(AppError::new(ErrorCode::CsrfFailed)),
+    }
+}

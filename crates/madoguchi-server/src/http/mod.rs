@@ -1,0 +1,15 @@
+//! HTTP plumbing shared by every route: the error type, request context (tenant, language,
+//! client address), security headers, CSRF protection, sessions and caller identity.
+
+pub mod auth;
+pub mod context;
+pub mod csrf;
+pub mod error;
+pub mod extract;
+pub mod headers;
+pub mod session_store;
+
+pub use auth::{ApiCaller, ResidentSession, SessionAuth, StaffSession};
+pub use context::Ctx;
+pub use error::{AppError, AppResult, FieldError};
+pub use extract::ApiJson;

@@ -1,0 +1,22 @@
+//! The HTTP face of Madoguchi: server-rendered pages for residents and staff, the `/api/v1`
+//! JSON API with its OpenAPI document, and operations endpoints.
+//!
+//! Architecture invariant: the server keeps no state in memory that another node would need.
+//! Sessions, rate limits, lockouts and jobs live in the database; the only in-process state is
+//! caches that any node can rebuild (templates, the tenant lookup).
+
+pub mod accounts;
+pub mod app;
+pub mod config;
+pub mod demo;
+pub mod http;
+pub mod i18n;
+pub mod jobs;
+pub mod openapi;
+pub mod routes;
+pub mod state;
+pub mod templates;
+
+pub use app::{build_router, serve};
+pub use config::ServerConfig;
+pub use state::AppState;

@@ -1,0 +1,50 @@
+//! The OpenAPI 3.1 description of `/api/v1`, generated from the handlers' annotations so it
+//! cannot drift from the code; served at `/api/openapi.json`.
+
+use crate::http::error::{ErrorBody, ErrorDetail, FieldErrorBody};
+use crate::routes::api;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Madoguchi API", description = "The front-yard platform of a Japanese municipality. \
+Errors carry a stable `code` and a `message` in the language of `Accept-Language` (Japanese by default)."),
+    paths(
+        api::create_token, api::me, api::sign_up, api::resident, api::verify_email,
+        api::list_offices, api::office, api::create_office, api::update_office, api::office_staff,
+        api::list_departments, api::create_department,
+        api::list_staff, api::invite_staff, api::set_roles, api::audit,
+    ),
+    components(schemas(ErrorBody, ErrorDetail, FieldErrorBody, madoguchi_domain::ErrorCode)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Tokens and the calling account"),
+        (name = "residents", description = "Resident accounts"),
+        (name = "organisation", description = "Offices and departments"),
+        (name = "staff", description = "Staff accounts and roles"),
+        (name = "audit", description = "The append-only audit log"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

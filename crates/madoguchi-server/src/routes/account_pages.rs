@@ -1,0 +1,405 @@
+//! Pages for signing up, verifying the address, signing in and out, resetting a password, and
+//! the resident's account page. They work without JavaScript: plain forms and redirects.
+
+use crate::accounts::{self, SignUpInput};
+use crate::http::auth::{MaybeSignedIn, ResidentSession};
+use crate::http::error::{AppError, AppResult};
+use crate::http::extract::PageForm;
+use crate::http::{Ctx, SessionAuth};
+use crate::routes::pages::page_base;
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use madoguchi_domain::{AccountKind, Lang};
+use minijinja::context;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use tower_sessions::Session;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/signup", get(sign_up_form).post(sign_up))
+        .route("/signup/sent", get(sign_up_sent))
+        .route("/verify-email", get(verify_email))
+        .route("/signin", get(resident_sign_in_form).post(resident_sign_in))
+        .route("/staff/signin", get(staff_sign_in_form).post(staff_sign_in))
+        .route("/signout", post(sign_out))
+        .route("/account", get(account))
+        .route(
+            "/password-reset",
+            get(reset_request_form).post(reset_request),
+        )
+        .route("/password-reset/sent", get(reset_sent))
+        .route(
+            "/password-reset/confirm",
+            get(reset_form).post(reset_confirm),
+        )
+}
+
+/// Field messages and an overall alert for re-rendering a form after `error`. Server errors
+/// are not form problems: they go to the error page.
+pub fn form_errors(
+    error: AppError,
+    lang: Lang,
+) -> Result<(StatusCode, BTreeMap<String, String>, String), AppError> {
+    if error.status.is_server_error() {
+        return Err(error);
+    }
+    let fields: BTreeMap<String, String> = error
+        .fields
+        .iter()
+        .map(|f| (f.field.clone(), f.code.message(lang).to_owned()))
+        .collect();
+    let alert = if fields.is_empty() {
+        error.code.message(lang).to_owned()
+    } else {
+        madoguchi_domain::ErrorCode::ValidationFailed
+            .message(lang)
+            .to_owned()
+    };
+    Ok((error.status, fields, alert))
+}
+
+#[derive(Deserialize)]
+struct SignUpForm {
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn sign_up_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+) -> AppResult<Html<String>> {
+    let base = page_base(&ctx, None, Some(&session), false).await?;
+    state.templates.page(
+        "signup.html",
+        &base,
+        context! { values => context!{}, errors => context!{} },
+    )
+}
+
+async fn sign_up(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    PageForm(form): PageForm<SignUpForm>,
+) -> AppResult<Response> {
+    let input = SignUpInput {
+        display_name: form.display_name.clone(),
+        email: form.email.clone(),
+        password: form.password,
+        locale: ctx.lang,
+    };
+    match accounts::sign_up(&state, &ctx, input).await {
+        Ok(_) => Ok(Redirect::to("/signup/sent").into_response()),
+        Err(error) => {
+            let (status, errors, alert) = form_errors(error, ctx.lang)?;
+            let base = page_base(&ctx, None, Some(&session), false).await?;
+            let values = context! { display_name => form.display_name, email => form.email };
+            let page =
+                state
+                    .templates
+                    .page("signup.html", &base, context! { values, errors, alert })?;
+            Ok((status, page).into_response())
+        }
+    }
+}
+
+async fn sign_up_sent(State(state): State<AppState>, ctx: Ctx) -> AppResult<Html<String>> {
+    let base = page_base(&ctx, None, None, false).await?;
+    state.templates.page("signup_sent.html", &base, context! {})
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    #[serde(default)]
+    token: String,
+}
+
+async fn verify_email(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(query): Query<TokenQuery>,
+) -> AppResult<Response> {
+    let base = page_base(&ctx, None, None, false).await?;
+    match accounts::verify_email(&state, &ctx, &query.token).await {
+        Ok(_) => Ok(state
+            .templates
+            .page("verify_result.html", &base, context! { ok => true })?
+            .into_response()),
+        Err(error) => {
+            let (status, _, alert) = form_errors(error, ctx.lang)?;
+            let page = state.templates.page(
+                "verify_result.html",
+                &base,
+                context! { ok => false, alert },
+            )?;
+            Ok((status, page).into_response())
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct SignInForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+fn sign_in_paths(kind: AccountKind) -> (&'static str, &'static str) {
+    match kind {
+        AccountKind::Resident => ("/signin", "/account"),
+        AccountKind::Staff => ("/staff/signin", "/staff"),
+    }
+}
+
+async fn sign_in_form(
+    state: &AppState,
+    ctx: &Ctx,
+    session: &Session,
+    kind: AccountKind,
+) -> AppResult<Html<String>> {
+    let base = page_base(ctx, None, Some(session), false).await?;
+    let (action, _) = sign_in_paths(kind);
+    state.templates.page(
+        "signin.html",
+        &base,
+        context! { kind => kind.as_str(), action, values => context!{} },
+    )
+}
+
+async fn sign_in(
+    state: &AppState,
+    ctx: &Ctx,
+    session: &Session,
+    kind: AccountKind,
+    form: SignInForm,
+) -> AppResult<Response> {
+    match accounts::sign_in(state, ctx, kind, &form.email, form.password).await {
+        Ok(account) => {
+            SessionAuth::sign_in(
+                session,
+                SessionAuth {
+                    account_id: account.id,
+                    tenant_id: ctx.tenant.id,
+                    kind,
+                },
+            )
+            .await?;
+            Ok(Redirect::to(sign_in_paths(kind).1).into_response())
+        }
+        Err(error) => {
+            let (status, _, alert) = form_errors(error, ctx.lang)?;
+            let base = page_base(ctx, None, Some(session), false).await?;
+            let (action, _) = sign_in_paths(kind);
+            let values = context! { email => form.email };
+            let page = state.templates.page(
+                "signin.html",
+                &base,
+                context! { kind => kind.as_str(), action, values, alert },
+            )?;
+            Ok((status, page).into_response())
+        }
+    }
+}
+
+async fn resident_sign_in_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+) -> AppResult<Html<String>> {
+    sign_in_form(&state, &ctx, &session, AccountKind::Resident).await
+}
+
+async fn resident_sign_in(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    PageForm(form): PageForm<SignInForm>,
+) -> AppResult<Response> {
+    sign_in(&state, &ctx, &session, AccountKind::Resident, form).await
+}
+
+async fn staff_sign_in_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+) -> AppResult<Html<String>> {
+    sign_in_form(&state, &ctx, &session, AccountKind::Staff).await
+}
+
+async fn staff_sign_in(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    PageForm(form): PageForm<SignInForm>,
+) -> AppResult<Response> {
+    sign_in(&state, &ctx, &session, AccountKind::Staff, form).await
+}
+
+async fn sign_out(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    MaybeSignedIn(auth): MaybeSignedIn,
+) -> AppResult<Redirect> {
+    if let Some(auth) = auth {
+        let action = format!("{}.signed_out", auth.kind.as_str());
+        let actor = match auth.kind {
+            AccountKind::Resident => madoguchi_storage::ActorKind::Resident,
+            AccountKind::Staff => madoguchi_storage::ActorKind::Staff,
+        };
+        accounts::audit(
+            &state,
+            &ctx,
+            actor,
+            Some(auth.account_id),
+            &action,
+            Some(auth.account_id.to_string()),
+            serde_json::json!({}),
+        )
+        .await?;
+    }
+    SessionAuth::sign_out(&session).await?;
+    Ok(Redirect::to("/"))
+}
+
+async fn account(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    resident: ResidentSession,
+) -> AppResult<Html<String>> {
+    let auth = SessionAuth {
+        account_id: resident.account.id,
+        tenant_id: ctx.tenant.id,
+        kind: AccountKind::Resident,
+    };
+    let base = page_base(&ctx, Some(auth), Some(&session), false).await?;
+    let a = &resident.account;
+    let member_since = madoguchi_domain::tokyo::format_tokyo_minutes(a.created_at);
+    state.templates.page(
+        "account.html",
+        &base,
+        context! { email => a.email.as_str(), display_name => a.display_name.as_str(), member_since },
+    )
+}
+
+#[derive(Deserialize)]
+struct KindQuery {
+    #[serde(default)]
+    kind: Option<String>,
+}
+
+fn kind_of(raw: Option<&str>) -> AccountKind {
+    raw.and_then(AccountKind::parse)
+        .unwrap_or(AccountKind::Resident)
+}
+
+async fn reset_request_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    Query(query): Query<KindQuery>,
+) -> AppResult<Html<String>> {
+    let base = page_base(&ctx, None, Some(&session), false).await?;
+    let kind = kind_of(query.kind.as_deref());
+    state.templates.page(
+        "reset_request.html",
+        &base,
+        context! { kind => kind.as_str(), values => context!{} },
+    )
+}
+
+#[derive(Deserialize)]
+struct ResetRequestForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    kind: Option<String>,
+}
+
+async fn reset_request(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    PageForm(form): PageForm<ResetRequestForm>,
+) -> AppResult<Response> {
+    let kind = kind_of(form.kind.as_deref());
+    match accounts::request_password_reset(&state, &ctx, kind, &form.email).await {
+        Ok(()) => Ok(Redirect::to("/password-reset/sent").into_response()),
+        Err(error) => {
+            let (status, errors, alert) = form_errors(error, ctx.lang)?;
+            let base = page_base(&ctx, None, Some(&session), false).await?;
+            let values = context! { email => form.email };
+            let page = state.templates.page(
+                "reset_request.html",
+                &base,
+                context! { kind => kind.as_str(), values, errors, alert },
+            )?;
+            Ok((status, page).into_response())
+        }
+    }
+}
+
+async fn reset_sent(State(state): State<AppState>, ctx: Ctx) -> AppResult<Html<String>> {
+    let base = page_base(&ctx, None, None, false).await?;
+    state.templates.page("reset_sent.html", &base, context! {})
+}
+
+async fn reset_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    Query(query): Query<TokenQuery>,
+) -> AppResult<Html<String>> {
+    let base = page_base(&ctx, None, Some(&session), false).await?;
+    state
+        .templates
+        .page("reset_form.html", &base, context! { token => query.token })
+}
+
+#[derive(Deserialize)]
+struct ResetForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn reset_confirm(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    PageForm(form): PageForm<ResetForm>,
+) -> AppResult<Response> {
+    match accounts::reset_password(&state, &ctx, &form.token, form.password).await {
+        Ok(account) => {
+            let base = page_base(&ctx, None, None, false).await?;
+            let (signin, _) = sign_in_paths(account.kind);
+            Ok(state
+                .templates
+                .page("reset_done.html", &base, context! { signin })?
+                .into_response())
+        }
+        Err(error) => {
+            let (status, errors, alert) = form_errors(error, ctx.lang)?;
+            let base = page_base(&ctx, None, Some(&session), false).await?;
+            let page = state.templates.page(
+                "reset_form.html",
+                &base,
+                context! { token => form.token, errors, alert },
+            )?;
+            Ok((status, page).into_response())
+        }
+    }
+}

@@ -1,0 +1,793 @@
+//! Staff pages: the staff home, an office's roster (scoped: branch staff see only their own
+//! office), and the administrator's pages for offices, departments, staff and roles, the audit
+//! log, the mail outbox and background jobs.
+
+use crate::accounts::{self, NewStaffInput};
+use crate::http::auth::StaffSession;
+use crate::http::error::{AppError, AppResult};
+use crate::http::extract::PageForm;
+use crate::http::{Ctx, SessionAuth};
+use crate::routes::account_pages::form_errors;
+use crate::routes::api::{RoleInput, parse_department, parse_office_form, parse_roles};
+use crate::routes::pages::page_base;
+use crate::state::AppState;
+use crate::templates::PageBase;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use madoguchi_domain::tokyo::format_tokyo_minutes;
+use madoguchi_domain::{AccountId, AccountKind, ErrorCode, OfficeId, OfficeKind, Role};
+use madoguchi_mail::OutboxMailer;
+use madoguchi_storage::{ActorKind, AuditFilter, JobStatus};
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use tower_sessions::Session;
+use uuid::Uuid;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/staff", get(staff_home))
+        .route("/staff/offices/{id}", get(office_page))
+        .route("/admin/offices", get(offices).post(create_office))
+        .route(
+            "/admin/departments",
+            get(departments).post(create_department),
+        )
+        .route("/admin/staff", get(staff_list).post(invite_staff))
+        .route("/admin/staff/{id}/roles", post(add_role))
+        .route("/admin/staff/{id}/roles/remove", post(remove_role))
+        .route("/admin/audit", get(audit))
+        .route("/admin/outbox", get(outbox))
+        .route("/admin/outbox/{name}", get(outbox_message))
+        .route("/admin/jobs", get(jobs))
+}
+
+async fn staff_base(ctx: &Ctx, staff: &StaffSession, session: &Session) -> AppResult<PageBase> {
+    let auth = SessionAuth {
+        account_id: staff.account.id,
+        tenant_id: ctx.tenant.id,
+        kind: AccountKind::Staff,
+    };
+    page_base(ctx, Some(auth), Some(session), staff.access.is_admin()).await
+}
+
+fn require_admin(staff: &StaffSession) -> AppResult<()> {
+    if staff.access.may_manage_organisation() {
+        Ok(())
+    } else {
+        Err(AppError::new(ErrorCode::Forbidden))
+    }
+}
+
+#[derive(Serialize)]
+struct RoleView {
+    role: String,
+    office: Option<String>,
+    department: Option<String>,
+}
+
+async fn role_views(
+    state: &AppState,
+    ctx: &Ctx,
+    roles: &[madoguchi_domain::RoleAssignment],
+) -> AppResult<Vec<RoleView>> {
+    let offices = state.storage.list_offices(ctx.tenant.id).await?;
+    let departments = state.storage.list_departments(ctx.tenant.id).await?;
+    Ok(roles
+        .iter()
+        .map(|r| RoleView {
+            role: r.role.label(ctx.lang).to_owned(),
+            office: r
+                .office_id
+                .and_then(|id| offices.iter().find(|o| o.id == id))
+                .map(|o| o.name(ctx.lang).to_owned()),
+            department: r
+                .department_id
+                .and_then(|id| departments.iter().find(|d| d.id == id))
+                .map(|d| d.name(ctx.lang).to_owned()),
+        })
+        .collect())
+}
+
+#[derive(Serialize)]
+struct OfficeView {
+    id: String,
+    code: String,
+    kind: &'static str,
+    name_ja: String,
+    name_en: String,
+    name: String,
+    readable: bool,
+}
+
+async fn staff_home(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    staff: StaffSession,
+) -> AppResult<Html<String>> {
+    let base = staff_base(&ctx, &staff, &session).await?;
+    let roles = role_views(&state, &ctx, &staff.access.assignments).await?;
+    let offices: Vec<OfficeView> = state
+        .storage
+        .list_offices(ctx.tenant.id)
+        .await?
+        .into_iter()
+        .filter(|o| staff.access.may_read_office(o.id))
+        .map(|o| office_view(&ctx, o, true))
+        .collect();
+    state.templates.page(
+        "admin/index.html",
+        &base,
+        context! { display_name => staff.account.display_name.as_str(), roles, offices },
+    )
+}
+
+fn office_view(ctx: &Ctx, o: madoguchi_storage::Office, readable: bool) -> OfficeView {
+    OfficeView {
+        id: o.id.to_string(),
+        code: o.code.as_str().to_owned(),
+        kind: o.kind.label(ctx.lang),
+        name: o.name(ctx.lang).to_owned(),
+        name_ja: o.name_ja,
+        name_en: o.name_en,
+        readable,
+    }
+}
+
+#[derive(Serialize)]
+struct StaffView {
+    id: String,
+    display_name: String,
+    email: String,
+    roles: Vec<RoleView>,
+    disabled: bool,
+}
+
+async fn office_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    staff: StaffSession,
+    Path(id): Path<Uuid>,
+) -> AppResult<Html<String>> {
+    let office_id = OfficeId(id);
+    if !staff.access.may_read_office(office_id) {
+        return Err(AppError::new(ErrorCode::Forbidden));
+    }
+    let office = state.storage.office(ctx.tenant.id, office_id).await?;
+    let mut members = Vec::new();
+    for account in state
+        .storage
+        .list_accounts(ctx.tenant.id, AccountKind::Staff)
+        .await?
+    {
+        let roles = state.storage.roles(ctx.tenant.id, account.id).await?;
+        if roles.iter().any(|r| r.office_id == Some(office_id)) {
+            members.push(StaffView {
+                id: account.id.to_string(),
+                display_name: account.display_name.as_str().to_owned(),
+                email: account.email.as_str().to_owned(),
+                roles: role_views(&state, &ctx, &roles).await?,
+                disabled: account.disabled,
+            });
+        }
+    }
+    let base = staff_base(&ctx, &staff, &session).await?;
+    state.templates.page(
+        "admin/office.html",
+        &base,
+        context! { office => office_view(&ctx, office, true), members },
+    )
+}
+
+#[derive(Serialize)]
+struct KindOption {
+    value: &'static str,
+    label: &'static str,
+}
+
+async fn render_offices(
+    state: &AppState,
+    ctx: &Ctx,
+    session: &Session,
+    staff: &StaffSession,
+    extra: minijinja::Value,
+) -> AppResult<Html<String>> {
+    let base = staff_base(ctx, staff, session).await?;
+    let offices: Vec<OfficeView> = state
+        .storage
+        .list_offices(ctx.tenant.id)
+        .await?
+        .into_iter()
+        .map(|o| office_view(ctx, o, true))
+        .collect();
+    let kinds: Vec<KindOption> = OfficeKind::ALL
+        .iter()
+        .map(|k| KindOption {
+            value: k.as_str(),
+            label: k.label(ctx.lang),
+        })
+        .collect();
+    state.templates.page(
+        "admin/offices.html",
+        &base,
+        context! { offices, kinds, ..extra },
+    )
+}
+
+async fn offices(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    staff: StaffSession,
+) -> AppResult<Html<String>> {
+    require_admin(&staff)?;
+    render_offices(
+        &state,
+        &ctx,
+        &session,
+        &staff,
+        context! { values => context!{} },
+    )
+    .await
+}
+
+#[derive(Deserialize, Serialize)]
+struct OfficeForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    name_ja: String,
+    #[serde(default)]
+    name_en: String,
+}
+
+async fn create_office(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    staff: StaffSession,
+    PageForm(form): PageForm<OfficeForm>,
+) -> AppResult<Response> {
+    require_admin(&staff)?;
+    let result = async {
+        let new = parse_office_form(&form.code, &form.kind, &form.name_ja, &form.name_en)?;
+        let office = state.storage.create_office(ctx.tenant.id, &new).await?;
+        accounts::audit(
+            &state,
+            &ctx,
+            ActorKind::Staff,
+            Some(staff.account.id),
+            "office.created",
+            Some(office.id.to_string()),
+            serde_json::json!({"code": office.code.as_str()}),
+        )
+        .await
+    }
+    .await;
+    match result {
+        Ok(()) => Ok(Redirect::to("/admin/offices").into_response()),
+        Err(error) => {
+            let (status, errors, alert) = form_errors(error, ctx.lang)?;
+            let page = render_offices(
+                &state,
+                &ctx,
+                &session,
+                &staff,
+                context! { values => form, errors, alert },
+            )
+            .await?;
+            Ok((status, page).into_response())
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct DepartmentView {
+    code: String,
+    name_ja: String,
+    name_en: String,
+    office: Option<String>,
+}
+
+async fn render_departments(
+    state: &AppState,
+    ctx: &Ctx,
+    session: &Session,
+    staff: &StaffSession,
+    extra: minijinja::Value,
+) -> AppResult<Html<String>> {
+    let base = staff_base(ctx, staff, session).await?;
+    let offices = state.storage.list_offices(ctx.tenant.id).await?;
+    let departments: Vec<DepartmentView> = state
+        .storage
+        .list_departments(ctx.tenant.id)
+        .await?
+        .into_iter()
+        .map(|d| DepartmentView {
+            office: d
+                .office_id
+                .and_then(|id| offices.iter().find(|o| o.id == id))
+                .map(|o| o.name(ctx.lang).to_owned()),
+            code: d.code.as_str().to_owned(),
+            name_ja: d.name_ja,
+            name_en: d.name_en,
+        })
+        .collect();
+    let office_options: Vec<OfficeView> = offices
+        .into_iter()
+        .map(|o| office_view(ctx, o, true))
+        .collect();
+    state.templates.page(
+        "admin/departments.html",
+        &base,
+        context! { departments, offices => office_options, ..extra },
+    )
+}
+
+async fn departments(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    staff: StaffSession,
+) -> AppResult<Html<String>> {
+    require_admin(&staff)?;
+    render_departments(
+        &state,
+        &ctx,
+        &session,
+        &staff,
+        context! { values => context!{} },
+    )
+    .await
+}
+
+#[derive(Deserialize, Serialize)]
+struct DepartmentForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    name_ja: String,
+    #[serde(default)]
+    name_en: String,
+    #[serde(default)]
+    office_id: String,
+}
+
+fn optional_uuid(field: &str, raw: &str) -> AppResult<Option<Uuid>> {
+    if raw.trim().is_empty() {
+        return Ok(None);
+    }
+    Uuid::parse_str(raw.trim())
+        .map(Some)
+        .map_err(|_| AppError::field(field, ErrorCode::ValidationFailed))
+}
+
+async fn create_department(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    staff: StaffSession,
+    PageForm(form): PageForm<DepartmentForm>,
+) -> AppResult<Response> {
+    require_admin(&staff)?;
+    let result = async {
+        let office_id = optional_uuid("office_id", &form.office_id)?;
+        let new = parse_department(&form.code, &form.name_ja, &form.name_en, office_id)?;
+        let department = state.storage.create_department(ctx.tenant.id, &new).await?;
+        accounts::audit(
+            &state,
+            &ctx,
+            ActorKind::Staff,
+            Some(staff.account.id),
+            "department.created",
+            Some(department.id.to_string()),
+            serde_json::json!({"code": department.code.as_str()}),
+        )
+        .await
+    }
+    .await;
+    match result {
+        Ok(()) => Ok(Redirect::to("/admin/departments").into_response()),
+        Err(error) => {
+            let (status, errors, alert) = form_errors(error, ctx.lang)?;
+            let page = render_departments(
+                &state,
+                &ctx,
+                &session,
+                &staff,
+                context! { values => form, errors, alert },
+            )
+            .await?;
+            Ok((status, page).into_response())
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct StaffRow {
+    id: String,
+    display_name: String,
+    email: String,
+    roles: Vec<(usize, RoleView)>,
+    disabled: bool,
+}
+
+async fn render_staff(
+    state: &AppState,
+    ctx: &Ctx,
+    session: &Session,
+    staff: &StaffSession,
+    extra: minijinja::Value,
+) -> AppResult<Html<String>> {
+    let base = staff_base(ctx, staff, session).await?;
+    let mut rows = Vec::new();
+    for account in state
+        .storage
+        .list_accounts(ctx.tenant.id, AccountKind::Staff)
+        .await?
+    {
+        let roles = state.storage.roles(ctx.tenant.id, account.id).await?;
+        rows.push(StaffRow {
+            id: account.id.to_string(),
+            display_name: account.display_name.as_str().to_owned(),
+            email: account.email.as_str().to_owned(),
+            roles: role_views(state, ctx, &roles)
+                .await?
+                .into_iter()
+                .enumerate()
+                .collect(),
+            disabled: account.disabled,
+        });
+    }
+    let offices: Vec<OfficeView> = state
+        .storage
+        .list_offices(ctx.tenant.id)
+        .await?
+        .into_iter()
+        .map(|o| office_view(ctx, o, true))
+        .collect();
+    let departments: Vec<BTreeMap<&str, String>> = state
+        .storage
+        .list_departments(ctx.tenant.id)
+        .await?
+        .into_iter()
+        .map(|d| {
+            BTreeMap::from([
+                ("id", d.id.to_string()),
+                ("name", d.name(ctx.lang).to_owned()),
+            ])
+        })
+        .collect();
+    let roles: Vec<KindOption> = Role::ALL
+        .iter()
+        .map(|r| KindOption {
+            value: r.as_str(),
+            label: r.label(ctx.lang),
+        })
+        .collect();
+    state.templates.page(
+        "admin/staff.html",
+        &base,
+        context! { staff => rows, offices, departments, roles, ..extra },
+    )
+}
+
+async fn staff_list(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    staff: StaffSession,
+) -> AppResult<Html<String>> {
+    require_admin(&staff)?;
+    render_staff(
+        &state,
+        &ctx,
+        &session,
+        &staff,
+        context! { values => context!{} },
+    )
+    .await
+}
+
+#[derive(Deserialize, Serialize)]
+struct InviteForm {
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    office_id: String,
+    #[serde(default)]
+    department_id: String,
+}
+
+fn role_from_form(
+    role: &str,
+    office_id: &str,
+    department_id: &str,
+) -> AppResult<Vec<madoguchi_domain::RoleAssignment>> {
+    let input = RoleInput {
+        role: role.to_owned(),
+        office_id: optional_uuid("office_id", office_id)?,
+        department_id: optional_uuid("department_id", department_id)?,
+    };
+    parse_roles(&[input])
+}
+
+async fn invite_staff(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    staff: StaffSession,
+    PageForm(form): PageForm<InviteForm>,
+) -> AppResult<Response> {
+    require_admin(&staff)?;
+    let result = async {
+        let roles = role_from_form(&form.role, &form.office_id, &form.department_id)?;
+        let input = NewStaffInput {
+            display_name: form.display_name.clone(),
+            email: form.email.clone(),
+            locale: ctx.lang,
+            roles,
+        };
+        accounts::invite_staff(&state, &ctx, &staff.account, input).await
+    }
+    .await;
+    match result {
+        Ok(_) => Ok(Redirect::to("/admin/staff").into_response()),
+        Err(error) => {
+            let (status, errors, alert) = form_errors(error, ctx.lang)?;
+            let page = render_staff(
+                &state,
+                &ctx,
+                &session,
+                &staff,
+                context! { values => form, errors, alert },
+            )
+            .await?;
+            Ok((status, page).into_response())
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RoleForm {
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    office_id: String,
+    #[serde(default)]
+    department_id: String,
+}
+
+async fn add_role(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    staff: StaffSession,
+    Path(id): Path<Uuid>,
+    PageForm(form): PageForm<RoleForm>,
+) -> AppResult<Response> {
+    require_admin(&staff)?;
+    let result = async {
+        let target = AccountId(id);
+        let mut roles = state.storage.roles(ctx.tenant.id, target).await?;
+        for role in role_from_form(&form.role, &form.office_id, &form.department_id)? {
+            if !roles.contains(&role) {
+                roles.push(role);
+            }
+        }
+        accounts::change_roles(&state, &ctx, &staff.account, target, roles).await
+    }
+    .await;
+    match result {
+        Ok(()) => Ok(Redirect::to("/admin/staff").into_response()),
+        Err(error) => {
+            let (status, errors, alert) = form_errors(error, ctx.lang)?;
+            let page = render_staff(
+                &state,
+                &ctx,
+                &session,
+                &staff,
+                context! { values => context!{}, errors, alert },
+            )
+            .await?;
+            Ok((status, page).into_response())
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RemoveRoleForm {
+    index: usize,
+}
+
+async fn remove_role(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    staff: StaffSession,
+    Path(id): Path<Uuid>,
+    PageForm(form): PageForm<RemoveRoleForm>,
+) -> AppResult<Redirect> {
+    require_admin(&staff)?;
+    let target = AccountId(id);
+    let mut roles = state.storage.roles(ctx.tenant.id, target).await?;
+    if form.index < roles.len() {
+        roles.remove(form.index);
+        accounts::change_roles(&state, &ctx, &staff.account, target, roles).await?;
+    }
+    Ok(Redirect::to("/admin/staff"))
+}
+
+#[derive(Deserialize, Serialize, Default)]
+struct AuditQuery {
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    before: String,
+}
+
+#[derive(Serialize)]
+struct AuditView {
+    at: String,
+    at_raw: String,
+    actor_kind: &'static str,
+    actor_id: Option<String>,
+    action: String,
+    target: Option<String>,
+    details: String,
+}
+
+async fn audit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    staff: StaffSession,
+    Query(query): Query<AuditQuery>,
+) -> AppResult<Html<String>> {
+    if !staff.access.may_read_audit_log() {
+        return Err(AppError::new(ErrorCode::Forbidden));
+    }
+    let before = if query.before.is_empty() {
+        None
+    } else {
+        Some(
+            time::OffsetDateTime::parse(
+                &query.before,
+                &time::format_description::well_known::Rfc3339,
+            )
+            .map_err(|_| AppError::new(ErrorCode::ValidationFailed))?,
+        )
+    };
+    const PAGE: i64 = 50;
+    let filter = AuditFilter {
+        action_prefix: Some(query.action.trim().to_owned()).filter(|a| !a.is_empty()),
+        before,
+        limit: PAGE,
+        ..AuditFilter::default()
+    };
+    let entries = state.storage.list_audit(ctx.tenant.id, &filter).await?;
+    let next_before = (entries.len() as i64 == PAGE)
+        .then(|| {
+            entries.last().and_then(|e| {
+                e.at.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+        })
+        .flatten();
+    let rows: Vec<AuditView> = entries
+        .into_iter()
+        .map(|e| AuditView {
+            at: format_tokyo_minutes(e.at),
+            at_raw: e
+                .at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            actor_kind: e.actor_kind.as_str(),
+            actor_id: e.actor_id.map(|a| a.to_string()),
+            action: e.action,
+            target: e.target,
+            details: e.details.to_string(),
+        })
+        .collect();
+    let base = staff_base(&ctx, &staff, &session).await?;
+    state.templates.page(
+        "admin/audit.html",
+        &base,
+        context! { rows, action => query.action, next_before },
+    )
+}
+
+async fn outbox(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    staff: StaffSession,
+) -> AppResult<Html<String>> {
+    if !staff.access.may_read_outbox() {
+        return Err(AppError::new(ErrorCode::Forbidden));
+    }
+    let messages = match &state.config.outbox_dir {
+        Some(dir) => OutboxMailer::list(dir, 200)
+            .await
+            .map_err(AppError::internal)?,
+        None => Vec::new(),
+    };
+    let names: Vec<BTreeMap<&str, String>> = messages
+        .into_iter()
+        .map(|m| BTreeMap::from([("name", m.name), ("size", m.size_bytes.to_string())]))
+        .collect();
+    let base = staff_base(&ctx, &staff, &session).await?;
+    state.templates.page(
+        "admin/outbox.html",
+        &base,
+        context! { messages => names, enabled => state.config.outbox_dir.is_some() },
+    )
+}
+
+async fn outbox_message(
+    State(state): State<AppState>,
+    staff: StaffSession,
+    Path(name): Path<String>,
+) -> AppResult<Response> {
+    if !staff.access.may_read_outbox() {
+        return Err(AppError::new(ErrorCode::Forbidden));
+    }
+    let dir = state
+        .config
+        .outbox_dir
+        .as_ref()
+        .ok_or_else(|| AppError::new(ErrorCode::NotFound))?;
+    let raw = OutboxMailer::read(dir, &name)
+        .await
+        .map_err(|_| AppError::new(ErrorCode::NotFound))?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], raw).into_response())
+}
+
+#[derive(Serialize)]
+struct JobView {
+    id: String,
+    kind: String,
+    status: &'static str,
+    attempts: i64,
+    max_attempts: i64,
+    run_at: String,
+    last_error: Option<String>,
+}
+
+async fn jobs(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    staff: StaffSession,
+) -> AppResult<Html<String>> {
+    require_admin(&staff)?;
+    let jobs: Vec<JobView> = state
+        .storage
+        .list_jobs(Some(ctx.tenant.id), None::<JobStatus>, 200)
+        .await?
+        .into_iter()
+        .map(|j| JobView {
+            id: j.id.to_string(),
+            kind: j.kind,
+            status: j.status.as_str(),
+            attempts: j.attempts,
+            max_attempts: j.max_attempts,
+            run_at: format_tokyo_minutes(j.run_at),
+            last_error: j.last_error,
+        })
+        .collect();
+    let base = staff_base(&ctx, &staff, &session).await?;
+    state
+        .templates
+        .page("admin/jobs.html", &base, context! { jobs })
+}

@@ -1,0 +1,762 @@
+//! `/api/v1`: the JSON API. Bearer tokens only (no cookies), errors as
+//! `{"error": {"code", "message", "fields"}}` in the caller's `Accept-Language`.
+
+use crate::accounts::{self, NewStaffInput, SignUpInput};
+use crate::http::error::{AppError, AppResult, ErrorBody};
+use crate::http::{ApiCaller, ApiJson, Ctx};
+use crate::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use madoguchi_auth::ApiScope;
+use madoguchi_domain::org::parse_org_name;
+use madoguchi_domain::{
+    AccountId, AccountKind, DepartmentId, ErrorCode, Lang, OfficeId, OfficeKind, OrgCode, Role,
+    RoleAssignment,
+};
+use madoguchi_storage::{
+    Account, AuditEntry, AuditFilter, Department, NewDepartment, NewOffice, Office, now_utc,
+};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/tokens", post(create_token))
+        .route("/me", get(me))
+        .route("/residents", post(sign_up))
+        .route("/residents/{id}", get(resident))
+        .route("/email-verifications", post(verify_email))
+        .route("/offices", get(list_offices).post(create_office))
+        .route("/offices/{id}", get(office).put(update_office))
+        .route("/offices/{id}/staff", get(office_staff))
+        .route(
+            "/departments",
+            get(list_departments).post(create_department),
+        )
+        .route("/staff", get(list_staff).post(invite_staff))
+        .route("/staff/{id}/roles", put(set_roles))
+        .route("/audit", get(audit))
+}
+
+// ---- Wire types ----------------------------------------------------------------------------
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    pub email: String,
+    pub password: String,
+    pub kind: AccountKind,
+    /// Scopes wanted; defaults to everything the account may have.
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenResponse {
+    pub token: String,
+    pub token_type: &'static str,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    pub scopes: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MeResponse {
+    pub id: Uuid,
+    pub kind: AccountKind,
+    pub email: String,
+    pub display_name: String,
+    pub locale: Lang,
+    pub email_verified: bool,
+    pub roles: Vec<RoleAssignment>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignUpRequest {
+    pub display_name: String,
+    pub email: String,
+    pub password: String,
+    #[serde(default)]
+    pub locale: Option<Lang>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ResidentResponse {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub email_verified: bool,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyEmailRequest {
+    pub token: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OfficeResponse {
+    pub id: Uuid,
+    pub code: String,
+    pub kind: OfficeKind,
+    pub name_ja: String,
+    pub name_en: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OfficeRequest {
+    pub code: String,
+    pub kind: String,
+    pub name_ja: String,
+    pub name_en: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DepartmentResponse {
+    pub id: Uuid,
+    pub code: String,
+    pub name_ja: String,
+    pub name_en: String,
+    pub office_id: Option<Uuid>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DepartmentRequest {
+    pub code: String,
+    pub name_ja: String,
+    pub name_en: String,
+    #[serde(default)]
+    pub office_id: Option<Uuid>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StaffResponse {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub disabled: bool,
+    pub roles: Vec<RoleAssignment>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleInput {
+    pub role: String,
+    #[serde(default)]
+    pub office_id: Option<Uuid>,
+    #[serde(default)]
+    pub department_id: Option<Uuid>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InviteStaffRequest {
+    pub display_name: String,
+    pub email: String,
+    #[serde(default)]
+    pub locale: Option<Lang>,
+    pub roles: Vec<RoleInput>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RolesRequest {
+    pub roles: Vec<RoleInput>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditResponse {
+    pub id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub actor_kind: String,
+    pub actor_id: Option<Uuid>,
+    pub action: String,
+    pub target: Option<String>,
+    pub details: serde_json::Value,
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct AuditQuery {
+    /// Actions starting with this, e.g. `staff.`.
+    pub action: Option<String>,
+    pub actor_id: Option<Uuid>,
+    /// RFC 3339 instant, inclusive.
+    pub from: Option<String>,
+    /// RFC 3339 instant, exclusive.
+    pub until: Option<String>,
+    /// Entries older than this RFC 3339 instant (paging).
+    pub before: Option<String>,
+    pub limit: Option<i64>,
+}
+
+// ---- Mapping -------------------------------------------------------------------------------
+
+fn office_response(o: Office) -> OfficeResponse {
+    OfficeResponse {
+        id: o.id.0,
+        code: o.code.as_str().to_owned(),
+        kind: o.kind,
+        name_ja: o.name_ja,
+        name_en: o.name_en,
+    }
+}
+
+fn department_response(d: Department) -> DepartmentResponse {
+    DepartmentResponse {
+        id: d.id.0,
+        code: d.code.as_str().to_owned(),
+        name_ja: d.name_ja,
+        name_en: d.name_en,
+        office_id: d.office_id.map(|o| o.0),
+    }
+}
+
+fn audit_response(e: AuditEntry) -> AuditResponse {
+    AuditResponse {
+        id: e.id.0,
+        at: e.at,
+        actor_kind: e.actor_kind.as_str().to_owned(),
+        actor_id: e.actor_id.map(|a| a.0),
+        action: e.action,
+        target: e.target,
+        details: e.details,
+    }
+}
+
+/// Parses role inputs, collecting every problem.
+pub fn parse_roles(inputs: &[RoleInput]) -> AppResult<Vec<RoleAssignment>> {
+    inputs
+        .iter()
+        .map(|input| {
+            let role = Role::parse(&input.role)
+                .ok_or_else(|| AppError::field("roles", ErrorCode::ValidationFailed))?;
+            RoleAssignment::new(
+                role,
+                input.office_id.map(OfficeId),
+                input.department_id.map(DepartmentId),
+            )
+            .map_err(|code| AppError::field("roles", code))
+        })
+        .collect()
+}
+
+fn parse_office(input: &OfficeRequest) -> AppResult<NewOffice> {
+    let mut errors = Vec::new();
+    let code = OrgCode::parse(&input.code)
+        .map_err(|c| errors.push(field("code", c)))
+        .ok();
+    let kind = OfficeKind::parse(&input.kind);
+    if kind.is_none() {
+        errors.push(field("kind", ErrorCode::ValidationFailed));
+    }
+    let name_ja = parse_org_name(&input.name_ja)
+        .map_err(|c| errors.push(field("name_ja", c)))
+        .ok();
+    let name_en = parse_org_name(&input.name_en)
+        .map_err(|c| errors.push(field("name_en", c)))
+        .ok();
+    match (code, kind, name_ja, name_en) {
+        (Some(code), Some(kind), Some(name_ja), Some(name_en)) => Ok(NewOffice {
+            code,
+            kind,
+            name_ja,
+            name_en,
+        }),
+        _ => Err(AppError::fields(errors)),
+    }
+}
+
+pub fn parse_department(
+    code: &str,
+    name_ja: &str,
+    name_en: &str,
+    office_id: Option<Uuid>,
+) -> AppResult<NewDepartment> {
+    let mut errors = Vec::new();
+    let code = OrgCode::parse(code)
+        .map_err(|c| errors.push(field("code", c)))
+        .ok();
+    let name_ja = parse_org_name(name_ja)
+        .map_err(|c| errors.push(field("name_ja", c)))
+        .ok();
+    let name_en = parse_org_name(name_en)
+        .map_err(|c| errors.push(field("name_en", c)))
+        .ok();
+    match (code, name_ja, name_en) {
+        (Some(code), Some(name_ja), Some(name_en)) => Ok(NewDepartment {
+            code,
+            name_ja,
+            name_en,
+            office_id: office_id.map(OfficeId),
+        }),
+        _ => Err(AppError::fields(errors)),
+    }
+}
+
+pub fn parse_office_form(
+    code: &str,
+    kind: &str,
+    name_ja: &str,
+    name_en: &str,
+) -> AppResult<NewOffice> {
+    parse_office(&OfficeRequest {
+        code: code.to_owned(),
+        kind: kind.to_owned(),
+        name_ja: name_ja.to_owned(),
+        name_en: name_en.to_owned(),
+    })
+}
+
+fn field(name: &str, code: ErrorCode) -> crate::http::FieldError {
+    crate::http::FieldError {
+        field: name.to_owned(),
+        code,
+    }
+}
+
+fn require_admin(caller: &ApiCaller, scope: ApiScope) -> AppResult<()> {
+    caller.require(scope)?;
+    if caller.staff()?.may_manage_organisation() {
+        Ok(())
+    } else {
+        Err(AppError::new(ErrorCode::Forbidden))
+    }
+}
+
+async fn staff_response(state: &AppState, ctx: &Ctx, account: Account) -> AppResult<StaffResponse> {
+    let roles = state.storage.roles(ctx.tenant.id, account.id).await?;
+    Ok(StaffResponse {
+        id: account.id.0,
+        email: account.email.as_str().to_owned(),
+        display_name: account.display_name.as_str().to_owned(),
+        disabled: account.disabled,
+        roles,
+    })
+}
+
+// ---- Handlers ------------------------------------------------------------------------------
+
+/// Exchange email and password for a bearer token.
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "auth", request_body = TokenRequest,
+    responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody), (status = 423, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn create_token(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiJson(body): ApiJson<TokenRequest>,
+) -> AppResult<Json<TokenResponse>> {
+    let account = accounts::sign_in(&state, &ctx, body.kind, &body.email, body.password).await?;
+    let allowed: Vec<ApiScope> = match account.kind {
+        AccountKind::Resident => vec![ApiScope::AccountRead],
+        AccountKind::Staff => {
+            let access = madoguchi_domain::account::StaffAccess::new(
+                state.storage.roles(ctx.tenant.id, account.id).await?,
+            );
+            let mut scopes = vec![ApiScope::AccountRead, ApiScope::OrgRead];
+            if access.may_manage_organisation() {
+                scopes.push(ApiScope::OrgWrite);
+            }
+            if access.may_read_audit_log() {
+                scopes.push(ApiScope::AuditRead);
+            }
+            scopes
+        }
+    };
+    let scopes = match body.scopes {
+        None => allowed,
+        Some(requested) => {
+            let mut granted = Vec::new();
+            for raw in requested {
+                let scope = ApiScope::parse(&raw)
+                    .ok_or_else(|| AppError::field("scopes", ErrorCode::ValidationFailed))?;
+                if !allowed.contains(&scope) {
+                    return Err(AppError::new(ErrorCode::Forbidden));
+                }
+                granted.push(scope);
+            }
+            granted
+        }
+    };
+    let (token, claims) = state
+        .api_keys
+        .issue(
+            account.id,
+            ctx.tenant.id,
+            account.kind,
+            scopes,
+            now_utc(),
+            state.config.api_token_ttl_s,
+        )
+        .map_err(AppError::internal)?;
+    Ok(Json(TokenResponse {
+        token,
+        token_type: "Bearer",
+        expires_at: OffsetDateTime::from_unix_timestamp(claims.exp).map_err(AppError::internal)?,
+        scopes: claims
+            .scopes
+            .iter()
+            .map(|s| s.as_str().to_owned())
+            .collect(),
+    }))
+}
+
+/// The calling account.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = MeResponse), (status = 401, body = ErrorBody)))]
+pub async fn me(caller: ApiCaller) -> AppResult<Json<MeResponse>> {
+    caller.require(ApiScope::AccountRead)?;
+    let a = &caller.account;
+    Ok(Json(MeResponse {
+        id: a.id.0,
+        kind: a.kind,
+        email: a.email.as_str().to_owned(),
+        display_name: a.display_name.as_str().to_owned(),
+        locale: a.locale,
+        email_verified: a.email_verified_at.is_some(),
+        roles: caller
+            .access
+            .as_ref()
+            .map(|s| s.assignments.clone())
+            .unwrap_or_default(),
+    }))
+}
+
+/// Register a resident account; a verification mail is sent.
+#[utoipa::path(post, path = "/api/v1/residents", tag = "residents", request_body = SignUpRequest,
+    responses((status = 201, body = ResidentResponse), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn sign_up(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiJson(body): ApiJson<SignUpRequest>,
+) -> AppResult<(StatusCode, Json<ResidentResponse>)> {
+    let input = SignUpInput {
+        display_name: body.display_name,
+        email: body.email,
+        password: body.password,
+        locale: body.locale.unwrap_or(ctx.lang),
+    };
+    let account = accounts::sign_up(&state, &ctx, input).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ResidentResponse {
+            id: account.id.0,
+            email: account.email.as_str().to_owned(),
+            display_name: account.display_name.as_str().to_owned(),
+            email_verified: false,
+        }),
+    ))
+}
+
+/// A resident: the resident themself, or an administrator.
+#[utoipa::path(get, path = "/api/v1/residents/{id}", tag = "residents", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), responses((status = 200, body = ResidentResponse), (status = 404, body = ErrorBody)))]
+pub async fn resident(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiCaller,
+    Path(id): Path<Uuid>,
+) -> AppResult<Json<ResidentResponse>> {
+    caller.require(ApiScope::AccountRead)?;
+    let id = AccountId(id);
+    let allowed = match caller.account.kind {
+        AccountKind::Resident => caller.account.id == id,
+        AccountKind::Staff => caller.staff()?.is_admin(),
+    };
+    if !allowed {
+        // Not 403: whether another resident exists is itself private.
+        return Err(AppError::new(ErrorCode::NotFound));
+    }
+    let account = state.storage.account(ctx.tenant.id, id).await?;
+    if account.kind != AccountKind::Resident {
+        return Err(AppError::new(ErrorCode::NotFound));
+    }
+    Ok(Json(ResidentResponse {
+        id: account.id.0,
+        email: account.email.as_str().to_owned(),
+        display_name: account.display_name.as_str().to_owned(),
+        email_verified: account.email_verified_at.is_some(),
+    }))
+}
+
+/// Spend an email-verification token.
+#[utoipa::path(post, path = "/api/v1/email-verifications", tag = "residents", request_body = VerifyEmailRequest,
+    responses((status = 204), (status = 400, body = ErrorBody)))]
+pub async fn verify_email(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiJson(body): ApiJson<VerifyEmailRequest>,
+) -> AppResult<StatusCode> {
+    accounts::verify_email(&state, &ctx, &body.token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Offices of the city (public information).
+#[utoipa::path(get, path = "/api/v1/offices", tag = "organisation", responses((status = 200, body = [OfficeResponse])))]
+pub async fn list_offices(
+    State(state): State<AppState>,
+    ctx: Ctx,
+) -> AppResult<Json<Vec<OfficeResponse>>> {
+    Ok(Json(
+        state
+            .storage
+            .list_offices(ctx.tenant.id)
+            .await?
+            .into_iter()
+            .map(office_response)
+            .collect(),
+    ))
+}
+
+/// One office (public information).
+#[utoipa::path(get, path = "/api/v1/offices/{id}", tag = "organisation", params(("id" = Uuid, Path)),
+    responses((status = 200, body = OfficeResponse), (status = 404, body = ErrorBody)))]
+pub async fn office(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<Uuid>,
+) -> AppResult<Json<OfficeResponse>> {
+    Ok(Json(office_response(
+        state.storage.office(ctx.tenant.id, OfficeId(id)).await?,
+    )))
+}
+
+/// Add an office (administrators).
+#[utoipa::path(post, path = "/api/v1/offices", tag = "organisation", security(("bearer" = [])), request_body = OfficeRequest,
+    responses((status = 201, body = OfficeResponse), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_office(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiCaller,
+    ApiJson(body): ApiJson<OfficeRequest>,
+) -> AppResult<(StatusCode, Json<OfficeResponse>)> {
+    require_admin(&caller, ApiScope::OrgWrite)?;
+    let new = parse_office(&body)?;
+    let office = state.storage.create_office(ctx.tenant.id, &new).await?;
+    accounts::audit(
+        &state,
+        &ctx,
+        madoguchi_storage::ActorKind::Staff,
+        Some(caller.account.id),
+        "office.created",
+        Some(office.id.to_string()),
+        serde_json::json!({"code": office.code.as_str()}),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(office_response(office))))
+}
+
+/// Change an office (administrators).
+#[utoipa::path(put, path = "/api/v1/offices/{id}", tag = "organisation", security(("bearer" = [])), request_body = OfficeRequest,
+    params(("id" = Uuid, Path)), responses((status = 200, body = OfficeResponse), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update_office(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiCaller,
+    Path(id): Path<Uuid>,
+    ApiJson(body): ApiJson<OfficeRequest>,
+) -> AppResult<Json<OfficeResponse>> {
+    require_admin(&caller, ApiScope::OrgWrite)?;
+    let new = parse_office(&body)?;
+    let office = state
+        .storage
+        .update_office(ctx.tenant.id, OfficeId(id), &new)
+        .await?;
+    accounts::audit(
+        &state,
+        &ctx,
+        madoguchi_storage::ActorKind::Staff,
+        Some(caller.account.id),
+        "office.updated",
+        Some(office.id.to_string()),
+        serde_json::json!({"code": office.code.as_str()}),
+    )
+    .await?;
+    Ok(Json(office_response(office)))
+}
+
+/// Staff working at an office. Branch and facility staff see only their own offices.
+#[utoipa::path(get, path = "/api/v1/offices/{id}/staff", tag = "organisation", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), responses((status = 200, body = [StaffResponse]), (status = 403, body = ErrorBody)))]
+pub async fn office_staff(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiCaller,
+    Path(id): Path<Uuid>,
+) -> AppResult<Json<Vec<StaffResponse>>> {
+    caller.require(ApiScope::OrgRead)?;
+    let office = OfficeId(id);
+    if !caller.staff()?.may_read_office(office) {
+        return Err(AppError::new(ErrorCode::Forbidden));
+    }
+    state.storage.office(ctx.tenant.id, office).await?;
+    let mut staff = Vec::new();
+    for account in state
+        .storage
+        .list_accounts(ctx.tenant.id, AccountKind::Staff)
+        .await?
+    {
+        let response = staff_response(&state, &ctx, account).await?;
+        if response.roles.iter().any(|r| r.office_id == Some(office)) {
+            staff.push(response);
+        }
+    }
+    Ok(Json(staff))
+}
+
+/// Departments of the city (public information).
+#[utoipa::path(get, path = "/api/v1/departments", tag = "organisation", responses((status = 200, body = [DepartmentResponse])))]
+pub async fn list_departments(
+    State(state): State<AppState>,
+    ctx: Ctx,
+) -> AppResult<Json<Vec<DepartmentResponse>>> {
+    Ok(Json(
+        state
+            .storage
+            .list_departments(ctx.tenant.id)
+            .await?
+            .into_iter()
+            .map(department_response)
+            .collect(),
+    ))
+}
+
+/// Add a department (administrators).
+#[utoipa::path(post, path = "/api/v1/departments", tag = "organisation", security(("bearer" = [])), request_body = DepartmentRequest,
+    responses((status = 201, body = DepartmentResponse), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_department(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiCaller,
+    ApiJson(body): ApiJson<DepartmentRequest>,
+) -> AppResult<(StatusCode, Json<DepartmentResponse>)> {
+    require_admin(&caller, ApiScope::OrgWrite)?;
+    let new = parse_department(&body.code, &body.name_ja, &body.name_en, body.office_id)?;
+    let department = state
+        .storage
+        .create_department(ctx.tenant.id, &new)
+        .await
+        .map_err(|e| match e {
+            madoguchi_storage::StorageError::Constraint { .. } => {
+                AppError::field("office_id", ErrorCode::ValidationFailed)
+            }
+            other => other.into(),
+        })?;
+    accounts::audit(
+        &state,
+        &ctx,
+        madoguchi_storage::ActorKind::Staff,
+        Some(caller.account.id),
+        "department.created",
+        Some(department.id.to_string()),
+        serde_json::json!({"code": department.code.as_str()}),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(department_response(department))))
+}
+
+/// All staff with their roles (administrators).
+#[utoipa::path(get, path = "/api/v1/staff", tag = "staff", security(("bearer" = [])), responses((status = 200, body = [StaffResponse])))]
+pub async fn list_staff(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiCaller,
+) -> AppResult<Json<Vec<StaffResponse>>> {
+    require_admin(&caller, ApiScope::OrgRead)?;
+    let mut staff = Vec::new();
+    for account in state
+        .storage
+        .list_accounts(ctx.tenant.id, AccountKind::Staff)
+        .await?
+    {
+        staff.push(staff_response(&state, &ctx, account).await?);
+    }
+    Ok(Json(staff))
+}
+
+/// Invite a staff member; they receive a link to choose a password (administrators).
+#[utoipa::path(post, path = "/api/v1/staff", tag = "staff", security(("bearer" = [])), request_body = InviteStaffRequest,
+    responses((status = 201, body = StaffResponse), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn invite_staff(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiCaller,
+    ApiJson(body): ApiJson<InviteStaffRequest>,
+) -> AppResult<(StatusCode, Json<StaffResponse>)> {
+    require_admin(&caller, ApiScope::OrgWrite)?;
+    let roles = parse_roles(&body.roles)?;
+    let input = NewStaffInput {
+        display_name: body.display_name,
+        email: body.email,
+        locale: body.locale.unwrap_or(ctx.lang),
+        roles,
+    };
+    let account = accounts::invite_staff(&state, &ctx, &caller.account, input).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(staff_response(&state, &ctx, account).await?),
+    ))
+}
+
+/// Replace a staff member's roles (administrators).
+#[utoipa::path(put, path = "/api/v1/staff/{id}/roles", tag = "staff", security(("bearer" = [])), request_body = RolesRequest,
+    params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set_roles(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiCaller,
+    Path(id): Path<Uuid>,
+    ApiJson(body): ApiJson<RolesRequest>,
+) -> AppResult<StatusCode> {
+    require_admin(&caller, ApiScope::OrgWrite)?;
+    let roles = parse_roles(&body.roles)?;
+    accounts::change_roles(&state, &ctx, &caller.account, AccountId(id), roles).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn parse_instant(field_name: &str, raw: &Option<String>) -> AppResult<Option<OffsetDateTime>> {
+    raw.as_deref()
+        .map(|s| {
+            OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                .map_err(|_| AppError::field(field_name, ErrorCode::ValidationFailed))
+        })
+        .transpose()
+}
+
+/// Browse the audit log, newest first (administrators).
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", security(("bearer" = [])), params(AuditQuery),
+    responses((status = 200, body = [AuditResponse]), (status = 403, body = ErrorBody)))]
+pub async fn audit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiCaller,
+    Query(query): Query<AuditQuery>,
+) -> AppResult<Json<Vec<AuditResponse>>> {
+    caller.require(ApiScope::AuditRead)?;
+    if !caller.staff()?.may_read_audit_log() {
+        return Err(AppError::new(ErrorCode::Forbidden));
+    }
+    let filter = AuditFilter {
+        action_prefix: query.action.filter(|a| !a.is_empty()),
+        actor_id: query.actor_id.map(AccountId),
+        from: parse_instant("from", &query.from)?,
+        until: parse_instant("until", &query.until)?,
+        before: parse_instant("before", &query.before)?,
+        limit: query.limit.unwrap_or(100).clamp(1, 1000),
+    };
+    Ok(Json(
+        state
+            .storage
+            .list_audit(ctx.tenant.id, &filter)
+            .await?
+            .into_iter()
+            .map(audit_response)
+            .collect(),
+    ))
+}

@@ -1,0 +1,20 @@
+//! Every route of the server, grouped by audience.
+
+pub mod account_pages;
+pub mod admin_pages;
+pub mod api;
+pub mod ops;
+pub mod pages;
+
+use crate::state::AppState;
+use axum::Router;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(pages::router())
+        .merge(account_pages::router())
+        .merge(admin_pages::router())
+        .nest("/api/v1", api::router())
+        .merge(ops::router())
+        .fallback(pages::not_found)
+}

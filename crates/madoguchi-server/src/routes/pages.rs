@@ -1,0 +1,102 @@
+//! Public pages: the city's home, static assets and the not-found page.
+
+use crate::http::auth::MaybeSignedIn;
+use crate::http::csrf::csrf_token;
+use crate::http::error::{AppError, AppResult};
+use crate::http::{Ctx, SessionAuth};
+use crate::state::AppState;
+use crate::templates::PageBase;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use madoguchi_domain::ErrorCode;
+use minijinja::context;
+use serde::Serialize;
+use tower_sessions::Session;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/static/{file}", get(static_file))
+}
+
+/// The layout context of a page. `csrf` is the session's token for pages with forms (the
+/// header's sign-out button is a form too, so signed-in pages always pass it).
+pub async fn page_base(
+    ctx: &Ctx,
+    auth: Option<SessionAuth>,
+    session: Option<&Session>,
+    is_admin: bool,
+) -> AppResult<PageBase> {
+    let csrf_token = match session {
+        Some(session) => Some(csrf_token(session).await?),
+        None => None,
+    };
+    Ok(PageBase {
+        lang: ctx.lang.tag(),
+        other_lang: ctx.lang.other().tag(),
+        city_name: ctx.tenant.name(ctx.lang).to_owned(),
+        signed_in: auth.map(|a| a.kind.as_str()),
+        is_admin,
+        csrf_token,
+        path: ctx.path.clone(),
+        lang_value: ctx.lang,
+    })
+}
+
+#[derive(Serialize)]
+struct OfficeCard {
+    name: String,
+    kind: &'static str,
+}
+
+/// The city's home: what residents can do here, and where the offices are.
+async fn home(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    MaybeSignedIn(auth): MaybeSignedIn,
+    session: Session,
+) -> AppResult<Html<String>> {
+    let session_ref = auth.is_some().then_some(&session);
+    let base = page_base(&ctx, auth, session_ref, false).await?;
+    let offices: Vec<OfficeCard> = state
+        .storage
+        .list_offices(ctx.tenant.id)
+        .await?
+        .into_iter()
+        .map(|o| OfficeCard {
+            kind: o.kind.label(ctx.lang),
+            name: o.name(ctx.lang).to_owned(),
+        })
+        .collect();
+    state
+        .templates
+        .page("home.html", &base, context! { offices => offices })
+}
+
+/// The 404 page in the caller's language (rendered by the context middleware).
+pub async fn not_found() -> AppError {
+    AppError::new(ErrorCode::NotFound)
+}
+
+const APP_CSS: &str = include_str!("../../../../web/static/app.css");
+const TOKENS_CSS: &str = include_str!("../../../../web/static/tokens.css");
+
+/// Stylesheets are embedded, so the binary needs no files beside it.
+async fn static_file(Path(file): Path<String>) -> Response {
+    let (body, content_type) = match file.as_str() {
+        "app.css" => (APP_CSS, "text/css; charset=utf-8"),
+        "tokens.css" => (TOKENS_CSS, "text/css; charset=utf-8"),
+        _ => return AppError::new(ErrorCode::NotFound).into_response(),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}

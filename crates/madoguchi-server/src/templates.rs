@@ -1,0 +1,141 @@
+//! Server-rendered pages and mail texts with minijinja. Templates live in `web/templates/` and are
+//! embedded in the binary, so `madoguchi serve` runs from any directory.
+//!
+//! Architecture invariant: HTML is produced only here, by templates with auto-escaping on;
+//! no handler concatenates markup.
+
+use crate::http::error::AppError;
+use axum::http::StatusCode;
+use axum::response::Html;
+use madoguchi_domain::{ErrorCode, Lang};
+use minijinja::{Environment, Value, context};
+use serde::Serialize;
+
+macro_rules! embedded_templates {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../../web/templates/", $name)))),*]
+    };
+}
+
+const TEMPLATES: &[(&str, &str)] = embedded_templates!(
+    "base.html",
+    "macros.html",
+    "home.html",
+    "error.html",
+    "signup.html",
+    "signup_sent.html",
+    "verify_result.html",
+    "signin.html",
+    "account.html",
+    "reset_request.html",
+    "reset_sent.html",
+    "reset_form.html",
+    "reset_done.html",
+    "admin/index.html",
+    "admin/offices.html",
+    "admin/office.html",
+    "admin/departments.html",
+    "admin/staff.html",
+    "admin/audit.html",
+    "admin/outbox.html",
+    "admin/jobs.html",
+    "mail/verify_email.ja.txt",
+    "mail/verify_email.en.txt",
+    "mail/reset_password.ja.txt",
+    "mail/reset_password.en.txt",
+    "mail/staff_invite.ja.txt",
+    "mail/staff_invite.en.txt",
+);
+
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+/// What every page's layout needs: language, tenant, who is signed in, the CSRF token.
+#[derive(Clone, Debug, Serialize)]
+pub struct PageBase {
+    pub lang: &'static str,
+    pub other_lang: &'static str,
+    pub city_name: String,
+    /// `resident`, `staff` or absent.
+    pub signed_in: Option<&'static str>,
+    pub is_admin: bool,
+    pub csrf_token: Option<String>,
+    pub path: String,
+    #[serde(skip)]
+    pub lang_value: Lang,
+}
+
+impl Templates {
+    pub fn load() -> anyhow::Result<Self> {
+        let mut env = Environment::new();
+        // A missing value renders empty and its attributes are missing too, so a form without
+        // errors needs no placeholder `errors` object.
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source)?;
+        }
+        env.add_filter("yen", |amount: i64| {
+            madoguchi_domain::Yen(amount).to_string()
+        });
+        Ok(Self { env })
+    }
+
+    /// Renders a page: `extra` is merged over the layout's context.
+    pub fn page(
+        &self,
+        name: &str,
+        base: &PageBase,
+        extra: Value,
+    ) -> Result<Html<String>, AppError> {
+        let ctx = context! {
+            base => base,
+            lang => base.lang,
+            t => Value::from_serialize(crate::i18n::catalogue(base.lang_value)),
+            ..extra
+        };
+        self.env
+            .get_template(name)
+            .and_then(|t| t.render(ctx))
+            .map(Html)
+            .map_err(|e| AppError::internal(format!("template {name}: {e:#}")))
+    }
+
+    /// A mail body in `lang` (`mail/<name>.<lang>.txt`).
+    pub fn mail_text(&self, name: &str, lang: Lang, ctx: Value) -> Result<String, AppError> {
+        let file = format!("mail/{name}.{}.txt", lang.tag());
+        self.env
+            .get_template(&file)
+            .and_then(|t| t.render(ctx))
+            .map_err(|e| AppError::internal(format!("template {file}: {e:#}")))
+    }
+
+    /// The error page; never fails (falls back to the bare message).
+    pub fn render_error(
+        &self,
+        lang: Lang,
+        status: StatusCode,
+        code: ErrorCode,
+        path: &str,
+    ) -> String {
+        let base = PageBase {
+            lang: lang.tag(),
+            other_lang: lang.other().tag(),
+            city_name: String::new(),
+            signed_in: None,
+            is_admin: false,
+            csrf_token: None,
+            path: path.to_owned(),
+            lang_value: lang,
+        };
+        let extra = context! {
+            status => status.as_u16(),
+            code => code.as_str(),
+            message => code.message(lang),
+        };
+        match self.page("error.html", &base, extra) {
+            Ok(Html(body)) => body,
+            Err(_) => code.message(lang).to_owned(),
+        }
+    }
+}
