@@ -42,8 +42,9 @@ pub fn build_router(state: AppState) -> Router {
         // Innermost first: CSRF needs the session, the session needs nothing else.
         .layer(from_fn_with_state(state.clone(), csrf_guard))
         .layer(sessions)
-        .layer(from_fn_with_state(state.clone(), request_context))
+        // Inside the context layer, so its 413 is rendered like every other error.
         .layer(RequestBodyLimitLayer::new(state.config.body_limit_bytes))
+        .layer(from_fn_with_state(state.clone(), request_context))
         .layer(from_fn_with_state(state.clone(), security_headers))
         .layer(from_fn(record_metrics))
         .layer(

@@ -344,7 +344,10 @@ impl AccountStore for SqliteStorage {
         let now_us = to_unix_micros(now);
         let window_start = now_us - policy.window_s * 1_000_000;
         let lock_until = now_us + policy.lock_s * 1_000_000;
-        // Failures older than the window start a new count; reaching the maximum locks.
+        // Failures older than the window start a new count; reaching the maximum locks. Both
+        // statements run under one write lock: otherwise a failure counted between them sees
+        // the count past the maximum (6, 7, ...) instead of starting over after the lock.
+        let mut tx = self.begin_immediate().await?;
         let row = sqlx::query(
             "UPDATE accounts SET
                 failed_sign_ins = CASE WHEN last_failed_at IS NULL OR last_failed_at < ?2
@@ -357,7 +360,7 @@ impl AccountStore for SqliteStorage {
         .bind(window_start)
         .bind(uuid_text(tenant.0))
         .bind(uuid_text(id.0))
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(map_err)?
         .ok_or(StorageError::NotFound)?;
@@ -367,13 +370,14 @@ impl AccountStore for SqliteStorage {
                 .bind(lock_until)
                 .bind(uuid_text(tenant.0))
                 .bind(uuid_text(id.0))
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await
                 .map_err(map_err)?;
             Some(from_unix_micros(lock_until)?)
         } else {
             None
         };
+        tx.commit().await.map_err(map_err)?;
         Ok(SignInFailureState {
             failed_sign_ins: failed,
             locked_until,
@@ -406,7 +410,10 @@ impl AccountStore for SqliteStorage {
         window_s: i64,
         max_hits: i64,
     ) -> StorageResult<bool> {
-        let window_start = now.unix_timestamp() / window_s * window_s;
+        // A zero or negative window would divide by zero; div_euclid keeps windows aligned
+        // for instants before 1970 too.
+        let window_s = window_s.max(1);
+        let window_start = now.unix_timestamp().div_euclid(window_s) * window_s;
         let hits: i64 = sqlx::query_scalar(
             "INSERT INTO rate_limits (key, window_start, hits) VALUES (?, ?, 1)
              ON CONFLICT (key, window_start) DO UPDATE SET hits = hits + 1

@@ -64,6 +64,10 @@ impl JobStore for SqliteStorage {
         lease_s: i64,
         limit: i64,
     ) -> StorageResult<Vec<Job>> {
+        // SQLite reads a negative LIMIT as "no limit"; claiming every job is never meant.
+        if limit <= 0 {
+            return Ok(Vec::new());
+        }
         let now_us = to_unix_micros(now);
         let mut tx = self.begin_immediate().await?;
         let rows = sqlx::query(

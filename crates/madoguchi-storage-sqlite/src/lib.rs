@@ -186,7 +186,10 @@ fn unique_constraint_name(columns: &str) -> String {
     let table = columns.split('.').next().unwrap_or_default().trim();
     let last_column = columns.rsplit('.').next().unwrap_or_default().trim();
     match table {
-        "tenants" | "offices" | "departments" | "accounts" => format!("{table}_{last_column}"),
+        // `tenants.id` is the primary key, named `tenants_pkey` on PostgreSQL.
+        "tenants" | "offices" | "departments" | "accounts" if last_column != "id" => {
+            format!("{table}_{last_column}")
+        }
         other => format!("{other}_pkey"),
     }
 }

@@ -1,0 +1,8 @@
+//! The one integration-test binary of the workspace (one binary keeps link times down).
+
+mod accounts;
+mod bad_input;
+mod browser;
+mod contract;
+mod scope;
+mod support;
