@@ -88,6 +88,31 @@ pub fn spawn_job_runner(
     tokio::spawn(runner.run(shutdown))
 }
 
+/// Deletes expired sessions every few minutes. Deleting is idempotent, so every node may run
+/// it without coordination.
+pub fn spawn_maintenance(
+    state: &AppState,
+    mut shutdown: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let storage = state.storage.clone();
+    tokio::spawn(async move {
+        loop {
+            match storage
+                .session_delete_expired(madoguchi_storage::now_utc())
+                .await
+            {
+                Ok(0) => {}
+                Ok(removed) => tracing::info!(removed, "expired sessions removed"),
+                Err(error) => tracing::warn!(%error, "could not remove expired sessions"),
+            }
+            tokio::select! {
+                _ = shutdown.changed() => return,
+                _ = tokio::time::sleep(std::time::Duration::from_secs(300)) => {}
+            }
+        }
+    })
+}
+
 /// Serves until `shutdown` turns true, then finishes requests in flight.
 pub async fn serve(
     listener: TcpListener,

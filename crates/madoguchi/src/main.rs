@@ -186,6 +186,7 @@ async fn serve(settings: Settings, seed_demo: bool, migrate: bool) -> anyhow::Re
 
     let (stop, shutdown) = watch::channel(false);
     let runner = madoguchi_server::app::spawn_job_runner(&state, mailer, shutdown.clone());
+    madoguchi_server::app::spawn_maintenance(&state, shutdown.clone());
     tokio::spawn(async move {
         wait_for_signal().await;
         tracing::info!("shutting down: finishing requests in flight");

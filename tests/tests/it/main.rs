@@ -4,5 +4,6 @@ mod accounts;
 mod bad_input;
 mod browser;
 mod contract;
+mod jobs;
 mod scope;
 mod support;
