@@ -118,7 +118,8 @@ fn is_common_pattern(lowered: &str) -> bool {
         .filter(|c| c.is_alphabetic())
         .collect();
     COMMON_BASES.iter().any(|base| {
-        letters.len() % base.len() == 0 && letters == base.repeat(letters.len() / base.len())
+        letters.len().is_multiple_of(base.len())
+            && letters == base.repeat(letters.len() / base.len())
     })
 }
 

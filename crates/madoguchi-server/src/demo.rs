@@ -136,6 +136,15 @@ const DEPARTMENTS: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
+/// A demo staff member: address local part, name, role, office code, department code.
+type DemoStaff = (
+    &'static str,
+    &'static str,
+    Role,
+    Option<&'static str>,
+    Option<&'static str>,
+);
+
 /// Seeds the demo city unless it exists. Returns the staff logins created (empty if it existed).
 pub async fn seed_demo(
     storage: &dyn Storage,
@@ -203,7 +212,7 @@ pub async fn seed_demo(
             .map(|d| d.id)
     };
 
-    let staff: Vec<(&str, &str, Role, Option<&str>, Option<&str>)> = vec![
+    let staff: [DemoStaff; 5] = [
         ("admin", "デモ 管理者", Role::Admin, None, Some("dx")),
         (
             "hq",

@@ -68,10 +68,10 @@ async fn startup(runs: usize) -> anyhow::Result<()> {
             .context("starting madoguchi serve")?;
         let url = format!("http://127.0.0.1:{port}/readyz");
         let ready = loop {
-            if let Ok(response) = client.get(&url).send().await {
-                if response.status() == 200 {
-                    break started.elapsed();
-                }
+            if let Ok(response) = client.get(&url).send().await
+                && response.status() == 200
+            {
+                break started.elapsed();
             }
             if started.elapsed() > Duration::from_secs(30) {
                 anyhow::bail!("serve was not ready within 30 s");
