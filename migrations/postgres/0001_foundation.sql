@@ -40,6 +40,8 @@ CREATE TABLE accounts (
     email              text NOT NULL,
     display_name       text NOT NULL,
     password_hash      text NOT NULL,
+    -- Sessions and API tokens from before this instant are no longer honoured.
+    password_changed_at timestamptz NOT NULL,
     locale             text NOT NULL CHECK (locale IN ('ja','en')),
     email_verified_at  timestamptz,
     failed_sign_ins    bigint NOT NULL DEFAULT 0,

@@ -41,6 +41,8 @@ CREATE TABLE accounts (
     email              TEXT NOT NULL,
     display_name       TEXT NOT NULL,
     password_hash      TEXT NOT NULL,
+    -- Sessions and API tokens from before this instant are no longer honoured.
+    password_changed_at INTEGER NOT NULL,
     locale             TEXT NOT NULL CHECK (locale IN ('ja','en')),
     email_verified_at  INTEGER,
     failed_sign_ins    INTEGER NOT NULL DEFAULT 0,

@@ -48,9 +48,18 @@ test('a resident signs up, verifies the e-mail address, signs in and signs out',
     const link = await waitForVerificationLink(email);
     t.diagnostic(`verification link: ${link.replace(/token=.*/, 'token=…')}`);
 
-    // Verify.
-    const verified = await visit(page, link);
-    assert.equal(verified.status(), 200, `GET /verify-email answers 200 (got ${verified.status()})`);
+    // Verify: the link opens a confirmation page (mail scanners that open links must not
+    // spend the token); the button confirms.
+    const opened = await visit(page, link);
+    assert.equal(opened.status(), 200, `GET /verify-email answers 200 (got ${opened.status()})`);
+    await t.test('axe: /verify-email confirmation', () => expectNoAxeViolations(page, '/verify-email confirmation'));
+    const confirm = page.locator('main form[action="/verify-email"] button[type="submit"]');
+    const [verified] = await Promise.all([
+      page.waitForResponse((r) => new URL(r.url()).pathname === '/verify-email' && r.request().method() === 'POST'),
+      confirm.click(),
+    ]);
+    assert.equal(verified.status(), 200, `POST /verify-email answers 200 (got ${verified.status()})`);
+    await page.waitForLoadState('load');
     const toSignin = page.locator('main a[href="/signin"], main a[href^="/signin?"]').first();
     await toSignin.waitFor({ state: 'visible' });
     await t.test('axe: /verify-email result', () => expectNoAxeViolations(page, '/verify-email result'));

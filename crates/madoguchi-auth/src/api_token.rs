@@ -88,7 +88,7 @@ impl std::fmt::Debug for ApiTokenKeys {
     }
 }
 
-/// Issuer and audience checked on every token, so tokens of another system never pass.
+/// The issuer checked on every token, so tokens signed for another system never pass.
 const ISSUER: &str = "madoguchi";
 
 #[derive(Serialize, Deserialize)]

@@ -107,7 +107,9 @@ fn is_common_pattern(lowered: &str) -> bool {
     }
     // Undo common substitutions, then keep letters: "Password123!" and "p@ssw0rd2026" share
     // the base "password".
-    let letters: String = lowered
+    // Digits and symbols around the word are decoration ("2026!!"), not substitutions.
+    let core = lowered.trim_matches(|c: char| !c.is_alphabetic());
+    let letters: String = core
         .chars()
         .map(|c| match c {
             '@' => 'a',

@@ -139,7 +139,13 @@ impl JobRunner {
         for job in jobs {
             let span =
                 info_span!("job", job_id = %job.id, kind = %job.kind, attempt = job.attempts);
-            self.run_one(job).instrument(span).await?;
+            match self.run_one(job).instrument(span).await {
+                // The lease ran out and another worker took the job over: not ours any more.
+                Err(madoguchi_storage::StorageError::NotFound) => {
+                    warn!("job lease lost before its outcome was recorded")
+                }
+                other => other?,
+            }
         }
         Ok(claimed)
     }

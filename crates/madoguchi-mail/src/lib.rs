@@ -20,6 +20,9 @@ use serde::{Deserialize, Serialize};
 /// A message ready to send. Serializable, because sending happens in a background job.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutgoingMail {
+    /// The municipality the mail is sent for; the outbox keeps each tenant's mail apart.
+    #[serde(default)]
+    pub tenant_id: Option<madoguchi_domain::TenantId>,
     pub to: String,
     pub subject: String,
     pub text_body: String,
@@ -99,6 +102,7 @@ mod tests {
     fn a_japanese_message_is_encoded_by_lettre() {
         let from: Mailbox = "まどぐち市 <noreply@madoguchi.example>".parse().unwrap();
         let mail = OutgoingMail {
+            tenant_id: None,
             to: "hanako@example.jp".into(),
             subject: "メールアドレスの確認".into(),
             text_body: "こんにちは".into(),
@@ -121,6 +125,7 @@ mod tests {
     fn a_bad_recipient_is_an_invalid_message() {
         let from: Mailbox = "noreply@madoguchi.example".parse().unwrap();
         let mail = OutgoingMail {
+            tenant_id: None,
             to: "not an address".into(),
             subject: "x".into(),
             text_body: "y".into(),
@@ -135,6 +140,7 @@ mod tests {
     #[test]
     fn debug_output_hides_recipient_and_body() {
         let mail = OutgoingMail {
+            tenant_id: None,
             to: "secret@example.jp".into(),
             subject: "s".into(),
             text_body: "private".into(),

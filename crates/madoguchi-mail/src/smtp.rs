@@ -70,10 +70,18 @@ impl Mailer for SmtpMailer {
     async fn send(&self, mail: &OutgoingMail) -> Result<(), MailError> {
         let message = build_message(&self.from, mail)?;
         self.transport.send(message).await.map(|_| ()).map_err(|e| {
+            // The server's reply text often quotes the recipient's address, which must not
+            // reach logs or the jobs page: keep only the status code and the kind of failure.
+            let code = e
+                .status()
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "no reply code".to_owned());
             if e.is_permanent() {
-                MailError::Invalid(e.to_string())
+                MailError::Invalid(format!("SMTP permanent failure ({code})"))
+            } else if e.is_transient() {
+                MailError::Transport(format!("SMTP transient failure ({code})"))
             } else {
-                MailError::Transport(e.to_string())
+                MailError::Transport(format!("SMTP connection failed ({code})"))
             }
         })
     }

@@ -47,7 +47,12 @@ pub async fn audit(
 /// A rate-limit key for the client address that does not store the address itself.
 fn client_key(prefix: &str, ctx: &Ctx) -> String {
     let ip = ctx.client_ip.map(|ip| ip.to_string()).unwrap_or_default();
-    let digest = Sha256::digest(format!("{}:{ip}", ctx.tenant.id).as_bytes());
+    hashed_key(prefix, ctx, &ip)
+}
+
+/// `prefix:<hash of tenant and material>`: rate-limit rows never hold an address in clear.
+fn hashed_key(prefix: &str, ctx: &Ctx, material: &str) -> String {
+    let digest = Sha256::digest(format!("{}:{material}", ctx.tenant.id).as_bytes());
     let short: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
     format!("{prefix}:{short}")
 }
@@ -176,6 +181,19 @@ pub async fn sign_up(state: &AppState, ctx: &Ctx, input: SignUpInput) -> AppResu
     Ok(account)
 }
 
+/// The address a tenant's residents use: its own host when it has one (tokens work only for
+/// their tenant), else the configured public URL.
+fn tenant_base_url(state: &AppState, ctx: &Ctx) -> String {
+    let public = state.config.public_url.trim_end_matches('/');
+    match &ctx.tenant.host {
+        Some(host) => {
+            let scheme = public.split("://").next().unwrap_or("https");
+            format!("{scheme}://{host}")
+        }
+        None => public.to_owned(),
+    }
+}
+
 /// Creates a one-time token and queues the mail carrying its link.
 async fn send_link(
     state: &AppState,
@@ -200,10 +218,7 @@ async fn send_link(
         )
         .await?;
     let lang = account.locale;
-    let link = format!(
-        "{}{path}?token={token}",
-        state.config.public_url.trim_end_matches('/')
-    );
+    let link = format!("{}{path}?token={token}", tenant_base_url(state, ctx));
     let hours = ttl_s / 3600;
     let city = ctx.tenant.name(lang).to_owned();
     let body = state.templates.mail_text(
@@ -216,6 +231,7 @@ async fn send_link(
         crate::i18n::text(lang, &format!("mail_subject_{template}"))
     );
     let mail = OutgoingMail {
+        tenant_id: Some(ctx.tenant.id),
         to: account.email.as_str().to_owned(),
         subject,
         text_body: body,
@@ -283,7 +299,7 @@ pub async fn verify_email(state: &AppState, ctx: &Ctx, token: &str) -> AppResult
     Ok(account_id)
 }
 
-fn actor_of(kind: AccountKind) -> ActorKind {
+pub fn actor_of(kind: AccountKind) -> ActorKind {
     match kind {
         AccountKind::Resident => ActorKind::Resident,
         AccountKind::Staff => ActorKind::Staff,
@@ -320,6 +336,17 @@ pub async fn sign_in(
     };
     let Some(account) = account.filter(|a| !a.disabled) else {
         verify(state, None, password).await?;
+        // Unknown addresses "lock" after as many tries as real ones, so the lockout does not
+        // tell an attacker which addresses are registered.
+        let lockout = &state.config.lockout;
+        let key = hashed_key("signin-unknown", ctx, &email.trim().to_lowercase());
+        if !state
+            .storage
+            .rate_limit_hit(&key, now_utc(), lockout.window_s, lockout.max_failures - 1)
+            .await?
+        {
+            return Err(AppError::new(ErrorCode::AccountLocked).retry_after(lockout.lock_s as u64));
+        }
         audit(
             state,
             ctx,
@@ -454,6 +481,8 @@ pub async fn reset_password(
     let account = state.storage.account(ctx.tenant.id, owner).await?;
     check_new_password(&new_password, &account.email)
         .map_err(|code| AppError::field("password", code))?;
+    // Hash before spending the token: a failure here leaves the link usable.
+    let password_hash = hash(state, new_password).await?;
     let account_id = match state
         .storage
         .consume_token(ctx.tenant.id, purpose, &hash_of_token, now_utc())
@@ -463,10 +492,9 @@ pub async fn reset_password(
         Err(StorageError::NotFound) => return Err(AppError::new(ErrorCode::TokenInvalid)),
         Err(other) => return Err(other.into()),
     };
-    let password_hash = hash(state, new_password).await?;
     state
         .storage
-        .set_password_hash(ctx.tenant.id, account_id, &password_hash)
+        .set_password_hash(ctx.tenant.id, account_id, &password_hash, now_utc())
         .await?;
     state
         .storage
@@ -545,8 +573,8 @@ pub async fn invite_staff(
                 roles: input.roles.clone(),
             },
         )
-        .map_err_storage()
-        .await?;
+        .await
+        .map_err(role_write_error)?;
     audit(
         state,
         ctx,
@@ -582,8 +610,8 @@ pub async fn change_roles(
     state
         .storage
         .set_roles(ctx.tenant.id, staff, &roles)
-        .map_err_storage()
-        .await?;
+        .await
+        .map_err(role_write_error)?;
     audit(
         state,
         ctx,
@@ -597,20 +625,9 @@ pub async fn change_roles(
 }
 
 /// Storage errors of role writes: a scope pointing outside the tenant is the caller's mistake.
-trait MapRoleErrors<T> {
-    fn map_err_storage(self) -> impl std::future::Future<Output = AppResult<T>> + Send;
-}
-
-impl<T: Send, F> MapRoleErrors<T> for F
-where
-    F: std::future::Future<Output = Result<T, StorageError>> + Send,
-{
-    async fn map_err_storage(self) -> AppResult<T> {
-        self.await.map_err(|error| match error {
-            StorageError::Constraint { .. } => {
-                AppError::field("roles", ErrorCode::InvalidRoleScope)
-            }
-            other => other.into(),
-        })
+fn role_write_error(error: StorageError) -> AppError {
+    match error {
+        StorageError::Constraint { .. } => AppError::field("roles", ErrorCode::InvalidRoleScope),
+        other => other.into(),
     }
 }

@@ -36,7 +36,10 @@ pub fn build_router(state: AppState) -> Router {
         .with_secure(state.config.secure_cookies())
         .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
             state.config.session_idle_s,
-        )));
+        )))
+        // Save on every request so the inactivity deadline slides with use; without it the
+        // session would end a fixed time after sign-in, in the middle of a clerk's work.
+        .with_always_save(true);
 
     crate::routes::router()
         // Innermost first: CSRF needs the session, the session needs nothing else.

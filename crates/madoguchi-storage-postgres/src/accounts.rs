@@ -25,6 +25,7 @@ fn account_from_row(row: &PgRow) -> StorageResult<Account> {
         display_name: DisplayName::parse(&get::<String>(row, "display_name")?)
             .map_err(|_| corrupt("display name"))?,
         password_hash: PasswordHash(get(row, "password_hash")?),
+        password_changed_at: get(row, "password_changed_at")?,
         locale: Lang::from_tag(&get::<String>(row, "locale")?).unwrap_or_default(),
         email_verified_at: get(row, "email_verified_at")?,
         failed_sign_ins: get(row, "failed_sign_ins")?,
@@ -81,8 +82,8 @@ impl AccountStore for PgStorage {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         let row = sqlx::query(
             "INSERT INTO accounts (id, tenant_id, kind, email, display_name, password_hash, locale,
-                                   email_verified_at, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                                   email_verified_at, created_at, password_changed_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
              RETURNING *",
         )
         .bind(id.0)
@@ -205,15 +206,18 @@ impl AccountStore for PgStorage {
         tenant: TenantId,
         id: AccountId,
         hash: &PasswordHash,
+        at: OffsetDateTime,
     ) -> StorageResult<()> {
         // A new password also lifts a lockout: the owner proved control of the mailbox.
         let done = sqlx::query(
-            "UPDATE accounts SET password_hash = $1, failed_sign_ins = 0, locked_until = NULL
+            "UPDATE accounts SET password_hash = $1, password_changed_at = $4, failed_sign_ins = 0,
+                                 locked_until = NULL
              WHERE tenant_id = $2 AND id = $3",
         )
         .bind(&hash.0)
         .bind(tenant.0)
         .bind(id.0)
+        .bind(at)
         .execute(&self.pool)
         .await
         .map_err(map_err)?;

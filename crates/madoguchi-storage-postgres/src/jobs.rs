@@ -92,7 +92,7 @@ impl JobStore for PgStorage {
         now: OffsetDateTime,
     ) -> StorageResult<()> {
         let done = sqlx::query(
-            "UPDATE jobs SET status = 'done', finished_at = $1, lease_until = NULL, last_error = NULL
+            "UPDATE jobs SET status = 'done', payload = '{}'::jsonb, finished_at = $1, lease_until = NULL, last_error = NULL
              WHERE id = $2 AND locked_by = $3 AND status = 'running'",
         )
         .bind(now)
@@ -119,6 +119,7 @@ impl JobStore for PgStorage {
         let done = sqlx::query(
             "UPDATE jobs SET
                 status = CASE WHEN $1::timestamptz IS NULL THEN 'failed' ELSE 'queued' END,
+                payload = CASE WHEN $1::timestamptz IS NULL THEN '{}'::jsonb ELSE payload END,
                 run_at = coalesce($1, run_at),
                 finished_at = CASE WHEN $1::timestamptz IS NULL THEN $2 END,
                 last_error = $3, lease_until = NULL, locked_by = NULL

@@ -28,6 +28,7 @@ fn account_from_row(row: &SqliteRow) -> StorageResult<Account> {
         display_name: DisplayName::parse(&get_string(row, "display_name")?)
             .map_err(|_| corrupt("display name"))?,
         password_hash: PasswordHash(get_string(row, "password_hash")?),
+        password_changed_at: get_instant(row, "password_changed_at")?,
         locale: Lang::from_tag(&get_string(row, "locale")?).unwrap_or_default(),
         email_verified_at: get_opt_instant(row, "email_verified_at")?,
         failed_sign_ins: row.try_get("failed_sign_ins").map_err(map_err)?,
@@ -77,8 +78,8 @@ impl AccountStore for SqliteStorage {
         let mut tx = self.begin_immediate().await?;
         sqlx::query(
             "INSERT INTO accounts (id, tenant_id, kind, email, display_name, password_hash, locale,
-                                   email_verified_at, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                   email_verified_at, created_at, password_changed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
         )
         .bind(uuid_text(id.0))
         .bind(uuid_text(tenant.0))
@@ -101,6 +102,7 @@ impl AccountStore for SqliteStorage {
             email: new.email.clone(),
             display_name: new.display_name.clone(),
             password_hash: new.password_hash.clone(),
+            password_changed_at: now,
             locale: new.locale,
             email_verified_at: new
                 .email_verified_at
@@ -210,15 +212,18 @@ impl AccountStore for SqliteStorage {
         tenant: TenantId,
         id: AccountId,
         hash: &PasswordHash,
+        at: OffsetDateTime,
     ) -> StorageResult<()> {
         // A new password also lifts a lockout: the owner proved control of the mailbox.
         let done = sqlx::query(
-            "UPDATE accounts SET password_hash = ?, failed_sign_ins = 0, locked_until = NULL
-             WHERE tenant_id = ? AND id = ?",
+            "UPDATE accounts SET password_hash = ?1, password_changed_at = ?4, failed_sign_ins = 0,
+                                 locked_until = NULL
+             WHERE tenant_id = ?2 AND id = ?3",
         )
         .bind(&hash.0)
         .bind(uuid_text(tenant.0))
         .bind(uuid_text(id.0))
+        .bind(to_unix_micros(at))
         .execute(&self.pool)
         .await
         .map_err(map_err)?;

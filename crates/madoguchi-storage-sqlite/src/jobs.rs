@@ -96,7 +96,7 @@ impl JobStore for SqliteStorage {
         now: OffsetDateTime,
     ) -> StorageResult<()> {
         let done = sqlx::query(
-            "UPDATE jobs SET status = 'done', finished_at = ?, lease_until = NULL, last_error = NULL
+            "UPDATE jobs SET status = 'done', payload = '{}', finished_at = ?, lease_until = NULL, last_error = NULL
              WHERE id = ? AND locked_by = ? AND status = 'running'",
         )
         .bind(to_unix_micros(now))
@@ -123,6 +123,7 @@ impl JobStore for SqliteStorage {
         let done = sqlx::query(
             "UPDATE jobs SET
                 status = CASE WHEN ?1 IS NULL THEN 'failed' ELSE 'queued' END,
+                payload = CASE WHEN ?1 IS NULL THEN '{}' ELSE payload END,
                 run_at = coalesce(?1, run_at),
                 finished_at = CASE WHEN ?1 IS NULL THEN ?2 ELSE NULL END,
                 last_error = ?3, lease_until = NULL, locked_by = NULL

@@ -121,11 +121,14 @@ pub trait AccountStore: Send + Sync {
         roles: &[RoleAssignment],
     ) -> StorageResult<()>;
     async fn roles(&self, tenant: TenantId, id: AccountId) -> StorageResult<Vec<RoleAssignment>>;
+    /// Sets a new password hash at `at`, which also ends every session and API token issued
+    /// before (see `Account::password_changed_at`) and lifts a lockout.
     async fn set_password_hash(
         &self,
         tenant: TenantId,
         id: AccountId,
         hash: &PasswordHash,
+        at: OffsetDateTime,
     ) -> StorageResult<()>;
     async fn mark_email_verified(
         &self,

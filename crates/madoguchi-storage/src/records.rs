@@ -120,6 +120,8 @@ pub struct Account {
     pub email: Email,
     pub display_name: DisplayName,
     pub password_hash: PasswordHash,
+    /// Sessions and API tokens issued before this are no longer honoured.
+    pub password_changed_at: OffsetDateTime,
     pub locale: Lang,
     pub email_verified_at: Option<OffsetDateTime>,
     pub failed_sign_ins: i64,
@@ -141,7 +143,8 @@ pub struct NewAccount {
     pub display_name: DisplayName,
     pub password_hash: PasswordHash,
     pub locale: Lang,
-    /// Staff created by an administrator are verified at creation; residents verify by mail.
+    /// When the address was proven; `None` until the owner opens the link mailed to it (residents
+    /// at sign-up, staff through their invitation). The demo seed sets it.
     pub email_verified_at: Option<OffsetDateTime>,
     pub roles: Vec<RoleAssignment>,
 }
@@ -295,7 +298,9 @@ impl JobStatus {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// A background job. Its payload can hold personal data (a mail's recipient and links), so
+/// the storage clears it once the job is done or failed for good, and `Debug` leaves it out.
+#[derive(Clone, PartialEq, Serialize)]
 pub struct Job {
     pub id: JobId,
     pub tenant_id: Option<TenantId>,
@@ -313,11 +318,32 @@ pub struct Job {
     pub finished_at: Option<OffsetDateTime>,
 }
 
-#[derive(Clone, Debug)]
+impl fmt::Debug for Job {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Job")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("status", &self.status)
+            .field("attempts", &self.attempts)
+            .field("run_at", &self.run_at)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone)]
 pub struct NewJob {
     pub tenant_id: Option<TenantId>,
     pub kind: String,
     pub payload: serde_json::Value,
     pub run_at: OffsetDateTime,
     pub max_attempts: i64,
+}
+
+impl fmt::Debug for NewJob {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewJob")
+            .field("kind", &self.kind)
+            .field("run_at", &self.run_at)
+            .finish_non_exhaustive()
+    }
 }

@@ -35,7 +35,10 @@ async fn a_resident_signs_up_verifies_and_signs_in(app: TestApp) -> anyhow::Resu
         .link_containing("/verify-email?token=")
         .expect("verification link");
     assert!(link.starts_with(&app.url), "link {link} points at the app");
-    let verified = client.get(&link).send().await?;
+    // Opening the link spends nothing (mail scanners open links too).
+    assert_eq!(client.get(&link).send().await?.status(), 200);
+    assert_eq!(client.get(&link).send().await?.status(), 200);
+    let verified = confirm_email(&client, &app, &link).await?;
     assert_eq!(verified.status(), 200);
     assert!(
         verified
@@ -44,7 +47,7 @@ async fn a_resident_signs_up_verifies_and_signs_in(app: TestApp) -> anyhow::Resu
             .contains("メールアドレスを確認しました")
     );
     // The link works once.
-    assert_eq!(client.get(&link).send().await?.status(), 400);
+    assert_eq!(confirm_email(&client, &app, &link).await?.status(), 400);
 
     let signed_in = sign_in_page(&client, &app, "/signin", &email, PASSWORD).await?;
     assert_eq!(signed_in.status(), 303);
@@ -186,13 +189,37 @@ on_both_backends!(
     repeated_failures_lock_the_account
 );
 
+async fn an_unknown_address_locks_like_a_registered_one(app: TestApp) -> anyhow::Result<()> {
+    let client = app.client();
+    let email = unique_email("nobody");
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(
+            sign_in_page(&client, &app, "/signin", &email, "Wrong-Password-0000!")
+                .await?
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(
+        statuses,
+        [401, 401, 401, 401, 423, 423],
+        "the same answers as for a real account"
+    );
+    Ok(())
+}
+on_both_backends!(
+    an_unknown_address_locks_like_a_registered_one,
+    an_unknown_address_locks_like_a_registered_one
+);
+
 async fn too_many_sign_ins_from_one_address_are_rate_limited(app: TestApp) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
     let mut statuses = Vec::new();
     for _ in 0..35 {
         let response = client
             .post(app.at("/api/v1/tokens"))
-            .json(&json!({"email": "nobody@example.jp", "password": "whatever-password", "kind": "resident"}))
+            .json(&json!({"email": unique_email("spray"), "password": "whatever-password", "kind": "resident"}))
             .send()
             .await?;
         statuses.push(response.status().as_u16());
@@ -256,6 +283,16 @@ on_both_backends!(
 async fn a_password_reset_link_sets_a_new_password_once(app: TestApp) -> anyhow::Result<()> {
     let email = unique_email("reset");
     verified_resident(&app, &email).await?;
+    // A session and an API token from before the reset must stop working after it.
+    let old_session = app.client();
+    assert_eq!(
+        sign_in_page(&old_session, &app, "/signin", &email, PASSWORD)
+            .await?
+            .status(),
+        303
+    );
+    let old_token = api_token(&app, "resident", &email, PASSWORD).await?;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     let client = app.client();
     let token = form_token(&client, &app, "/password-reset").await?;
     let response = client
@@ -337,6 +374,22 @@ async fn a_password_reset_link_sets_a_new_password_once(app: TestApp) -> anyhow:
             .await?
             .status(),
         303
+    );
+    let ended = old_session.get(app.at("/account")).send().await?;
+    assert_eq!(
+        ended.status(),
+        303,
+        "the session from before the reset has ended"
+    );
+    let refused = reqwest::Client::new()
+        .get(app.at("/api/v1/me"))
+        .bearer_auth(&old_token)
+        .send()
+        .await?;
+    assert_eq!(
+        refused.status(),
+        401,
+        "the API token from before the reset is refused"
     );
     Ok(())
 }

@@ -51,7 +51,10 @@ async fn pages_work_in_a_real_browser_and_pass_axe() -> anyhow::Result<()> {
         .arg(".")
         .current_dir(&dir)
         .env("BASE_URL", &app.url)
-        .env("OUTBOX_DIR", outbox.path())
+        .env(
+            "OUTBOX_DIR",
+            madoguchi_mail::OutboxMailer::tenant_dir(outbox.path(), Some(app.tenant.id)),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .output()

@@ -712,7 +712,7 @@ async fn an_account_of_one_tenant_is_invisible_to_another<S: Backend>(s: &S) -> 
     );
     assert_eq!(s.list_accounts(b.id, AccountKind::Resident).await?, vec![]);
     assert_not_found(
-        s.set_password_hash(b.id, hanako.id, &PasswordHash("stolen".into()))
+        s.set_password_hash(b.id, hanako.id, &PasswordHash("stolen".into()), T0)
             .await,
     );
     assert_not_found(s.mark_email_verified(b.id, hanako.id, T0).await);
@@ -763,11 +763,21 @@ async fn account_changes_are_stored<S: Backend>(s: &S) -> anyhow::Result<()> {
     s.record_sign_in_failure(t.id, hanako.id, T0, &policy)
         .await?;
     assert!(s.account(t.id, hanako.id).await?.is_locked(T0));
-    s.set_password_hash(t.id, hanako.id, &PasswordHash("new-hash".into()))
-        .await?;
+    let changed_at = T0 + secs(30);
+    s.set_password_hash(
+        t.id,
+        hanako.id,
+        &PasswordHash("new-hash".into()),
+        changed_at,
+    )
+    .await?;
     s.set_disabled(t.id, hanako.id, false).await?;
     let changed = s.account(t.id, hanako.id).await?;
     assert_eq!(changed.password_hash, PasswordHash("new-hash".into()));
+    assert_eq!(
+        changed.password_changed_at, changed_at,
+        "sessions from before end"
+    );
     assert_eq!(
         (
             changed.locked_until,

@@ -75,6 +75,7 @@ async fn mail_to_a_server_that_is_down_is_retried_with_its_error_recorded() -> a
     };
     let mailer = SmtpMailer::new(&smtp, "noreply@madoguchi-city.example".parse()?)?;
     let mail = OutgoingMail {
+        tenant_id: None,
         to: "hanako@example.jp".into(),
         subject: "件名".into(),
         text_body: "本文".into(),

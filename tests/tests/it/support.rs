@@ -55,7 +55,7 @@ pub async fn verified_resident(app: &TestApp, email: &str) -> anyhow::Result<()>
     let link = mail
         .link_containing("/verify-email?token=")
         .ok_or_else(|| anyhow::anyhow!("no link in {}", mail.text()))?;
-    let page = client.get(&link).send().await?;
+    let page = confirm_email(&client, app, &link).await?;
     anyhow::ensure!(
         page.status() == 200,
         "verification answered {}",
@@ -100,4 +100,22 @@ pub async fn api_token(
     let body: Value = response.json().await?;
     anyhow::ensure!(status == 200, "token request answered {status}: {body}");
     Ok(body["token"].as_str().unwrap_or_default().to_owned())
+}
+
+/// Opens a verification link (which only shows a button) and presses the button.
+pub async fn confirm_email(
+    client: &reqwest::Client,
+    app: &TestApp,
+    link: &str,
+) -> anyhow::Result<reqwest::Response> {
+    let page = client.get(link).send().await?;
+    anyhow::ensure!(page.status() == 200, "the link answered {}", page.status());
+    let html = page.text().await?;
+    let csrf = csrf_from(&html);
+    let token = link.split("token=").nth(1).unwrap_or_default();
+    Ok(client
+        .post(app.at("/verify-email"))
+        .form(&[("csrf_token", csrf.as_str()), ("token", token)])
+        .send()
+        .await?)
 }

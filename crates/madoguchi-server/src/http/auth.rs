@@ -24,6 +24,9 @@ pub struct SessionAuth {
     pub account_id: AccountId,
     pub tenant_id: TenantId,
     pub kind: AccountKind,
+    /// When the sign-in happened (Unix microseconds); a password changed later ends the session.
+    #[serde(default)]
+    pub signed_in_at_us: i64,
 }
 
 impl SessionAuth {
@@ -71,7 +74,13 @@ async fn signed_in(
         return Ok(None);
     }
     match state.storage.account(ctx.tenant.id, auth.account_id).await {
-        Ok(account) if !account.disabled => Ok(Some(account)),
+        Ok(account)
+            if !account.disabled
+                && madoguchi_storage::to_unix_micros(account.password_changed_at)
+                    <= auth.signed_in_at_us =>
+        {
+            Ok(Some(account))
+        }
         Ok(_) | Err(StorageError::NotFound) => {
             SessionAuth::sign_out(&session).await?;
             Ok(None)
@@ -217,7 +226,15 @@ impl FromRequestParts<AppState> for ApiCaller {
             return Err(AppError::new(ErrorCode::Unauthenticated));
         }
         let account = match state.storage.account(ctx.tenant.id, claims.sub).await {
-            Ok(account) if !account.disabled && account.kind == claims.kind => account,
+            Ok(account)
+                if !account.disabled
+                    && account.kind == claims.kind
+                    // `iat` has whole seconds: a token from the very second of a password
+                    // change still passes, any older one does not.
+                    && claims.iat >= account.password_changed_at.unix_timestamp() =>
+            {
+                account
+            }
             Ok(_) | Err(StorageError::NotFound) => {
                 return Err(AppError::new(ErrorCode::Unauthenticated));
             }

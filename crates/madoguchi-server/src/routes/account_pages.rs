@@ -23,7 +23,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/signup", get(sign_up_form).post(sign_up))
         .route("/signup/sent", get(sign_up_sent))
-        .route("/verify-email", get(verify_email))
+        .route("/verify-email", get(verify_email_form).post(verify_email))
         .route("/signin", get(resident_sign_in_form).post(resident_sign_in))
         .route("/staff/signin", get(staff_sign_in_form).post(staff_sign_in))
         .route("/signout", post(sign_out))
@@ -124,13 +124,29 @@ struct TokenQuery {
     token: String,
 }
 
+/// Shows a button that confirms the address. Opening the link spends nothing: mail security
+/// scanners open links before the resident does.
+async fn verify_email_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    Query(query): Query<TokenQuery>,
+) -> AppResult<Html<String>> {
+    let base = page_base(&ctx, None, Some(&session), false).await?;
+    state.templates.page(
+        "verify_result.html",
+        &base,
+        context! { confirm => true, token => query.token },
+    )
+}
+
 async fn verify_email(
     State(state): State<AppState>,
     ctx: Ctx,
-    Query(query): Query<TokenQuery>,
+    PageForm(form): PageForm<TokenQuery>,
 ) -> AppResult<Response> {
     let base = page_base(&ctx, None, None, false).await?;
-    match accounts::verify_email(&state, &ctx, &query.token).await {
+    match accounts::verify_email(&state, &ctx, &form.token).await {
         Ok(_) => Ok(state
             .templates
             .page("verify_result.html", &base, context! { ok => true })?
@@ -192,6 +208,7 @@ async fn sign_in(
                     account_id: account.id,
                     tenant_id: ctx.tenant.id,
                     kind,
+                    signed_in_at_us: madoguchi_storage::to_unix_micros(madoguchi_storage::now_utc()),
                 },
             )
             .await?;
@@ -254,10 +271,7 @@ async fn sign_out(
 ) -> AppResult<Redirect> {
     if let Some(auth) = auth {
         let action = format!("{}.signed_out", auth.kind.as_str());
-        let actor = match auth.kind {
-            AccountKind::Resident => madoguchi_storage::ActorKind::Resident,
-            AccountKind::Staff => madoguchi_storage::ActorKind::Staff,
-        };
+        let actor = accounts::actor_of(auth.kind);
         accounts::audit(
             &state,
             &ctx,
@@ -279,12 +293,7 @@ async fn account(
     session: Session,
     resident: ResidentSession,
 ) -> AppResult<Html<String>> {
-    let auth = SessionAuth {
-        account_id: resident.account.id,
-        tenant_id: ctx.tenant.id,
-        kind: AccountKind::Resident,
-    };
-    let base = page_base(&ctx, Some(auth), Some(&session), false).await?;
+    let base = page_base(&ctx, Some(AccountKind::Resident), Some(&session), false).await?;
     let a = &resident.account;
     let member_since = madoguchi_domain::tokyo::format_tokyo_minutes(a.created_at);
     state.templates.page(

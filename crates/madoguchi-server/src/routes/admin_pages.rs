@@ -3,10 +3,10 @@
 //! log, the mail outbox and background jobs.
 
 use crate::accounts::{self, NewStaffInput};
+use crate::http::Ctx;
 use crate::http::auth::StaffSession;
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::PageForm;
-use crate::http::{Ctx, SessionAuth};
 use crate::routes::account_pages::form_errors;
 use crate::routes::api::{RoleInput, parse_department, parse_office_form, parse_roles};
 use crate::routes::pages::page_base;
@@ -46,12 +46,13 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn staff_base(ctx: &Ctx, staff: &StaffSession, session: &Session) -> AppResult<PageBase> {
-    let auth = SessionAuth {
-        account_id: staff.account.id,
-        tenant_id: ctx.tenant.id,
-        kind: AccountKind::Staff,
-    };
-    page_base(ctx, Some(auth), Some(session), staff.access.is_admin()).await
+    page_base(
+        ctx,
+        Some(AccountKind::Staff),
+        Some(session),
+        staff.access.is_admin(),
+    )
+    .await
 }
 
 fn require_admin(staff: &StaffSession) -> AppResult<()> {
@@ -717,7 +718,7 @@ async fn outbox(
         return Err(AppError::new(ErrorCode::Forbidden));
     }
     let messages = match &state.config.outbox_dir {
-        Some(dir) => OutboxMailer::list(dir, 200)
+        Some(dir) => OutboxMailer::list(dir, ctx.tenant.id, 200)
             .await
             .map_err(AppError::internal)?,
         None => Vec::new(),
@@ -736,6 +737,7 @@ async fn outbox(
 
 async fn outbox_message(
     State(state): State<AppState>,
+    ctx: Ctx,
     staff: StaffSession,
     Path(name): Path<String>,
 ) -> AppResult<Response> {
@@ -747,7 +749,7 @@ async fn outbox_message(
         .outbox_dir
         .as_ref()
         .ok_or_else(|| AppError::new(ErrorCode::NotFound))?;
-    let raw = OutboxMailer::read(dir, &name)
+    let raw = OutboxMailer::read(dir, ctx.tenant.id, &name)
         .await
         .map_err(|_| AppError::new(ErrorCode::NotFound))?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], raw).into_response())

@@ -1,9 +1,9 @@
 //! Public pages: the city's home, static assets and the not-found page.
 
+use crate::http::Ctx;
 use crate::http::auth::MaybeSignedIn;
 use crate::http::csrf::csrf_token;
 use crate::http::error::{AppError, AppResult};
-use crate::http::{Ctx, SessionAuth};
 use crate::state::AppState;
 use crate::templates::PageBase;
 use axum::Router;
@@ -11,7 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use madoguchi_domain::ErrorCode;
+use madoguchi_domain::{AccountKind, ErrorCode};
 use minijinja::context;
 use serde::Serialize;
 use tower_sessions::Session;
@@ -26,7 +26,7 @@ pub fn router() -> Router<AppState> {
 /// header's sign-out button is a form too, so signed-in pages always pass it).
 pub async fn page_base(
     ctx: &Ctx,
-    auth: Option<SessionAuth>,
+    signed_in: Option<AccountKind>,
     session: Option<&Session>,
     is_admin: bool,
 ) -> AppResult<PageBase> {
@@ -38,7 +38,7 @@ pub async fn page_base(
         lang: ctx.lang.tag(),
         other_lang: ctx.lang.other().tag(),
         city_name: ctx.tenant.name(ctx.lang).to_owned(),
-        signed_in: auth.map(|a| a.kind.as_str()),
+        signed_in: signed_in.map(AccountKind::as_str),
         is_admin,
         csrf_token,
         path: ctx.path.clone(),
@@ -60,7 +60,7 @@ async fn home(
     session: Session,
 ) -> AppResult<Html<String>> {
     let session_ref = auth.is_some().then_some(&session);
-    let base = page_base(&ctx, auth, session_ref, false).await?;
+    let base = page_base(&ctx, auth.map(|a| a.kind), session_ref, false).await?;
     let offices: Vec<OfficeCard> = state
         .storage
         .list_offices(ctx.tenant.id)
