@@ -16,6 +16,19 @@ fn parse(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::Object(Default::default()))
 }
 
+static JA_VALUE: LazyLock<minijinja::Value> =
+    LazyLock::new(|| minijinja::Value::from_serialize(&*JA));
+static EN_VALUE: LazyLock<minijinja::Value> =
+    LazyLock::new(|| minijinja::Value::from_serialize(&*EN));
+
+/// The catalogue of `lang` as a template value, built once (cloning it is cheap).
+pub fn template_catalogue(lang: Lang) -> minijinja::Value {
+    match lang {
+        Lang::Ja => JA_VALUE.clone(),
+        Lang::En => EN_VALUE.clone(),
+    }
+}
+
 /// The whole catalogue of `lang`.
 pub fn catalogue(lang: Lang) -> &'static serde_json::Value {
     match lang {

@@ -3,15 +3,25 @@
 use crate::config::ServerConfig;
 use crate::templates::Templates;
 use madoguchi_auth::{ApiTokenKeys, PasswordHasher};
+use madoguchi_domain::TenantId;
 use madoguchi_jobs::JobQueue;
-use madoguchi_storage::{Storage, Tenant};
+use madoguchi_storage::{Office, Storage, StorageResult, Tenant};
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::RwLock;
 
+/// Cloned several times per request by the middleware, so it is one `Arc`.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateInner>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateInner;
+    fn deref(&self) -> &AppStateInner {
+        &self.0
+    }
+}
+
+pub struct AppStateInner {
     pub storage: Arc<dyn Storage>,
     pub config: Arc<ServerConfig>,
     pub templates: Arc<Templates>,
@@ -19,7 +29,9 @@ pub struct AppState {
     pub hasher: Arc<PasswordHasher>,
     pub api_keys: ApiTokenKeys,
     pub metrics: Option<PrometheusHandle>,
-    pub tenants: Arc<TenantCache>,
+    pub tenants: Arc<TtlCache<Tenant>>,
+    /// Each tenant's offices, keyed by tenant id.
+    pub offices: Arc<TtlCache<Vec<Office>>>,
 }
 
 impl AppState {
@@ -29,7 +41,7 @@ impl AppState {
         metrics: Option<PrometheusHandle>,
     ) -> anyhow::Result<Self> {
         let job_store: Arc<dyn madoguchi_storage::JobStore> = storage_as_jobs(storage.clone());
-        Ok(Self {
+        Ok(Self(Arc::new(AppStateInner {
             templates: Arc::new(Templates::load()?),
             jobs: JobQueue::new(job_store),
             hasher: Arc::new(PasswordHasher::with_cost(
@@ -40,8 +52,27 @@ impl AppState {
             config: Arc::new(config),
             storage,
             metrics,
-            tenants: Arc::new(TenantCache::default()),
-        })
+            tenants: Arc::new(TtlCache::default()),
+            offices: Arc::new(TtlCache::default()),
+        })))
+    }
+}
+
+impl AppState {
+    /// A tenant's offices, from the cache when fresh.
+    pub async fn offices(&self, tenant: TenantId) -> StorageResult<Arc<Vec<Office>>> {
+        let key = tenant.to_string();
+        if let Some(offices) = self.offices.get(&key) {
+            return Ok(offices);
+        }
+        let offices = Arc::new(self.storage.list_offices(tenant).await?);
+        self.offices.put(&key, offices.clone());
+        Ok(offices)
+    }
+
+    /// Call after changing a tenant's offices, so this node shows the change at once.
+    pub fn offices_changed(&self, tenant: TenantId) {
+        self.offices.forget(&tenant.to_string());
     }
 }
 
@@ -50,27 +81,52 @@ fn storage_as_jobs(storage: Arc<dyn Storage>) -> Arc<dyn madoguchi_storage::JobS
     storage
 }
 
-/// Tenants change rarely and are read on every request, so each node keeps them for a short
-/// while. Any node rebuilds this from the database; nothing is lost when it restarts.
-#[derive(Default)]
-pub struct TenantCache {
-    entries: RwLock<Vec<(String, Arc<Tenant>, Instant)>>,
+/// A small read-through cache of values that change rarely and are read on nearly every
+/// request (tenants, a tenant's offices). Entries live `CACHE_TTL`; a node that changes a value
+/// forgets it at once, other nodes see the change when their entry expires. Any node rebuilds
+/// it from the database, so nothing is lost when it restarts.
+pub struct TtlCache<V> {
+    entries: std::sync::RwLock<Vec<(String, Arc<V>, Instant)>>,
 }
 
-const TENANT_CACHE_TTL: Duration = Duration::from_secs(30);
+impl<V> Default for TtlCache<V> {
+    fn default() -> Self {
+        Self {
+            entries: std::sync::RwLock::new(Vec::new()),
+        }
+    }
+}
 
-impl TenantCache {
-    pub async fn get(&self, key: &str) -> Option<Arc<Tenant>> {
-        let entries = self.entries.read().await;
+/// How stale a cached tenant or office list may be on another node.
+pub const CACHE_TTL: Duration = Duration::from_secs(30);
+
+/// At most this many entries per cache; the oldest goes first.
+pub const CACHE_ENTRIES_MAX: usize = 256;
+
+impl<V> TtlCache<V> {
+    pub fn get(&self, key: &str) -> Option<Arc<V>> {
+        // A poisoned lock only means another request panicked mid-update; the data is a cache.
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
         entries
             .iter()
-            .find(|(k, _, at)| k == key && at.elapsed() < TENANT_CACHE_TTL)
-            .map(|(_, tenant, _)| tenant.clone())
+            .find(|(k, _, at)| k == key && at.elapsed() < CACHE_TTL)
+            .map(|(_, v, _)| v.clone())
     }
 
-    pub async fn put(&self, key: &str, tenant: Arc<Tenant>) {
-        let mut entries = self.entries.write().await;
-        entries.retain(|(k, _, at)| k != key && at.elapsed() < TENANT_CACHE_TTL);
-        entries.push((key.to_owned(), tenant, Instant::now()));
+    pub fn put(&self, key: &str, value: Arc<V>) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        entries.retain(|(k, _, at)| k != key && at.elapsed() < CACHE_TTL);
+        // Bounded: requests with made-up Host headers must not grow it without limit.
+        if entries.len() >= CACHE_ENTRIES_MAX {
+            entries.remove(0);
+        }
+        entries.push((key.to_owned(), value, Instant::now()));
+    }
+
+    pub fn forget(&self, key: &str) {
+        self.entries
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(k, _, _)| k != key);
     }
 }

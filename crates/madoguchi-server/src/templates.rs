@@ -91,7 +91,7 @@ impl Templates {
         let ctx = context! {
             base => base,
             lang => base.lang,
-            t => Value::from_serialize(crate::i18n::catalogue(base.lang_value)),
+            t => crate::i18n::template_catalogue(base.lang_value),
             ..extra
         };
         self.env

@@ -99,21 +99,31 @@ async fn resolve_tenant(state: &AppState, host: Option<&str>) -> Result<Arc<Tena
     let host = host.map(|h| h.split(':').next().unwrap_or(h).to_ascii_lowercase());
     if let Some(host) = &host {
         let key = format!("host:{host}");
-        if let Some(tenant) = state.tenants.get(&key).await {
+        if let Some(tenant) = state.tenants.get(&key) {
             return Ok(tenant);
         }
         match state.storage.tenant_by_host(host).await {
             Ok(tenant) => {
                 let tenant = Arc::new(tenant);
-                state.tenants.put(&key, tenant.clone()).await;
+                state.tenants.put(&key, tenant.clone());
                 return Ok(tenant);
             }
-            Err(StorageError::NotFound) => {}
+            Err(StorageError::NotFound) => {
+                // Remember that this host means the default tenant, so a miss costs one query
+                // per cache period rather than one per request.
+                let tenant = default_tenant(state).await?;
+                state.tenants.put(&key, tenant.clone());
+                return Ok(tenant);
+            }
             Err(other) => return Err(other.into()),
         }
     }
+    default_tenant(state).await
+}
+
+async fn default_tenant(state: &AppState) -> Result<Arc<Tenant>, AppError> {
     let key = format!("slug:{}", state.config.default_tenant);
-    if let Some(tenant) = state.tenants.get(&key).await {
+    if let Some(tenant) = state.tenants.get(&key) {
         return Ok(tenant);
     }
     match state
@@ -123,7 +133,7 @@ async fn resolve_tenant(state: &AppState, host: Option<&str>) -> Result<Arc<Tena
     {
         Ok(tenant) => {
             let tenant = Arc::new(tenant);
-            state.tenants.put(&key, tenant.clone()).await;
+            state.tenants.put(&key, tenant.clone());
             Ok(tenant)
         }
         Err(StorageError::NotFound) => Err(AppError::new(ErrorCode::TenantUnknown)),

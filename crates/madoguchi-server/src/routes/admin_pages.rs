@@ -260,6 +260,7 @@ async fn create_office(
     let result = async {
         let new = parse_office_form(&form.code, &form.kind, &form.name_ja, &form.name_en)?;
         let office = state.storage.create_office(ctx.tenant.id, &new).await?;
+        state.offices_changed(ctx.tenant.id);
         accounts::audit(
             &state,
             &ctx,

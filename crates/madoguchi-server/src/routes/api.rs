@@ -539,6 +539,7 @@ pub async fn create_office(
     require_admin(&caller, ApiScope::OrgWrite)?;
     let new = parse_office(&body)?;
     let office = state.storage.create_office(ctx.tenant.id, &new).await?;
+    state.offices_changed(ctx.tenant.id);
     accounts::audit(
         &state,
         &ctx,
@@ -568,6 +569,7 @@ pub async fn update_office(
         .storage
         .update_office(ctx.tenant.id, OfficeId(id), &new)
         .await?;
+    state.offices_changed(ctx.tenant.id);
     accounts::audit(
         &state,
         &ctx,

@@ -62,10 +62,9 @@ async fn home(
     let session_ref = auth.is_some().then_some(&session);
     let base = page_base(&ctx, auth.map(|a| a.kind), session_ref, false).await?;
     let offices: Vec<OfficeCard> = state
-        .storage
-        .list_offices(ctx.tenant.id)
+        .offices(ctx.tenant.id)
         .await?
-        .into_iter()
+        .iter()
         .map(|o| OfficeCard {
             kind: o.kind.label(ctx.lang),
             name: o.name(ctx.lang).to_owned(),
