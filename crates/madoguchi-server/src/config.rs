@@ -32,6 +32,9 @@ pub struct ServerConfig {
     pub outbox_dir: Option<PathBuf>,
     /// Trust `X-Forwarded-For` / `X-Forwarded-Proto` from a reverse proxy in front.
     pub trust_proxy_headers: bool,
+    /// Keep the rendered public home page (signed-out visitors) per tenant and language for
+    /// the cache period; it is the same for everyone and hit hardest when bookings open.
+    pub anonymous_page_cache: bool,
 }
 
 impl ServerConfig {
@@ -53,6 +56,7 @@ impl ServerConfig {
             argon2_passes: 2,
             outbox_dir: None,
             trust_proxy_headers: false,
+            anonymous_page_cache: true,
         }
     }
 

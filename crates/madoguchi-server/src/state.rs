@@ -32,6 +32,8 @@ pub struct AppStateInner {
     pub tenants: Arc<TtlCache<Tenant>>,
     /// Each tenant's offices, keyed by tenant id.
     pub offices: Arc<TtlCache<Vec<Office>>>,
+    /// Rendered public pages for signed-out visitors, keyed by tenant, page and language.
+    pub pages: Arc<TtlCache<String>>,
 }
 
 impl AppState {
@@ -54,6 +56,7 @@ impl AppState {
             metrics,
             tenants: Arc::new(TtlCache::default()),
             offices: Arc::new(TtlCache::default()),
+            pages: Arc::new(TtlCache::default()),
         })))
     }
 }
@@ -73,6 +76,9 @@ impl AppState {
     /// Call after changing a tenant's offices, so this node shows the change at once.
     pub fn offices_changed(&self, tenant: TenantId) {
         self.offices.forget(&tenant.to_string());
+        for lang in [madoguchi_domain::Lang::Ja, madoguchi_domain::Lang::En] {
+            self.pages.forget(&home_page_key(tenant, lang));
+        }
     }
 }
 
@@ -129,4 +135,9 @@ impl<V> TtlCache<V> {
             .unwrap_or_else(|e| e.into_inner())
             .retain(|(k, _, _)| k != key);
     }
+}
+
+/// The cache key of a tenant's public home page in `lang`.
+pub fn home_page_key(tenant: TenantId, lang: madoguchi_domain::Lang) -> String {
+    format!("home:{tenant}:{}", lang.tag())
 }

@@ -149,15 +149,10 @@ async fn home(seconds: u64, connections: u32) -> anyhow::Result<()> {
         &madoguchi_auth::PasswordHasher::with_cost(1024, 1),
     )
     .await?;
-    let app_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let app_url = format!("http://{}", app_listener.local_addr()?);
-    let config = madoguchi_server::ServerConfig::local(
-        app_url.clone(),
-        secrecy::SecretString::from(madoguchi_auth::one_time::new_token()),
-    );
-    let state = madoguchi_server::AppState::new(storage, config, None)?;
-    let (_stop, shutdown) = tokio::sync::watch::channel(false);
-    tokio::spawn(madoguchi_server::serve(app_listener, state, shutdown));
+    // Two instances on the same database: as configured by default (signed-out home page from
+    // the page cache) and rendering the page on every request.
+    let app_url = start_app(storage.clone(), true).await?;
+    let rendering_url = start_app(storage, false).await?;
 
     // The ceiling: the same axum and tokio, answering a constant.
     let hello_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -173,22 +168,56 @@ async fn home(seconds: u64, connections: u32) -> anyhow::Result<()> {
         "wrk -t2 -c{connections} -d{seconds}s, same machine, server and wrk sharing its cores"
     );
     let (hello_rps, hello_p99) = wrk(&format!("{hello_url}/"), seconds, connections).await?;
+    // The same middleware stack with no page behind it: separates the stack's cost from the page's.
+    let (stack_rps, stack_p99) = wrk(&format!("{app_url}/healthz"), seconds, connections).await?;
+    let (rendered_rps, rendered_p99) =
+        wrk(&format!("{rendering_url}/"), seconds, connections).await?;
     let (home_rps, home_p99) = wrk(&format!("{app_url}/"), seconds, connections).await?;
     let ratio = home_rps / hello_rps;
-    println!("| target | requests/s | latency p99 |");
-    println!("|---|---|---|");
+    let p99 = |line: &str| line.trim_start_matches("99%").trim().to_owned();
+    println!("| target | requests/s | latency p99 | ratio to ceiling |");
+    println!("|---|---|---|---|");
     println!(
-        "| bare axum hello (ceiling) | {hello_rps:.0} | {} |",
-        hello_p99.trim_start_matches("99%").trim()
+        "| bare axum hello (ceiling) | {hello_rps:.0} | {} | 1.00 |",
+        p99(&hello_p99)
     );
     println!(
-        "| Madoguchi home page ({bytes} bytes, SQLite) | {home_rps:.0} | {} |",
-        home_p99.trim_start_matches("99%").trim()
+        "| Madoguchi /healthz (full middleware, no page) | {stack_rps:.0} | {} | {:.2} |",
+        p99(&stack_p99),
+        stack_rps / hello_rps
     );
-    println!("ratio: {ratio:.2}");
+    println!(
+        "| Madoguchi home page rendered per request ({bytes} bytes, SQLite) | {rendered_rps:.0} | {} | {:.2} |",
+        p99(&rendered_p99),
+        rendered_rps / hello_rps
+    );
+    println!(
+        "| Madoguchi home page as served (page cache, the default) | {home_rps:.0} | {} | {ratio:.2} |",
+        p99(&home_p99)
+    );
     println!(
         "{}",
-        serde_json::json!({"bench": "home", "hello_rps": hello_rps, "home_rps": home_rps, "ratio": ratio, "home_bytes": bytes})
+        serde_json::json!({"bench": "home", "hello_rps": hello_rps, "stack_rps": stack_rps, "rendered_rps": rendered_rps, "home_rps": home_rps, "ratio": ratio, "ratio_rendered": rendered_rps / hello_rps, "home_bytes": bytes})
     );
     Ok(())
+}
+
+/// Serves the app on a free loopback port; returns its URL.
+async fn start_app(
+    storage: std::sync::Arc<dyn madoguchi_storage::Storage>,
+    page_cache: bool,
+) -> anyhow::Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let mut config = madoguchi_server::ServerConfig::local(
+        url.clone(),
+        secrecy::SecretString::from(madoguchi_auth::one_time::new_token()),
+    );
+    config.anonymous_page_cache = page_cache;
+    let state = madoguchi_server::AppState::new(storage, config, None)?;
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    // The server runs until the benchmark process ends.
+    std::mem::forget(stop);
+    tokio::spawn(madoguchi_server::serve(listener, state, shutdown));
+    Ok(url)
 }

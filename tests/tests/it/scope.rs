@@ -207,6 +207,9 @@ async fn an_admin_manages_offices_departments_staff_and_roles_with_an_audit_trai
     let admin = app.login(Role::Admin).clone();
     let token = api_token(&app, "staff", &admin.email, &admin.password).await?;
     let client = reqwest::Client::new();
+    // The public home page is cached for signed-out visitors: fill the cache first.
+    let before = client.get(app.at("/")).send().await?.text().await?;
+    assert!(!before.contains("西支所"));
     let office = client
         .post(app.at("/api/v1/offices"))
         .bearer_auth(&token)
@@ -215,6 +218,8 @@ async fn an_admin_manages_offices_departments_staff_and_roles_with_an_audit_trai
         .await?;
     assert_eq!(office.status(), 201);
     let office: Value = office.json().await?;
+    let after = client.get(app.at("/")).send().await?.text().await?;
+    assert!(after.contains("西支所"), "the new office shows at once on the node that added it");
     let duplicate = client
         .post(app.at("/api/v1/offices"))
         .bearer_auth(&token)

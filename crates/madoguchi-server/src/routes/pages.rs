@@ -59,6 +59,12 @@ async fn home(
     MaybeSignedIn(auth): MaybeSignedIn,
     session: Session,
 ) -> AppResult<Html<String>> {
+    // Signed-out visitors all see the same page: serve it from the page cache when allowed.
+    let cache_key = (auth.is_none() && state.config.anonymous_page_cache)
+        .then(|| crate::state::home_page_key(ctx.tenant.id, ctx.lang));
+    if let Some(page) = cache_key.as_deref().and_then(|key| state.pages.get(key)) {
+        return Ok(Html(page.as_ref().clone()));
+    }
     let session_ref = auth.is_some().then_some(&session);
     let base = page_base(&ctx, auth.map(|a| a.kind), session_ref, false).await?;
     let offices: Vec<OfficeCard> = state
@@ -70,9 +76,13 @@ async fn home(
             name: o.name(ctx.lang).to_owned(),
         })
         .collect();
-    state
+    let Html(page) = state
         .templates
-        .page("home.html", &base, context! { offices => offices })
+        .page("home.html", &base, context! { offices => offices })?;
+    if let Some(key) = cache_key {
+        state.pages.put(&key, std::sync::Arc::new(page.clone()));
+    }
+    Ok(Html(page))
 }
 
 /// The 404 page in the caller's language (rendered by the context middleware).
