@@ -219,7 +219,10 @@ async fn an_admin_manages_offices_departments_staff_and_roles_with_an_audit_trai
     assert_eq!(office.status(), 201);
     let office: Value = office.json().await?;
     let after = client.get(app.at("/")).send().await?.text().await?;
-    assert!(after.contains("西支所"), "the new office shows at once on the node that added it");
+    assert!(
+        after.contains("西支所"),
+        "the new office shows at once on the node that added it"
+    );
     let duplicate = client
         .post(app.at("/api/v1/offices"))
         .bearer_auth(&token)
