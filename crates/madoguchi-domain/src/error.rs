@@ -40,6 +40,20 @@ pub enum ErrorCode {
     Forbidden,
     CsrfFailed,
     TenantUnknown,
+    // Reservations
+    SlotFull,
+    BookingNotOpen,
+    BookingClosed,
+    IneligibleAge,
+    IneligibleSex,
+    IneligibleNonResident,
+    BirthDateRequired,
+    PersonalLimitReached,
+    HoldExpired,
+    CancellationDeadlinePassed,
+    ReservationNotActive,
+    InvalidIdempotencyKey,
+    InvalidServiceRules,
     // Routing
     NotFound,
     MethodNotAllowed,
@@ -79,6 +93,19 @@ impl ErrorCode {
             Forbidden => "forbidden",
             CsrfFailed => "csrf_failed",
             TenantUnknown => "tenant_unknown",
+            SlotFull => "slot_full",
+            BookingNotOpen => "booking_not_open",
+            BookingClosed => "booking_closed",
+            IneligibleAge => "ineligible_age",
+            IneligibleSex => "ineligible_sex",
+            IneligibleNonResident => "ineligible_non_resident",
+            BirthDateRequired => "birth_date_required",
+            PersonalLimitReached => "personal_limit_reached",
+            HoldExpired => "hold_expired",
+            CancellationDeadlinePassed => "cancellation_deadline_passed",
+            ReservationNotActive => "reservation_not_active",
+            InvalidIdempotencyKey => "invalid_idempotency_key",
+            InvalidServiceRules => "invalid_service_rules",
             NotFound => "not_found",
             MethodNotAllowed => "method_not_allowed",
             Internal => "internal",
@@ -190,6 +217,58 @@ impl ErrorCode {
             TenantUnknown => (
                 "この自治体は登録されていません。",
                 "This municipality is not registered.",
+            ),
+            SlotFull => (
+                "この枠は満員です。別の日時をお選びいただくか、キャンセル待ちをご利用ください。",
+                "This time is fully booked. Please choose another time or join the waiting list.",
+            ),
+            BookingNotOpen => (
+                "この枠の予約受付はまだ始まっていません。",
+                "Booking for this time has not opened yet.",
+            ),
+            BookingClosed => (
+                "この枠の予約受付は終了しました。",
+                "Booking for this time has closed.",
+            ),
+            IneligibleAge => (
+                "この予約は対象年齢の方のみお申し込みいただけます。",
+                "This service is only for people within its age range.",
+            ),
+            IneligibleSex => (
+                "この予約はお申し込みの対象外です（対象の性別をご確認ください）。",
+                "You are not eligible for this service (please check who it is for).",
+            ),
+            IneligibleNonResident => (
+                "この予約は市内にお住まいの方のみお申し込みいただけます。",
+                "This service is for residents of the city only.",
+            ),
+            BirthDateRequired => (
+                "この予約には生年月日の入力が必要です。",
+                "Your date of birth is needed for this service.",
+            ),
+            PersonalLimitReached => (
+                "この予約はお一人あたりの上限回数に達しています。",
+                "You have reached the limit of bookings for this service.",
+            ),
+            HoldExpired => (
+                "仮押さえの有効期限が切れました。もう一度予約してください。",
+                "Your hold has expired. Please book again.",
+            ),
+            CancellationDeadlinePassed => (
+                "キャンセル期限を過ぎています。担当窓口へお電話ください。",
+                "The cancellation deadline has passed. Please call the office.",
+            ),
+            ReservationNotActive => (
+                "この予約は既にキャンセル済みか、終了しています。",
+                "This reservation was already cancelled or has ended.",
+            ),
+            InvalidIdempotencyKey => (
+                "Idempotency-Key は1〜100文字の英数字・記号で指定してください。",
+                "The Idempotency-Key must be 1 to 100 visible ASCII characters.",
+            ),
+            InvalidServiceRules => (
+                "予約ルールの設定が正しくありません。",
+                "The booking rules of this service are not valid.",
             ),
             NotFound => (
                 "お探しのページは見つかりませんでした。",

@@ -73,3 +73,15 @@ id_type!(
     /// A background job.
     JobId
 );
+id_type!(
+    /// A bookable service (a consultation, a checkup session type, a lecture).
+    ServiceId
+);
+id_type!(
+    /// One bookable time of a service at an office, with a capacity.
+    SlotId
+);
+id_type!(
+    /// A reservation of a slot.
+    ReservationId
+);

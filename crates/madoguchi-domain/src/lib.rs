@@ -15,7 +15,9 @@ pub mod tokyo;
 
 pub use account::{AccountKind, DisplayName, Email, Role, RoleAssignment};
 pub use error::ErrorCode;
-pub use ids::{AccountId, AuditId, DepartmentId, JobId, OfficeId, TenantId};
+pub use ids::{
+    AccountId, AuditId, DepartmentId, JobId, OfficeId, ReservationId, ServiceId, SlotId, TenantId,
+};
 pub use lang::Lang;
 pub use money::Yen;
 pub use org::{OfficeKind, OrgCode};

@@ -95,8 +95,9 @@ pub fn spawn_job_runner(
     tokio::spawn(runner.run(shutdown))
 }
 
-/// Deletes expired sessions every few minutes. Deleting is idempotent, so every node may run
-/// it without coordination.
+/// Housekeeping every 30 seconds: expired holds give their seats back, and expired sessions
+/// are deleted. Both are idempotent (PostgreSQL skips rows another node holds), so every node
+/// may run it without coordination.
 pub fn spawn_maintenance(
     state: &AppState,
     mut shutdown: watch::Receiver<bool>,
@@ -104,17 +105,20 @@ pub fn spawn_maintenance(
     let storage = state.storage.clone();
     tokio::spawn(async move {
         loop {
-            match storage
-                .session_delete_expired(madoguchi_storage::now_utc())
-                .await
-            {
+            let now = madoguchi_storage::now_utc();
+            match storage.expire_holds(now).await {
+                Ok(0) => {}
+                Ok(expired) => tracing::info!(expired, "expired holds released their seats"),
+                Err(error) => tracing::warn!(%error, "could not expire holds"),
+            }
+            match storage.session_delete_expired(now).await {
                 Ok(0) => {}
                 Ok(removed) => tracing::info!(removed, "expired sessions removed"),
                 Err(error) => tracing::warn!(%error, "could not remove expired sessions"),
             }
             tokio::select! {
                 _ = shutdown.changed() => return,
-                _ = tokio::time::sleep(std::time::Duration::from_secs(300)) => {}
+                _ = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
             }
         }
     })

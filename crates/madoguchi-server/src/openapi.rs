@@ -2,7 +2,7 @@
 //! cannot drift from the code; served at `/api/openapi.json`.
 
 use crate::http::error::{ErrorBody, ErrorDetail, FieldErrorBody};
-use crate::routes::api;
+use crate::routes::{api, reservations_api};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -15,6 +15,10 @@ Errors carry a stable `code` and a `message` in the language of `Accept-Language
         api::list_offices, api::office, api::create_office, api::update_office, api::office_staff,
         api::list_departments, api::create_department,
         api::list_staff, api::invite_staff, api::set_roles, api::audit,
+        reservations_api::list_services, reservations_api::create_service, reservations_api::add_slots,
+        reservations_api::day_slots, reservations_api::availability, reservations_api::reserve,
+        reservations_api::reservation, reservations_api::confirm, reservations_api::cancel,
+        reservations_api::my_reservations,
     ),
     components(schemas(ErrorBody, ErrorDetail, FieldErrorBody, madoguchi_domain::ErrorCode)),
     modifiers(&BearerAuth),
@@ -24,6 +28,7 @@ Errors carry a stable `code` and a `message` in the language of `Accept-Language
         (name = "organisation", description = "Offices and departments"),
         (name = "staff", description = "Staff accounts and roles"),
         (name = "audit", description = "The append-only audit log"),
+        (name = "reservations", description = "Services, availability and reservations"),
     )
 )]
 struct ApiDoc;

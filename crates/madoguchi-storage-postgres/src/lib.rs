@@ -9,6 +9,7 @@
 
 mod accounts;
 mod audit;
+mod booking;
 mod jobs;
 mod org;
 mod sessions;

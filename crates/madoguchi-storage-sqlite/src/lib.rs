@@ -6,6 +6,7 @@
 
 mod accounts;
 mod audit;
+mod booking;
 mod jobs;
 mod org;
 mod sessions;
@@ -187,7 +188,7 @@ fn unique_constraint_name(columns: &str) -> String {
     let last_column = columns.rsplit('.').next().unwrap_or_default().trim();
     match table {
         // `tenants.id` is the primary key, named `tenants_pkey` on PostgreSQL.
-        "tenants" | "offices" | "departments" | "accounts" if last_column != "id" => {
+        "tenants" | "offices" | "departments" | "accounts" | "services" if last_column != "id" => {
             format!("{table}_{last_column}")
         }
         other => format!("{other}_pkey"),

@@ -8,9 +8,11 @@
 //! Every method that touches tenant data takes the `TenantId` explicitly, so a query can never
 //! forget the tenant scope.
 
+pub mod booking;
 pub mod records;
 
 use async_trait::async_trait;
+pub use booking::*;
 use madoguchi_domain::{
     AccountId, AccountKind, DepartmentId, Email, JobId, OfficeId, RoleAssignment, TenantId,
 };
@@ -38,6 +40,9 @@ pub enum StorageError {
         "database schema version {database} is older than this binary's {binary}; run `madoguchi migrate`"
     )]
     SchemaBehind { database: i64, binary: i64 },
+    /// The database refused a booking change for a business reason (full, over the limit, …).
+    #[error("refused: {0}")]
+    Refused(#[from] booking::Refusal),
     /// The database could not be reached or timed out; worth retrying later.
     #[error("database unavailable: {0}")]
     Unavailable(String),
@@ -265,7 +270,14 @@ pub trait JobStore: Send + Sync {
 
 /// Everything a Madoguchi node needs from its database.
 pub trait Storage:
-    SchemaStore + TenantStore + OrgStore + AccountStore + SessionRecordStore + AuditStore + JobStore
+    SchemaStore
+    + TenantStore
+    + OrgStore
+    + AccountStore
+    + SessionRecordStore
+    + AuditStore
+    + JobStore
+    + BookingStore
 {
 }
 
@@ -277,6 +289,7 @@ impl<T> Storage for T where
         + SessionRecordStore
         + AuditStore
         + JobStore
+        + BookingStore
 {
 }
 

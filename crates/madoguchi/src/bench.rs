@@ -18,6 +18,9 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// N clients book the same session of capacity C over HTTP at once, then over 200 slots;
+    /// the ceiling is the same reservation transaction without HTTP.
+    BookingRush(crate::bench_booking::RushArgs),
     /// Home-page requests per second against a bare axum "hello" ceiling (needs `wrk`).
     Home {
         /// Seconds per wrk run.
@@ -36,6 +39,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             seconds,
             connections,
         } => home(seconds, connections).await,
+        BenchCommand::BookingRush(args) => crate::bench_booking::run(args).await,
     }
 }
 

@@ -51,8 +51,14 @@ async fn pages_work_in_a_real_browser_and_pass_axe() -> anyhow::Result<()> {
         .arg(".")
         .current_dir(&dir)
         .env("BASE_URL", &app.url)
-        .env("ADMIN_EMAIL", &app.login(madoguchi_domain::Role::Admin).email)
-        .env("ADMIN_PASSWORD", &app.login(madoguchi_domain::Role::Admin).password)
+        .env(
+            "ADMIN_EMAIL",
+            &app.login(madoguchi_domain::Role::Admin).email,
+        )
+        .env(
+            "ADMIN_PASSWORD",
+            &app.login(madoguchi_domain::Role::Admin).password,
+        )
         .env(
             "OUTBOX_DIR",
             madoguchi_mail::OutboxMailer::tenant_dir(outbox.path(), Some(app.tenant.id)),

@@ -5,8 +5,10 @@
 
 mod accounts;
 mod bad_input;
+mod booking_contract;
 mod browser;
 mod contract;
 mod jobs;
+mod reservations;
 mod scope;
 mod support;

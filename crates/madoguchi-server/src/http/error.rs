@@ -44,7 +44,20 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | InvalidOrgCode
         | InvalidOrgName
         | InvalidRoleScope
-        | InvalidTenantSlug => StatusCode::UNPROCESSABLE_ENTITY,
+        | InvalidTenantSlug
+        | IneligibleAge
+        | IneligibleSex
+        | IneligibleNonResident
+        | BirthDateRequired
+        | InvalidIdempotencyKey
+        | InvalidServiceRules => StatusCode::UNPROCESSABLE_ENTITY,
+        SlotFull
+        | BookingNotOpen
+        | BookingClosed
+        | PersonalLimitReached
+        | HoldExpired
+        | CancellationDeadlinePassed
+        | ReservationNotActive => StatusCode::CONFLICT,
         MalformedJson | TokenInvalid => StatusCode::BAD_REQUEST,
         UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -118,12 +131,18 @@ impl From<StorageError> for AppError {
             StorageError::NotFound => AppError::new(ErrorCode::NotFound),
             StorageError::Duplicate { constraint } => match constraint.as_str() {
                 "accounts_email" => AppError::field("email", ErrorCode::EmailTaken),
-                "offices_code" | "departments_code" => {
+                "offices_code" | "departments_code" | "services_code" => {
                     AppError::field("code", ErrorCode::OrgCodeTaken)
                 }
                 _ => AppError::new(ErrorCode::Conflict),
             },
             StorageError::Constraint { .. } => AppError::new(ErrorCode::ValidationFailed),
+            StorageError::Refused(refusal) => AppError::new(match refusal {
+                madoguchi_storage::Refusal::SlotFull => ErrorCode::SlotFull,
+                madoguchi_storage::Refusal::PersonalLimit => ErrorCode::PersonalLimitReached,
+                madoguchi_storage::Refusal::StaleHold => ErrorCode::HoldExpired,
+                madoguchi_storage::Refusal::NotActive => ErrorCode::ReservationNotActive,
+            }),
             StorageError::Unavailable(detail) => Self {
                 internal: Some(detail),
                 ..AppError::new(ErrorCode::Unavailable)

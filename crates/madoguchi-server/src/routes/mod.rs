@@ -5,6 +5,7 @@ pub mod admin_pages;
 pub mod api;
 pub mod ops;
 pub mod pages;
+pub mod reservations_api;
 
 use crate::state::AppState;
 use axum::Router;
@@ -14,7 +15,7 @@ pub fn router() -> Router<AppState> {
         .merge(pages::router())
         .merge(account_pages::router())
         .merge(admin_pages::router())
-        .nest("/api/v1", api::router())
+        .nest("/api/v1", api::router().merge(reservations_api::router()))
         .merge(ops::router())
         .fallback(pages::not_found)
 }

@@ -1,0 +1,17 @@
+//! Reservation rules of Madoguchi, with no I/O: when a booking window opens and closes, when a
+//! resident may still cancel, who is eligible (age at a reference date, sex, residency), how
+//! per-resident limits are counted, and which slots a weekly pattern produces.
+//!
+//! Architecture invariant: this crate decides; it never stores. Capacity is not checked here:
+//! the database refuses a booking beyond capacity (see the storage crates), because a check
+//! made here could race.
+
+pub mod eligibility;
+pub mod pattern;
+pub mod rules;
+pub mod service_rules;
+
+pub use eligibility::{AgeReference, Applicant, Eligibility, Ineligible, Sex, age_on};
+pub use pattern::{SlotSpec, WeeklyPattern, slots_for_range};
+pub use rules::{BookingWindow, CancellationRule, LimitPeriod, PersonalLimit, WindowError};
+pub use service_rules::{Question, RulesError, ServiceRules};

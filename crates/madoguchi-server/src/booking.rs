@@ -1,0 +1,115 @@
+//! The booking flow shared by the API and (next) the pages: the service's rules decide whether
+//! a resident may book now; the database decides whether a seat is left.
+
+use crate::http::Ctx;
+use crate::http::error::{AppError, AppResult};
+use crate::state::AppState;
+use madoguchi_booking::{Applicant, Ineligible, ServiceRules, WindowError};
+use madoguchi_domain::tokyo::JST;
+use madoguchi_domain::{AccountId, ErrorCode, SlotId};
+use madoguchi_storage::{LimitCheck, NewReservation, ReserveOutcome, Service, Slot, now_utc};
+use time::{Date, PrimitiveDateTime, Time, UtcOffset};
+
+/// The rules stored with a service; a service whose rules no longer parse is not bookable.
+pub fn rules_of(service: &Service) -> AppResult<ServiceRules> {
+    serde_json::from_value(service.rules.clone())
+        .map_err(|_| AppError::new(ErrorCode::InvalidServiceRules))
+}
+
+/// A request to book one seat.
+pub struct BookingRequest {
+    pub slot_id: SlotId,
+    pub account_id: AccountId,
+    pub idempotency_key: Option<String>,
+    /// Keep the seat as a hold (answers or payment still to come) instead of confirming.
+    pub hold: bool,
+    pub applicant: Applicant,
+    pub answers: serde_json::Value,
+}
+
+/// Validates an `Idempotency-Key`: 1–100 visible ASCII characters.
+pub fn parse_idempotency_key(raw: &str) -> AppResult<String> {
+    let ok = (1..=100).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_graphic());
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err(AppError::new(ErrorCode::InvalidIdempotencyKey))
+    }
+}
+
+fn tokyo_midnight_utc(date: Date) -> time::OffsetDateTime {
+    PrimitiveDateTime::new(date, Time::MIDNIGHT)
+        .assume_offset(JST)
+        .to_offset(UtcOffset::UTC)
+}
+
+/// Books a seat after checking the window, eligibility and required answers; the personal limit
+/// and the capacity are decided by the database in the same transaction as the insert.
+pub async fn book(
+    state: &AppState,
+    ctx: &Ctx,
+    request: BookingRequest,
+) -> AppResult<(ReserveOutcome, Slot)> {
+    let slot = state.storage.slot(ctx.tenant.id, request.slot_id).await?;
+    let service = state
+        .storage
+        .service(ctx.tenant.id, slot.service_id)
+        .await?;
+    if !service.active {
+        return Err(AppError::new(ErrorCode::NotFound));
+    }
+    let rules = rules_of(&service)?;
+    let now = now_utc();
+    // Checked for retries too: a retry that straddles the closing instant is told "closed", and
+    // the booking its first attempt made is in the resident's list.
+    rules.window.check(now, slot.starts_at).map_err(|e| {
+        AppError::new(match e {
+            WindowError::NotYetOpen { .. } => ErrorCode::BookingNotOpen,
+            WindowError::Closed { .. } => ErrorCode::BookingClosed,
+        })
+    })?;
+    let slot_date = slot.starts_at.to_offset(JST).date();
+    rules
+        .eligibility
+        .check(&request.applicant, slot_date)
+        .map_err(|e| {
+            AppError::new(match e {
+                Ineligible::Age { .. } => ErrorCode::IneligibleAge,
+                Ineligible::BirthDateMissing => ErrorCode::BirthDateRequired,
+                Ineligible::Sex => ErrorCode::IneligibleSex,
+                Ineligible::NotResident => ErrorCode::IneligibleNonResident,
+            })
+        })?;
+    for question in rules.questions.iter().filter(|q| q.required) {
+        let answered = request
+            .answers
+            .get(&question.id)
+            .is_some_and(|v| !v.is_null() && v.as_str() != Some(""));
+        if !answered {
+            return Err(AppError::field(
+                &format!("answers.{}", question.id),
+                ErrorCode::ValidationFailed,
+            ));
+        }
+    }
+    let limit = rules.limit.map(|limit| {
+        let (first, last) = limit.period_for(slot_date);
+        LimitCheck {
+            max: i64::from(limit.max),
+            from: tokyo_midnight_utc(first),
+            until: tokyo_midnight_utc(last.next_day().unwrap_or(last)),
+        }
+    });
+    let new = NewReservation {
+        slot_id: slot.id,
+        account_id: Some(request.account_id),
+        idempotency_key: request.idempotency_key,
+        hold_until: request
+            .hold
+            .then(|| now + time::Duration::minutes(i64::from(rules.hold_minutes))),
+        details: serde_json::json!({ "answers": request.answers }),
+        limit,
+    };
+    let outcome = state.storage.reserve(ctx.tenant.id, &new, now).await?;
+    Ok((outcome, slot))
+}

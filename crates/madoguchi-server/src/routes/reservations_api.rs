@@ -1,0 +1,643 @@
+//! `/api/v1` for services, availability and reservations.
+
+use crate::accounts;
+use crate::booking::{self, BookingRequest, parse_idempotency_key, rules_of};
+use crate::http::error::{AppError, AppResult, ErrorBody};
+use crate::http::{ApiCaller, ApiJson, Ctx};
+use crate::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use madoguchi_auth::ApiScope;
+use madoguchi_booking::{Applicant, ServiceRules, Sex};
+use madoguchi_domain::org::parse_org_name;
+use madoguchi_domain::tokyo::JST;
+use madoguchi_domain::{
+    AccountKind, DepartmentId, ErrorCode, OfficeId, OrgCode, ReservationId, ServiceId, SlotId,
+};
+use madoguchi_storage::{
+    ActorKind, NewService, NewSlot, Reservation, ReserveOutcome, Service, ServiceKind, now_utc,
+};
+use serde::{Deserialize, Serialize};
+use time::{Date, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/services", get(list_services).post(create_service))
+        .route("/services/{id}/slots", get(day_slots).post(add_slots))
+        .route("/services/{id}/availability", get(availability))
+        .route("/reservations", post(reserve))
+        .route("/reservations/{id}", get(reservation).delete(cancel))
+        .route("/reservations/{id}/confirm", post(confirm))
+        .route("/me/reservations", get(my_reservations))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ServiceResponse {
+    pub id: Uuid,
+    pub code: String,
+    /// consultation, remote_consultation, checkup or lecture.
+    pub kind: String,
+    pub name_ja: String,
+    pub name_en: String,
+    pub department_id: Option<Uuid>,
+    #[schema(value_type = Object)]
+    pub rules: serde_json::Value,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceRequest {
+    pub code: String,
+    pub kind: String,
+    pub name_ja: String,
+    pub name_en: String,
+    #[serde(default)]
+    pub department_id: Option<Uuid>,
+    /// Booking window, cancellation deadline, personal limit, eligibility, hold length, questions.
+    #[schema(value_type = Object)]
+    pub rules: serde_json::Value,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SlotInput {
+    pub office_id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub starts_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub ends_at: OffsetDateTime,
+    pub capacity: u16,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SlotsRequest {
+    pub slots: Vec<SlotInput>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SlotsAdded {
+    pub added: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SlotResponse {
+    pub id: Uuid,
+    pub office_id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub starts_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub ends_at: OffsetDateTime,
+    pub capacity: i64,
+    pub seats_left: i64,
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct DayQuery {
+    /// A Tokyo date, `YYYY-MM-DD`.
+    pub date: String,
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct MonthQuery {
+    /// A month, `YYYY-MM` (Tokyo calendar).
+    pub month: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DayResponse {
+    /// `YYYY-MM-DD` (Tokyo).
+    pub date: String,
+    /// open, few (a fifth or less of the seats left), full, or closed (no slots).
+    pub status: &'static str,
+    pub seats_left: i64,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicantInput {
+    /// `YYYY-MM-DD`
+    #[serde(default)]
+    pub birth_date: Option<String>,
+    /// female or male
+    #[serde(default)]
+    pub sex: Option<String>,
+    #[serde(default = "yes")]
+    pub resident: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReserveRequest {
+    pub slot_id: Uuid,
+    /// Keep the seat as a hold (confirm later) instead of confirming at once.
+    #[serde(default)]
+    pub hold: bool,
+    #[serde(default)]
+    pub applicant: Option<ApplicantInput>,
+    /// Answers to the service's questions, by question id.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub answers: Option<serde_json::Value>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReservationResponse {
+    pub id: Uuid,
+    pub slot_id: Uuid,
+    pub service_id: Uuid,
+    /// held, confirmed, cancelled, expired, attended or no_show.
+    pub status: &'static str,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub hold_expires_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct CancelQuery {
+    /// Why (staff cancellations must say).
+    pub reason: Option<String>,
+}
+
+fn service_response(s: Service) -> ServiceResponse {
+    ServiceResponse {
+        id: s.id.0,
+        code: s.code.as_str().to_owned(),
+        kind: s.kind.as_str().to_owned(),
+        name_ja: s.name_ja,
+        name_en: s.name_en,
+        department_id: s.department_id.map(|d| d.0),
+        rules: s.rules,
+    }
+}
+
+fn reservation_response(r: &Reservation) -> ReservationResponse {
+    ReservationResponse {
+        id: r.id.0,
+        slot_id: r.slot_id.0,
+        service_id: r.service_id.0,
+        status: r.status.as_str(),
+        hold_expires_at: r.hold_expires_at,
+        created_at: r.created_at,
+    }
+}
+
+fn require_admin(caller: &ApiCaller) -> AppResult<()> {
+    caller.require(ApiScope::OrgWrite)?;
+    if caller.staff()?.may_manage_organisation() {
+        Ok(())
+    } else {
+        Err(AppError::new(ErrorCode::Forbidden))
+    }
+}
+
+fn parse_date(field: &str, raw: &str) -> AppResult<Date> {
+    Date::parse(
+        raw,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .map_err(|_| AppError::field(field, ErrorCode::ValidationFailed))
+}
+
+fn tokyo_start(date: Date) -> OffsetDateTime {
+    PrimitiveDateTime::new(date, Time::MIDNIGHT)
+        .assume_offset(JST)
+        .to_offset(UtcOffset::UTC)
+}
+
+/// Bookable services (public information).
+#[utoipa::path(get, path = "/api/v1/services", tag = "reservations", responses((status = 200, body = [ServiceResponse])))]
+pub async fn list_services(
+    State(state): State<AppState>,
+    ctx: Ctx,
+) -> AppResult<Json<Vec<ServiceResponse>>> {
+    let services = state.storage.list_services(ctx.tenant.id).await?;
+    Ok(Json(
+        services
+            .into_iter()
+            .filter(|s| s.active)
+            .map(service_response)
+            .collect(),
+    ))
+}
+
+/// Define a service and its rules (administrators).
+#[utoipa::path(post, path = "/api/v1/services", tag = "reservations", security(("bearer" = [])), request_body = ServiceRequest,
+    responses((status = 201, body = ServiceResponse), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_service(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiCaller,
+    ApiJson(body): ApiJson<ServiceRequest>,
+) -> AppResult<(StatusCode, Json<ServiceResponse>)> {
+    require_admin(&caller)?;
+    let mut errors = Vec::new();
+    let field = |name: &str, code| crate::http::FieldError {
+        field: name.to_owned(),
+        code,
+    };
+    let code = OrgCode::parse(&body.code)
+        .map_err(|c| errors.push(field("code", c)))
+        .ok();
+    let kind = ServiceKind::parse(&body.kind);
+    if kind.is_none() {
+        errors.push(field("kind", ErrorCode::ValidationFailed));
+    }
+    let name_ja = parse_org_name(&body.name_ja)
+        .map_err(|c| errors.push(field("name_ja", c)))
+        .ok();
+    let name_en = parse_org_name(&body.name_en)
+        .map_err(|c| errors.push(field("name_en", c)))
+        .ok();
+    let rules: Option<ServiceRules> = serde_json::from_value(body.rules.clone())
+        .ok()
+        .filter(|r: &ServiceRules| r.validate().is_ok());
+    if rules.is_none() {
+        errors.push(field("rules", ErrorCode::InvalidServiceRules));
+    }
+    let (Some(code), Some(kind), Some(name_ja), Some(name_en), Some(rules)) =
+        (code, kind, name_ja, name_en, rules)
+    else {
+        return Err(AppError::fields(errors));
+    };
+    let new = NewService {
+        code,
+        kind,
+        name_ja,
+        name_en,
+        department_id: body.department_id.map(DepartmentId),
+        rules: serde_json::to_value(&rules).map_err(AppError::internal)?,
+    };
+    let service = state
+        .storage
+        .create_service(ctx.tenant.id, &new)
+        .await
+        .map_err(|e| match e {
+            madoguchi_storage::StorageError::Constraint { .. } => {
+                AppError::field("department_id", ErrorCode::ValidationFailed)
+            }
+            other => other.into(),
+        })?;
+    accounts::audit(
+        &state,
+        &ctx,
+        ActorKind::Staff,
+        Some(caller.account.id),
+        "service.created",
+        Some(service.id.to_string()),
+        serde_json::json!({"code": service.code.as_str()}),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(service_response(service))))
+}
+
+/// Add slots to a service (administrators). A slot at an existing start is left unchanged.
+#[utoipa::path(post, path = "/api/v1/services/{id}/slots", tag = "reservations", security(("bearer" = [])), request_body = SlotsRequest,
+    params(("id" = Uuid, Path)), responses((status = 200, body = SlotsAdded), (status = 422, body = ErrorBody)))]
+pub async fn add_slots(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiCaller,
+    Path(id): Path<Uuid>,
+    ApiJson(body): ApiJson<SlotsRequest>,
+) -> AppResult<Json<SlotsAdded>> {
+    require_admin(&caller)?;
+    if body.slots.is_empty()
+        || body.slots.len() > 5000
+        || body.slots.iter().any(|s| s.ends_at <= s.starts_at)
+    {
+        return Err(AppError::field("slots", ErrorCode::ValidationFailed));
+    }
+    let slots: Vec<NewSlot> = body
+        .slots
+        .iter()
+        .map(|s| NewSlot {
+            office_id: OfficeId(s.office_id),
+            starts_at: s.starts_at,
+            ends_at: s.ends_at,
+            capacity: i64::from(s.capacity),
+        })
+        .collect();
+    let added = state
+        .storage
+        .add_slots(ctx.tenant.id, ServiceId(id), &slots)
+        .await?;
+    accounts::audit(
+        &state,
+        &ctx,
+        ActorKind::Staff,
+        Some(caller.account.id),
+        "service.slots_added",
+        Some(id.to_string()),
+        serde_json::json!({"added": added}),
+    )
+    .await?;
+    Ok(Json(SlotsAdded { added }))
+}
+
+/// Slots of one Tokyo day with the seats left.
+#[utoipa::path(get, path = "/api/v1/services/{id}/slots", tag = "reservations", params(("id" = Uuid, Path), DayQuery),
+    responses((status = 200, body = [SlotResponse])))]
+pub async fn day_slots(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<Uuid>,
+    Query(query): Query<DayQuery>,
+) -> AppResult<Json<Vec<SlotResponse>>> {
+    let date = parse_date("date", &query.date)?;
+    let from = tokyo_start(date);
+    let slots = state
+        .storage
+        .slots(
+            ctx.tenant.id,
+            ServiceId(id),
+            from,
+            from + time::Duration::days(1),
+        )
+        .await?;
+    Ok(Json(
+        slots
+            .into_iter()
+            .map(|s| SlotResponse {
+                id: s.id.0,
+                office_id: s.office_id.0,
+                starts_at: s.starts_at,
+                ends_at: s.ends_at,
+                capacity: s.capacity,
+                seats_left: s.capacity - s.taken,
+            })
+            .collect(),
+    ))
+}
+
+/// A month of days: open, few left, full or closed.
+#[utoipa::path(get, path = "/api/v1/services/{id}/availability", tag = "reservations", params(("id" = Uuid, Path), MonthQuery),
+    responses((status = 200, body = [DayResponse])))]
+pub async fn availability(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<Uuid>,
+    Query(query): Query<MonthQuery>,
+) -> AppResult<Json<Vec<DayResponse>>> {
+    let first = parse_date("month", &format!("{}-01", query.month))?;
+    let next = first
+        .replace_day(1)
+        .ok()
+        .and_then(|d| {
+            let (y, m) = if d.month() == time::Month::December {
+                (d.year() + 1, time::Month::January)
+            } else {
+                (d.year(), d.month().next())
+            };
+            Date::from_calendar_date(y, m, 1).ok()
+        })
+        .ok_or_else(|| AppError::field("month", ErrorCode::ValidationFailed))?;
+    let days = state
+        .storage
+        .availability_by_day(
+            ctx.tenant.id,
+            ServiceId(id),
+            tokyo_start(first),
+            tokyo_start(next),
+        )
+        .await?;
+    let mut out = Vec::new();
+    let mut date = first;
+    while date < next {
+        let day = days.iter().find(|d| d.date == date);
+        let (status, seats_left) = match day {
+            None => ("closed", 0),
+            Some(d) => {
+                let left = d.capacity - d.taken;
+                let status = if left <= 0 {
+                    "full"
+                } else if left * 5 <= d.capacity {
+                    "few"
+                } else {
+                    "open"
+                };
+                (status, left.max(0))
+            }
+        };
+        out.push(DayResponse {
+            date: date.to_string(),
+            status,
+            seats_left,
+        });
+        date = match date.next_day() {
+            Some(d) => d,
+            None => break,
+        };
+    }
+    Ok(Json(out))
+}
+
+fn applicant_of(input: Option<&ApplicantInput>) -> AppResult<Applicant> {
+    let Some(input) = input else {
+        return Ok(Applicant {
+            birth_date: None,
+            sex: None,
+            resident: true,
+        });
+    };
+    let birth_date = input
+        .birth_date
+        .as_deref()
+        .map(|d| parse_date("applicant.birth_date", d))
+        .transpose()?;
+    let sex = match input.sex.as_deref() {
+        None => None,
+        Some("female") => Some(Sex::Female),
+        Some("male") => Some(Sex::Male),
+        Some(_) => {
+            return Err(AppError::field(
+                "applicant.sex",
+                ErrorCode::ValidationFailed,
+            ));
+        }
+    };
+    Ok(Applicant {
+        birth_date,
+        sex,
+        resident: input.resident,
+    })
+}
+
+/// Book a seat (residents). Send an `Idempotency-Key` header so a retried request never books
+/// twice: the retry answers 200 with the first reservation.
+#[utoipa::path(post, path = "/api/v1/reservations", tag = "reservations", security(("bearer" = [])), request_body = ReserveRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1-100 visible ASCII characters")),
+    responses((status = 201, body = ReservationResponse), (status = 200, body = ReservationResponse, description = "replayed"),
+        (status = 409, body = ErrorBody, description = "slot_full, booking_not_open, booking_closed, personal_limit_reached"),
+        (status = 422, body = ErrorBody)))]
+pub async fn reserve(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiCaller,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<ReserveRequest>,
+) -> AppResult<(StatusCode, Json<ReservationResponse>)> {
+    caller.require(ApiScope::AccountRead)?;
+    if caller.account.kind != AccountKind::Resident {
+        return Err(AppError::new(ErrorCode::Forbidden));
+    }
+    let idempotency_key = headers
+        .get("idempotency-key")
+        .map(|v| {
+            v.to_str()
+                .map_err(|_| AppError::new(ErrorCode::InvalidIdempotencyKey))
+                .and_then(parse_idempotency_key)
+        })
+        .transpose()?;
+    let request = BookingRequest {
+        slot_id: SlotId(body.slot_id),
+        account_id: caller.account.id,
+        idempotency_key,
+        hold: body.hold,
+        applicant: applicant_of(body.applicant.as_ref())?,
+        answers: body.answers.unwrap_or_else(|| serde_json::json!({})),
+    };
+    let (outcome, _slot) = booking::book(&state, &ctx, request).await?;
+    Ok(match outcome {
+        ReserveOutcome::Created(r) => (StatusCode::CREATED, Json(reservation_response(&r))),
+        ReserveOutcome::Replayed(r) => (StatusCode::OK, Json(reservation_response(&r))),
+    })
+}
+
+async fn own_reservation(
+    state: &AppState,
+    ctx: &Ctx,
+    caller: &ApiCaller,
+    id: Uuid,
+) -> AppResult<Reservation> {
+    let reservation = state
+        .storage
+        .reservation(ctx.tenant.id, ReservationId(id))
+        .await?;
+    let mine = reservation.account_id == Some(caller.account.id);
+    let staff = caller.access.as_ref().is_some_and(|a| a.is_admin());
+    if mine || staff {
+        Ok(reservation)
+    } else {
+        Err(AppError::new(ErrorCode::NotFound))
+    }
+}
+
+/// One reservation (its resident, or an administrator).
+#[utoipa::path(get, path = "/api/v1/reservations/{id}", tag = "reservations", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, body = ReservationResponse), (status = 404, body = ErrorBody)))]
+pub async fn reservation(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiCaller,
+    Path(id): Path<Uuid>,
+) -> AppResult<Json<ReservationResponse>> {
+    caller.require(ApiScope::AccountRead)?;
+    Ok(Json(reservation_response(
+        &own_reservation(&state, &ctx, &caller, id).await?,
+    )))
+}
+
+/// Confirm a hold before it expires.
+#[utoipa::path(post, path = "/api/v1/reservations/{id}/confirm", tag = "reservations", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, body = ReservationResponse), (status = 409, body = ErrorBody, description = "hold_expired")))]
+pub async fn confirm(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiCaller,
+    Path(id): Path<Uuid>,
+) -> AppResult<Json<ReservationResponse>> {
+    caller.require(ApiScope::AccountRead)?;
+    let reservation = own_reservation(&state, &ctx, &caller, id).await?;
+    let confirmed = state
+        .storage
+        .confirm_hold(ctx.tenant.id, reservation.id, now_utc())
+        .await?;
+    Ok(Json(reservation_response(&confirmed)))
+}
+
+/// Cancel: residents before the service's deadline; administrators at any time, with a reason.
+#[utoipa::path(delete, path = "/api/v1/reservations/{id}", tag = "reservations", security(("bearer" = [])), params(("id" = Uuid, Path), CancelQuery),
+    responses((status = 200, body = ReservationResponse), (status = 409, body = ErrorBody, description = "cancellation_deadline_passed, reservation_not_active")))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiCaller,
+    Path(id): Path<Uuid>,
+    Query(query): Query<CancelQuery>,
+) -> AppResult<Json<ReservationResponse>> {
+    caller.require(ApiScope::AccountRead)?;
+    let reservation = own_reservation(&state, &ctx, &caller, id).await?;
+    let now = now_utc();
+    let by_staff = caller.account.kind == AccountKind::Staff;
+    let reason = query
+        .reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty());
+    if by_staff {
+        if reason.is_none() {
+            return Err(AppError::field("reason", ErrorCode::ValidationFailed));
+        }
+    } else {
+        let slot = state
+            .storage
+            .slot(ctx.tenant.id, reservation.slot_id)
+            .await?;
+        let service = state
+            .storage
+            .service(ctx.tenant.id, reservation.service_id)
+            .await?;
+        if !rules_of(&service)?
+            .cancellation
+            .resident_may_cancel(now, slot.starts_at)
+        {
+            return Err(AppError::new(ErrorCode::CancellationDeadlinePassed));
+        }
+    }
+    let cancelled = state
+        .storage
+        .cancel_reservation(ctx.tenant.id, reservation.id, reason, now)
+        .await?;
+    let actor = if by_staff {
+        ActorKind::Staff
+    } else {
+        ActorKind::Resident
+    };
+    accounts::audit(
+        &state,
+        &ctx,
+        actor,
+        Some(caller.account.id),
+        "reservation.cancelled",
+        Some(cancelled.id.to_string()),
+        serde_json::json!({"by_staff": by_staff}),
+    )
+    .await?;
+    Ok(Json(reservation_response(&cancelled)))
+}
+
+/// The caller's reservations, in slot order.
+#[utoipa::path(get, path = "/api/v1/me/reservations", tag = "reservations", security(("bearer" = [])),
+    responses((status = 200, body = [ReservationResponse])))]
+pub async fn my_reservations(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiCaller,
+) -> AppResult<Json<Vec<ReservationResponse>>> {
+    caller.require(ApiScope::AccountRead)?;
+    let list = state
+        .storage
+        .reservations_of_account(ctx.tenant.id, caller.account.id)
+        .await?;
+    Ok(Json(list.iter().map(reservation_response).collect()))
+}

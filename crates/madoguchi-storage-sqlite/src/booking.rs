@@ -1,0 +1,474 @@
+//! Services, slots and reservations on SQLite. `reserve`, `cancel_reservation`,
+//! `confirm_hold` and `expire_holds` run under `BEGIN IMMEDIATE`: the write lock is taken
+//! before anything is read, so two bookings of the last seat are strictly one after the other.
+
+use crate::{
+    SqliteStorage, corrupt, get_instant, get_opt_instant, get_opt_uuid, get_string, get_uuid,
+    map_err, uuid_text,
+};
+use async_trait::async_trait;
+use madoguchi_domain::{
+    AccountId, DepartmentId, OfficeId, OrgCode, ReservationId, ServiceId, SlotId, TenantId,
+};
+use madoguchi_storage::{
+    BookingStore, DayAvailability, NewReservation, NewService, NewSlot, Refusal, Reservation,
+    ReservationStatus, ReserveOutcome, Service, ServiceKind, Slot, StorageError, StorageResult,
+    now_utc, to_unix_micros,
+};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite, Transaction};
+use time::OffsetDateTime;
+
+fn service_from_row(row: &SqliteRow) -> StorageResult<Service> {
+    let rules: String = get_string(row, "rules")?;
+    Ok(Service {
+        id: ServiceId(get_uuid(row, "id")?),
+        tenant_id: TenantId(get_uuid(row, "tenant_id")?),
+        code: OrgCode::parse(&get_string(row, "code")?).map_err(|_| corrupt("service code"))?,
+        kind: ServiceKind::parse(&get_string(row, "kind")?)
+            .ok_or_else(|| corrupt("service kind"))?,
+        name_ja: get_string(row, "name_ja")?,
+        name_en: get_string(row, "name_en")?,
+        department_id: get_opt_uuid(row, "department_id")?.map(DepartmentId),
+        rules: serde_json::from_str(&rules).map_err(|_| corrupt("service rules"))?,
+        active: row.try_get::<i64, _>("active").map_err(map_err)? != 0,
+        created_at: get_instant(row, "created_at")?,
+    })
+}
+
+fn slot_from_row(row: &SqliteRow) -> StorageResult<Slot> {
+    Ok(Slot {
+        id: SlotId(get_uuid(row, "id")?),
+        tenant_id: TenantId(get_uuid(row, "tenant_id")?),
+        service_id: ServiceId(get_uuid(row, "service_id")?),
+        office_id: OfficeId(get_uuid(row, "office_id")?),
+        starts_at: get_instant(row, "starts_at")?,
+        ends_at: get_instant(row, "ends_at")?,
+        capacity: row.try_get("capacity").map_err(map_err)?,
+        taken: row.try_get("taken").map_err(map_err)?,
+    })
+}
+
+fn reservation_from_row(row: &SqliteRow) -> StorageResult<Reservation> {
+    let details: String = get_string(row, "details")?;
+    Ok(Reservation {
+        id: ReservationId(get_uuid(row, "id")?),
+        tenant_id: TenantId(get_uuid(row, "tenant_id")?),
+        slot_id: SlotId(get_uuid(row, "slot_id")?),
+        service_id: ServiceId(get_uuid(row, "service_id")?),
+        account_id: get_opt_uuid(row, "account_id")?.map(AccountId),
+        status: ReservationStatus::parse(&get_string(row, "status")?)
+            .ok_or_else(|| corrupt("reservation status"))?,
+        idempotency_key: row.try_get("idempotency_key").map_err(map_err)?,
+        hold_expires_at: get_opt_instant(row, "hold_expires_at")?,
+        details: serde_json::from_str(&details).map_err(|_| corrupt("reservation details"))?,
+        created_at: get_instant(row, "created_at")?,
+        cancelled_at: get_opt_instant(row, "cancelled_at")?,
+        cancel_reason: row.try_get("cancel_reason").map_err(map_err)?,
+    })
+}
+
+async fn reservation_in(
+    tx: &mut Transaction<'static, Sqlite>,
+    tenant: TenantId,
+    id: ReservationId,
+) -> StorageResult<Reservation> {
+    let row = sqlx::query("SELECT * FROM reservations WHERE tenant_id = ? AND id = ?")
+        .bind(uuid_text(tenant.0))
+        .bind(uuid_text(id.0))
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(map_err)?;
+    reservation_from_row(&row)
+}
+
+/// Ends a seat-holding reservation with `status` and returns its seat to the slot.
+async fn release(
+    tx: &mut Transaction<'static, Sqlite>,
+    tenant: TenantId,
+    id: ReservationId,
+    status: ReservationStatus,
+    reason: Option<&str>,
+    now: OffsetDateTime,
+) -> StorageResult<()> {
+    let slot: Option<String> = sqlx::query_scalar(
+        "UPDATE reservations SET status = ?1, cancelled_at = ?2, cancel_reason = ?3
+         WHERE tenant_id = ?4 AND id = ?5 AND status IN ('held', 'confirmed')
+         RETURNING slot_id",
+    )
+    .bind(status.as_str())
+    .bind(to_unix_micros(now))
+    .bind(reason)
+    .bind(uuid_text(tenant.0))
+    .bind(uuid_text(id.0))
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(map_err)?;
+    let slot = slot.ok_or(StorageError::Refused(Refusal::NotActive))?;
+    sqlx::query("UPDATE slots SET taken = taken - 1 WHERE id = ?")
+        .bind(slot)
+        .execute(&mut **tx)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
+#[async_trait]
+impl BookingStore for SqliteStorage {
+    async fn create_service(&self, tenant: TenantId, new: &NewService) -> StorageResult<Service> {
+        let id = ServiceId::new();
+        let now = now_utc();
+        let rules =
+            serde_json::to_string(&new.rules).map_err(|e| StorageError::Other(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO services (id, tenant_id, code, kind, name_ja, name_en, department_id, rules, created_at)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
+             WHERE ?7 IS NULL OR EXISTS (SELECT 1 FROM departments WHERE tenant_id = ?2 AND id = ?7)",
+        )
+        .bind(uuid_text(id.0))
+        .bind(uuid_text(tenant.0))
+        .bind(new.code.as_str())
+        .bind(new.kind.as_str())
+        .bind(&new.name_ja)
+        .bind(&new.name_en)
+        .bind(new.department_id.map(|d| uuid_text(d.0)))
+        .bind(rules)
+        .bind(to_unix_micros(now))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| match map_err(e) {
+            // SQLite names no constraint, and `map_err` derives names for the older tables
+            // only. The id is fresh, so the code is the one unique key a new service can break.
+            StorageError::Duplicate { .. } => StorageError::Duplicate {
+                constraint: "services_code".into(),
+            },
+            other => other,
+        })
+        .and_then(|done| {
+            if done.rows_affected() == 1 {
+                Ok(())
+            } else {
+                Err(StorageError::Constraint { constraint: "services_department".into() })
+            }
+        })?;
+        self.service(tenant, id).await
+    }
+
+    async fn service(&self, tenant: TenantId, id: ServiceId) -> StorageResult<Service> {
+        let row = sqlx::query("SELECT * FROM services WHERE tenant_id = ? AND id = ?")
+            .bind(uuid_text(tenant.0))
+            .bind(uuid_text(id.0))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        service_from_row(&row)
+    }
+
+    async fn list_services(&self, tenant: TenantId) -> StorageResult<Vec<Service>> {
+        let rows = sqlx::query("SELECT * FROM services WHERE tenant_id = ? ORDER BY code")
+            .bind(uuid_text(tenant.0))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(service_from_row).collect()
+    }
+
+    async fn add_slots(
+        &self,
+        tenant: TenantId,
+        service: ServiceId,
+        slots: &[NewSlot],
+    ) -> StorageResult<u64> {
+        let mut tx = self.begin_immediate().await?;
+        let owned: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM services WHERE tenant_id = ? AND id = ?")
+                .bind(uuid_text(tenant.0))
+                .bind(uuid_text(service.0))
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        if owned.is_none() {
+            return Err(StorageError::NotFound);
+        }
+        let mut added = 0;
+        for slot in slots {
+            let done = sqlx::query(
+                "INSERT INTO slots (id, tenant_id, service_id, office_id, starts_at, ends_at, capacity)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7
+                 WHERE EXISTS (SELECT 1 FROM offices WHERE tenant_id = ?2 AND id = ?4)
+                 ON CONFLICT (service_id, office_id, starts_at) DO NOTHING",
+            )
+            .bind(uuid_text(SlotId::new().0))
+            .bind(uuid_text(tenant.0))
+            .bind(uuid_text(service.0))
+            .bind(uuid_text(slot.office_id.0))
+            .bind(to_unix_micros(slot.starts_at))
+            .bind(to_unix_micros(slot.ends_at))
+            .bind(slot.capacity)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+            added += done.rows_affected();
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(added)
+    }
+
+    async fn slot(&self, tenant: TenantId, id: SlotId) -> StorageResult<Slot> {
+        let row = sqlx::query("SELECT * FROM slots WHERE tenant_id = ? AND id = ?")
+            .bind(uuid_text(tenant.0))
+            .bind(uuid_text(id.0))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        slot_from_row(&row)
+    }
+
+    async fn slots(
+        &self,
+        tenant: TenantId,
+        service: ServiceId,
+        from: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> StorageResult<Vec<Slot>> {
+        let rows = sqlx::query(
+            "SELECT * FROM slots WHERE tenant_id = ? AND service_id = ? AND starts_at >= ? AND starts_at < ?
+             ORDER BY starts_at, office_id",
+        )
+        .bind(uuid_text(tenant.0))
+        .bind(uuid_text(service.0))
+        .bind(to_unix_micros(from))
+        .bind(to_unix_micros(until))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(slot_from_row).collect()
+    }
+
+    async fn availability_by_day(
+        &self,
+        tenant: TenantId,
+        service: ServiceId,
+        from: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> StorageResult<Vec<DayAvailability>> {
+        // Days are Tokyo days: shift the instant by +9 h (Japan has no daylight saving) before
+        // taking the date. Counters on the slots make this a scan of one month of slots, however
+        // many reservations there are.
+        let rows = sqlx::query(
+            "SELECT date((starts_at / 1000000) + 32400, 'unixepoch') AS day,
+                    count(*) AS slots, sum(capacity) AS capacity, sum(taken) AS taken
+             FROM slots WHERE tenant_id = ? AND service_id = ? AND starts_at >= ? AND starts_at < ?
+             GROUP BY day ORDER BY day",
+        )
+        .bind(uuid_text(tenant.0))
+        .bind(uuid_text(service.0))
+        .bind(to_unix_micros(from))
+        .bind(to_unix_micros(until))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        rows.iter()
+            .map(|row| {
+                let day: String = get_string(row, "day")?;
+                Ok(DayAvailability {
+                    date: time::Date::parse(&day, format)
+                        .map_err(|_| corrupt("availability day"))?,
+                    slots: row.try_get("slots").map_err(map_err)?,
+                    capacity: row.try_get("capacity").map_err(map_err)?,
+                    taken: row.try_get("taken").map_err(map_err)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn reserve(
+        &self,
+        tenant: TenantId,
+        new: &NewReservation,
+        now: OffsetDateTime,
+    ) -> StorageResult<ReserveOutcome> {
+        let tenant_text = uuid_text(tenant.0);
+        let mut tx = self.begin_immediate().await?;
+        if let Some(key) = &new.idempotency_key {
+            let existing = sqlx::query(
+                "SELECT * FROM reservations WHERE tenant_id = ? AND idempotency_key = ?",
+            )
+            .bind(&tenant_text)
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
+            if let Some(row) = existing {
+                return Ok(ReserveOutcome::Replayed(reservation_from_row(&row)?));
+            }
+        }
+        let slot = sqlx::query("SELECT * FROM slots WHERE tenant_id = ? AND id = ?")
+            .bind(&tenant_text)
+            .bind(uuid_text(new.slot_id.0))
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .ok_or(StorageError::NotFound)
+            .and_then(|row| slot_from_row(&row))?;
+        if let (Some(limit), Some(account)) = (new.limit, new.account_id) {
+            let held: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM reservations r JOIN slots s ON s.id = r.slot_id
+                 WHERE r.tenant_id = ? AND r.account_id = ? AND r.service_id = ?
+                   AND r.status IN ('held', 'confirmed') AND s.starts_at >= ? AND s.starts_at < ?",
+            )
+            .bind(&tenant_text)
+            .bind(uuid_text(account.0))
+            .bind(uuid_text(slot.service_id.0))
+            .bind(to_unix_micros(limit.from))
+            .bind(to_unix_micros(limit.until))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(map_err)?;
+            if held >= limit.max {
+                return Err(StorageError::Refused(Refusal::PersonalLimit));
+            }
+        }
+        let taken =
+            sqlx::query("UPDATE slots SET taken = taken + 1 WHERE id = ? AND taken < capacity")
+                .bind(uuid_text(slot.id.0))
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        if taken.rows_affected() == 0 {
+            return Err(StorageError::Refused(Refusal::SlotFull));
+        }
+        let id = ReservationId::new();
+        let status = if new.hold_until.is_some() {
+            ReservationStatus::Held
+        } else {
+            ReservationStatus::Confirmed
+        };
+        let details =
+            serde_json::to_string(&new.details).map_err(|e| StorageError::Other(e.to_string()))?;
+        // The account must be this tenant's: checked in the statement that writes the row.
+        let inserted = sqlx::query(
+            "INSERT INTO reservations (id, tenant_id, slot_id, service_id, account_id, status, idempotency_key,
+                                       hold_expires_at, details, created_at)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10
+             WHERE ?5 IS NULL OR EXISTS (SELECT 1 FROM accounts WHERE tenant_id = ?2 AND id = ?5)",
+        )
+        .bind(uuid_text(id.0))
+        .bind(&tenant_text)
+        .bind(uuid_text(slot.id.0))
+        .bind(uuid_text(slot.service_id.0))
+        .bind(new.account_id.map(|a| uuid_text(a.0)))
+        .bind(status.as_str())
+        .bind(&new.idempotency_key)
+        .bind(new.hold_until.map(to_unix_micros))
+        .bind(details)
+        .bind(to_unix_micros(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if inserted.rows_affected() == 0 {
+            return Err(StorageError::Constraint {
+                constraint: "reservations_account".into(),
+            });
+        }
+        let reservation = reservation_in(&mut tx, tenant, id).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(ReserveOutcome::Created(reservation))
+    }
+
+    async fn confirm_hold(
+        &self,
+        tenant: TenantId,
+        id: ReservationId,
+        now: OffsetDateTime,
+    ) -> StorageResult<Reservation> {
+        let mut tx = self.begin_immediate().await?;
+        let done = sqlx::query(
+            "UPDATE reservations SET status = 'confirmed', hold_expires_at = NULL
+             WHERE tenant_id = ? AND id = ? AND status = 'held' AND hold_expires_at > ?",
+        )
+        .bind(uuid_text(tenant.0))
+        .bind(uuid_text(id.0))
+        .bind(to_unix_micros(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            // Tell a missing reservation apart from one that is no longer a live hold.
+            reservation_in(&mut tx, tenant, id).await?;
+            return Err(StorageError::Refused(Refusal::StaleHold));
+        }
+        let reservation = reservation_in(&mut tx, tenant, id).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(reservation)
+    }
+
+    async fn cancel_reservation(
+        &self,
+        tenant: TenantId,
+        id: ReservationId,
+        reason: Option<&str>,
+        now: OffsetDateTime,
+    ) -> StorageResult<Reservation> {
+        let mut tx = self.begin_immediate().await?;
+        reservation_in(&mut tx, tenant, id).await?;
+        release(
+            &mut tx,
+            tenant,
+            id,
+            ReservationStatus::Cancelled,
+            reason,
+            now,
+        )
+        .await?;
+        let reservation = reservation_in(&mut tx, tenant, id).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(reservation)
+    }
+
+    async fn expire_holds(&self, now: OffsetDateTime) -> StorageResult<u64> {
+        let mut tx = self.begin_immediate().await?;
+        let expired = sqlx::query(
+            "SELECT tenant_id, id FROM reservations WHERE status = 'held' AND hold_expires_at <= ?",
+        )
+        .bind(to_unix_micros(now))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        for row in &expired {
+            let tenant = TenantId(get_uuid(row, "tenant_id")?);
+            let id = ReservationId(get_uuid(row, "id")?);
+            release(&mut tx, tenant, id, ReservationStatus::Expired, None, now).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(expired.len() as u64)
+    }
+
+    async fn reservation(&self, tenant: TenantId, id: ReservationId) -> StorageResult<Reservation> {
+        let row = sqlx::query("SELECT * FROM reservations WHERE tenant_id = ? AND id = ?")
+            .bind(uuid_text(tenant.0))
+            .bind(uuid_text(id.0))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        reservation_from_row(&row)
+    }
+
+    async fn reservations_of_account(
+        &self,
+        tenant: TenantId,
+        account: AccountId,
+    ) -> StorageResult<Vec<Reservation>> {
+        let rows = sqlx::query(
+            "SELECT r.* FROM reservations r JOIN slots s ON s.id = r.slot_id
+             WHERE r.tenant_id = ? AND r.account_id = ? ORDER BY s.starts_at",
+        )
+        .bind(uuid_text(tenant.0))
+        .bind(uuid_text(account.0))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(reservation_from_row).collect()
+    }
+}

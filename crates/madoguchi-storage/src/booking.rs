@@ -1,0 +1,288 @@
+//! Records and the storage capability for services, slots and reservations.
+//!
+//! Architecture invariant: capacity and personal limits are enforced inside `reserve`, in one
+//! transaction, by the database (a conditional update of the slot's `taken` counter and a
+//! `CHECK (taken <= capacity)`); no caller checks capacity first.
+
+use crate::StorageResult;
+use async_trait::async_trait;
+use madoguchi_domain::{
+    AccountId, DepartmentId, OfficeId, OrgCode, ReservationId, ServiceId, SlotId, TenantId,
+};
+use serde::{Deserialize, Serialize};
+use time::{Date, OffsetDateTime};
+
+/// What kind of service: it decides the pages and whether a join location is asked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceKind {
+    Consultation,
+    RemoteConsultation,
+    Checkup,
+    Lecture,
+}
+
+impl ServiceKind {
+    pub const ALL: [ServiceKind; 4] = [
+        ServiceKind::Consultation,
+        ServiceKind::RemoteConsultation,
+        ServiceKind::Checkup,
+        ServiceKind::Lecture,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceKind::Consultation => "consultation",
+            ServiceKind::RemoteConsultation => "remote_consultation",
+            ServiceKind::Checkup => "checkup",
+            ServiceKind::Lecture => "lecture",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<ServiceKind> {
+        ServiceKind::ALL.into_iter().find(|k| k.as_str() == raw)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Service {
+    pub id: ServiceId,
+    pub tenant_id: TenantId,
+    pub code: OrgCode,
+    pub kind: ServiceKind,
+    pub name_ja: String,
+    pub name_en: String,
+    pub department_id: Option<DepartmentId>,
+    /// Window, cancellation, limit, eligibility and questions, as `madoguchi-booking` defines them.
+    pub rules: serde_json::Value,
+    pub active: bool,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewService {
+    pub code: OrgCode,
+    pub kind: ServiceKind,
+    pub name_ja: String,
+    pub name_en: String,
+    pub department_id: Option<DepartmentId>,
+    pub rules: serde_json::Value,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Slot {
+    pub id: SlotId,
+    pub tenant_id: TenantId,
+    pub service_id: ServiceId,
+    pub office_id: OfficeId,
+    pub starts_at: OffsetDateTime,
+    pub ends_at: OffsetDateTime,
+    pub capacity: i64,
+    /// Held and confirmed reservations.
+    pub taken: i64,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct NewSlot {
+    pub office_id: OfficeId,
+    pub starts_at: OffsetDateTime,
+    pub ends_at: OffsetDateTime,
+    pub capacity: i64,
+}
+
+/// One Tokyo calendar day of a service: how many slots, seats and seats taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct DayAvailability {
+    pub date: Date,
+    pub slots: i64,
+    pub capacity: i64,
+    pub taken: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReservationStatus {
+    /// Waiting for answers or payment until `hold_expires_at`; the seat is kept.
+    Held,
+    Confirmed,
+    Cancelled,
+    /// A hold that ran out.
+    Expired,
+    Attended,
+    NoShow,
+}
+
+impl ReservationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReservationStatus::Held => "held",
+            ReservationStatus::Confirmed => "confirmed",
+            ReservationStatus::Cancelled => "cancelled",
+            ReservationStatus::Expired => "expired",
+            ReservationStatus::Attended => "attended",
+            ReservationStatus::NoShow => "no_show",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<ReservationStatus> {
+        [
+            ReservationStatus::Held,
+            ReservationStatus::Confirmed,
+            ReservationStatus::Cancelled,
+            ReservationStatus::Expired,
+            ReservationStatus::Attended,
+            ReservationStatus::NoShow,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == raw)
+    }
+
+    /// Whether the reservation occupies a seat.
+    pub fn holds_a_seat(self) -> bool {
+        matches!(self, ReservationStatus::Held | ReservationStatus::Confirmed)
+    }
+}
+
+#[derive(Clone, PartialEq, Serialize)]
+pub struct Reservation {
+    pub id: ReservationId,
+    pub tenant_id: TenantId,
+    pub slot_id: SlotId,
+    pub service_id: ServiceId,
+    /// `None` for a proxy booking of a caller without an account.
+    pub account_id: Option<AccountId>,
+    pub status: ReservationStatus,
+    pub idempotency_key: Option<String>,
+    pub hold_expires_at: Option<OffsetDateTime>,
+    /// Answers to the service's questions, proxy caller details, where a remote consultation is
+    /// joined from. Personal data: `Debug` leaves it out.
+    pub details: serde_json::Value,
+    pub created_at: OffsetDateTime,
+    pub cancelled_at: Option<OffsetDateTime>,
+    pub cancel_reason: Option<String>,
+}
+
+impl std::fmt::Debug for Reservation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reservation")
+            .field("id", &self.id)
+            .field("slot_id", &self.slot_id)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A per-resident limit checked inside the booking transaction: at most `max` seat-holding
+/// reservations of the service by the account with slots starting in `[from, until)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LimitCheck {
+    pub max: i64,
+    pub from: OffsetDateTime,
+    pub until: OffsetDateTime,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewReservation {
+    pub slot_id: SlotId,
+    pub account_id: Option<AccountId>,
+    /// A retried request with the same key returns the first reservation instead of booking twice.
+    pub idempotency_key: Option<String>,
+    /// `Some`: a hold until then; `None`: confirmed at once.
+    pub hold_until: Option<OffsetDateTime>,
+    pub details: serde_json::Value,
+    pub limit: Option<LimitCheck>,
+}
+
+/// What `reserve` did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ReserveOutcome {
+    Created(Reservation),
+    /// The idempotency key was used before: this is that reservation, nothing new was booked.
+    Replayed(Reservation),
+}
+
+impl ReserveOutcome {
+    pub fn reservation(&self) -> &Reservation {
+        match self {
+            ReserveOutcome::Created(r) | ReserveOutcome::Replayed(r) => r,
+        }
+    }
+}
+
+/// Why the database refused a booking change; each maps to its own error code upstream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("the slot is full")]
+    SlotFull,
+    #[error("the personal limit for this service is reached")]
+    PersonalLimit,
+    #[error("the hold has expired or is not a hold")]
+    StaleHold,
+    #[error("the reservation no longer holds a seat")]
+    NotActive,
+}
+
+#[async_trait]
+pub trait BookingStore: Send + Sync {
+    async fn create_service(&self, tenant: TenantId, new: &NewService) -> StorageResult<Service>;
+    async fn service(&self, tenant: TenantId, id: ServiceId) -> StorageResult<Service>;
+    async fn list_services(&self, tenant: TenantId) -> StorageResult<Vec<Service>>;
+
+    /// Adds slots; a slot at the same service, office and start is left as it is. Returns how
+    /// many were added.
+    async fn add_slots(
+        &self,
+        tenant: TenantId,
+        service: ServiceId,
+        slots: &[NewSlot],
+    ) -> StorageResult<u64>;
+    async fn slot(&self, tenant: TenantId, id: SlotId) -> StorageResult<Slot>;
+    /// Slots of a service starting in `[from, until)`, in start order.
+    async fn slots(
+        &self,
+        tenant: TenantId,
+        service: ServiceId,
+        from: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> StorageResult<Vec<Slot>>;
+    /// Per Tokyo day, for a month view: slots, seats and seats taken, in date order.
+    async fn availability_by_day(
+        &self,
+        tenant: TenantId,
+        service: ServiceId,
+        from: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> StorageResult<Vec<DayAvailability>>;
+
+    /// Books a seat, atomically: the idempotency key, the personal limit and the capacity are
+    /// all decided in one transaction. Refusals come back as `StorageError::Refused`.
+    async fn reserve(
+        &self,
+        tenant: TenantId,
+        new: &NewReservation,
+        now: OffsetDateTime,
+    ) -> StorageResult<ReserveOutcome>;
+    /// Turns a hold that has not expired into a confirmed reservation.
+    async fn confirm_hold(
+        &self,
+        tenant: TenantId,
+        id: ReservationId,
+        now: OffsetDateTime,
+    ) -> StorageResult<Reservation>;
+    /// Cancels a seat-holding reservation and gives the seat back, atomically.
+    async fn cancel_reservation(
+        &self,
+        tenant: TenantId,
+        id: ReservationId,
+        reason: Option<&str>,
+        now: OffsetDateTime,
+    ) -> StorageResult<Reservation>;
+    /// Expires every hold whose time ran out (all tenants) and gives the seats back.
+    async fn expire_holds(&self, now: OffsetDateTime) -> StorageResult<u64>;
+    async fn reservation(&self, tenant: TenantId, id: ReservationId) -> StorageResult<Reservation>;
+    async fn reservations_of_account(
+        &self,
+        tenant: TenantId,
+        account: AccountId,
+    ) -> StorageResult<Vec<Reservation>>;
+}
