@@ -408,6 +408,32 @@ impl BookingStore for PgStorage {
         new: &NewReservation,
         now: OffsetDateTime,
     ) -> StorageResult<ReserveOutcome> {
+        // Fast path without locks: a slot that is already full is refused (or its booking
+        // replayed), without queueing behind the slot's row lock. When a session opens in a rush,
+        // most requests arrive after it filled; they no longer wait for every commit before
+        // theirs. The transaction below still decides every booking that is attempted.
+        let full: Option<bool> = sqlx::query_scalar(
+            "SELECT taken >= capacity FROM slots WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant.0)
+        .bind(new.slot_id.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        match full {
+            None => return Err(StorageError::NotFound),
+            Some(true) => {
+                // Full is visible only once the last seat's reservation is, so a twin request
+                // of the booking that filled it finds that booking here.
+                if let Some(key) = &new.idempotency_key
+                    && let Some(first) = reservation_by_key(&self.pool, tenant, key).await?
+                {
+                    return Ok(ReserveOutcome::Replayed(first));
+                }
+                return Err(StorageError::Refused(Refusal::SlotFull));
+            }
+            Some(false) => {}
+        }
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         match reserve_in(&mut tx, tenant, new, now).await {
             Ok(outcome) => {

@@ -290,6 +290,39 @@ impl BookingStore for SqliteStorage {
         now: OffsetDateTime,
     ) -> StorageResult<ReserveOutcome> {
         let tenant_text = uuid_text(tenant.0);
+        // Fast path without the write lock: a slot that is already full is refused (or its
+        // booking replayed), without queueing for BEGIN IMMEDIATE. The transaction below still
+        // decides every booking that is attempted.
+        let full: Option<bool> = sqlx::query_scalar(
+            "SELECT taken >= capacity FROM slots WHERE tenant_id = ? AND id = ?",
+        )
+        .bind(&tenant_text)
+        .bind(uuid_text(new.slot_id.0))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        match full {
+            None => return Err(StorageError::NotFound),
+            Some(true) => {
+                // Full is visible only once the last seat's reservation is, so a twin request
+                // of the booking that filled it finds that booking here.
+                if let Some(key) = &new.idempotency_key {
+                    let existing = sqlx::query(
+                        "SELECT * FROM reservations WHERE tenant_id = ? AND idempotency_key = ?",
+                    )
+                    .bind(&tenant_text)
+                    .bind(key)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                    if let Some(row) = existing {
+                        return Ok(ReserveOutcome::Replayed(reservation_from_row(&row)?));
+                    }
+                }
+                return Err(StorageError::Refused(Refusal::SlotFull));
+            }
+            Some(false) => {}
+        }
         let mut tx = self.begin_immediate().await?;
         if let Some(key) = &new.idempotency_key {
             let existing = sqlx::query(
