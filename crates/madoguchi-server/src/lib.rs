@@ -14,6 +14,7 @@ pub mod http;
 pub mod i18n;
 pub mod jobs;
 pub mod openapi;
+pub mod org;
 pub mod routes;
 pub mod state;
 pub mod templates;

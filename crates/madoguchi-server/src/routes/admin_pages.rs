@@ -7,8 +7,9 @@ use crate::http::Ctx;
 use crate::http::auth::StaffSession;
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::PageForm;
+use crate::org;
 use crate::routes::account_pages::form_errors;
-use crate::routes::api::{RoleInput, parse_department, parse_office_form, parse_roles};
+use crate::routes::api::{RoleInput, parse_roles};
 use crate::routes::pages::page_base;
 use crate::state::AppState;
 use crate::templates::PageBase;
@@ -20,7 +21,7 @@ use axum::routing::{get, post};
 use madoguchi_domain::tokyo::format_tokyo_minutes;
 use madoguchi_domain::{AccountId, AccountKind, ErrorCode, OfficeId, OfficeKind, Role};
 use madoguchi_mail::OutboxMailer;
-use madoguchi_storage::{ActorKind, AuditFilter, JobStatus};
+use madoguchi_storage::{AuditFilter, JobStatus};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -258,23 +259,12 @@ async fn create_office(
 ) -> AppResult<Response> {
     require_admin(&staff)?;
     let result = async {
-        let new = parse_office_form(&form.code, &form.kind, &form.name_ja, &form.name_en)?;
-        let office = state.storage.create_office(ctx.tenant.id, &new).await?;
-        state.offices_changed(ctx.tenant.id);
-        accounts::audit(
-            &state,
-            &ctx,
-            ActorKind::Staff,
-            Some(staff.account.id),
-            "office.created",
-            Some(office.id.to_string()),
-            serde_json::json!({"code": office.code.as_str()}),
-        )
-        .await
+        let new = org::parse_office(&form.code, &form.kind, &form.name_ja, &form.name_en)?;
+        org::create_office(&state, &ctx, staff.account.id, &new).await
     }
     .await;
     match result {
-        Ok(()) => Ok(Redirect::to("/admin/offices").into_response()),
+        Ok(_) => Ok(Redirect::to("/admin/offices").into_response()),
         Err(error) => {
             let (status, errors, alert) = form_errors(error, ctx.lang)?;
             let page = render_offices(
@@ -381,22 +371,12 @@ async fn create_department(
     require_admin(&staff)?;
     let result = async {
         let office_id = optional_uuid("office_id", &form.office_id)?;
-        let new = parse_department(&form.code, &form.name_ja, &form.name_en, office_id)?;
-        let department = state.storage.create_department(ctx.tenant.id, &new).await?;
-        accounts::audit(
-            &state,
-            &ctx,
-            ActorKind::Staff,
-            Some(staff.account.id),
-            "department.created",
-            Some(department.id.to_string()),
-            serde_json::json!({"code": department.code.as_str()}),
-        )
-        .await
+        let new = org::parse_department(&form.code, &form.name_ja, &form.name_en, office_id)?;
+        org::create_department(&state, &ctx, staff.account.id, &new).await
     }
     .await;
     match result {
-        Ok(()) => Ok(Redirect::to("/admin/departments").into_response()),
+        Ok(_) => Ok(Redirect::to("/admin/departments").into_response()),
         Err(error) => {
             let (status, errors, alert) = form_errors(error, ctx.lang)?;
             let page = render_departments(

@@ -4,20 +4,18 @@
 use crate::accounts::{self, NewStaffInput, SignUpInput};
 use crate::http::error::{AppError, AppResult, ErrorBody};
 use crate::http::{ApiCaller, ApiJson, Ctx};
+use crate::org;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use madoguchi_auth::ApiScope;
-use madoguchi_domain::org::parse_org_name;
 use madoguchi_domain::{
-    AccountId, AccountKind, DepartmentId, ErrorCode, Lang, OfficeId, OfficeKind, OrgCode, Role,
+    AccountId, AccountKind, DepartmentId, ErrorCode, Lang, OfficeId, OfficeKind, Role,
     RoleAssignment,
 };
-use madoguchi_storage::{
-    Account, AuditEntry, AuditFilter, Department, NewDepartment, NewOffice, Office, now_utc,
-};
+use madoguchi_storage::{Account, AuditEntry, AuditFilter, Department, Office, now_utc};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
@@ -248,80 +246,6 @@ pub fn parse_roles(inputs: &[RoleInput]) -> AppResult<Vec<RoleAssignment>> {
         .collect()
 }
 
-fn parse_office(input: &OfficeRequest) -> AppResult<NewOffice> {
-    let mut errors = Vec::new();
-    let code = OrgCode::parse(&input.code)
-        .map_err(|c| errors.push(field("code", c)))
-        .ok();
-    let kind = OfficeKind::parse(&input.kind);
-    if kind.is_none() {
-        errors.push(field("kind", ErrorCode::ValidationFailed));
-    }
-    let name_ja = parse_org_name(&input.name_ja)
-        .map_err(|c| errors.push(field("name_ja", c)))
-        .ok();
-    let name_en = parse_org_name(&input.name_en)
-        .map_err(|c| errors.push(field("name_en", c)))
-        .ok();
-    match (code, kind, name_ja, name_en) {
-        (Some(code), Some(kind), Some(name_ja), Some(name_en)) => Ok(NewOffice {
-            code,
-            kind,
-            name_ja,
-            name_en,
-        }),
-        _ => Err(AppError::fields(errors)),
-    }
-}
-
-pub fn parse_department(
-    code: &str,
-    name_ja: &str,
-    name_en: &str,
-    office_id: Option<Uuid>,
-) -> AppResult<NewDepartment> {
-    let mut errors = Vec::new();
-    let code = OrgCode::parse(code)
-        .map_err(|c| errors.push(field("code", c)))
-        .ok();
-    let name_ja = parse_org_name(name_ja)
-        .map_err(|c| errors.push(field("name_ja", c)))
-        .ok();
-    let name_en = parse_org_name(name_en)
-        .map_err(|c| errors.push(field("name_en", c)))
-        .ok();
-    match (code, name_ja, name_en) {
-        (Some(code), Some(name_ja), Some(name_en)) => Ok(NewDepartment {
-            code,
-            name_ja,
-            name_en,
-            office_id: office_id.map(OfficeId),
-        }),
-        _ => Err(AppError::fields(errors)),
-    }
-}
-
-pub fn parse_office_form(
-    code: &str,
-    kind: &str,
-    name_ja: &str,
-    name_en: &str,
-) -> AppResult<NewOffice> {
-    parse_office(&OfficeRequest {
-        code: code.to_owned(),
-        kind: kind.to_owned(),
-        name_ja: name_ja.to_owned(),
-        name_en: name_en.to_owned(),
-    })
-}
-
-fn field(name: &str, code: ErrorCode) -> crate::http::FieldError {
-    crate::http::FieldError {
-        field: name.to_owned(),
-        code,
-    }
-}
-
 fn require_admin(caller: &ApiCaller, scope: ApiScope) -> AppResult<()> {
     caller.require(scope)?;
     if caller.staff()?.may_manage_organisation() {
@@ -537,19 +461,8 @@ pub async fn create_office(
     ApiJson(body): ApiJson<OfficeRequest>,
 ) -> AppResult<(StatusCode, Json<OfficeResponse>)> {
     require_admin(&caller, ApiScope::OrgWrite)?;
-    let new = parse_office(&body)?;
-    let office = state.storage.create_office(ctx.tenant.id, &new).await?;
-    state.offices_changed(ctx.tenant.id);
-    accounts::audit(
-        &state,
-        &ctx,
-        madoguchi_storage::ActorKind::Staff,
-        Some(caller.account.id),
-        "office.created",
-        Some(office.id.to_string()),
-        serde_json::json!({"code": office.code.as_str()}),
-    )
-    .await?;
+    let new = org::parse_office(&body.code, &body.kind, &body.name_ja, &body.name_en)?;
+    let office = org::create_office(&state, &ctx, caller.account.id, &new).await?;
     Ok((StatusCode::CREATED, Json(office_response(office))))
 }
 
@@ -564,22 +477,8 @@ pub async fn update_office(
     ApiJson(body): ApiJson<OfficeRequest>,
 ) -> AppResult<Json<OfficeResponse>> {
     require_admin(&caller, ApiScope::OrgWrite)?;
-    let new = parse_office(&body)?;
-    let office = state
-        .storage
-        .update_office(ctx.tenant.id, OfficeId(id), &new)
-        .await?;
-    state.offices_changed(ctx.tenant.id);
-    accounts::audit(
-        &state,
-        &ctx,
-        madoguchi_storage::ActorKind::Staff,
-        Some(caller.account.id),
-        "office.updated",
-        Some(office.id.to_string()),
-        serde_json::json!({"code": office.code.as_str()}),
-    )
-    .await?;
+    let new = org::parse_office(&body.code, &body.kind, &body.name_ja, &body.name_en)?;
+    let office = org::update_office(&state, &ctx, caller.account.id, OfficeId(id), &new).await?;
     Ok(Json(office_response(office)))
 }
 
@@ -639,27 +538,8 @@ pub async fn create_department(
     ApiJson(body): ApiJson<DepartmentRequest>,
 ) -> AppResult<(StatusCode, Json<DepartmentResponse>)> {
     require_admin(&caller, ApiScope::OrgWrite)?;
-    let new = parse_department(&body.code, &body.name_ja, &body.name_en, body.office_id)?;
-    let department = state
-        .storage
-        .create_department(ctx.tenant.id, &new)
-        .await
-        .map_err(|e| match e {
-            madoguchi_storage::StorageError::Constraint { .. } => {
-                AppError::field("office_id", ErrorCode::ValidationFailed)
-            }
-            other => other.into(),
-        })?;
-    accounts::audit(
-        &state,
-        &ctx,
-        madoguchi_storage::ActorKind::Staff,
-        Some(caller.account.id),
-        "department.created",
-        Some(department.id.to_string()),
-        serde_json::json!({"code": department.code.as_str()}),
-    )
-    .await?;
+    let new = org::parse_department(&body.code, &body.name_ja, &body.name_en, body.office_id)?;
+    let department = org::create_department(&state, &ctx, caller.account.id, &new).await?;
     Ok((StatusCode::CREATED, Json(department_response(department))))
 }
 
