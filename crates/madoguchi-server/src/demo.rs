@@ -4,12 +4,16 @@
 
 use madoguchi_auth::PasswordHasher;
 use madoguchi_auth::one_time::new_token;
+use madoguchi_booking::{WeeklyPattern, slots_for_range};
+use madoguchi_calendar::MunicipalCalendar;
 use madoguchi_domain::{
     AccountKind, DisplayName, Email, Lang, OfficeKind, OrgCode, Role, RoleAssignment, TenantSlug,
 };
 use madoguchi_storage::{
-    NewAccount, NewDepartment, NewOffice, NewTenant, PasswordHash, Storage, StorageError, now_utc,
+    NewAccount, NewDepartment, NewOffice, NewService, NewSlot, NewTenant, PasswordHash,
+    ServiceKind, Storage, StorageError, now_utc,
 };
+use time::{Date, Time, Weekday};
 
 pub const DEMO_TENANT_SLUG: &str = "madoguchi-city";
 
@@ -279,4 +283,191 @@ pub async fn seed_demo(
         });
     }
     Ok(logins)
+}
+
+/// A demo service: code, kind, names, department, office, rules, weekly openings.
+struct DemoService {
+    code: &'static str,
+    kind: ServiceKind,
+    name_ja: &'static str,
+    name_en: &'static str,
+    department: &'static str,
+    office: &'static str,
+    rules: serde_json::Value,
+    patterns: Vec<WeeklyPattern>,
+}
+
+fn opening(
+    weekday: Weekday,
+    start: (u8, u8),
+    end: (u8, u8),
+    slot_minutes: u16,
+    buffer_minutes: u16,
+    capacity: u16,
+) -> WeeklyPattern {
+    WeeklyPattern {
+        weekday,
+        start: Time::from_hms(start.0, start.1, 0).unwrap_or(Time::MIDNIGHT),
+        end: Time::from_hms(end.0, end.1, 0).unwrap_or(Time::MIDNIGHT),
+        slot_minutes,
+        buffer_minutes,
+        capacity,
+    }
+}
+
+fn demo_services() -> Vec<DemoService> {
+    let window = |days: u16| serde_json::json!({"opens_days_before": days, "opens_at_local": "09:00", "closes_hours_before": 24});
+    vec![
+        DemoService {
+            code: "gan-kenshin",
+            kind: ServiceKind::Checkup,
+            name_ja: "がん検診（集団検診）",
+            name_en: "Cancer screening (group session)",
+            department: "kenko-suishin",
+            office: "shimin-byoin",
+            rules: serde_json::json!({
+                "window": window(60),
+                "cancellation": {"deadline_hours_before": 48},
+                "limit": {"max": 1, "period": {"kind": "fiscal_year"}},
+                "eligibility": {"age_min": 40, "age_reference": "fiscal_year_end", "residents_only": true},
+                "questions": [{"id": "previous_year", "label_ja": "昨年度の受診の有無", "label_en": "Screened last fiscal year?", "required": true}]
+            }),
+            patterns: vec![
+                opening(Weekday::Tuesday, (9, 0), (11, 0), 120, 0, 30),
+                opening(Weekday::Thursday, (13, 0), (15, 0), 120, 0, 30),
+            ],
+        },
+        DemoService {
+            code: "kosodate-soudan",
+            kind: ServiceKind::Consultation,
+            name_ja: "子育て相談",
+            name_en: "Child-raising consultation",
+            department: "kosodate",
+            office: "honcho",
+            rules: serde_json::json!({"window": window(30), "cancellation": {"deadline_hours_before": 24}}),
+            patterns: vec![
+                opening(Weekday::Monday, (9, 30), (12, 0), 30, 10, 1),
+                opening(Weekday::Wednesday, (13, 30), (16, 0), 30, 10, 1),
+            ],
+        },
+        DemoService {
+            code: "zeimu-soudan",
+            kind: ServiceKind::Consultation,
+            name_ja: "税務相談",
+            name_en: "Tax consultation",
+            department: "zeimu",
+            office: "honcho",
+            rules: serde_json::json!({"window": window(30), "cancellation": {"deadline_hours_before": 24}}),
+            patterns: vec![opening(Weekday::Friday, (9, 0), (12, 0), 45, 15, 1)],
+        },
+        DemoService {
+            code: "iju-soudan",
+            kind: ServiceKind::RemoteConsultation,
+            name_ja: "移住相談（オンライン）",
+            name_en: "Relocation consultation (online)",
+            department: "dx",
+            office: "honcho",
+            rules: serde_json::json!({"window": window(45), "cancellation": {"deadline_hours_before": 24}}),
+            patterns: vec![opening(Weekday::Thursday, (18, 0), (20, 0), 50, 10, 1)],
+        },
+        DemoService {
+            code: "rinyushoku-koshukai",
+            kind: ServiceKind::Lecture,
+            name_ja: "離乳食講習会",
+            name_en: "Weaning-food class",
+            department: "kosodate",
+            office: "chuo-kominkan",
+            rules: serde_json::json!({"window": window(45), "cancellation": {"deadline_hours_before": 72}, "hold_minutes": 30}),
+            patterns: vec![opening(Weekday::Saturday, (10, 0), (12, 0), 120, 0, 20)],
+        },
+        DemoService {
+            code: "mynumber-koufu",
+            kind: ServiceKind::Consultation,
+            name_ja: "マイナンバーカード交付予約",
+            name_en: "My Number Card pick-up",
+            department: "sogo-madoguchi",
+            office: "honcho",
+            rules: serde_json::json!({"window": window(30), "cancellation": {"deadline_hours_before": 2}}),
+            patterns: vec![
+                opening(Weekday::Monday, (9, 0), (16, 30), 15, 0, 2),
+                opening(Weekday::Tuesday, (9, 0), (16, 30), 15, 0, 2),
+                opening(Weekday::Wednesday, (9, 0), (16, 30), 15, 0, 2),
+                opening(Weekday::Thursday, (9, 0), (16, 30), 15, 0, 2),
+                opening(Weekday::Friday, (9, 0), (16, 30), 15, 0, 2),
+            ],
+        },
+    ]
+}
+
+/// Seeds the demo city's services with slots for `days` days from `today` (Tokyo), skipping the
+/// days the municipal calendar closes (weekends unless a pattern says otherwise, holidays, the
+/// year-end closure). A no-op when the services exist. Returns how many slots were added.
+pub async fn seed_demo_services(
+    storage: &dyn Storage,
+    today: Date,
+    days: i64,
+) -> Result<u64, StorageError> {
+    let tenant = storage.tenant_by_slug(DEMO_TENANT_SLUG).await?;
+    if !storage.list_services(tenant.id).await?.is_empty() {
+        return Ok(0);
+    }
+    let offices = storage.list_offices(tenant.id).await?;
+    let departments = storage.list_departments(tenant.id).await?;
+    let calendar = MunicipalCalendar::builder()
+        .build()
+        .map_err(|e| StorageError::Other(e.to_string()))?;
+    let until = today + time::Duration::days(days);
+    let mut added = 0;
+    for demo in demo_services() {
+        let office = offices
+            .iter()
+            .find(|o| o.code.as_str() == demo.office)
+            .map(|o| o.id);
+        let (Some(office), Ok(code)) = (office, OrgCode::parse(demo.code)) else {
+            continue;
+        };
+        let service = storage
+            .create_service(
+                tenant.id,
+                &NewService {
+                    code,
+                    kind: demo.kind,
+                    name_ja: demo.name_ja.into(),
+                    name_en: demo.name_en.into(),
+                    department_id: departments
+                        .iter()
+                        .find(|d| d.code.as_str() == demo.department)
+                        .map(|d| d.id),
+                    rules: demo.rules,
+                },
+            )
+            .await?;
+        // Saturday lectures at a 公民館 are held on Saturdays: only holidays and the year-end
+        // closure close them; other services follow the offices' weekday calendar.
+        let weekend_service = demo
+            .patterns
+            .iter()
+            .any(|p| matches!(p.weekday, Weekday::Saturday | Weekday::Sunday));
+        let is_open = |date: Date| {
+            if weekend_service {
+                calendar.holiday(date).ok().flatten().is_none()
+                    && !calendar
+                        .year_end_closure()
+                        .is_some_and(|c| c.contains(date))
+            } else {
+                calendar.is_open(office, date).unwrap_or(false)
+            }
+        };
+        let slots: Vec<NewSlot> = slots_for_range(&demo.patterns, today, until, is_open)
+            .into_iter()
+            .map(|s| NewSlot {
+                office_id: office,
+                starts_at: s.start,
+                ends_at: s.end,
+                capacity: i64::from(s.capacity),
+            })
+            .collect();
+        added += storage.add_slots(tenant.id, service.id, &slots).await?;
+    }
+    Ok(added)
 }

@@ -109,6 +109,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
             )
             .await?;
             report_demo_logins(&settings, &logins)?;
+            let today = time::OffsetDateTime::now_utc()
+                .to_offset(madoguchi_domain::tokyo::JST)
+                .date();
+            let slots = madoguchi_server::demo::seed_demo_services(&*storage, today, 60).await?;
+            println!("Demo services: {slots} slots added for the next 60 days.");
             if logins.is_empty() {
                 println!("The demo city already exists; nothing to do.");
             }
@@ -163,6 +168,11 @@ async fn serve(settings: Settings, seed_demo: bool, migrate: bool) -> anyhow::Re
         )
         .await?;
         report_demo_logins(&settings, &logins)?;
+        let today = time::OffsetDateTime::now_utc()
+            .to_offset(madoguchi_domain::tokyo::JST)
+            .date();
+        let slots = madoguchi_server::demo::seed_demo_services(&*storage, today, 60).await?;
+        tracing::info!(slots, "seeded the demo services");
     }
 
     let listener = TcpListener::bind(&settings.addr)

@@ -8,6 +8,7 @@ mod bad_input;
 mod booking_contract;
 mod browser;
 mod contract;
+mod demo;
 mod jobs;
 mod reservations;
 mod scope;
