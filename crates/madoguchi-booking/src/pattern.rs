@@ -7,15 +7,54 @@ use time::{Date, Duration, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset, W
 
 /// One weekly opening of a service at an office.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct WeeklyPattern {
+    /// `"monday"` … `"sunday"`.
+    #[serde(with = "weekday_name")]
     pub weekday: Weekday,
-    /// Tokyo wall-clock start and end of the opening.
+    /// Tokyo wall-clock start and end of the opening, as `"HH:MM"`.
+    #[serde(with = "crate::rules::hhmm")]
     pub start: Time,
+    #[serde(with = "crate::rules::hhmm")]
     pub end: Time,
     pub slot_minutes: u16,
     /// Time kept free after each slot (room turnover, notes).
     pub buffer_minutes: u16,
     pub capacity: u16,
+}
+
+/// Weekdays by English name in lower case, as administrators write them in JSON.
+mod weekday_name {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+    use time::Weekday;
+
+    const NAMES: [(Weekday, &str); 7] = [
+        (Weekday::Monday, "monday"),
+        (Weekday::Tuesday, "tuesday"),
+        (Weekday::Wednesday, "wednesday"),
+        (Weekday::Thursday, "thursday"),
+        (Weekday::Friday, "friday"),
+        (Weekday::Saturday, "saturday"),
+        (Weekday::Sunday, "sunday"),
+    ];
+
+    pub fn serialize<S: Serializer>(day: &Weekday, s: S) -> Result<S::Ok, S::Error> {
+        let name = NAMES
+            .iter()
+            .find(|(d, _)| d == day)
+            .map(|(_, n)| *n)
+            .unwrap_or("monday");
+        s.serialize_str(name)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Weekday, D::Error> {
+        let raw = String::deserialize(d)?.to_ascii_lowercase();
+        NAMES
+            .iter()
+            .find(|(_, n)| *n == raw)
+            .map(|(d, _)| *d)
+            .ok_or_else(|| D::Error::custom("expected a weekday name"))
+    }
 }
 
 /// A slot to be stored: UTC instants and its capacity.

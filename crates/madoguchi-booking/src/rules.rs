@@ -17,7 +17,7 @@ pub struct BookingWindow {
 }
 
 /// `"HH:MM"` for wall-clock times in service rules (what an administrator types).
-mod hhmm {
+pub(crate) mod hhmm {
     use serde::{Deserialize, Deserializer, Serializer, de::Error};
     use time::Time;
 

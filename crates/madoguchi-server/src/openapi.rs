@@ -15,7 +15,7 @@ Errors carry a stable `code` and a `message` in the language of `Accept-Language
         api::list_offices, api::office, api::create_office, api::update_office, api::office_staff,
         api::list_departments, api::create_department,
         api::list_staff, api::invite_staff, api::set_roles, api::audit,
-        reservations_api::list_services, reservations_api::create_service, reservations_api::add_slots,
+        reservations_api::list_services, reservations_api::create_service, reservations_api::add_slots, reservations_api::generate_slots,
         reservations_api::day_slots, reservations_api::availability, reservations_api::reserve,
         reservations_api::reservation, reservations_api::confirm, reservations_api::cancel,
         reservations_api::my_reservations,

@@ -301,3 +301,47 @@ async fn bad_service_rules_are_refused(app: TestApp) -> anyhow::Result<()> {
     Ok(())
 }
 on_both_backends!(bad_service_rules_are_refused, bad_service_rules_are_refused);
+
+async fn slots_generated_from_weekly_openings_skip_holidays(app: TestApp) -> anyhow::Result<()> {
+    let f = screening(&app, 1).await?;
+    let office = app.storage.list_offices(app.tenant.id).await?[0]
+        .id
+        .to_string();
+    // Mondays in January 2027: 1/4, 1/11 (成人の日), 1/18, 1/25.
+    let response = reqwest::Client::new()
+        .post(app.at(&format!("/api/v1/services/{}/slots/generate", f.service)))
+        .bearer_auth(&f.admin)
+        .json(&json!({"office_id": office, "from": "2027-01-01", "to": "2027-01-31", "patterns": [
+            {"weekday": "monday", "start": "09:00", "end": "10:00", "slot_minutes": 30, "buffer_minutes": 0, "capacity": 3}
+        ]}))
+        .send()
+        .await?;
+    let status = response.status();
+    let body: Value = response.json().await?;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["added"], 6, "three open Mondays, two slots each");
+    let holiday: Vec<Value> = reqwest::Client::new()
+        .get(app.at(&format!(
+            "/api/v1/services/{}/slots?date=2027-01-11",
+            f.service
+        )))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert!(holiday.is_empty(), "no slots on 成人の日");
+    let bad = reqwest::Client::new()
+        .post(app.at(&format!("/api/v1/services/{}/slots/generate", f.service)))
+        .bearer_auth(&f.admin)
+        .json(&json!({"office_id": office, "from": "2027-01-31", "to": "2027-01-01", "patterns": [
+            {"weekday": "monday", "start": "09:00", "end": "10:00", "slot_minutes": 30, "buffer_minutes": 0, "capacity": 3}
+        ]}))
+        .send()
+        .await?;
+    assert_eq!(bad.status(), 422);
+    Ok(())
+}
+on_both_backends!(
+    slots_generated_from_weekly_openings_skip_holidays,
+    slots_generated_from_weekly_openings_skip_holidays
+);

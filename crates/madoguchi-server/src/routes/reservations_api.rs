@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/services", get(list_services).post(create_service))
         .route("/services/{id}/slots", get(day_slots).post(add_slots))
+        .route("/services/{id}/slots/generate", post(generate_slots))
         .route("/services/{id}/availability", get(availability))
         .route("/reservations", post(reserve))
         .route("/reservations/{id}", get(reservation).delete(cancel))
@@ -77,6 +78,20 @@ pub struct SlotInput {
 #[serde(deny_unknown_fields)]
 pub struct SlotsRequest {
     pub slots: Vec<SlotInput>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GenerateRequest {
+    pub office_id: Uuid,
+    /// First Tokyo date, `YYYY-MM-DD`.
+    pub from: String,
+    /// Last Tokyo date (inclusive), at most 400 days after `from`.
+    pub to: String,
+    /// Weekly openings, e.g. `{"weekday": "tuesday", "start": "09:00", "end": "12:00",
+    /// "slot_minutes": 30, "buffer_minutes": 10, "capacity": 1}`.
+    #[schema(value_type = Vec<Object>)]
+    pub patterns: Vec<madoguchi_booking::WeeklyPattern>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -339,6 +354,73 @@ pub async fn add_slots(
         "service.slots_added",
         Some(id.to_string()),
         serde_json::json!({"added": added}),
+    )
+    .await?;
+    Ok(Json(SlotsAdded { added }))
+}
+
+/// Generate slots from weekly openings on the days the municipal calendar keeps open
+/// (national holidays and the year-end closure are skipped). Existing slots stay as they are.
+#[utoipa::path(post, path = "/api/v1/services/{id}/slots/generate", tag = "reservations", security(("bearer" = [])),
+    request_body = GenerateRequest, params(("id" = Uuid, Path)), responses((status = 200, body = SlotsAdded), (status = 422, body = ErrorBody)))]
+pub async fn generate_slots(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiCaller,
+    Path(id): Path<Uuid>,
+    ApiJson(body): ApiJson<GenerateRequest>,
+) -> AppResult<Json<SlotsAdded>> {
+    require_admin(&caller)?;
+    let from = parse_date("from", &body.from)?;
+    let to = parse_date("to", &body.to)?;
+    let valid_patterns = !body.patterns.is_empty()
+        && body
+            .patterns
+            .iter()
+            .all(|p| p.start < p.end && p.slot_minutes > 0 && p.capacity > 0);
+    if to < from || (to - from).whole_days() > 400 || !valid_patterns {
+        return Err(AppError::field(
+            if valid_patterns { "to" } else { "patterns" },
+            ErrorCode::ValidationFailed,
+        ));
+    }
+    let office = OfficeId(body.office_id);
+    state
+        .storage
+        .office(ctx.tenant.id, office)
+        .await
+        .map_err(|_| AppError::field("office_id", ErrorCode::ValidationFailed))?;
+    let calendar = madoguchi_calendar::MunicipalCalendar::builder()
+        .build()
+        .map_err(AppError::internal)?;
+    let specs = madoguchi_booking::slots_for_range(&body.patterns, from, to, |date| {
+        calendar.is_open(office, date).unwrap_or(false)
+    });
+    let slots: Vec<NewSlot> = specs
+        .into_iter()
+        .map(|s| NewSlot {
+            office_id: office,
+            starts_at: s.start,
+            ends_at: s.end,
+            capacity: i64::from(s.capacity),
+        })
+        .collect();
+    let added = if slots.is_empty() {
+        0
+    } else {
+        state
+            .storage
+            .add_slots(ctx.tenant.id, ServiceId(id), &slots)
+            .await?
+    };
+    accounts::audit(
+        &state,
+        &ctx,
+        ActorKind::Staff,
+        Some(caller.account.id),
+        "service.slots_generated",
+        Some(id.to_string()),
+        serde_json::json!({"added": added, "from": body.from, "to": body.to}),
     )
     .await?;
     Ok(Json(SlotsAdded { added }))
