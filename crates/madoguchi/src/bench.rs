@@ -21,6 +21,8 @@ pub enum BenchCommand {
     /// N clients book the same session of capacity C over HTTP at once, then over 200 slots;
     /// the ceiling is the same reservation transaction without HTTP.
     BookingRush(crate::bench_booking::RushArgs),
+    /// The month view of a service holding many reservations (default 100,000).
+    MonthView(crate::bench_booking::MonthArgs),
     /// Home-page requests per second against a bare axum "hello" ceiling (needs `wrk`).
     Home {
         /// Seconds per wrk run.
@@ -40,6 +42,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             connections,
         } => home(seconds, connections).await,
         BenchCommand::BookingRush(args) => crate::bench_booking::run(args).await,
+        BenchCommand::MonthView(args) => crate::bench_booking::month_view(args).await,
     }
 }
 

@@ -422,3 +422,197 @@ async fn direct_run(
     run.seconds = started.elapsed().as_secs_f64();
     Ok(run)
 }
+
+#[derive(clap::Args, Clone, Debug)]
+pub struct MonthArgs {
+    /// sqlite or postgres.
+    #[arg(long, default_value = "sqlite")]
+    pub backend: String,
+    /// Reservations the service holds before the month view is measured.
+    #[arg(long, default_value_t = 100_000)]
+    pub reservations: usize,
+    /// Month-view requests to time.
+    #[arg(long, default_value_t = 1000)]
+    pub requests: usize,
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    pub postgres_admin_url: String,
+}
+
+/// `madoguchi bench month-view`: the month view of a service holding many reservations.
+pub async fn month_view(args: MonthArgs) -> anyhow::Result<()> {
+    let rush = RushArgs {
+        backend: args.backend.clone(),
+        clients: 0,
+        capacity: 0,
+        concurrency: 0,
+        postgres_admin_url: args.postgres_admin_url.clone(),
+    };
+    let db = open(&rush).await?;
+    let result = month_view_in(&args, db.storage.clone()).await;
+    if let Some((admin_url, name)) = &db.drop_url {
+        drop(db.storage);
+        if let Ok(admin) = madoguchi_storage_postgres::PgStorage::connect(admin_url).await {
+            sqlx_create(&admin, name, false).await.ok();
+        }
+    }
+    result
+}
+
+async fn month_view_in(args: &MonthArgs, storage: Arc<dyn Storage>) -> anyhow::Result<()> {
+    storage.migrate().await?;
+    madoguchi_server::demo::seed_demo(
+        &*storage,
+        &madoguchi_auth::PasswordHasher::with_cost(1024, 1),
+    )
+    .await?;
+    let tenant = storage
+        .tenant_by_slug(madoguchi_server::demo::DEMO_TENANT_SLUG)
+        .await?;
+    let office = storage
+        .list_offices(tenant.id)
+        .await?
+        .first()
+        .map(|o| o.id)
+        .context("no office")?;
+    let rules = serde_json::json!({
+        "window": {"opens_days_before": 365, "opens_at_local": "00:00", "closes_hours_before": 1},
+        "cancellation": {"deadline_hours_before": 24}
+    });
+    let service = storage
+        .create_service(
+            tenant.id,
+            &NewService {
+                code: OrgCode::parse("bench-month").map_err(|e| anyhow::anyhow!("{e}"))?,
+                kind: ServiceKind::Checkup,
+                name_ja: "特定健診".into(),
+                name_en: "Specific health checkup".into(),
+                department_id: None,
+                rules,
+            },
+        )
+        .await?;
+    // Next month in Tokyo: 31 days × 12 sessions, seats enough for every reservation.
+    let today = now_utc().to_offset(madoguchi_domain::tokyo::JST).date();
+    let first = today.replace_day(1)? + time::Duration::days(32);
+    let first = first.replace_day(1)?;
+    let sessions_per_day = 12usize;
+    let seats = (args.reservations / (31 * sessions_per_day) + 1) as i64;
+    let mut specs = Vec::new();
+    for day in 0..31 {
+        let date = first + time::Duration::days(day);
+        for session in 0..sessions_per_day {
+            let start = time::PrimitiveDateTime::new(
+                date,
+                time::Time::from_hms(8 + (session as u8), 0, 0)?,
+            )
+            .assume_offset(madoguchi_domain::tokyo::JST)
+            .to_offset(time::UtcOffset::UTC);
+            specs.push(NewSlot {
+                office_id: office,
+                starts_at: start,
+                ends_at: start + time::Duration::minutes(50),
+                capacity: seats,
+            });
+        }
+    }
+    storage.add_slots(tenant.id, service.id, &specs).await?;
+    let from = time::PrimitiveDateTime::new(first, time::Time::MIDNIGHT)
+        .assume_offset(madoguchi_domain::tokyo::JST)
+        .to_offset(time::UtcOffset::UTC);
+    let slots = storage
+        .slots(tenant.id, service.id, from, from + time::Duration::days(40))
+        .await?;
+    println!(
+        "booking {} reservations over {} slots ...",
+        args.reservations,
+        slots.len()
+    );
+    let started = Instant::now();
+    let gate = Arc::new(Semaphore::new(32));
+    let mut tasks = Vec::new();
+    for i in 0..args.reservations {
+        let (storage, gate) = (storage.clone(), gate.clone());
+        let slot = slots[i % slots.len()].id;
+        tasks.push(tokio::spawn(async move {
+            let _permit = gate.acquire_owned().await;
+            let new = NewReservation {
+                slot_id: slot,
+                account_id: None,
+                idempotency_key: None,
+                hold_until: None,
+                details: serde_json::json!({}),
+                limit: None,
+            };
+            storage.reserve(tenant.id, &new, now_utc()).await.is_ok()
+        }));
+    }
+    let mut booked = 0;
+    for task in tasks {
+        if task.await? {
+            booked += 1;
+        }
+    }
+    println!(
+        "{booked} reservations stored in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let config = madoguchi_server::ServerConfig::local(
+        url.clone(),
+        secrecy::SecretString::from(madoguchi_auth::one_time::new_token()),
+    );
+    let state = madoguchi_server::AppState::new(storage.clone(), config, None)?;
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    tokio::spawn(madoguchi_server::serve(listener, state, shutdown));
+    let month = format!("{}-{:02}", first.year(), u8::from(first.month()));
+    let endpoint = format!(
+        "{url}/api/v1/services/{}/availability?month={month}",
+        service.id
+    );
+    let client = reqwest::Client::new();
+    let check: serde_json::Value = client.get(&endpoint).send().await?.json().await?;
+    anyhow::ensure!(
+        check.as_array().is_some_and(|d| d.len() >= 28),
+        "unexpected month view: {check}"
+    );
+    let mut latencies = Vec::with_capacity(args.requests);
+    let started = Instant::now();
+    for _ in 0..args.requests {
+        let sent = Instant::now();
+        let response = client.get(&endpoint).send().await?;
+        anyhow::ensure!(
+            response.status() == 200,
+            "month view answered {}",
+            response.status()
+        );
+        response.bytes().await?;
+        latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let _ = stop.send(true);
+    let run = Run {
+        name: "month view over HTTP, one client".into(),
+        ok: args.requests,
+        full: 0,
+        other: 0,
+        seconds,
+        latencies_ms: latencies,
+    };
+    println!("| backend | reservations | requests | p50 ms | p99 ms | max ms |");
+    println!("|---|---|---|---|---|---|");
+    println!(
+        "| {} | {booked} | {} | {:.2} | {:.2} | {:.2} |",
+        args.backend,
+        args.requests,
+        run.percentile(0.5),
+        run.percentile(0.99),
+        run.percentile(1.0)
+    );
+    println!(
+        "{}",
+        serde_json::json!({"bench": "month-view", "backend": args.backend, "reservations": booked, "p50_ms": run.percentile(0.5), "p99_ms": run.percentile(0.99), "requests_per_s": run.throughput()})
+    );
+    Ok(())
+}
