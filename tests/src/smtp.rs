@@ -23,6 +23,18 @@ impl ReceivedMail {
             .unwrap_or_default()
     }
 
+    /// The decoded text of every attachment (e.g. an `.ics`).
+    pub fn attachments_text(&self) -> Vec<String> {
+        mail_parser::MessageParser::default()
+            .parse(&self.raw)
+            .map(|m| {
+                m.attachments()
+                    .map(|a| String::from_utf8_lossy(a.contents()).into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     pub fn subject(&self) -> String {
         mail_parser::MessageParser::default()
             .parse(&self.raw)

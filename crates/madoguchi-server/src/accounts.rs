@@ -183,7 +183,7 @@ pub async fn sign_up(state: &AppState, ctx: &Ctx, input: SignUpInput) -> AppResu
 
 /// The address a tenant's residents use: its own host when it has one (tokens work only for
 /// their tenant), else the configured public URL.
-fn tenant_base_url(state: &AppState, ctx: &Ctx) -> String {
+pub fn tenant_base_url(state: &AppState, ctx: &Ctx) -> String {
     let public = state.config.public_url.trim_end_matches('/');
     match &ctx.tenant.host {
         Some(host) => {

@@ -91,7 +91,21 @@ pub fn spawn_job_runner(
     shutdown: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     let mut runner = JobRunner::new(&state.jobs, RunnerConfig::default());
-    runner.register(MAIL_SEND, Arc::new(SendMail { mailer }));
+    runner.register(
+        MAIL_SEND,
+        Arc::new(SendMail {
+            mailer: mailer.clone(),
+        }),
+    );
+    let notifiers = madoguchi_notify::FanOut::new()
+        .with_email(Arc::new(madoguchi_notify::EmailNotifier::new(mailer)));
+    runner.register(
+        madoguchi_notify::NOTIFY_RESERVATION,
+        Arc::new(crate::notify::DeliverReservationNotice {
+            notifiers,
+            storage: state.storage.clone(),
+        }),
+    );
     tokio::spawn(runner.run(shutdown))
 }
 

@@ -1,13 +1,17 @@
 //! The booking flow shared by the API and (next) the pages: the service's rules decide whether
 //! a resident may book now; the database decides whether a seat is left.
 
+use crate::accounts;
 use crate::http::Ctx;
 use crate::http::error::{AppError, AppResult};
 use crate::state::AppState;
 use madoguchi_booking::{Applicant, Ineligible, ServiceRules, WindowError};
 use madoguchi_domain::tokyo::JST;
 use madoguchi_domain::{AccountId, ErrorCode, SlotId};
-use madoguchi_storage::{LimitCheck, NewReservation, ReserveOutcome, Service, Slot, now_utc};
+use madoguchi_notify::ReservationEvent;
+use madoguchi_storage::{
+    ActorKind, LimitCheck, NewReservation, Reservation, ReserveOutcome, Service, Slot, now_utc,
+};
 use time::{Date, PrimitiveDateTime, Time, UtcOffset};
 
 /// The rules stored with a service; a service whose rules no longer parse is not bookable.
@@ -111,5 +115,90 @@ pub async fn book(
         limit,
     };
     let outcome = state.storage.reserve(ctx.tenant.id, &new, now).await?;
+    if let ReserveOutcome::Created(reservation) = &outcome
+        && reservation.status == madoguchi_storage::ReservationStatus::Confirmed
+    {
+        crate::notify::reservation_event(state, ctx, reservation, ReservationEvent::Confirmed)
+            .await?;
+    }
     Ok((outcome, slot))
+}
+
+/// Who cancels, and why (staff must say).
+pub struct Canceller<'a> {
+    pub account: AccountId,
+    pub by_staff: bool,
+    pub reason: Option<&'a str>,
+}
+
+/// Cancels a reservation: residents only before the service's deadline, staff at any time with
+/// a reason. Gives the seat back, records the cancellation and tells the resident.
+pub async fn cancel(
+    state: &AppState,
+    ctx: &Ctx,
+    reservation: &Reservation,
+    by: Canceller<'_>,
+) -> AppResult<Reservation> {
+    let now = now_utc();
+    let reason = by.reason.map(str::trim).filter(|r| !r.is_empty());
+    if by.by_staff {
+        if reason.is_none() {
+            return Err(AppError::field("reason", ErrorCode::ValidationFailed));
+        }
+    } else {
+        let slot = state
+            .storage
+            .slot(ctx.tenant.id, reservation.slot_id)
+            .await?;
+        let service = state
+            .storage
+            .service(ctx.tenant.id, reservation.service_id)
+            .await?;
+        if !rules_of(&service)?
+            .cancellation
+            .resident_may_cancel(now, slot.starts_at)
+        {
+            return Err(AppError::new(ErrorCode::CancellationDeadlinePassed));
+        }
+    }
+    let cancelled = state
+        .storage
+        .cancel_reservation(ctx.tenant.id, reservation.id, reason, now)
+        .await?;
+    let actor = if by.by_staff {
+        ActorKind::Staff
+    } else {
+        ActorKind::Resident
+    };
+    let details = serde_json::json!({"by_staff": by.by_staff});
+    accounts::audit(
+        state,
+        ctx,
+        actor,
+        Some(by.account),
+        "reservation.cancelled",
+        Some(cancelled.id.to_string()),
+        details,
+    )
+    .await?;
+    let event = ReservationEvent::Cancelled {
+        by_staff: by.by_staff,
+        reason: reason.map(str::to_owned),
+    };
+    crate::notify::reservation_event(state, ctx, &cancelled, event).await?;
+    Ok(cancelled)
+}
+
+/// Confirms a hold before it expires, and tells the resident.
+pub async fn confirm_hold(
+    state: &AppState,
+    ctx: &Ctx,
+    reservation: &Reservation,
+) -> AppResult<Reservation> {
+    let confirmed = state
+        .storage
+        .confirm_hold(ctx.tenant.id, reservation.id, now_utc())
+        .await?;
+    crate::notify::reservation_event(state, ctx, &confirmed, ReservationEvent::Confirmed).await?;
+    Ok(confirmed)
 }

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod http;
 pub mod i18n;
 pub mod jobs;
+pub mod notify;
 pub mod openapi;
 pub mod org;
 pub mod routes;

@@ -345,3 +345,86 @@ on_both_backends!(
     slots_generated_from_weekly_openings_skip_holidays,
     slots_generated_from_weekly_openings_skip_holidays
 );
+
+async fn the_resident_gets_a_confirmation_with_a_calendar_file_and_a_cancellation_notice(
+    app: TestApp,
+) -> anyhow::Result<()> {
+    let f = screening(&app, 3).await?;
+    let email = unique_email("notice");
+    verified_resident(&app, &email).await?;
+    let token = api_token(&app, "resident", &email, PASSWORD).await?;
+    let body = json!({"slot_id": f.slot, "applicant": eligible(), "answers": {"pregnant": "no"}});
+    let (status, booked) = book(&app, &token, body, None).await?;
+    assert_eq!(status, 201);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let confirmation = loop {
+        let mail = app
+            .mail
+            .wait_for(&email, std::time::Duration::from_secs(10))
+            .await?;
+        if mail.subject().contains("乳がん検診") || std::time::Instant::now() > deadline {
+            break mail;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(
+        confirmation.subject().contains("乳がん検診"),
+        "subject: {}",
+        confirmation.subject()
+    );
+    let calendars = confirmation.attachments_text();
+    assert!(
+        calendars
+            .iter()
+            .any(|c| c.contains("BEGIN:VEVENT") && c.contains("METHOD:REQUEST")),
+        "an .ics is attached"
+    );
+    assert!(
+        confirmation.text().contains("（"),
+        "a Japanese date with the weekday: {}",
+        confirmation.text()
+    );
+    // The reminder waits in the queue for the day before.
+    let jobs = app
+        .storage
+        .list_jobs(
+            Some(app.tenant.id),
+            Some(madoguchi_storage::JobStatus::Queued),
+            50,
+        )
+        .await?;
+    assert!(
+        jobs.iter().any(|j| j.kind == "notify.reservation"
+            && j.run_at > OffsetDateTime::now_utc() + time::Duration::days(5)),
+        "a reminder is scheduled"
+    );
+
+    let before = app.mail.count_to(&email).await;
+    let cancelled = reqwest::Client::new()
+        .delete(app.at(&format!(
+            "/api/v1/reservations/{}",
+            booked["id"].as_str().unwrap_or_default()
+        )))
+        .bearer_auth(&token)
+        .send()
+        .await?;
+    assert_eq!(cancelled.status(), 200);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while app.mail.count_to(&email).await == before && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let notice = app
+        .mail
+        .wait_for(&email, std::time::Duration::from_secs(1))
+        .await?;
+    let calendars = notice.attachments_text();
+    assert!(
+        calendars.iter().any(|c| c.contains("METHOD:CANCEL")),
+        "the calendar entry is cancelled: {calendars:?}"
+    );
+    Ok(())
+}
+on_both_backends!(
+    the_resident_gets_a_confirmation_with_a_calendar_file_and_a_cancellation_notice,
+    the_resident_gets_a_confirmation_with_a_calendar_file_and_a_cancellation_notice
+);

@@ -1,7 +1,7 @@
 //! `/api/v1` for services, availability and reservations.
 
 use crate::accounts;
-use crate::booking::{self, BookingRequest, parse_idempotency_key, rules_of};
+use crate::booking::{self, BookingRequest, parse_idempotency_key};
 use crate::http::error::{AppError, AppResult, ErrorBody};
 use crate::http::{ApiCaller, ApiJson, Ctx};
 use crate::state::AppState;
@@ -17,7 +17,7 @@ use madoguchi_domain::{
     AccountKind, DepartmentId, ErrorCode, OfficeId, OrgCode, ReservationId, ServiceId, SlotId,
 };
 use madoguchi_storage::{
-    ActorKind, NewService, NewSlot, Reservation, ReserveOutcome, Service, ServiceKind, now_utc,
+    ActorKind, NewService, NewSlot, Reservation, ReserveOutcome, Service, ServiceKind,
 };
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
@@ -640,10 +640,7 @@ pub async fn confirm(
 ) -> AppResult<Json<ReservationResponse>> {
     caller.require(ApiScope::AccountRead)?;
     let reservation = own_reservation(&state, &ctx, &caller, id).await?;
-    let confirmed = state
-        .storage
-        .confirm_hold(ctx.tenant.id, reservation.id, now_utc())
-        .await?;
+    let confirmed = booking::confirm_hold(&state, &ctx, &reservation).await?;
     Ok(Json(reservation_response(&confirmed)))
 }
 
@@ -659,52 +656,13 @@ pub async fn cancel(
 ) -> AppResult<Json<ReservationResponse>> {
     caller.require(ApiScope::AccountRead)?;
     let reservation = own_reservation(&state, &ctx, &caller, id).await?;
-    let now = now_utc();
     let by_staff = caller.account.kind == AccountKind::Staff;
-    let reason = query
-        .reason
-        .as_deref()
-        .map(str::trim)
-        .filter(|r| !r.is_empty());
-    if by_staff {
-        if reason.is_none() {
-            return Err(AppError::field("reason", ErrorCode::ValidationFailed));
-        }
-    } else {
-        let slot = state
-            .storage
-            .slot(ctx.tenant.id, reservation.slot_id)
-            .await?;
-        let service = state
-            .storage
-            .service(ctx.tenant.id, reservation.service_id)
-            .await?;
-        if !rules_of(&service)?
-            .cancellation
-            .resident_may_cancel(now, slot.starts_at)
-        {
-            return Err(AppError::new(ErrorCode::CancellationDeadlinePassed));
-        }
-    }
-    let cancelled = state
-        .storage
-        .cancel_reservation(ctx.tenant.id, reservation.id, reason, now)
-        .await?;
-    let actor = if by_staff {
-        ActorKind::Staff
-    } else {
-        ActorKind::Resident
+    let canceller = booking::Canceller {
+        account: caller.account.id,
+        by_staff,
+        reason: query.reason.as_deref(),
     };
-    accounts::audit(
-        &state,
-        &ctx,
-        actor,
-        Some(caller.account.id),
-        "reservation.cancelled",
-        Some(cancelled.id.to_string()),
-        serde_json::json!({"by_staff": by_staff}),
-    )
-    .await?;
+    let cancelled = booking::cancel(&state, &ctx, &reservation, canceller).await?;
     Ok(Json(reservation_response(&cancelled)))
 }
 
