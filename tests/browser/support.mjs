@@ -379,5 +379,13 @@ export async function createVerifiedResident(page, { displayName, email, passwor
   const link = await waitForVerificationLink(email);
   const response = await visit(page, link);
   if (!response.ok()) throw new Error(`GET ${link} returned ${response.status()}`);
+  // The link only shows a confirmation button (mail scanners open links); press it.
+  const confirm = page.locator('main form[action="/verify-email"] button[type="submit"]');
+  const [verified] = await Promise.all([
+    page.waitForResponse((r) => new URL(r.url()).pathname === '/verify-email' && r.request().method() === 'POST'),
+    confirm.click(),
+  ]);
+  if (verified.status() !== 200) throw new Error(`POST /verify-email returned ${verified.status()}`);
+  await page.waitForLoadState('load');
   return link;
 }

@@ -6,6 +6,7 @@
 mod accounts;
 mod bad_input;
 mod booking_contract;
+mod booking_pages;
 mod browser;
 mod contract;
 mod demo;

@@ -428,3 +428,22 @@ on_both_backends!(
     the_resident_gets_a_confirmation_with_a_calendar_file_and_a_cancellation_notice,
     the_resident_gets_a_confirmation_with_a_calendar_file_and_a_cancellation_notice
 );
+
+async fn the_same_key_from_two_residents_books_two_seats(app: TestApp) -> anyhow::Result<()> {
+    let f = screening(&app, 5).await?;
+    let (a, b) = (resident(&app).await?, resident(&app).await?);
+    let body = json!({"slot_id": f.slot, "applicant": eligible(), "answers": {"pregnant": "no"}});
+    let (status_a, first) = book(&app, &a, body.clone(), Some("retry-1")).await?;
+    let (status_b, second) = book(&app, &b, body, Some("retry-1")).await?;
+    assert_eq!(
+        (status_a, status_b),
+        (201, 201),
+        "each resident's key is their own"
+    );
+    assert_ne!(first["id"], second["id"]);
+    Ok(())
+}
+on_both_backends!(
+    the_same_key_from_two_residents_books_two_seats,
+    the_same_key_from_two_residents_books_two_seats
+);

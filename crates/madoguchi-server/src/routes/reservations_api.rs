@@ -583,7 +583,9 @@ pub async fn reserve(
     let request = BookingRequest {
         slot_id: SlotId(body.slot_id),
         account_id: caller.account.id,
-        idempotency_key,
+        // Keys are the client's own: scoped to the account, another resident's "retry-1" can
+        // never return this resident's booking.
+        idempotency_key: idempotency_key.map(|key| format!("api:{}:{key}", caller.account.id)),
         hold: body.hold,
         applicant: applicant_of(body.applicant.as_ref())?,
         answers: body.answers.unwrap_or_else(|| serde_json::json!({})),
