@@ -10,6 +10,14 @@ pub fn to_tokyo(instant: OffsetDateTime) -> OffsetDateTime {
     instant.to_offset(JST)
 }
 
+/// The instant a Tokyo calendar day begins (00:00 JST), in UTC: the lower bound of "slots
+/// on this day" and of per-period limits.
+pub fn start_of_tokyo_day(date: time::Date) -> OffsetDateTime {
+    time::PrimitiveDateTime::new(date, time::Time::MIDNIGHT)
+        .assume_offset(JST)
+        .to_offset(UtcOffset::UTC)
+}
+
 /// `2026-11-21 09:05` in Tokyo time, for pages and mail.
 pub fn format_tokyo_minutes(instant: OffsetDateTime) -> String {
     let t = to_tokyo(instant);
@@ -27,6 +35,14 @@ pub fn format_tokyo_minutes(instant: OffsetDateTime) -> String {
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[test]
+    fn a_tokyo_day_starts_at_fifteen_hundred_utc_the_day_before() {
+        assert_eq!(
+            start_of_tokyo_day(time::macros::date!(2026 - 12 - 01)),
+            datetime!(2026-11-30 15:00 UTC)
+        );
+    }
 
     #[test]
     fn utc_evening_is_the_next_morning_in_tokyo() {

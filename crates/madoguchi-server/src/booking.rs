@@ -6,13 +6,12 @@ use crate::http::Ctx;
 use crate::http::error::{AppError, AppResult};
 use crate::state::AppState;
 use madoguchi_booking::{Applicant, Ineligible, ServiceRules, WindowError};
-use madoguchi_domain::tokyo::JST;
+use madoguchi_domain::tokyo::{JST, start_of_tokyo_day};
 use madoguchi_domain::{AccountId, ErrorCode, SlotId};
 use madoguchi_notify::ReservationEvent;
 use madoguchi_storage::{
     ActorKind, LimitCheck, NewReservation, Reservation, ReserveOutcome, Service, Slot, now_utc,
 };
-use time::{Date, PrimitiveDateTime, Time, UtcOffset};
 
 /// The rules stored with a service; a service whose rules no longer parse is not bookable.
 pub fn rules_of(service: &Service) -> AppResult<ServiceRules> {
@@ -39,12 +38,6 @@ pub fn parse_idempotency_key(raw: &str) -> AppResult<String> {
     } else {
         Err(AppError::new(ErrorCode::InvalidIdempotencyKey))
     }
-}
-
-fn tokyo_midnight_utc(date: Date) -> time::OffsetDateTime {
-    PrimitiveDateTime::new(date, Time::MIDNIGHT)
-        .assume_offset(JST)
-        .to_offset(UtcOffset::UTC)
 }
 
 /// Books a seat after checking the window, eligibility and required answers; the personal limit
@@ -100,8 +93,8 @@ pub async fn book(
         let (first, last) = limit.period_for(slot_date);
         LimitCheck {
             max: i64::from(limit.max),
-            from: tokyo_midnight_utc(first),
-            until: tokyo_midnight_utc(last.next_day().unwrap_or(last)),
+            from: start_of_tokyo_day(first),
+            until: start_of_tokyo_day(last.next_day().unwrap_or(last)),
         }
     });
     let new = NewReservation {

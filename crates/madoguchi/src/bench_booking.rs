@@ -516,9 +516,7 @@ async fn month_view_in(args: &MonthArgs, storage: Arc<dyn Storage>) -> anyhow::R
         }
     }
     storage.add_slots(tenant.id, service.id, &specs).await?;
-    let from = time::PrimitiveDateTime::new(first, time::Time::MIDNIGHT)
-        .assume_offset(madoguchi_domain::tokyo::JST)
-        .to_offset(time::UtcOffset::UTC);
+    let from = madoguchi_domain::tokyo::start_of_tokyo_day(first);
     let slots = storage
         .slots(tenant.id, service.id, from, from + time::Duration::days(40))
         .await?;

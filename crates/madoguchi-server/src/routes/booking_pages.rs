@@ -21,13 +21,13 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use madoguchi_booking::{AgeReference, Applicant, ServiceRules, Sex, WindowError};
-use madoguchi_domain::tokyo::JST;
+use madoguchi_domain::tokyo::{JST, start_of_tokyo_day};
 use madoguchi_domain::{AccountKind, ErrorCode, Lang, ReservationId, ServiceId, SlotId};
 use madoguchi_storage::{Office, Reservation, Service, ServiceKind, Slot, now_utc};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+use time::{Date, Month, OffsetDateTime};
 use tower_sessions::Session;
 use uuid::Uuid;
 
@@ -162,12 +162,6 @@ fn instant_label(instant: OffsetDateTime, lang: Lang) -> String {
         date_label(instant.to_offset(JST).date(), lang),
         clock(instant)
     )
-}
-
-fn tokyo_start(date: Date) -> OffsetDateTime {
-    PrimitiveDateTime::new(date, Time::MIDNIGHT)
-        .assume_offset(JST)
-        .to_offset(UtcOffset::UTC)
 }
 
 fn tokyo_today(now: OffsetDateTime) -> Date {
@@ -395,8 +389,8 @@ async fn month_page(
         .availability_by_day(
             ctx.tenant.id,
             service.id,
-            tokyo_start(first),
-            tokyo_start(next),
+            start_of_tokyo_day(first),
+            start_of_tokyo_day(next),
         )
         .await?;
     let lang = ctx.lang;
@@ -410,14 +404,14 @@ async fn month_page(
             Some(_) if date < today => ("ended", 0),
             // The window opens at a set time on a set day before the slot's date, the same for
             // every slot of the day.
-            Some(_) if now < rules.window.opens_at(tokyo_start(date)) => ("not_yet", 0),
+            Some(_) if now < rules.window.opens_at(start_of_tokyo_day(date)) => ("not_yet", 0),
             // Closed for the whole day once even a slot at the day's last instant is closed;
             // the day page decides slot by slot.
             Some(_)
                 if now
                     >= rules
                         .window
-                        .closes_at(tokyo_start(date.next_day().unwrap_or(date))) =>
+                        .closes_at(start_of_tokyo_day(date.next_day().unwrap_or(date))) =>
             {
                 ("ended", 0)
             }
@@ -535,7 +529,7 @@ async fn render_day(
 ) -> AppResult<Html<String>> {
     let (service, rules) = bookable_service(state, ctx, code).await?;
     let lang = ctx.lang;
-    let from = tokyo_start(date);
+    let from = start_of_tokyo_day(date);
     let slots = state
         .storage
         .slots(

@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use madoguchi_auth::ApiScope;
 use madoguchi_booking::{Applicant, ServiceRules, Sex};
 use madoguchi_domain::org::parse_org_name;
-use madoguchi_domain::tokyo::JST;
+use madoguchi_domain::tokyo::start_of_tokyo_day;
 use madoguchi_domain::{
     AccountKind, DepartmentId, ErrorCode, OfficeId, OrgCode, ReservationId, ServiceId, SlotId,
 };
@@ -20,7 +20,7 @@ use madoguchi_storage::{
     ActorKind, NewService, NewSlot, Reservation, ReserveOutcome, Service, ServiceKind,
 };
 use serde::{Deserialize, Serialize};
-use time::{Date, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+use time::{Date, OffsetDateTime};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -221,12 +221,6 @@ fn parse_date(field: &str, raw: &str) -> AppResult<Date> {
         time::macros::format_description!("[year]-[month]-[day]"),
     )
     .map_err(|_| AppError::field(field, ErrorCode::ValidationFailed))
-}
-
-fn tokyo_start(date: Date) -> OffsetDateTime {
-    PrimitiveDateTime::new(date, Time::MIDNIGHT)
-        .assume_offset(JST)
-        .to_offset(UtcOffset::UTC)
 }
 
 /// Bookable services (public information).
@@ -436,7 +430,7 @@ pub async fn day_slots(
     Query(query): Query<DayQuery>,
 ) -> AppResult<Json<Vec<SlotResponse>>> {
     let date = parse_date("date", &query.date)?;
-    let from = tokyo_start(date);
+    let from = start_of_tokyo_day(date);
     let slots = state
         .storage
         .slots(
@@ -488,8 +482,8 @@ pub async fn availability(
         .availability_by_day(
             ctx.tenant.id,
             ServiceId(id),
-            tokyo_start(first),
-            tokyo_start(next),
+            start_of_tokyo_day(first),
+            start_of_tokyo_day(next),
         )
         .await?;
     let mut out = Vec::new();
