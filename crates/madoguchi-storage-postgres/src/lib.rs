@@ -89,11 +89,11 @@ impl SchemaStore for PgStorage {
     async fn migrate(&self) -> StorageResult<MigrationReport> {
         let before = self.applied_version().await?;
         let binary = binary_schema_version();
-        if before > binary {
-            return Err(StorageError::SchemaTooNew {
-                database: before,
-                binary,
-            });
+        // Behind is what migrating fixes; newer is refused before anything runs.
+        if let Err(too_new @ StorageError::SchemaTooNew { .. }) =
+            madoguchi_storage::compare_schema(before, binary)
+        {
+            return Err(too_new);
         }
         // sqlx takes an advisory lock around the run, so two nodes starting together apply
         // each migration once.
@@ -113,15 +113,7 @@ impl SchemaStore for PgStorage {
     }
 
     async fn check_schema(&self) -> StorageResult<()> {
-        let database = self.applied_version().await?;
-        let binary = binary_schema_version();
-        if database > binary {
-            Err(StorageError::SchemaTooNew { database, binary })
-        } else if database < binary {
-            Err(StorageError::SchemaBehind { database, binary })
-        } else {
-            Ok(())
-        }
+        madoguchi_storage::compare_schema(self.applied_version().await?, binary_schema_version())
     }
 
     async fn ping(&self) -> StorageResult<()> {

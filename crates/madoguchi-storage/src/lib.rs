@@ -293,6 +293,18 @@ impl<T> Storage for T where
 {
 }
 
+/// Whether a database at schema version `database` may be used by a binary that knows up to
+/// `binary`: never when the database is newer; `SchemaBehind` when it still needs migrating.
+pub fn compare_schema(database: i64, binary: i64) -> StorageResult<()> {
+    if database > binary {
+        Err(StorageError::SchemaTooNew { database, binary })
+    } else if database < binary {
+        Err(StorageError::SchemaBehind { database, binary })
+    } else {
+        Ok(())
+    }
+}
+
 /// Microseconds since the Unix epoch: the SQLite encoding of instants (integers sort correctly,
 /// RFC 3339 text does not across offsets).
 pub fn to_unix_micros(t: OffsetDateTime) -> i64 {
