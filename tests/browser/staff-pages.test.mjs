@@ -71,6 +71,33 @@ test('an administrator works through the staff pages, each free of axe violation
     await t.test('axe: /admin/outbox', () => expectNoAxeViolations(page, '/admin/outbox'));
     await visit(page, '/admin/jobs');
     await t.test('axe: /admin/jobs', () => expectNoAxeViolations(page, '/admin/jobs'));
+
+    // The calendar: the overview, a holiday file with a mistake, then a good one previewed and
+    // imported, and an office's closing days.
+    await visit(page, '/admin/calendar');
+    await t.test('axe: /admin/calendar', () => expectNoAxeViolations(page, '/admin/calendar'));
+    await visit(page, '/admin/calendar/import');
+    await t.test('axe: /admin/calendar/import', () => expectNoAxeViolations(page, '/admin/calendar/import'));
+    const holidayFile = (rows) => ({
+      name: 'syukujitsu.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from(`国民の祝日・休日月日,国民の祝日・休日名称\n${rows.join('\n')}\n`),
+    });
+    await page.setInputFiles('input[name="file"]', holidayFile(['2031/1/1,元日', '2031/2/30,架空の日']));
+    await page.locator('main form[action="/admin/calendar/import"] button[type="submit"]').click();
+    await page.locator('[role="alert"]').first().waitFor({ state: 'visible' });
+    assert.ok((await page.locator('[role="alert"]').first().innerText()).includes('3行目'), 'the line of the mistake is named');
+    await t.test('axe: /admin/calendar/import with an error', () => expectNoAxeViolations(page, '/admin/calendar/import with an error'));
+    await page.setInputFiles('input[name="file"]', holidayFile(['2031/1/1,元日', '2031/6/1,市制記念日']));
+    await page.locator('main form[action="/admin/calendar/import"] button[type="submit"]').click();
+    await page.locator('main form[action="/admin/calendar/import/confirm"]').waitFor({ state: 'visible' });
+    assert.ok((await page.locator('main table').innerText()).includes('市制記念日'), 'the preview shows the city day');
+    await t.test('axe: calendar import preview', () => expectNoAxeViolations(page, 'calendar import preview'));
+    await submitAndWaitFor(page, page.locator('main form[action="/admin/calendar/import/confirm"] button[type="submit"]'), '/admin/calendar');
+    assert.ok((await page.locator('main table').first().innerText()).includes('市制記念日'), 'the imported day is listed');
+    const officeCalendar = page.locator('main a[href^="/admin/calendar/offices/"]').first();
+    await Promise.all([page.waitForURL((u) => u.pathname.startsWith('/admin/calendar/offices/')), officeCalendar.click()]);
+    await t.test('axe: office closing days', () => expectNoAxeViolations(page, 'office closing days'));
   });
 });
 

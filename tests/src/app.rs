@@ -1,4 +1,8 @@
 //! The real application on port 0 with a fresh database, driven over HTTP like a client would.
+//!
+//! A test can also stop the app ([`TestApp::stop`]) and start another one on the same database
+//! ([`TestApp::restart`]), as an operator restarting `madoguchi serve` would: the new app opens
+//! its own connection pool and runs its own job runner.
 
 use crate::db::{fresh_postgres, fresh_sqlite};
 use crate::smtp::{self, MailSink};
@@ -8,10 +12,21 @@ use madoguchi_mail::{Mailer, OutboxMailer, SmtpConfig, SmtpMailer, SmtpSecurity}
 use madoguchi_server::demo::{DemoLogin, seed_demo};
 use madoguchi_server::{AppState, ServerConfig};
 use madoguchi_storage::{Storage, Tenant};
+use madoguchi_storage_postgres::PgStorage;
+use madoguchi_storage_sqlite::SqliteStorage;
 use secrecy::SecretString;
+use std::any::Any;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// How long a stopping app gets to finish its requests and its job runner's current batch.
+const STOP_TIMEOUT_S: u64 = 10;
+
+/// Pool size of the pool a restarted app opens (the first app shares the test database's).
+const RESTART_POOL_MAX_CONNECTIONS: u32 = 8;
 
 /// Which database a test app runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,6 +36,7 @@ pub enum Backend {
 }
 
 /// Where the app's mail goes.
+#[derive(Clone)]
 pub enum MailTo {
     /// The in-process SMTP listener.
     Smtp,
@@ -28,15 +44,62 @@ pub enum MailTo {
     Outbox(PathBuf),
 }
 
+/// The app's own connection pool, for SQL a test runs as a fixture (what the program itself
+/// never does, such as moving a job's `run_at`).
+#[derive(Clone, Debug)]
+pub enum RawPool {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+/// The test database: every app started on it holds one, and the database is removed when
+/// the last one is dropped (so it outlives an app that is restarted).
+#[derive(Clone)]
+struct SharedDb {
+    backend: Backend,
+    url: String,
+    _guard: Arc<dyn Any + Send + Sync>,
+}
+
+impl SharedDb {
+    /// A new connection pool on the database, as a newly started process would open.
+    async fn connect(&self) -> anyhow::Result<(Arc<dyn Storage>, RawPool)> {
+        Ok(match self.backend {
+            Backend::Sqlite => {
+                let storage = SqliteStorage::open_url(&self.url).await?;
+                let raw = RawPool::Sqlite(storage.pool().clone());
+                (Arc::new(storage), raw)
+            }
+            Backend::Postgres => {
+                let storage =
+                    PgStorage::connect_with_max(&self.url, RESTART_POOL_MAX_CONNECTIONS).await?;
+                let raw = RawPool::Postgres(storage.pool().clone());
+                (Arc::new(storage), raw)
+            }
+        })
+    }
+}
+
+/// The tasks of a running app, awaited by [`TestApp::stop`].
+struct Running {
+    server: JoinHandle<std::io::Result<()>>,
+    runner: JoinHandle<()>,
+}
+
 pub struct TestApp {
     pub url: String,
+    /// The running app's state, for calling its flows directly (the maintenance pass).
+    pub state: AppState,
     pub storage: Arc<dyn Storage>,
     pub tenant: Tenant,
     pub logins: Vec<DemoLogin>,
     pub mail: MailSink,
     pub backend: Backend,
+    raw: RawPool,
+    mail_to: MailTo,
     stop: watch::Sender<bool>,
-    _db: Box<dyn std::any::Any + Send + Sync>,
+    running: Option<Running>,
+    db: SharedDb,
 }
 
 impl Drop for TestApp {
@@ -66,6 +129,55 @@ impl TestApp {
     pub fn at(&self, path: &str) -> String {
         format!("{}{path}", self.url)
     }
+
+    /// The app's connection pool, for SQL fixtures. It stays usable after [`TestApp::stop`].
+    pub fn raw_pool(&self) -> &RawPool {
+        &self.raw
+    }
+
+    /// Stops the app as `madoguchi serve` stops on SIGTERM: the stop signal turns true, the
+    /// server finishes its requests in flight and the job runner its current batch. Returns
+    /// once both tasks have ended, so nothing of this app runs a job afterwards. Stopping a
+    /// stopped app does nothing.
+    pub async fn stop(&mut self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        let Some(Running { server, runner }) = self.running.take() else {
+            return Ok(());
+        };
+        let limit = Duration::from_secs(STOP_TIMEOUT_S);
+        let served = tokio::time::timeout(limit, server).await.map_err(|_| {
+            anyhow::anyhow!("the server did not stop within {STOP_TIMEOUT_S} s of the stop signal")
+        })?;
+        served??;
+        tokio::time::timeout(limit, runner).await.map_err(|_| {
+            anyhow::anyhow!(
+                "the job runner did not stop within {STOP_TIMEOUT_S} s of the stop signal"
+            )
+        })??;
+        Ok(())
+    }
+
+    /// Stops this app and starts a new one on the same database, with a new connection pool,
+    /// a new job runner, a new port and a new SMTP listener (or the same outbox directory).
+    /// The demo logins carry over; the configuration is the default one again (a `tweak` of
+    /// the first start is not replayed).
+    pub async fn restart(mut self) -> anyhow::Result<TestApp> {
+        self.stop().await?;
+        let (storage, raw) = self.db.connect().await?;
+        let tenant = storage
+            .tenant_by_slug(madoguchi_server::demo::DEMO_TENANT_SLUG)
+            .await?;
+        start(Started {
+            db: self.db.clone(),
+            storage,
+            raw,
+            tenant,
+            logins: self.logins.clone(),
+            mail: self.mail_to.clone(),
+            tweak: Box::new(|_| {}),
+        })
+        .await
+    }
 }
 
 /// Options for [`spawn`].
@@ -87,29 +199,69 @@ impl Options {
 
 /// Starts the app; `None` when PostgreSQL was asked for but is not available and not required.
 pub async fn spawn(options: Options) -> anyhow::Result<Option<TestApp>> {
-    let (storage, db): (Arc<dyn Storage>, Box<dyn std::any::Any + Send + Sync>) =
-        match options.backend {
-            Backend::Sqlite => {
-                let db = fresh_sqlite().await?;
-                (Arc::new(db.storage().clone()), Box::new(db))
+    let (storage, raw, db): (Arc<dyn Storage>, RawPool, SharedDb) = match options.backend {
+        Backend::Sqlite => {
+            let db = fresh_sqlite().await?;
+            let storage = db.storage().clone();
+            let raw = RawPool::Sqlite(storage.pool().clone());
+            let shared = SharedDb {
+                backend: Backend::Sqlite,
+                url: db.url().to_owned(),
+                _guard: Arc::new(db),
+            };
+            (Arc::new(storage), raw, shared)
+        }
+        Backend::Postgres => match fresh_postgres().await? {
+            Some(db) => {
+                let storage = db.storage().clone();
+                let raw = RawPool::Postgres(storage.pool().clone());
+                let shared = SharedDb {
+                    backend: Backend::Postgres,
+                    url: db.url().to_owned(),
+                    _guard: Arc::new(db),
+                };
+                (Arc::new(storage), raw, shared)
             }
-            Backend::Postgres => match fresh_postgres().await? {
-                Some(db) => (Arc::new(db.storage().clone()), Box::new(db)),
-                None => return Ok(None),
-            },
-        };
+            None => return Ok(None),
+        },
+    };
     // Cheap hashes: tests exercise the flow, not argon2's cost.
     let hasher = PasswordHasher::with_cost(1024, 1);
     let logins = seed_demo(&*storage, &hasher).await?;
     let tenant = storage
         .tenant_by_slug(madoguchi_server::demo::DEMO_TENANT_SLUG)
         .await?;
+    start(Started {
+        db,
+        storage,
+        raw,
+        tenant,
+        logins,
+        mail: options.mail,
+        tweak: options.tweak,
+    })
+    .await
+    .map(Some)
+}
 
+/// What [`start`] needs: a seeded database and where the mail goes.
+struct Started {
+    db: SharedDb,
+    storage: Arc<dyn Storage>,
+    raw: RawPool,
+    tenant: Tenant,
+    logins: Vec<DemoLogin>,
+    mail: MailTo,
+    tweak: Box<dyn FnOnce(&mut ServerConfig) + Send>,
+}
+
+/// Serves the app on a free port with its job runner, both stopped by the app's stop signal.
+async fn start(app: Started) -> anyhow::Result<TestApp> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
     let (smtp_port, sink) = smtp::start().await?;
     let from = "まどぐち市 <noreply@madoguchi-city.example>".parse()?;
-    let (mailer, outbox_dir): (Arc<dyn Mailer>, Option<PathBuf>) = match options.mail {
+    let (mailer, outbox_dir): (Arc<dyn Mailer>, Option<PathBuf>) = match &app.mail {
         MailTo::Smtp => {
             let config = SmtpConfig {
                 host: "127.0.0.1".into(),
@@ -120,7 +272,10 @@ pub async fn spawn(options: Options) -> anyhow::Result<Option<TestApp>> {
             };
             (Arc::new(SmtpMailer::new(&config, from)?), None)
         }
-        MailTo::Outbox(dir) => (Arc::new(OutboxMailer::new(dir.clone(), from)), Some(dir)),
+        MailTo::Outbox(dir) => (
+            Arc::new(OutboxMailer::new(dir.clone(), from)),
+            Some(dir.clone()),
+        ),
     };
     let mut config = ServerConfig::local(
         url.clone(),
@@ -129,21 +284,25 @@ pub async fn spawn(options: Options) -> anyhow::Result<Option<TestApp>> {
     config.argon2_memory_kib = 1024;
     config.argon2_passes = 1;
     config.outbox_dir = outbox_dir;
-    (options.tweak)(&mut config);
-    let state = AppState::new(storage.clone(), config, None)?;
+    (app.tweak)(&mut config);
+    let state = AppState::new(app.storage.clone(), config, None)?;
     let (stop, shutdown) = watch::channel(false);
-    madoguchi_server::app::spawn_job_runner(&state, mailer, shutdown.clone());
-    tokio::spawn(madoguchi_server::serve(listener, state, shutdown));
-    Ok(Some(TestApp {
+    let runner = madoguchi_server::app::spawn_job_runner(&state, mailer, shutdown.clone());
+    let server = tokio::spawn(madoguchi_server::serve(listener, state.clone(), shutdown));
+    Ok(TestApp {
         url,
-        storage,
-        tenant,
-        logins,
+        state,
+        storage: app.storage,
+        tenant: app.tenant,
+        logins: app.logins,
         mail: sink,
-        backend: options.backend,
+        backend: app.db.backend,
+        raw: app.raw,
+        mail_to: app.mail,
         stop,
-        _db: db,
-    }))
+        running: Some(Running { server, runner }),
+        db: app.db,
+    })
 }
 
 /// Pulls the CSRF token out of a rendered form.

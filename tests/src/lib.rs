@@ -2,5 +2,6 @@
 //! a real SMTP listener, and the browser-test runner.
 
 pub mod app;
+pub mod days;
 pub mod db;
 pub mod smtp;

@@ -6,12 +6,18 @@
 //! the database refuses a booking beyond capacity (see the storage crates), because a check
 //! made here could race.
 
+pub mod caller;
 pub mod eligibility;
 pub mod pattern;
+pub mod policy;
 pub mod rules;
 pub mod service_rules;
+pub mod waitlist;
 
+pub use caller::{CallerError, ProxyCaller};
 pub use eligibility::{AgeReference, Applicant, Eligibility, Ineligible, Sex, age_on};
 pub use pattern::{SlotSpec, WeeklyPattern, slots_for_range};
+pub use policy::{BookingPolicy, NoShowPolicy, SuspensionDecision};
 pub use rules::{BookingWindow, CancellationRule, LimitPeriod, PersonalLimit, WindowError};
 pub use service_rules::{Question, RulesError, ServiceRules};
+pub use waitlist::{Handout, WaitlistRule};

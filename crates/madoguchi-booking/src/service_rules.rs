@@ -2,7 +2,7 @@
 //! cancellation deadline, a personal limit, eligibility, how long a hold lasts, and the
 //! questions asked at booking (問診 items). Stored as JSON with the service.
 
-use crate::{BookingWindow, CancellationRule, Eligibility, PersonalLimit};
+use crate::{BookingWindow, CancellationRule, Eligibility, PersonalLimit, WaitlistRule};
 use serde::{Deserialize, Serialize};
 
 /// A question asked when booking.
@@ -31,6 +31,9 @@ pub struct ServiceRules {
     pub hold_minutes: u16,
     #[serde(default)]
     pub questions: Vec<Question>,
+    /// The waiting list of full slots; `None`: a full slot is simply full.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waitlist: Option<WaitlistRule>,
 }
 
 fn default_hold_minutes() -> u16 {
@@ -50,6 +53,8 @@ pub enum RulesError {
     HoldLength,
     #[error("question ids must be unique, non-empty ASCII")]
     QuestionIds,
+    #[error("a waiting-list offer is answered within 1 to 168 hours")]
+    WaitlistOffer,
 }
 
 impl ServiceRules {
@@ -80,6 +85,9 @@ impl ServiceRules {
         });
         if !unique || !shaped {
             return Err(RulesError::QuestionIds);
+        }
+        if self.waitlist.is_some_and(|w| !w.is_valid()) {
+            return Err(RulesError::WaitlistOffer);
         }
         Ok(())
     }

@@ -285,6 +285,28 @@ impl StaffAccess {
     pub fn may_read_outbox(&self) -> bool {
         self.is_admin()
     }
+
+    /// Handling reservations of a service of `department` at `office` (day sheet, attendance,
+    /// booking for a caller, changing or cancelling for a resident): administrators anywhere,
+    /// HQ specialists for their department's services, branch and facility staff at their
+    /// offices. Finance does not handle reservations.
+    pub fn may_handle_reservations(
+        &self,
+        office: OfficeId,
+        department: Option<DepartmentId>,
+    ) -> bool {
+        self.assignments.iter().any(|a| match a.role {
+            Role::Admin => true,
+            Role::HqStaff => department.is_none() || a.department_id == department,
+            Role::BranchStaff | Role::FacilityStaff => a.office_id == Some(office),
+            Role::Finance => false,
+        })
+    }
+
+    /// Whether the staff member handles reservations anywhere (shows the day-sheet pages).
+    pub fn handles_reservations(&self) -> bool {
+        self.assignments.iter().any(|a| a.role != Role::Finance)
+    }
 }
 
 #[cfg(test)]

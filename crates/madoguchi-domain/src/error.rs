@@ -44,6 +44,7 @@ pub enum ErrorCode {
     SlotFull,
     BookingNotOpen,
     BookingClosed,
+    BookingDayClosed,
     IneligibleAge,
     IneligibleSex,
     IneligibleNonResident,
@@ -54,6 +55,14 @@ pub enum ErrorCode {
     ReservationNotActive,
     InvalidIdempotencyKey,
     InvalidServiceRules,
+    InvalidHolidayFile,
+    BookingSuspended,
+    WaitlistUnavailable,
+    WaitlistSeatsLeft,
+    AlreadyBooked,
+    AlreadyWaiting,
+    ChangeToOtherService,
+    ChangeDeadlinePassed,
     // Routing
     NotFound,
     MethodNotAllowed,
@@ -96,6 +105,7 @@ impl ErrorCode {
             SlotFull => "slot_full",
             BookingNotOpen => "booking_not_open",
             BookingClosed => "booking_closed",
+            BookingDayClosed => "booking_day_closed",
             IneligibleAge => "ineligible_age",
             IneligibleSex => "ineligible_sex",
             IneligibleNonResident => "ineligible_non_resident",
@@ -106,6 +116,14 @@ impl ErrorCode {
             ReservationNotActive => "reservation_not_active",
             InvalidIdempotencyKey => "invalid_idempotency_key",
             InvalidServiceRules => "invalid_service_rules",
+            InvalidHolidayFile => "invalid_holiday_file",
+            BookingSuspended => "booking_suspended",
+            WaitlistUnavailable => "waitlist_unavailable",
+            WaitlistSeatsLeft => "waitlist_seats_left",
+            AlreadyBooked => "already_booked",
+            AlreadyWaiting => "already_waiting",
+            ChangeToOtherService => "change_to_other_service",
+            ChangeDeadlinePassed => "change_deadline_passed",
             NotFound => "not_found",
             MethodNotAllowed => "method_not_allowed",
             Internal => "internal",
@@ -230,6 +248,10 @@ impl ErrorCode {
                 "この枠の予約受付は終了しました。",
                 "Booking for this time has closed.",
             ),
+            BookingDayClosed => (
+                "この日は休業日のため予約できません。",
+                "This day is closed; booking is not possible.",
+            ),
             IneligibleAge => (
                 "この予約は対象年齢の方のみお申し込みいただけます。",
                 "This service is only for people within its age range.",
@@ -269,6 +291,38 @@ impl ErrorCode {
             InvalidServiceRules => (
                 "予約ルールの設定が正しくありません。",
                 "The booking rules of this service are not valid.",
+            ),
+            InvalidHolidayFile => (
+                "祝日ファイルを読み取れませんでした。示された行を直して、もう一度お送りください。",
+                "The holiday file could not be read. Please correct the line shown and send it again.",
+            ),
+            BookingSuspended => (
+                "無断キャンセルが続いたため、オンライン予約を一時停止しています。担当窓口へお電話ください。",
+                "Online booking is suspended after repeated missed appointments. Please call the office.",
+            ),
+            WaitlistUnavailable => (
+                "この予約にはキャンセル待ちがありません。別の日時をお選びください。",
+                "This service has no waiting list. Please choose another time.",
+            ),
+            WaitlistSeatsLeft => (
+                "この枠にはまだ空きがあります。キャンセル待ちではなく、そのまま予約してください。",
+                "This time still has places. Please book it directly instead of waiting.",
+            ),
+            AlreadyBooked => (
+                "この枠は既に予約済みです。",
+                "You already have a booking at this time.",
+            ),
+            AlreadyWaiting => (
+                "この枠のキャンセル待ちに既に登録されています。",
+                "You are already on the waiting list for this time.",
+            ),
+            ChangeToOtherService => (
+                "別の種類の予約へは変更できません。取り消してから予約し直してください。",
+                "A booking cannot be changed to another service. Please cancel and book again.",
+            ),
+            ChangeDeadlinePassed => (
+                "変更期限を過ぎています。担当窓口へお電話ください。",
+                "The deadline for changes has passed. Please call the office.",
             ),
             NotFound => (
                 "お探しのページは見つかりませんでした。",

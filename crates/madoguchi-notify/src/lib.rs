@@ -7,6 +7,8 @@
 //!   `madoguchi_mail::Mailer`, with `reservation.ics` attached) and [`LineNotifier`] (the LINE
 //!   Messaging API push endpoint of the city's official account). [`FanOut`] sends on every
 //!   channel a [`Recipient`] has and reports each result.
+//! - [`line_webhook`] checks the signature of the official account's webhook, reads its events
+//!   and answers through the reply endpoint.
 //! - [`job`] is the payload of the `notify.reservation` background job.
 //!
 //! Architecture invariant: no recipient address, LINE user id, message body or channel token
@@ -18,6 +20,7 @@ pub mod fanout;
 pub mod ics;
 pub mod job;
 pub mod line;
+pub mod line_webhook;
 pub mod message;
 pub mod when;
 

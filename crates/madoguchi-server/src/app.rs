@@ -53,8 +53,10 @@ pub fn build_router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             let request_id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
-            // The path only: query strings can carry tokens from mail links.
-            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %request_id)
+            // The path only: query strings can carry tokens from mail links, and a calendar
+            // feed's path is its token.
+            let path = crate::reservation_feed::loggable_path(request.uri().path());
+            tracing::info_span!("request", method = %request.method(), path = %path, request_id = %request_id)
         }))
         .layer(from_fn_with_state(state.clone(), security_headers))
         .layer(from_fn_with_state(state.clone(), request_context))
@@ -109,33 +111,46 @@ pub fn spawn_job_runner(
     tokio::spawn(runner.run(shutdown))
 }
 
-/// Housekeeping every 30 seconds: expired holds give their seats back, and expired sessions
-/// are deleted. Both are idempotent (PostgreSQL skips rows another node holds), so every node
-/// may run it without coordination.
+/// Housekeeping every 30 seconds: expired holds give their seats back to the waiting lists,
+/// and expired sessions are deleted. Every step is idempotent (PostgreSQL skips rows another
+/// node holds; a promotion books with its entry's key), so every node may run it without
+/// coordination.
 pub fn spawn_maintenance(
     state: &AppState,
     mut shutdown: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
-    let storage = state.storage.clone();
+    let state = state.clone();
     tokio::spawn(async move {
         loop {
-            let now = madoguchi_storage::now_utc();
-            match storage.expire_holds(now).await {
-                Ok(0) => {}
-                Ok(expired) => tracing::info!(expired, "expired holds released their seats"),
-                Err(error) => tracing::warn!(%error, "could not expire holds"),
-            }
-            match storage.session_delete_expired(now).await {
-                Ok(0) => {}
-                Ok(removed) => tracing::info!(removed, "expired sessions removed"),
-                Err(error) => tracing::warn!(%error, "could not remove expired sessions"),
-            }
+            maintenance_pass(&state).await;
             tokio::select! {
                 _ = shutdown.changed() => return,
                 _ = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
             }
         }
     })
+}
+
+/// One round of housekeeping; every step is idempotent and logs instead of failing.
+pub async fn maintenance_pass(state: &AppState) {
+    let now = madoguchi_storage::now_utc();
+    match state.storage.expire_holds(now).await {
+        Ok(0) => {}
+        Ok(expired) => tracing::info!(expired, "expired holds released their seats"),
+        Err(error) => tracing::warn!(%error, "could not expire holds"),
+    }
+    // Seats freed by expired holds and offers (or by a cancellation whose promotion a crash
+    // cut short) go to the waiting lists.
+    match crate::waitlist::promote_due(state).await {
+        Ok(0) => {}
+        Ok(promoted) => tracing::info!(promoted, "waiting lists promoted"),
+        Err(error) => tracing::warn!(error = %error.code, "could not promote waiting lists"),
+    }
+    match state.storage.session_delete_expired(now).await {
+        Ok(0) => {}
+        Ok(removed) => tracing::info!(removed, "expired sessions removed"),
+        Err(error) => tracing::warn!(%error, "could not remove expired sessions"),
+    }
 }
 
 /// Serves until `shutdown` turns true, then finishes requests in flight.

@@ -8,17 +8,21 @@
 pub mod accounts;
 pub mod app;
 pub mod booking;
+pub mod calendar;
 pub mod config;
 pub mod demo;
 pub mod http;
 pub mod i18n;
 pub mod jobs;
+pub mod line;
 pub mod notify;
 pub mod openapi;
 pub mod org;
+pub mod reservation_feed;
 pub mod routes;
 pub mod state;
 pub mod templates;
+pub mod waitlist;
 
 pub use app::{build_router, serve};
 pub use config::ServerConfig;

@@ -1,6 +1,7 @@
 //! Telling residents about their reservations: the facts of a reservation, one
 //! `notify.reservation` job per channel (so a retry never repeats another channel), a reminder
-//! scheduled the day before, and the handler that delivers them.
+//! scheduled the day before, and the handler that delivers them. LINE jobs are delivered
+//! through the tenant's own official account ([`crate::line::deliver_notice`]).
 
 use crate::accounts::tenant_base_url;
 use crate::http::Ctx;
@@ -26,19 +27,33 @@ pub async fn reservation_event(
     reservation: &Reservation,
     event: ReservationEvent,
 ) -> AppResult<()> {
+    reservation_event_at(state, ctx, reservation, event, None).await
+}
+
+/// [`reservation_event`] for a flow that has just read the reservation's slot, so its time and
+/// office are not read again. The service and the office names come from the node's caches.
+pub async fn reservation_event_at(
+    state: &AppState,
+    ctx: &Ctx,
+    reservation: &Reservation,
+    event: ReservationEvent,
+    slot: Option<madoguchi_storage::Slot>,
+) -> AppResult<()> {
     let Some(account_id) = reservation.account_id else {
         return Ok(());
     };
     let account = state.storage.account(ctx.tenant.id, account_id).await?;
-    let slot = state
-        .storage
-        .slot(ctx.tenant.id, reservation.slot_id)
-        .await?;
-    let service = state
-        .storage
-        .service(ctx.tenant.id, reservation.service_id)
-        .await?;
-    let office = state.storage.office(ctx.tenant.id, slot.office_id).await?;
+    let slot = match slot.filter(|slot| slot.id == reservation.slot_id) {
+        Some(slot) => slot,
+        None => {
+            state
+                .storage
+                .slot(ctx.tenant.id, reservation.slot_id)
+                .await?
+        }
+    };
+    let service = state.service(ctx.tenant.id, reservation.service_id).await?;
+    let office = state.office(ctx.tenant.id, slot.office_id).await?;
     let facts = ReservationFacts {
         tenant_id: ctx.tenant.id,
         reservation_id: reservation.id,
@@ -56,14 +71,22 @@ pub async fn reservation_event(
     };
     let recipient = Recipient {
         email: Some(account.email.as_str().to_owned()),
-        line_user_id: None,
+        // Residents who linked the city's LINE official account get a LINE job as well.
+        line_user_id: crate::line::notice_line_user(state, ctx.tenant.id, account.id).await,
         lang: account.locale,
     };
     let now = now_utc();
     let mut jobs: Vec<(ReservationEvent, time::OffsetDateTime)> = vec![(event.clone(), now)];
     let reminder_at = slot.starts_at - time::Duration::days(1);
-    if matches!(event, ReservationEvent::Confirmed) && reminder_at > now + time::Duration::hours(1)
-    {
+    // Every event that leaves a confirmed seat schedules the reminder for its (new) time; a
+    // reminder for an earlier time finds the reservation moved and is dropped.
+    let confirmed_seat = matches!(
+        event,
+        ReservationEvent::Confirmed
+            | ReservationEvent::WaitlistPromoted
+            | ReservationEvent::Changed
+    ) && reservation.status == madoguchi_storage::ReservationStatus::Confirmed;
+    if confirmed_seat && reminder_at > now + time::Duration::hours(1) {
         jobs.push((ReservationEvent::Reminder, reminder_at));
     }
     for (event, run_at) in jobs {
@@ -85,7 +108,7 @@ pub async fn reservation_event(
 }
 
 /// Delivers `notify.reservation` jobs. A reminder whose reservation no longer holds a seat
-/// (cancelled, expired) is dropped instead of sent.
+/// (cancelled, expired) or was moved to another time is dropped instead of sent.
 pub struct DeliverReservationNotice {
     pub notifiers: FanOut,
     pub storage: Arc<dyn Storage>,
@@ -103,11 +126,24 @@ impl JobHandler for DeliverReservationNotice {
                 .storage
                 .reservation(notice.facts.tenant_id, notice.facts.reservation_id)
                 .await;
-            match current {
-                Ok(reservation) if reservation.status.holds_a_seat() => {}
-                Ok(_) | Err(madoguchi_storage::StorageError::NotFound) => return Ok(()),
+            let tenant = notice.facts.tenant_id;
+            let still_due = match current {
+                Ok(reservation) if reservation.status.holds_a_seat() => {
+                    match self.storage.slot(tenant, reservation.slot_id).await {
+                        Ok(slot) => slot.starts_at == notice.facts.start,
+                        Err(other) => return Err(JobError::Retry(other.to_string())),
+                    }
+                }
+                Ok(_) | Err(madoguchi_storage::StorageError::NotFound) => false,
                 Err(other) => return Err(JobError::Retry(other.to_string())),
+            };
+            if !still_due {
+                return Ok(());
             }
+        }
+        // LINE goes through the tenant's own official account, read when the job runs.
+        if notice.channel == Some(madoguchi_notify::Channel::Line) {
+            return crate::line::deliver_notice(&self.storage, &notice).await;
         }
         notice
             .deliver(&self.notifiers, now_utc())

@@ -34,6 +34,11 @@ pub struct AppStateInner {
     pub offices: Arc<TtlCache<Vec<Office>>>,
     /// Rendered public pages for signed-out visitors, keyed by tenant, page and language.
     pub pages: Arc<TtlCache<String>>,
+    /// Each tenant's municipal calendar built from its stored settings, keyed by tenant id
+    /// (see `crate::calendar`).
+    pub calendars: Arc<TtlCache<madoguchi_calendar::MunicipalCalendar>>,
+    /// Services, keyed by tenant and service id (see [`AppState::service`]).
+    pub services: Arc<TtlCache<madoguchi_storage::Service>>,
 }
 
 impl AppState {
@@ -57,6 +62,8 @@ impl AppState {
             tenants: Arc::new(TtlCache::default()),
             offices: Arc::new(TtlCache::default()),
             pages: Arc::new(TtlCache::default()),
+            calendars: Arc::new(TtlCache::default()),
+            services: Arc::new(TtlCache::default()),
         })))
     }
 }
@@ -71,6 +78,41 @@ impl AppState {
         let offices = Arc::new(self.storage.list_offices(tenant).await?);
         self.offices.put(&key, offices.clone());
         Ok(offices)
+    }
+
+    /// One of a tenant's offices: from the cached list when it is there, else from the database
+    /// (an office added on another node within the cache period).
+    pub async fn office(
+        &self,
+        tenant: TenantId,
+        id: madoguchi_domain::OfficeId,
+    ) -> StorageResult<Office> {
+        match self.offices(tenant).await?.iter().find(|o| o.id == id) {
+            Some(office) => Ok(office.clone()),
+            None => self.storage.office(tenant, id).await,
+        }
+    }
+
+    /// A tenant's service, from the cache when fresh. Every booking reads its service (rules,
+    /// names, whether it is active); the seats and the personal limits are still decided by
+    /// the database in the booking's transaction, never from this copy.
+    pub async fn service(
+        &self,
+        tenant: TenantId,
+        id: madoguchi_domain::ServiceId,
+    ) -> StorageResult<Arc<madoguchi_storage::Service>> {
+        let key = format!("{tenant}:{id}");
+        if let Some(service) = self.services.get(&key) {
+            return Ok(service);
+        }
+        let service = Arc::new(self.storage.service(tenant, id).await?);
+        self.services.put(&key, service.clone());
+        Ok(service)
+    }
+
+    /// Call after changing a service (rules, names, active), so this node uses it at once.
+    pub fn service_changed(&self, tenant: TenantId, id: madoguchi_domain::ServiceId) {
+        self.services.forget(&format!("{tenant}:{id}"));
     }
 
     /// Call after changing a tenant's offices, so this node shows the change at once.

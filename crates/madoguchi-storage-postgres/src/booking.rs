@@ -14,12 +14,13 @@ use madoguchi_domain::{
     AccountId, DepartmentId, OfficeId, OrgCode, ReservationId, ServiceId, SlotId, TenantId,
 };
 use madoguchi_storage::{
-    BookingStore, DayAvailability, NewReservation, NewService, NewSlot, Refusal, Reservation,
+    Attendance, BookingStore, DayAvailability, DaySheetFilter, DaySheetRow, LimitCheck,
+    NewReservation, NewService, NewSlot, Refusal, RemoteAppointment, RemoteJoin, Reservation,
     ReservationStatus, ReserveOutcome, Service, ServiceKind, Slot, StorageError, StorageResult,
     now_utc,
 };
 use sqlx::postgres::PgRow;
-use sqlx::{Executor, Postgres, Transaction};
+use sqlx::{Executor, PgConnection, Postgres, Transaction};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -72,6 +73,8 @@ fn reservation_from_row(row: &PgRow) -> StorageResult<Reservation> {
         created_at: get(row, "created_at")?,
         cancelled_at: get(row, "cancelled_at")?,
         cancel_reason: get(row, "cancel_reason")?,
+        booked_by: get::<Option<Uuid>>(row, "booked_by")?.map(AccountId),
+        attendance_at: get(row, "attendance_at")?,
     })
 }
 
@@ -97,20 +100,6 @@ where
         .transpose()
 }
 
-/// The first reservation made with the request's idempotency key, if it has one and it exists.
-async fn replay_in(
-    tx: &mut Transaction<'static, Postgres>,
-    tenant: TenantId,
-    new: &NewReservation,
-) -> StorageResult<Option<ReserveOutcome>> {
-    let Some(key) = &new.idempotency_key else {
-        return Ok(None);
-    };
-    Ok(reservation_by_key(&mut **tx, tenant, key)
-        .await?
-        .map(ReserveOutcome::Replayed))
-}
-
 /// Tells a reservation that is missing (or another tenant's) from one a conditional update
 /// did not match: `NotFound` for the first, `refusal` for the second.
 async fn missing_or(
@@ -125,111 +114,188 @@ async fn missing_or(
     }
 }
 
-/// The body of `reserve`: idempotency key, personal limit, capacity, insert. The caller commits,
-/// or rolls back on an error.
+/// Takes a seat and inserts the reservation in one statement. The slot's row lock is taken by
+/// the conditional `UPDATE` and held only until this statement's transaction ends, so bookings
+/// of one slot queue for one statement and a commit each instead of a round trip per step.
+///
+/// - `prior`: a reservation already made with the request's idempotency key takes no seat.
+/// - `held`: the resident's bookings that count towards the personal limit (`$10` the limit,
+///   NULL when none applies). The caller has locked the account row before this statement, so
+///   its snapshot holds every booking of this resident that committed before.
+/// - `seat`: the seat, only if one is left, the limit is not reached and the accounts are this
+///   tenant's (checked in the statement that writes, so a refused booking takes no seat). A
+///   slot that the statement's snapshot already sees full is skipped without waiting for its
+///   lock; one being booked is re-read once the booking before it commits (READ COMMITTED).
+/// - `created`: the reservation, for the seat just taken.
+///
+/// The row says what happened: the reservation created, or the one `prior` found, and what the
+/// snapshot saw of the slot, the limit and the accounts when neither.
+const TAKE_SEAT: &str = "
+WITH prior AS (
+    SELECT * FROM reservations WHERE tenant_id = $2 AND idempotency_key = $6
+), held AS (
+    SELECT count(*) AS n FROM reservations r JOIN slots s ON s.id = r.slot_id
+    WHERE $11::bigint IS NOT NULL
+      AND r.tenant_id = $2 AND r.account_id = $4
+      AND r.service_id = (SELECT service_id FROM slots WHERE tenant_id = $2 AND id = $3)
+      AND r.status IN ('held', 'confirmed', 'attended', 'no_show')
+      AND s.starts_at >= $12 AND s.starts_at < $13
+), seat AS (
+    UPDATE slots SET taken = taken + 1
+    WHERE tenant_id = $2 AND id = $3 AND taken < capacity
+      AND NOT EXISTS (SELECT 1 FROM prior)
+      AND ($11::bigint IS NULL OR (SELECT n FROM held) < $11)
+      AND ($4::uuid IS NULL OR EXISTS (SELECT 1 FROM accounts WHERE tenant_id = $2 AND id = $4))
+      AND ($10::uuid IS NULL OR EXISTS (SELECT 1 FROM accounts WHERE tenant_id = $2 AND id = $10))
+    RETURNING id, service_id
+), created AS (
+    INSERT INTO reservations (id, tenant_id, slot_id, service_id, account_id, status,
+                              idempotency_key, hold_expires_at, details, created_at, booked_by)
+    SELECT $1, $2, seat.id, seat.service_id, $4, $5, $6, $7, $8, $9, $10 FROM seat
+    RETURNING *
+)
+SELECT r.*, seen.*
+FROM (SELECT EXISTS (SELECT 1 FROM created) AS seat_taken,
+             (SELECT taken < capacity FROM slots WHERE tenant_id = $2 AND id = $3) AS seen_open,
+             ($11::bigint IS NULL OR (SELECT n FROM held) < $11) AS within_limit,
+             ($4::uuid IS NULL
+              OR EXISTS (SELECT 1 FROM accounts WHERE tenant_id = $2 AND id = $4))
+             AND ($10::uuid IS NULL
+              OR EXISTS (SELECT 1 FROM accounts WHERE tenant_id = $2 AND id = $10)) AS accounts_ok
+     ) AS seen
+LEFT JOIN (SELECT * FROM created UNION ALL SELECT * FROM prior) AS r ON true";
+
+/// The personal limit to check for `new`: only a resident's booking has one.
+fn limit_of(new: &NewReservation) -> Option<LimitCheck> {
+    new.limit.filter(|_| new.account_id.is_some())
+}
+
+/// Runs [`TAKE_SEAT`] on `conn` (a transaction's, or a pooled connection where the statement
+/// is its own transaction) and turns its row into the outcome. With a personal limit, the
+/// caller must hold the account's lock (see `reserve`).
+async fn take_seat(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    new: &NewReservation,
+    now: OffsetDateTime,
+) -> StorageResult<ReserveOutcome> {
+    let status = if new.hold_until.is_some() {
+        ReservationStatus::Held
+    } else {
+        ReservationStatus::Confirmed
+    };
+    let limit = limit_of(new);
+    let row = sqlx::query(TAKE_SEAT)
+        .bind(ReservationId::new().0)
+        .bind(tenant.0)
+        .bind(new.slot_id.0)
+        .bind(new.account_id.map(|a| a.0))
+        .bind(status.as_str())
+        .bind(&new.idempotency_key)
+        .bind(new.hold_until)
+        .bind(&new.details)
+        .bind(now)
+        .bind(new.booked_by.map(|a| a.0))
+        .bind(limit.map(|l| l.max))
+        .bind(limit.map(|l| l.from))
+        .bind(limit.map(|l| l.until))
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    if get::<bool>(&row, "seat_taken")? {
+        return reservation_from_row(&row).map(ReserveOutcome::Created);
+    }
+    if get::<Option<Uuid>>(&row, "id")?.is_some() {
+        return reservation_from_row(&row).map(ReserveOutcome::Replayed);
+    }
+    match get::<Option<bool>>(&row, "seen_open")? {
+        None => Err(StorageError::NotFound),
+        Some(_) if !get::<bool>(&row, "within_limit")? => {
+            Err(StorageError::Refused(Refusal::PersonalLimit))
+        }
+        Some(false) => Err(StorageError::Refused(Refusal::SlotFull)),
+        Some(true) if !get::<bool>(&row, "accounts_ok")? => Err(StorageError::Constraint {
+            constraint: "reservations_account".into(),
+        }),
+        // Open when the statement began, full when its turn for the lock came. The last seat
+        // may have gone to a twin request with the same key: that is a replay, not a full
+        // slot. A new statement sees what committed meanwhile.
+        Some(true) => match &new.idempotency_key {
+            Some(key) => match reservation_by_key(&mut *conn, tenant, key).await? {
+                Some(first) => Ok(ReserveOutcome::Replayed(first)),
+                None => Err(StorageError::Refused(Refusal::SlotFull)),
+            },
+            None => Err(StorageError::Refused(Refusal::SlotFull)),
+        },
+    }
+}
+
+/// The body of `reserve` when a personal limit applies or a remote appointment is made with
+/// the reservation: the account's lock, then [`take_seat`], then the appointment. The caller
+/// commits, or rolls back on an error.
 async fn reserve_in(
     tx: &mut Transaction<'static, Postgres>,
     tenant: TenantId,
     new: &NewReservation,
     now: OffsetDateTime,
 ) -> StorageResult<ReserveOutcome> {
-    if let Some(replayed) = replay_in(tx, tenant, new).await? {
-        return Ok(replayed);
-    }
-    let slot = sqlx::query("SELECT * FROM slots WHERE tenant_id = $1 AND id = $2")
-        .bind(tenant.0)
-        .bind(new.slot_id.0)
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(map_err)?
-        .ok_or(StorageError::NotFound)
-        .and_then(|row| slot_from_row(&row))?;
-
-    if let (Some(limit), Some(account)) = (new.limit, new.account_id) {
+    if let (Some(_), Some(account)) = (limit_of(new), new.account_id) {
         // Serialises the bookings of one resident, so two simultaneous requests cannot
-        // both count the same "one left". NO KEY UPDATE rather than UPDATE: it conflicts
-        // with itself but not with the KEY SHARE lock that the foreign key of a reservation
-        // insert takes on the account row; FOR UPDATE would let a limited booking (holding
-        // the account, waiting for the slot) deadlock with an unlimited booking of the same
-        // resident (holding the slot, inserting a row that references the account).
-        // Another tenant's account locks nothing here and is refused by the insert.
+        // both count the same "one left": the next statement's snapshot is taken after this
+        // lock is granted, so it sees every booking (and twin request) committed before.
+        // NO KEY UPDATE rather than UPDATE: it conflicts with itself but not with the KEY
+        // SHARE lock that the foreign key of a reservation insert takes on the account row;
+        // FOR UPDATE would let a limited booking (holding the account, waiting for the slot)
+        // deadlock with an unlimited booking of the same resident (holding the slot,
+        // inserting a row that references the account). Another tenant's account locks
+        // nothing here and is refused by `take_seat`.
         sqlx::query("SELECT 1 FROM accounts WHERE tenant_id = $1 AND id = $2 FOR NO KEY UPDATE")
             .bind(tenant.0)
             .bind(account.0)
             .fetch_optional(&mut **tx)
             .await
             .map_err(map_err)?;
-        // A twin request of this resident may have committed while we waited for the lock.
-        if let Some(replayed) = replay_in(tx, tenant, new).await? {
-            return Ok(replayed);
-        }
-        let held: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM reservations r JOIN slots s ON s.id = r.slot_id
-             WHERE r.tenant_id = $1 AND r.account_id = $2 AND r.service_id = $3
-               AND r.status IN ('held', 'confirmed')
-               AND s.starts_at >= $4 AND s.starts_at < $5",
-        )
-        .bind(tenant.0)
-        .bind(account.0)
-        .bind(slot.service_id.0)
-        .bind(limit.from)
-        .bind(limit.until)
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(map_err)?;
-        if held >= limit.max {
-            return Err(StorageError::Refused(Refusal::PersonalLimit));
-        }
     }
-
-    // Takes the slot's row lock: simultaneous bookings of one slot queue here, and each
-    // re-reads `taken` once the one before it commits or rolls back.
-    let taken =
-        sqlx::query("UPDATE slots SET taken = taken + 1 WHERE id = $1 AND taken < capacity")
-            .bind(slot.id.0)
-            .execute(&mut **tx)
-            .await
-            .map_err(map_err)?;
-    if taken.rows_affected() == 0 {
-        // The last seat may have gone to a twin request with the same key: that is a
-        // replay, not a full slot.
-        if let Some(replayed) = replay_in(tx, tenant, new).await? {
-            return Ok(replayed);
-        }
-        return Err(StorageError::Refused(Refusal::SlotFull));
+    let outcome = take_seat(tx, tenant, new, now).await?;
+    if let (ReserveOutcome::Created(reservation), Some(join)) = (&outcome, new.remote_join) {
+        insert_remote_appointment(tx, tenant, reservation.id, join, now).await?;
     }
+    Ok(outcome)
+}
 
-    let status = if new.hold_until.is_some() {
-        ReservationStatus::Held
-    } else {
-        ReservationStatus::Confirmed
+/// Creates the remote-consultation appointment of a reservation being booked; a kiosk must be
+/// one of the tenant's offices.
+async fn insert_remote_appointment(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant: TenantId,
+    reservation: ReservationId,
+    join: RemoteJoin,
+    now: OffsetDateTime,
+) -> StorageResult<()> {
+    let (from, kiosk) = match join {
+        RemoteJoin::Home => ("home", None),
+        RemoteJoin::Kiosk { office_id } => ("kiosk", Some(office_id.0)),
     };
-    // The account must be this tenant's: checked in the statement that writes the row.
     let inserted = sqlx::query(
-        "INSERT INTO reservations (id, tenant_id, slot_id, service_id, account_id, status,
-                                   idempotency_key, hold_expires_at, details, created_at)
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10
-         WHERE $5::uuid IS NULL
-            OR EXISTS (SELECT 1 FROM accounts WHERE tenant_id = $2 AND id = $5)
-         RETURNING *",
+        "INSERT INTO remote_appointments (id, tenant_id, reservation_id, join_from, kiosk_office_id, created_at)
+         SELECT $1, $2, $3, $4, $5, $6
+         WHERE $5::uuid IS NULL OR EXISTS (SELECT 1 FROM offices WHERE tenant_id = $2 AND id = $5)",
     )
-    .bind(ReservationId::new().0)
+    .bind(Uuid::new_v4())
     .bind(tenant.0)
-    .bind(slot.id.0)
-    .bind(slot.service_id.0)
-    .bind(new.account_id.map(|a| a.0))
-    .bind(status.as_str())
-    .bind(&new.idempotency_key)
-    .bind(new.hold_until)
-    .bind(&new.details)
+    .bind(reservation.0)
+    .bind(from)
+    .bind(kiosk)
     .bind(now)
-    .fetch_optional(&mut **tx)
+    .execute(&mut **tx)
     .await
-    .map_err(map_err)?
-    .ok_or_else(|| StorageError::Constraint {
-        constraint: "reservations_account".into(),
-    })?;
-    reservation_from_row(&inserted).map(ReserveOutcome::Created)
+    .map_err(map_err)?;
+    if inserted.rows_affected() == 0 {
+        return Err(StorageError::Constraint {
+            constraint: "remote_appointments_office".into(),
+        });
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -408,10 +474,30 @@ impl BookingStore for PgStorage {
         new: &NewReservation,
         now: OffsetDateTime,
     ) -> StorageResult<ReserveOutcome> {
-        // Fast path without locks: a slot that is already full is refused (or its booking
-        // replayed), without queueing behind the slot's row lock. When a session opens in a rush,
-        // most requests arrive after it filled; they no longer wait for every commit before
-        // theirs. The transaction below still decides every booking that is attempted.
+        if limit_of(new).is_none() && new.remote_join.is_none() {
+            // Nothing to lock before the slot and nothing to write after the reservation: the
+            // booking is one statement, its own transaction, one round trip. A slot already
+            // full is refused by it without waiting for the slot's lock.
+            let mut conn = self.pool.acquire().await.map_err(map_err)?;
+            return match take_seat(&mut conn, tenant, new, now).await {
+                // A twin request with the same key committed after our statement began and
+                // before our insert; the statement's failure gave our seat back.
+                Err(StorageError::Duplicate { constraint })
+                    if constraint == IDEMPOTENCY_CONSTRAINT =>
+                {
+                    let key = new.idempotency_key.as_deref().unwrap_or_default();
+                    reservation_by_key(&mut *conn, tenant, key)
+                        .await?
+                        .map(ReserveOutcome::Replayed)
+                        .ok_or(StorageError::Duplicate { constraint })
+                }
+                other => other,
+            };
+        }
+        // A personal limit or an appointment needs a transaction. First, without locks: a slot
+        // that is already full is refused (or its booking replayed) without beginning one or
+        // locking the resident. When a session opens in a rush, most requests arrive after it
+        // filled. The transaction below still decides every booking that is attempted.
         let full: Option<bool> = sqlx::query_scalar(
             "SELECT taken >= capacity FROM slots WHERE tenant_id = $1 AND id = $2",
         )
@@ -570,5 +656,207 @@ impl BookingStore for PgStorage {
         .await
         .map_err(map_err)?;
         rows.iter().map(reservation_from_row).collect()
+    }
+
+    async fn move_reservation(
+        &self,
+        tenant: TenantId,
+        id: ReservationId,
+        to: SlotId,
+    ) -> StorageResult<Reservation> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        // Locks the reservation first, then the slots: the order every other writer uses.
+        let row =
+            sqlx::query("SELECT * FROM reservations WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
+                .bind(tenant.0)
+                .bind(id.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_err)?
+                .ok_or(StorageError::NotFound)?;
+        let current = reservation_from_row(&row)?;
+        if !current.status.holds_a_seat() {
+            return Err(StorageError::Refused(Refusal::NotActive));
+        }
+        if current.slot_id == to {
+            return Ok(current);
+        }
+        let service: Uuid =
+            sqlx::query_scalar("SELECT service_id FROM slots WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant.0)
+                .bind(to.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_err)?
+                .ok_or(StorageError::NotFound)?;
+        if service != current.service_id.0 {
+            return Err(StorageError::Refused(Refusal::OtherService));
+        }
+        // Two slot rows: lock them in id order, so two moves in opposite directions cannot
+        // deadlock. The seat in the new slot is taken conditionally; the old one given back.
+        let take = |slot: Uuid| {
+            sqlx::query("UPDATE slots SET taken = taken + 1 WHERE id = $1 AND taken < capacity")
+                .bind(slot)
+        };
+        let give_back =
+            |slot: Uuid| sqlx::query("UPDATE slots SET taken = taken - 1 WHERE id = $1").bind(slot);
+        let taken = if to.0 < current.slot_id.0 {
+            let taken = take(to.0).execute(&mut *tx).await.map_err(map_err)?;
+            give_back(current.slot_id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            taken
+        } else {
+            give_back(current.slot_id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            take(to.0).execute(&mut *tx).await.map_err(map_err)?
+        };
+        if taken.rows_affected() == 0 {
+            return Err(StorageError::Refused(Refusal::SlotFull));
+        }
+        let row = sqlx::query("UPDATE reservations SET slot_id = $1 WHERE id = $2 RETURNING *")
+            .bind(to.0)
+            .bind(id.0)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        let moved = reservation_from_row(&row)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(moved)
+    }
+
+    async fn mark_attendance(
+        &self,
+        tenant: TenantId,
+        id: ReservationId,
+        attendance: Attendance,
+        now: OffsetDateTime,
+    ) -> StorageResult<Reservation> {
+        let row = sqlx::query(
+            "UPDATE reservations SET status = $1, attendance_at = $2
+             WHERE tenant_id = $3 AND id = $4 AND status IN ('confirmed', 'attended', 'no_show')
+             RETURNING *",
+        )
+        .bind(attendance.status().as_str())
+        .bind(now)
+        .bind(tenant.0)
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        match row {
+            Some(row) => reservation_from_row(&row),
+            None => Err(missing_or(self, tenant, id, Refusal::NotActive).await),
+        }
+    }
+
+    async fn no_shows_since(
+        &self,
+        tenant: TenantId,
+        account: AccountId,
+        since: OffsetDateTime,
+    ) -> StorageResult<i64> {
+        sqlx::query_scalar(
+            "SELECT count(*) FROM reservations r JOIN slots s ON s.id = r.slot_id
+             WHERE r.tenant_id = $1 AND r.account_id = $2 AND r.status = 'no_show'
+               AND s.starts_at >= $3",
+        )
+        .bind(tenant.0)
+        .bind(account.0)
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)
+    }
+
+    async fn day_sheet(
+        &self,
+        tenant: TenantId,
+        filter: &DaySheetFilter,
+    ) -> StorageResult<Vec<DaySheetRow>> {
+        let rows = sqlx::query(
+            "SELECT r.*, s.office_id AS s_office_id, s.starts_at AS s_starts_at, s.ends_at AS s_ends_at,
+                    s.capacity AS s_capacity, s.taken AS s_taken,
+                    v.code AS v_code, v.name_ja AS v_name_ja, v.name_en AS v_name_en,
+                    a.display_name AS a_name, a.email AS a_email
+             FROM reservations r
+             JOIN slots s ON s.id = r.slot_id
+             JOIN services v ON v.id = r.service_id
+             LEFT JOIN accounts a ON a.id = r.account_id
+             WHERE r.tenant_id = $1 AND s.starts_at >= $2 AND s.starts_at < $3
+               AND ($4::uuid IS NULL OR s.office_id = $4)
+               AND ($5::uuid IS NULL OR v.department_id = $5)
+               AND r.status <> 'expired'
+             ORDER BY s.starts_at, v.code, r.created_at",
+        )
+        .bind(tenant.0)
+        .bind(filter.from)
+        .bind(filter.until)
+        .bind(filter.office.map(|o| o.0))
+        .bind(filter.department.map(|d| d.0))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|row| {
+                let reservation = reservation_from_row(row)?;
+                Ok(DaySheetRow {
+                    slot: Slot {
+                        id: reservation.slot_id,
+                        tenant_id: reservation.tenant_id,
+                        service_id: reservation.service_id,
+                        office_id: OfficeId(get(row, "s_office_id")?),
+                        starts_at: get(row, "s_starts_at")?,
+                        ends_at: get(row, "s_ends_at")?,
+                        capacity: get::<i32>(row, "s_capacity")?.into(),
+                        taken: get::<i32>(row, "s_taken")?.into(),
+                    },
+                    service_code: get(row, "v_code")?,
+                    service_name_ja: get(row, "v_name_ja")?,
+                    service_name_en: get(row, "v_name_en")?,
+                    account_name: get(row, "a_name")?,
+                    account_email: get(row, "a_email")?,
+                    reservation,
+                })
+            })
+            .collect()
+    }
+
+    async fn remote_appointment(
+        &self,
+        tenant: TenantId,
+        reservation: ReservationId,
+    ) -> StorageResult<Option<RemoteAppointment>> {
+        let row = sqlx::query(
+            "SELECT * FROM remote_appointments WHERE tenant_id = $1 AND reservation_id = $2",
+        )
+        .bind(tenant.0)
+        .bind(reservation.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        row.map(|row| {
+            let join = match get::<String>(&row, "join_from")?.as_str() {
+                "home" => RemoteJoin::Home,
+                "kiosk" => RemoteJoin::Kiosk {
+                    office_id: OfficeId(
+                        get::<Option<Uuid>>(&row, "kiosk_office_id")?
+                            .ok_or_else(|| corrupt("kiosk office"))?,
+                    ),
+                },
+                _ => return Err(corrupt("join location")),
+            };
+            Ok(RemoteAppointment {
+                id: get(&row, "id")?,
+                tenant_id: tenant,
+                reservation_id: reservation,
+                join,
+                created_at: get(&row, "created_at")?,
+            })
+        })
+        .transpose()
     }
 }

@@ -10,10 +10,15 @@
 mod accounts;
 mod audit;
 mod booking;
+mod calendar;
+mod feeds;
 mod jobs;
+mod line;
 mod org;
 mod sessions;
+mod suspensions;
 mod tenants;
+mod waitlist;
 
 use async_trait::async_trait;
 use madoguchi_storage::{MigrationReport, SchemaStore, StorageError, StorageResult};
@@ -26,7 +31,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/post
 /// Connections per node when the configuration does not say: enough for a town hall's peak
 /// of concurrent requests plus the job worker, small enough that ten nodes stay well under
 /// PostgreSQL's default `max_connections` of 100.
-const DEFAULT_MAX_CONNECTIONS: u32 = 8;
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 8;
 
 /// How long a request waits for a free connection before the node reports the database as
 /// unavailable (and `/readyz` fails) instead of hanging.

@@ -11,9 +11,10 @@ use madoguchi_domain::{
     AccountId, DepartmentId, OfficeId, OrgCode, ReservationId, ServiceId, SlotId, TenantId,
 };
 use madoguchi_storage::{
-    BookingStore, DayAvailability, NewReservation, NewService, NewSlot, Refusal, Reservation,
-    ReservationStatus, ReserveOutcome, Service, ServiceKind, Slot, StorageError, StorageResult,
-    now_utc, to_unix_micros,
+    Attendance, BookingStore, DayAvailability, DaySheetFilter, DaySheetRow, NewReservation,
+    NewService, NewSlot, Refusal, RemoteAppointment, RemoteJoin, Reservation, ReservationStatus,
+    ReserveOutcome, Service, ServiceKind, Slot, StorageError, StorageResult, now_utc,
+    to_unix_micros,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
@@ -65,6 +66,8 @@ fn reservation_from_row(row: &SqliteRow) -> StorageResult<Reservation> {
         created_at: get_instant(row, "created_at")?,
         cancelled_at: get_opt_instant(row, "cancelled_at")?,
         cancel_reason: row.try_get("cancel_reason").map_err(map_err)?,
+        booked_by: get_opt_uuid(row, "booked_by")?.map(AccountId),
+        attendance_at: get_opt_instant(row, "attendance_at")?,
     })
 }
 
@@ -80,6 +83,41 @@ async fn reservation_in(
         .await
         .map_err(map_err)?;
     reservation_from_row(&row)
+}
+
+/// Creates the remote-consultation appointment of a reservation being booked; a kiosk must be
+/// one of the tenant's offices.
+async fn insert_remote_appointment(
+    tx: &mut Transaction<'static, Sqlite>,
+    tenant: TenantId,
+    reservation: ReservationId,
+    join: RemoteJoin,
+    now: OffsetDateTime,
+) -> StorageResult<()> {
+    let (from, kiosk) = match join {
+        RemoteJoin::Home => ("home", None),
+        RemoteJoin::Kiosk { office_id } => ("kiosk", Some(uuid_text(office_id.0))),
+    };
+    let inserted = sqlx::query(
+        "INSERT INTO remote_appointments (id, tenant_id, reservation_id, join_from, kiosk_office_id, created_at)
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6
+         WHERE ?5 IS NULL OR EXISTS (SELECT 1 FROM offices WHERE tenant_id = ?2 AND id = ?5)",
+    )
+    .bind(uuid_text(uuid::Uuid::new_v4()))
+    .bind(uuid_text(tenant.0))
+    .bind(uuid_text(reservation.0))
+    .bind(from)
+    .bind(kiosk)
+    .bind(to_unix_micros(now))
+    .execute(&mut **tx)
+    .await
+    .map_err(map_err)?;
+    if inserted.rows_affected() == 0 {
+        return Err(StorageError::Constraint {
+            constraint: "remote_appointments_office".into(),
+        });
+    }
+    Ok(())
 }
 
 /// Ends a seat-holding reservation with `status` and returns its seat to the slot.
@@ -349,7 +387,8 @@ impl BookingStore for SqliteStorage {
             let held: i64 = sqlx::query_scalar(
                 "SELECT count(*) FROM reservations r JOIN slots s ON s.id = r.slot_id
                  WHERE r.tenant_id = ? AND r.account_id = ? AND r.service_id = ?
-                   AND r.status IN ('held', 'confirmed') AND s.starts_at >= ? AND s.starts_at < ?",
+                   AND r.status IN ('held', 'confirmed', 'attended', 'no_show')
+                   AND s.starts_at >= ? AND s.starts_at < ?",
             )
             .bind(&tenant_text)
             .bind(uuid_text(account.0))
@@ -383,9 +422,10 @@ impl BookingStore for SqliteStorage {
         // The account must be this tenant's: checked in the statement that writes the row.
         let inserted = sqlx::query(
             "INSERT INTO reservations (id, tenant_id, slot_id, service_id, account_id, status, idempotency_key,
-                                       hold_expires_at, details, created_at)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10
-             WHERE ?5 IS NULL OR EXISTS (SELECT 1 FROM accounts WHERE tenant_id = ?2 AND id = ?5)",
+                                       hold_expires_at, details, created_at, booked_by)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11
+             WHERE (?5 IS NULL OR EXISTS (SELECT 1 FROM accounts WHERE tenant_id = ?2 AND id = ?5))
+               AND (?11 IS NULL OR EXISTS (SELECT 1 FROM accounts WHERE tenant_id = ?2 AND id = ?11))",
         )
         .bind(uuid_text(id.0))
         .bind(&tenant_text)
@@ -397,6 +437,7 @@ impl BookingStore for SqliteStorage {
         .bind(new.hold_until.map(to_unix_micros))
         .bind(details)
         .bind(to_unix_micros(now))
+        .bind(new.booked_by.map(|a| uuid_text(a.0)))
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
@@ -404,6 +445,9 @@ impl BookingStore for SqliteStorage {
             return Err(StorageError::Constraint {
                 constraint: "reservations_account".into(),
             });
+        }
+        if let Some(join) = new.remote_join {
+            insert_remote_appointment(&mut tx, tenant, id, join, now).await?;
         }
         let reservation = reservation_in(&mut tx, tenant, id).await?;
         tx.commit().await.map_err(map_err)?;
@@ -503,5 +547,193 @@ impl BookingStore for SqliteStorage {
         .await
         .map_err(map_err)?;
         rows.iter().map(reservation_from_row).collect()
+    }
+
+    async fn move_reservation(
+        &self,
+        tenant: TenantId,
+        id: ReservationId,
+        to: SlotId,
+    ) -> StorageResult<Reservation> {
+        let mut tx = self.begin_immediate().await?;
+        let current = reservation_in(&mut tx, tenant, id).await?;
+        if !current.status.holds_a_seat() {
+            return Err(StorageError::Refused(Refusal::NotActive));
+        }
+        if current.slot_id == to {
+            return Ok(current);
+        }
+        let target: Option<String> =
+            sqlx::query_scalar("SELECT service_id FROM slots WHERE tenant_id = ? AND id = ?")
+                .bind(uuid_text(tenant.0))
+                .bind(uuid_text(to.0))
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        match target {
+            None => return Err(StorageError::NotFound),
+            Some(service) if service != uuid_text(current.service_id.0) => {
+                return Err(StorageError::Refused(Refusal::OtherService));
+            }
+            Some(_) => {}
+        }
+        let taken =
+            sqlx::query("UPDATE slots SET taken = taken + 1 WHERE id = ? AND taken < capacity")
+                .bind(uuid_text(to.0))
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        if taken.rows_affected() == 0 {
+            return Err(StorageError::Refused(Refusal::SlotFull));
+        }
+        sqlx::query("UPDATE slots SET taken = taken - 1 WHERE id = ?")
+            .bind(uuid_text(current.slot_id.0))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        sqlx::query("UPDATE reservations SET slot_id = ? WHERE tenant_id = ? AND id = ?")
+            .bind(uuid_text(to.0))
+            .bind(uuid_text(tenant.0))
+            .bind(uuid_text(id.0))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        let moved = reservation_in(&mut tx, tenant, id).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(moved)
+    }
+
+    async fn mark_attendance(
+        &self,
+        tenant: TenantId,
+        id: ReservationId,
+        attendance: Attendance,
+        now: OffsetDateTime,
+    ) -> StorageResult<Reservation> {
+        let mut tx = self.begin_immediate().await?;
+        reservation_in(&mut tx, tenant, id).await?;
+        let done = sqlx::query(
+            "UPDATE reservations SET status = ?, attendance_at = ?
+             WHERE tenant_id = ? AND id = ? AND status IN ('confirmed', 'attended', 'no_show')",
+        )
+        .bind(attendance.status().as_str())
+        .bind(to_unix_micros(now))
+        .bind(uuid_text(tenant.0))
+        .bind(uuid_text(id.0))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StorageError::Refused(Refusal::NotActive));
+        }
+        let marked = reservation_in(&mut tx, tenant, id).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(marked)
+    }
+
+    async fn no_shows_since(
+        &self,
+        tenant: TenantId,
+        account: AccountId,
+        since: OffsetDateTime,
+    ) -> StorageResult<i64> {
+        sqlx::query_scalar(
+            "SELECT count(*) FROM reservations r JOIN slots s ON s.id = r.slot_id
+             WHERE r.tenant_id = ? AND r.account_id = ? AND r.status = 'no_show' AND s.starts_at >= ?",
+        )
+        .bind(uuid_text(tenant.0))
+        .bind(uuid_text(account.0))
+        .bind(to_unix_micros(since))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)
+    }
+
+    async fn day_sheet(
+        &self,
+        tenant: TenantId,
+        filter: &DaySheetFilter,
+    ) -> StorageResult<Vec<DaySheetRow>> {
+        let rows = sqlx::query(
+            "SELECT r.*, s.office_id AS s_office_id, s.starts_at AS s_starts_at, s.ends_at AS s_ends_at,
+                    s.capacity AS s_capacity, s.taken AS s_taken,
+                    v.code AS v_code, v.name_ja AS v_name_ja, v.name_en AS v_name_en,
+                    a.display_name AS a_name, a.email AS a_email
+             FROM reservations r
+             JOIN slots s ON s.id = r.slot_id
+             JOIN services v ON v.id = r.service_id
+             LEFT JOIN accounts a ON a.id = r.account_id
+             WHERE r.tenant_id = ?1 AND s.starts_at >= ?2 AND s.starts_at < ?3
+               AND (?4 IS NULL OR s.office_id = ?4)
+               AND (?5 IS NULL OR v.department_id = ?5)
+               AND r.status NOT IN ('expired')
+             ORDER BY s.starts_at, v.code, r.created_at",
+        )
+        .bind(uuid_text(tenant.0))
+        .bind(to_unix_micros(filter.from))
+        .bind(to_unix_micros(filter.until))
+        .bind(filter.office.map(|o| uuid_text(o.0)))
+        .bind(filter.department.map(|d| uuid_text(d.0)))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|row| {
+                let reservation = reservation_from_row(row)?;
+                Ok(DaySheetRow {
+                    slot: Slot {
+                        id: reservation.slot_id,
+                        tenant_id: reservation.tenant_id,
+                        service_id: reservation.service_id,
+                        office_id: OfficeId(get_uuid(row, "s_office_id")?),
+                        starts_at: get_instant(row, "s_starts_at")?,
+                        ends_at: get_instant(row, "s_ends_at")?,
+                        capacity: row.try_get("s_capacity").map_err(map_err)?,
+                        taken: row.try_get("s_taken").map_err(map_err)?,
+                    },
+                    service_code: get_string(row, "v_code")?,
+                    service_name_ja: get_string(row, "v_name_ja")?,
+                    service_name_en: get_string(row, "v_name_en")?,
+                    account_name: row.try_get("a_name").map_err(map_err)?,
+                    account_email: row.try_get("a_email").map_err(map_err)?,
+                    reservation,
+                })
+            })
+            .collect()
+    }
+
+    async fn remote_appointment(
+        &self,
+        tenant: TenantId,
+        reservation: ReservationId,
+    ) -> StorageResult<Option<RemoteAppointment>> {
+        let row = sqlx::query(
+            "SELECT * FROM remote_appointments WHERE tenant_id = ? AND reservation_id = ?",
+        )
+        .bind(uuid_text(tenant.0))
+        .bind(uuid_text(reservation.0))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        row.map(|row| {
+            let join = match get_string(&row, "join_from")?.as_str() {
+                "home" => RemoteJoin::Home,
+                "kiosk" => RemoteJoin::Kiosk {
+                    office_id: OfficeId(
+                        get_opt_uuid(&row, "kiosk_office_id")?
+                            .ok_or_else(|| corrupt("kiosk office"))?,
+                    ),
+                },
+                _ => return Err(corrupt("join location")),
+            };
+            Ok(RemoteAppointment {
+                id: get_uuid(&row, "id")?,
+                tenant_id: tenant,
+                reservation_id: reservation,
+                join,
+                created_at: get_instant(&row, "created_at")?,
+            })
+        })
+        .transpose()
     }
 }

@@ -7,10 +7,15 @@
 mod accounts;
 mod audit;
 mod booking;
+mod calendar;
+mod feeds;
 mod jobs;
+mod line;
 mod org;
 mod sessions;
+mod suspensions;
 mod tenants;
+mod waitlist;
 
 use async_trait::async_trait;
 use madoguchi_storage::{MigrationReport, SchemaStore, StorageError, StorageResult};

@@ -78,7 +78,7 @@ pub struct Slot {
     pub starts_at: OffsetDateTime,
     pub ends_at: OffsetDateTime,
     pub capacity: i64,
-    /// Held and confirmed reservations.
+    /// Seats in use: held and confirmed reservations, and those whose attendance was marked.
     pub taken: i64,
 }
 
@@ -160,6 +160,10 @@ pub struct Reservation {
     pub created_at: OffsetDateTime,
     pub cancelled_at: Option<OffsetDateTime>,
     pub cancel_reason: Option<String>,
+    /// The staff member who booked on the caller's behalf; `None` when the resident booked.
+    pub booked_by: Option<AccountId>,
+    /// When staff marked the reservation attended or no-show.
+    pub attendance_at: Option<OffsetDateTime>,
 }
 
 impl std::fmt::Debug for Reservation {
@@ -191,6 +195,80 @@ pub struct NewReservation {
     pub hold_until: Option<OffsetDateTime>,
     pub details: serde_json::Value,
     pub limit: Option<LimitCheck>,
+    /// The staff member booking on the caller's behalf.
+    pub booked_by: Option<AccountId>,
+    /// For a remote consultation: where the resident joins; the appointment is created in the
+    /// same transaction as the reservation.
+    pub remote_join: Option<RemoteJoin>,
+}
+
+/// Where a resident joins a remote consultation from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "from", rename_all = "snake_case")]
+pub enum RemoteJoin {
+    /// Their own device at home.
+    Home,
+    /// The kiosk at a branch office.
+    Kiosk { office_id: OfficeId },
+}
+
+/// The appointment a remote consultation's reservation creates; the remote counter opens the
+/// call for it. Its state follows the reservation's (cancelled with it, moved with it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct RemoteAppointment {
+    pub id: uuid::Uuid,
+    pub tenant_id: TenantId,
+    pub reservation_id: ReservationId,
+    pub join: RemoteJoin,
+    pub created_at: OffsetDateTime,
+}
+
+/// What staff record at the counter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Attendance {
+    Attended,
+    NoShow,
+}
+
+impl Attendance {
+    pub fn status(self) -> ReservationStatus {
+        match self {
+            Attendance::Attended => ReservationStatus::Attended,
+            Attendance::NoShow => ReservationStatus::NoShow,
+        }
+    }
+}
+
+/// Which reservations a day sheet lists.
+#[derive(Clone, Copy, Debug)]
+pub struct DaySheetFilter {
+    pub from: OffsetDateTime,
+    pub until: OffsetDateTime,
+    pub office: Option<OfficeId>,
+    pub department: Option<DepartmentId>,
+}
+
+/// One line of the staff day sheet (予約一覧): the reservation with its slot, service and the
+/// resident's account name. Personal data: `Debug` leaves it out.
+#[derive(Clone, Serialize)]
+pub struct DaySheetRow {
+    pub reservation: Reservation,
+    pub slot: Slot,
+    pub service_code: String,
+    pub service_name_ja: String,
+    pub service_name_en: String,
+    pub account_name: Option<String>,
+    pub account_email: Option<String>,
+}
+
+impl std::fmt::Debug for DaySheetRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DaySheetRow")
+            .field("reservation", &self.reservation)
+            .field("slot", &self.slot.id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What `reserve` did.
@@ -220,6 +298,12 @@ pub enum Refusal {
     StaleHold,
     #[error("the reservation no longer holds a seat")]
     NotActive,
+    #[error("the slot still has seats: book instead of waiting")]
+    SeatsLeft,
+    #[error("the resident already holds a seat in this slot")]
+    AlreadyBooked,
+    #[error("a reservation can only move to another slot of its service")]
+    OtherService,
 }
 
 #[async_trait]
@@ -285,4 +369,40 @@ pub trait BookingStore: Send + Sync {
         tenant: TenantId,
         account: AccountId,
     ) -> StorageResult<Vec<Reservation>>;
+
+    /// Moves a seat-holding reservation to another slot of the same service, atomically: a
+    /// seat is taken in the new slot (refused when full) and given back in the old one.
+    async fn move_reservation(
+        &self,
+        tenant: TenantId,
+        id: ReservationId,
+        to: SlotId,
+    ) -> StorageResult<Reservation>;
+    /// Records attendance of a confirmed reservation (or corrects an earlier mark). The seat
+    /// stays counted.
+    async fn mark_attendance(
+        &self,
+        tenant: TenantId,
+        id: ReservationId,
+        attendance: Attendance,
+        now: OffsetDateTime,
+    ) -> StorageResult<Reservation>;
+    /// How many no-shows the account has on slots starting at or after `since`.
+    async fn no_shows_since(
+        &self,
+        tenant: TenantId,
+        account: AccountId,
+        since: OffsetDateTime,
+    ) -> StorageResult<i64>;
+    /// Reservations of slots in the filter's range, in start order, for the staff day sheet.
+    async fn day_sheet(
+        &self,
+        tenant: TenantId,
+        filter: &DaySheetFilter,
+    ) -> StorageResult<Vec<DaySheetRow>>;
+    async fn remote_appointment(
+        &self,
+        tenant: TenantId,
+        reservation: ReservationId,
+    ) -> StorageResult<Option<RemoteAppointment>>;
 }

@@ -9,15 +9,25 @@
 //! forget the tenant scope.
 
 pub mod booking;
+pub mod calendar;
+pub mod feeds;
+pub mod line;
 pub mod records;
+pub mod suspensions;
+pub mod waitlist;
 
 use async_trait::async_trait;
 pub use booking::*;
+pub use calendar::*;
+pub use feeds::*;
+pub use line::*;
 use madoguchi_domain::{
     AccountId, AccountKind, DepartmentId, Email, JobId, OfficeId, RoleAssignment, TenantId,
 };
 pub use records::*;
+pub use suspensions::*;
 use time::OffsetDateTime;
+pub use waitlist::*;
 
 /// Why a storage call failed. Backends map their driver errors into these.
 #[derive(Debug, thiserror::Error)]
@@ -278,6 +288,11 @@ pub trait Storage:
     + AuditStore
     + JobStore
     + BookingStore
+    + LineStore
+    + FeedStore
+    + CalendarStore
+    + WaitlistStore
+    + SuspensionStore
 {
 }
 
@@ -290,6 +305,11 @@ impl<T> Storage for T where
         + AuditStore
         + JobStore
         + BookingStore
+        + LineStore
+        + FeedStore
+        + CalendarStore
+        + WaitlistStore
+        + SuspensionStore
 {
 }
 

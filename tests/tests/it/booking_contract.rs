@@ -31,7 +31,7 @@ use tokio::sync::Barrier;
 /// the 8 of an ordinary test database, so up to 24 transactions really contend for one row at
 /// the same moment, while three such stories running at once still stay under PostgreSQL's
 /// default `max_connections` of 100.
-const CONCURRENT_PG_CONNECTIONS: u32 = 24;
+pub(crate) const CONCURRENT_PG_CONNECTIONS: u32 = 24;
 
 /// Generates `mod <story> { on_sqlite, on_postgres }` for each story. After `wide:`, the
 /// PostgreSQL half runs on a pool of [`CONCURRENT_PG_CONNECTIONS`].
@@ -101,9 +101,9 @@ on_both_databases!(
 );
 
 /// A fixed instant on a whole minute, far from any test machine's clock.
-const T0: OffsetDateTime = datetime!(2030-04-01 09:00:00 UTC);
+pub(crate) const T0: OffsetDateTime = datetime!(2030-04-01 09:00:00 UTC);
 
-fn secs(s: i64) -> Duration {
+pub(crate) fn secs(s: i64) -> Duration {
     Duration::seconds(s)
 }
 
@@ -111,11 +111,11 @@ fn secs(s: i64) -> Duration {
 // Builders and assertions
 // ---------------------------------------------------------------------------------------------
 
-fn code(raw: &str) -> OrgCode {
+pub(crate) fn code(raw: &str) -> OrgCode {
     OrgCode::parse(raw).expect("valid code")
 }
 
-async fn tenant<S: Backend>(s: &S, raw_slug: &str) -> anyhow::Result<Tenant> {
+pub(crate) async fn tenant<S: Backend>(s: &S, raw_slug: &str) -> anyhow::Result<Tenant> {
     Ok(s.create_tenant(&NewTenant {
         slug: TenantSlug::parse(raw_slug).expect("valid slug"),
         name_ja: format!("{raw_slug}市"),
@@ -125,7 +125,11 @@ async fn tenant<S: Backend>(s: &S, raw_slug: &str) -> anyhow::Result<Tenant> {
     .await?)
 }
 
-async fn office<S: Backend>(s: &S, tenant: TenantId, raw_code: &str) -> anyhow::Result<Office> {
+pub(crate) async fn office<S: Backend>(
+    s: &S,
+    tenant: TenantId,
+    raw_code: &str,
+) -> anyhow::Result<Office> {
     Ok(s.create_office(
         tenant,
         &NewOffice {
@@ -138,7 +142,7 @@ async fn office<S: Backend>(s: &S, tenant: TenantId, raw_code: &str) -> anyhow::
     .await?)
 }
 
-async fn department<S: Backend>(
+pub(crate) async fn department<S: Backend>(
     s: &S,
     tenant: TenantId,
     raw_code: &str,
@@ -157,7 +161,11 @@ async fn department<S: Backend>(
     Ok(department.id)
 }
 
-async fn resident<S: Backend>(s: &S, tenant: TenantId, address: &str) -> anyhow::Result<Account> {
+pub(crate) async fn resident<S: Backend>(
+    s: &S,
+    tenant: TenantId,
+    address: &str,
+) -> anyhow::Result<Account> {
     let new = NewAccount {
         kind: AccountKind::Resident,
         email: Email::parse(address).expect("valid email"),
@@ -170,7 +178,7 @@ async fn resident<S: Backend>(s: &S, tenant: TenantId, address: &str) -> anyhow:
     Ok(s.create_account(tenant, &new).await?)
 }
 
-fn new_service(raw_code: &str, department_id: Option<DepartmentId>) -> NewService {
+pub(crate) fn new_service(raw_code: &str, department_id: Option<DepartmentId>) -> NewService {
     NewService {
         code: code(raw_code),
         kind: ServiceKind::Consultation,
@@ -182,13 +190,13 @@ fn new_service(raw_code: &str, department_id: Option<DepartmentId>) -> NewServic
 }
 
 /// A tenant with one office and one service: the setting of most stories.
-struct Town {
-    tenant: TenantId,
-    office: OfficeId,
-    service: ServiceId,
+pub(crate) struct Town {
+    pub(crate) tenant: TenantId,
+    pub(crate) office: OfficeId,
+    pub(crate) service: ServiceId,
 }
 
-async fn town<S: Backend>(s: &S, raw_slug: &str) -> anyhow::Result<Town> {
+pub(crate) async fn town<S: Backend>(s: &S, raw_slug: &str) -> anyhow::Result<Town> {
     let t = tenant(s, raw_slug).await?;
     let honcho = office(s, t.id, "honcho").await?;
     let service = s.create_service(t.id, &new_service("soudan", None)).await?;
@@ -200,7 +208,7 @@ async fn town<S: Backend>(s: &S, raw_slug: &str) -> anyhow::Result<Town> {
 }
 
 /// A 30-minute slot.
-fn new_slot(office: OfficeId, starts_at: OffsetDateTime, capacity: i64) -> NewSlot {
+pub(crate) fn new_slot(office: OfficeId, starts_at: OffsetDateTime, capacity: i64) -> NewSlot {
     NewSlot {
         office_id: office,
         starts_at,
@@ -210,7 +218,7 @@ fn new_slot(office: OfficeId, starts_at: OffsetDateTime, capacity: i64) -> NewSl
 }
 
 /// Adds one slot of the town's service and returns it.
-async fn slot_at<S: Backend>(
+pub(crate) async fn slot_at<S: Backend>(
     s: &S,
     town: &Town,
     starts_at: OffsetDateTime,
@@ -232,8 +240,10 @@ async fn slot_at<S: Backend>(
 }
 
 /// A confirmed booking without key or limit.
-fn booking(slot: &Slot, account: Option<AccountId>) -> NewReservation {
+pub(crate) fn booking(slot: &Slot, account: Option<AccountId>) -> NewReservation {
     NewReservation {
+        booked_by: None,
+        remote_join: None,
         slot_id: slot.id,
         account_id: account,
         idempotency_key: None,
@@ -243,19 +253,19 @@ fn booking(slot: &Slot, account: Option<AccountId>) -> NewReservation {
     }
 }
 
-fn created(outcome: ReserveOutcome) -> Reservation {
+pub(crate) fn created(outcome: ReserveOutcome) -> Reservation {
     match outcome {
         ReserveOutcome::Created(r) => r,
         other => panic!("expected Created, got {other:?}"),
     }
 }
 
-async fn taken<S: Backend>(s: &S, tenant: TenantId, slot: &Slot) -> anyhow::Result<i64> {
+pub(crate) async fn taken<S: Backend>(s: &S, tenant: TenantId, slot: &Slot) -> anyhow::Result<i64> {
     Ok(s.slot(tenant, slot.id).await?.taken)
 }
 
 #[track_caller]
-fn assert_not_found<T: Debug>(result: StorageResult<T>) {
+pub(crate) fn assert_not_found<T: Debug>(result: StorageResult<T>) {
     match result {
         Err(StorageError::NotFound) => {}
         other => panic!("expected NotFound, got {other:?}"),
@@ -263,7 +273,7 @@ fn assert_not_found<T: Debug>(result: StorageResult<T>) {
 }
 
 #[track_caller]
-fn assert_refused<T: Debug>(result: StorageResult<T>, refusal: Refusal) {
+pub(crate) fn assert_refused<T: Debug>(result: StorageResult<T>, refusal: Refusal) {
     match result {
         Err(StorageError::Refused(actual)) if actual == refusal => {}
         other => panic!("expected Refused({refusal:?}), got {other:?}"),
@@ -271,7 +281,7 @@ fn assert_refused<T: Debug>(result: StorageResult<T>, refusal: Refusal) {
 }
 
 #[track_caller]
-fn assert_constraint<T: Debug>(result: StorageResult<T>, constraint: &str) {
+pub(crate) fn assert_constraint<T: Debug>(result: StorageResult<T>, constraint: &str) {
     match result {
         Err(StorageError::Constraint { constraint: actual }) if actual == constraint => {}
         other => panic!("expected Constraint {{ constraint: {constraint:?} }}, got {other:?}"),
@@ -498,6 +508,8 @@ async fn a_confirmed_booking_takes_a_seat_and_keeps_what_was_asked<S: Backend>(
         s.reserve(
             kita.tenant,
             &NewReservation {
+                booked_by: None,
+                remote_join: None,
                 details: details.clone(),
                 ..booking(&slot, Some(hanako.id))
             },
@@ -547,6 +559,8 @@ async fn a_confirmed_booking_takes_a_seat_and_keeps_what_was_asked<S: Backend>(
         s.reserve(
             kita.tenant,
             &NewReservation {
+                booked_by: None,
+                remote_join: None,
                 slot_id: madoguchi_domain::SlotId::new(),
                 ..booking(&slot, None)
             },
@@ -574,6 +588,8 @@ async fn a_hold_takes_a_seat_and_is_confirmed_only_before_it_expires<S: Backend>
     let hanako = resident(s, kita.tenant, "hanako@example.jp").await?;
     let slot = slot_at(s, &kita, T0 + Duration::days(3), 3).await?;
     let hold = |until: OffsetDateTime| NewReservation {
+        booked_by: None,
+        remote_join: None,
         hold_until: Some(until),
         ..booking(&slot, Some(hanako.id))
     };
@@ -632,6 +648,8 @@ async fn expiring_holds_gives_their_seats_back_and_says_how_many<S: Backend>(
     let slot = slot_at(s, &kita, T0 + Duration::days(3), 5).await?;
     let theirs = slot_at(s, &minami, T0 + Duration::days(3), 5).await?;
     let hold = |slot: &Slot, until: OffsetDateTime| NewReservation {
+        booked_by: None,
+        remote_join: None,
         hold_until: Some(until),
         ..booking(slot, None)
     };
@@ -737,6 +755,8 @@ async fn cancelling_gives_the_seat_back_exactly_once<S: Backend>(s: &S) -> anyho
         s.reserve(
             kita.tenant,
             &NewReservation {
+                booked_by: None,
+                remote_join: None,
                 hold_until: Some(T0 + secs(600)),
                 ..booking(&slot, None)
             },
@@ -776,6 +796,8 @@ async fn a_reservation_of_another_tenant_cannot_be_seen_confirmed_or_cancelled<S
         s.reserve(
             kita.tenant,
             &NewReservation {
+                booked_by: None,
+                remote_join: None,
                 hold_until: Some(T0 + secs(600)),
                 ..booking(&slot, None)
             },
@@ -824,6 +846,8 @@ async fn a_booking_names_a_slot_and_an_account_of_its_own_tenant_only<S: Backend
         s.reserve(
             kita.tenant,
             &NewReservation {
+                booked_by: None,
+                remote_join: None,
                 limit: Some(LimitCheck {
                     max: 1,
                     from: T0,
@@ -854,6 +878,8 @@ async fn the_same_idempotency_key_twice_replays_the_first_reservation<S: Backend
     let slot = slot_at(s, &kita, T0 + Duration::days(3), 5).await?;
     let other_slot = slot_at(s, &kita, T0 + Duration::days(4), 5).await?;
     let keyed = |slot: &Slot, key: &str| NewReservation {
+        booked_by: None,
+        remote_join: None,
         idempotency_key: Some(key.to_owned()),
         details: json!({"attempt": 1}),
         ..booking(slot, None)
@@ -872,6 +898,8 @@ async fn the_same_idempotency_key_twice_replays_the_first_reservation<S: Backend
 
     // The key decides, whatever else the retry says.
     let changed = NewReservation {
+        booked_by: None,
+        remote_join: None,
         details: json!({"attempt": 2}),
         hold_until: Some(T0 + secs(600)),
         ..keyed(&other_slot, "req-0001")
@@ -938,6 +966,8 @@ async fn a_personal_limit_of_one_refuses_a_second_booking_in_its_period_only<S: 
     let last_instant = slot_at(s, &kita, T0 + Duration::days(7) - secs(60), 5).await?;
     let next_monday = slot_at(s, &kita, T0 + Duration::days(7), 5).await?;
     let limited = |slot: &Slot, account: &Account, limit: LimitCheck| NewReservation {
+        booked_by: None,
+        remote_join: None,
         limit: Some(limit),
         ..booking(slot, Some(account.id))
     };
@@ -1035,6 +1065,8 @@ async fn a_personal_limit_of_one_refuses_a_second_booking_in_its_period_only<S: 
         s.reserve(
             kita.tenant,
             &NewReservation {
+                booked_by: None,
+                remote_join: None,
                 hold_until: Some(T0 + secs(60)),
                 ..limited(&monday, &hanako, this_week)
             },
@@ -1097,6 +1129,8 @@ async fn availability_is_summed_per_tokyo_day<S: Backend>(s: &S) -> anyhow::Resu
     s.reserve(
         t,
         &NewReservation {
+            booked_by: None,
+            remote_join: None,
             hold_until: Some(T0 + secs(600)),
             ..booking(&late, None)
         },
@@ -1197,6 +1231,8 @@ async fn three_hundred_simultaneous_bookings_of_fifty_seats_give_exactly_fifty<S
     let slot = slot_at(s, &kita, T0 + Duration::days(3), SEATS).await?;
     let requests = (0..REQUESTS)
         .map(|n| NewReservation {
+            booked_by: None,
+            remote_join: None,
             details: json!({"request": n}),
             ..booking(&slot, None)
         })
@@ -1266,6 +1302,8 @@ async fn fifty_simultaneous_requests_with_one_idempotency_key_book_one_seat<S: B
     for (day, (key, capacity, limit)) in (1_i64..).zip(cases) {
         let slot = slot_at(s, &kita, T0 + Duration::days(day), capacity).await?;
         let request = NewReservation {
+            booked_by: None,
+            remote_join: None,
             idempotency_key: Some(key.to_owned()),
             limit,
             ..booking(&slot, Some(hanako.id))
@@ -1323,6 +1361,8 @@ async fn twenty_simultaneous_bookings_by_one_resident_with_a_limit_of_one_succee
     let requests = slots
         .iter()
         .map(|slot| NewReservation {
+            booked_by: None,
+            remote_join: None,
             limit: Some(limit),
             ..booking(slot, Some(hanako.id))
         })
@@ -1365,6 +1405,8 @@ async fn simultaneous_bookings_of_one_resident_with_and_without_a_limit_all_succ
     };
     let requests = (0..REQUESTS)
         .map(|n| NewReservation {
+            booked_by: None,
+            remote_join: None,
             limit: (n % 2 == 0).then_some(roomy),
             ..booking(&slot, Some(hanako.id))
         })
@@ -1424,6 +1466,8 @@ async fn five_nodes_expiring_holds_at_once_expire_each_hold_exactly_once<S: Back
         let slot = slot_at(s, &kita, T0 + Duration::days(day), HOLDS_PER_SLOT + 1).await?;
         for n in 0..HOLDS_PER_SLOT {
             let hold = NewReservation {
+                booked_by: None,
+                remote_join: None,
                 // Due at different instants, all by T0 + 60 s.
                 hold_until: Some(T0 + secs(1 + n)),
                 ..booking(&slot, None)
@@ -1434,6 +1478,8 @@ async fn five_nodes_expiring_holds_at_once_expire_each_hold_exactly_once<S: Back
     }
     // A hold that is not due yet stays, and keeps its seat.
     let kept = NewReservation {
+        booked_by: None,
+        remote_join: None,
         hold_until: Some(T0 + secs(3600)),
         ..booking(&slots[0], None)
     };

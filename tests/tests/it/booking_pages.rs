@@ -54,7 +54,7 @@ async fn screening_coded(app: &TestApp, code: &str, capacity: u16) -> anyhow::Re
     let office = app.storage.list_offices(app.tenant.id).await?[0]
         .id
         .to_string();
-    let start = OffsetDateTime::now_utc() + time::Duration::days(7);
+    let start = madoguchi_tests::days::open_instant_ahead(7);
     let added: Value = client
         .post(app.at(&format!("/api/v1/services/{service_id}/slots")))
         .bearer_auth(&admin)

@@ -51,6 +51,11 @@ async fn pages_work_in_a_real_browser_and_pass_axe() -> anyhow::Result<()> {
         .arg(".")
         .current_dir(&dir)
         .env("BASE_URL", &app.url)
+        // A Tokyo date a week or so ahead that the city keeps open, for tests that add slots.
+        .env(
+            "OPEN_DATE",
+            madoguchi_tests::days::open_date_ahead(7).to_string(),
+        )
         .env(
             "ADMIN_EMAIL",
             &app.login(madoguchi_domain::Role::Admin).email,

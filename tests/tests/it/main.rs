@@ -5,12 +5,23 @@
 
 mod accounts;
 mod bad_input;
+#[macro_use]
 mod booking_contract;
+mod booking_flows;
 mod booking_pages;
 mod browser;
+mod calendar_admin;
+mod calendar_contract;
 mod contract;
 mod demo;
+mod feed_contract;
+mod flows_contract;
+mod ical_feed;
 mod jobs;
+mod line;
+mod line_contract;
 mod reservations;
+mod restart;
 mod scope;
+mod staff_pages;
 mod support;

@@ -47,7 +47,7 @@ async fn screening(app: &TestApp, capacity: u16) -> anyhow::Result<Fixture> {
     let office = app.storage.list_offices(app.tenant.id).await?[0]
         .id
         .to_string();
-    let start = OffsetDateTime::now_utc() + time::Duration::days(7);
+    let start = madoguchi_tests::days::open_instant_ahead(7);
     let far = OffsetDateTime::now_utc() + time::Duration::days(120);
     let added: Value = client
         .post(app.at(&format!("/api/v1/services/{service_id}/slots")))
@@ -217,9 +217,7 @@ async fn a_cancellation_gives_the_seat_back_and_the_month_view_shows_it(
     let (a, b) = (resident(&app).await?, resident(&app).await?);
     let body = json!({"slot_id": f.slot, "applicant": eligible(), "answers": {"pregnant": "no"}});
     let (_, booked) = book(&app, &a, body.clone(), None).await?;
-    let start = (OffsetDateTime::now_utc() + time::Duration::days(7))
-        .to_offset(madoguchi_domain::tokyo::JST)
-        .date();
+    let start = madoguchi_tests::days::open_date_ahead(7);
     let month = format!("{}-{:02}", start.year(), u8::from(start.month()));
     let days: Vec<Value> = reqwest::Client::new()
         .get(app.at(&format!(

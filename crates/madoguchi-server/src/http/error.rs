@@ -50,14 +50,23 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | IneligibleNonResident
         | BirthDateRequired
         | InvalidIdempotencyKey
-        | InvalidServiceRules => StatusCode::UNPROCESSABLE_ENTITY,
+        | InvalidServiceRules
+        | InvalidHolidayFile => StatusCode::UNPROCESSABLE_ENTITY,
         SlotFull
         | BookingNotOpen
         | BookingClosed
+        | BookingDayClosed
         | PersonalLimitReached
         | HoldExpired
         | CancellationDeadlinePassed
-        | ReservationNotActive => StatusCode::CONFLICT,
+        | ReservationNotActive
+        | BookingSuspended
+        | WaitlistUnavailable
+        | WaitlistSeatsLeft
+        | AlreadyBooked
+        | AlreadyWaiting
+        | ChangeToOtherService
+        | ChangeDeadlinePassed => StatusCode::CONFLICT,
         MalformedJson | TokenInvalid => StatusCode::BAD_REQUEST,
         UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -134,6 +143,7 @@ impl From<StorageError> for AppError {
                 "offices_code" | "departments_code" | "services_code" => {
                     AppError::field("code", ErrorCode::OrgCodeTaken)
                 }
+                "waitlist_one_per_resident" => AppError::new(ErrorCode::AlreadyWaiting),
                 _ => AppError::new(ErrorCode::Conflict),
             },
             StorageError::Constraint { .. } => AppError::new(ErrorCode::ValidationFailed),
@@ -142,6 +152,9 @@ impl From<StorageError> for AppError {
                 madoguchi_storage::Refusal::PersonalLimit => ErrorCode::PersonalLimitReached,
                 madoguchi_storage::Refusal::StaleHold => ErrorCode::HoldExpired,
                 madoguchi_storage::Refusal::NotActive => ErrorCode::ReservationNotActive,
+                madoguchi_storage::Refusal::SeatsLeft => ErrorCode::WaitlistSeatsLeft,
+                madoguchi_storage::Refusal::AlreadyBooked => ErrorCode::AlreadyBooked,
+                madoguchi_storage::Refusal::OtherService => ErrorCode::ChangeToOtherService,
             }),
             StorageError::Unavailable(detail) => Self {
                 internal: Some(detail),

@@ -296,10 +296,11 @@ async fn account(
     let base = page_base(&ctx, Some(AccountKind::Resident), Some(&session), false).await?;
     let a = &resident.account;
     let member_since = madoguchi_domain::tokyo::format_tokyo_minutes(a.created_at);
+    let line = crate::line::account_view(&state, &ctx, a.id, &session).await?;
     state.templates.page(
         "account.html",
         &base,
-        context! { email => a.email.as_str(), display_name => a.display_name.as_str(), member_since },
+        context! { email => a.email.as_str(), display_name => a.display_name.as_str(), member_since, line },
     )
 }
 

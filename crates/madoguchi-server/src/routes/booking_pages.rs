@@ -7,12 +7,13 @@
 //! calendar's ○△×－ marks are hints for choosing a day; nothing here checks capacity before
 //! booking.
 
-use crate::booking::{self, BookingRequest, parse_idempotency_key, rules_of};
+use crate::booking::{self, Bookable, BookingRequest, parse_idempotency_key, rules_of};
 use crate::http::Ctx;
 use crate::http::auth::{MaybeSignedIn, PageAuthRejection, ResidentSession};
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::PageForm;
 use crate::routes::pages::page_base;
+use crate::routes::present::*;
 use crate::state::AppState;
 use crate::templates::PageBase;
 use axum::Router;
@@ -20,10 +21,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use madoguchi_booking::{AgeReference, Applicant, ServiceRules, Sex, WindowError};
+use madoguchi_booking::{Applicant, ServiceRules, Sex, WaitlistRule, WindowError};
 use madoguchi_domain::tokyo::{JST, start_of_tokyo_day};
 use madoguchi_domain::{AccountKind, ErrorCode, Lang, ReservationId, ServiceId, SlotId};
-use madoguchi_storage::{Office, Reservation, Service, ServiceKind, Slot, now_utc};
+use madoguchi_storage::{Office, RemoteJoin, Reservation, Service, ServiceKind, Slot, now_utc};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -45,136 +46,19 @@ pub fn router() -> Router<AppState> {
         .route("/my/reservations", get(my_reservations))
         .route("/my/reservations/{id}", get(my_reservation))
         .route("/my/reservations/{id}/cancel", post(cancel))
+        .route("/my/reservations/{id}/confirm", post(confirm_offer))
+        .route(
+            "/my/reservations/{id}/change",
+            get(change_form).post(change_submit),
+        )
+        .route("/my/waitlist/{id}/withdraw", post(withdraw_waiting))
 }
-
-/// Longest answer to a service's question, in characters.
-const ANSWER_CHARS_MAX: usize = 500;
 
 /// How far ahead the month view may be paged, in days.
 const MONTHS_AHEAD_DAYS_MAX: i64 = 400;
 
-/// Oldest year offered for a date of birth.
-const BIRTH_YEAR_MIN: i32 = 1900;
-
 // ---------------------------------------------------------------------------------------------
 // Tokyo dates and times as residents read them.
-
-const WEEKDAYS_JA: [&str; 7] = ["日", "月", "火", "水", "木", "金", "土"];
-const WEEKDAYS_JA_LONG: [&str; 7] = [
-    "日曜日",
-    "月曜日",
-    "火曜日",
-    "水曜日",
-    "木曜日",
-    "金曜日",
-    "土曜日",
-];
-const WEEKDAYS_EN: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-const WEEKDAYS_EN_LONG: [&str; 7] = [
-    "Sunday",
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-];
-const MONTHS_EN: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
-fn weekday_index(date: Date) -> usize {
-    usize::from(date.weekday().number_days_from_sunday())
-}
-
-fn month_name_en(month: Month) -> &'static str {
-    MONTHS_EN[usize::from(u8::from(month)) - 1]
-}
-
-/// `2026年7月10日（金）` or `Fri 10 July 2026`.
-fn date_label(date: Date, lang: Lang) -> String {
-    let wd = weekday_index(date);
-    match lang {
-        Lang::Ja => format!(
-            "{}年{}月{}日（{}）",
-            date.year(),
-            u8::from(date.month()),
-            date.day(),
-            WEEKDAYS_JA[wd]
-        ),
-        Lang::En => format!(
-            "{} {} {} {}",
-            WEEKDAYS_EN[wd],
-            date.day(),
-            month_name_en(date.month()),
-            date.year()
-        ),
-    }
-}
-
-/// `2026年7月` or `July 2026`.
-fn month_label(first: Date, lang: Lang) -> String {
-    match lang {
-        Lang::Ja => format!("{}年{}月", first.year(), u8::from(first.month())),
-        Lang::En => format!("{} {}", month_name_en(first.month()), first.year()),
-    }
-}
-
-/// `9:05` on a clock in Tokyo.
-fn clock(instant: OffsetDateTime) -> String {
-    let t = instant.to_offset(JST);
-    format!("{}:{:02}", t.hour(), t.minute())
-}
-
-/// `9:00〜12:00` or `9:00–12:00`.
-fn time_range(slot: &Slot, lang: Lang) -> String {
-    let dash = match lang {
-        Lang::Ja => "〜",
-        Lang::En => "–",
-    };
-    format!("{}{dash}{}", clock(slot.starts_at), clock(slot.ends_at))
-}
-
-/// The date and the times of a slot, in Tokyo.
-fn slot_when(slot: &Slot, lang: Lang) -> String {
-    format!(
-        "{} {}",
-        date_label(slot.starts_at.to_offset(JST).date(), lang),
-        time_range(slot, lang)
-    )
-}
-
-/// A date and a time, in Tokyo.
-fn instant_label(instant: OffsetDateTime, lang: Lang) -> String {
-    format!(
-        "{} {}",
-        date_label(instant.to_offset(JST).date(), lang),
-        clock(instant)
-    )
-}
-
-fn tokyo_today(now: OffsetDateTime) -> Date {
-    now.to_offset(JST).date()
-}
-
-fn parse_day(raw: &str) -> Option<Date> {
-    Date::parse(
-        raw,
-        time::macros::format_description!("[year]-[month]-[day]"),
-    )
-    .ok()
-}
 
 /// `YYYY-MM` as the first of that month; years far outside any booking are refused.
 fn parse_month(raw: &str) -> Option<Date> {
@@ -214,21 +98,6 @@ fn month_of(date: Date) -> Date {
 
 // ---------------------------------------------------------------------------------------------
 // Shared look-ups.
-
-fn service_name(service: &Service, lang: Lang) -> &str {
-    match lang {
-        Lang::Ja => &service.name_ja,
-        Lang::En => &service.name_en,
-    }
-}
-
-fn office_name(offices: &[Office], slot: &Slot, lang: Lang) -> String {
-    offices
-        .iter()
-        .find(|o| o.id == slot.office_id)
-        .map(|o| o.name(lang).to_owned())
-        .unwrap_or_default()
-}
 
 /// An active, bookable service by its code; anything else is not found.
 async fn bookable_service(
@@ -486,7 +355,8 @@ struct SlotRow {
     time: String,
     office: String,
     seats_left: i64,
-    /// bookable, full, not_yet or ended.
+    /// bookable, waitlist (full, with a waiting list), full, not_yet, ended or closed (the
+    /// calendar closes the day).
     state: &'static str,
     opens_at: Option<String>,
 }
@@ -503,6 +373,7 @@ fn slot_state(
             ("not_yet", Some(instant_label(opens_at, lang)))
         }
         Err(WindowError::Closed { .. }) => ("ended", None),
+        Ok(()) if slot.taken >= slot.capacity && rules.waitlist.is_some() => ("waitlist", None),
         Ok(()) if slot.taken >= slot.capacity => ("full", None),
         Ok(()) => ("bookable", None),
     }
@@ -540,15 +411,21 @@ async fn render_day(
         )
         .await?;
     let offices = state.offices(ctx.tenant.id).await?;
+    let calendar = crate::calendar::municipal_calendar(state, ctx.tenant.id).await?;
     let now = now_utc();
     let rows: Vec<SlotRow> = slots
         .iter()
         .map(|slot| {
-            let (state, opens_at) = slot_state(&rules, slot, now, lang);
+            // A day the city closed after the slot was made: shown, not offered.
+            let (state, opens_at) = if crate::calendar::slot_is_closed(&calendar, slot) {
+                ("closed", None)
+            } else {
+                slot_state(&rules, slot, now, lang)
+            };
             SlotRow {
                 id: slot.id.to_string(),
                 time: time_range(slot, lang),
-                office: office_name(&offices, slot, lang),
+                office: office_name(&offices, slot.office_id, lang),
                 seats_left: (slot.capacity - slot.taken).max(0),
                 state,
                 opens_at,
@@ -581,34 +458,9 @@ struct BookingValues {
     sex: String,
     /// By form field name (`q_<question id>`).
     answers: BTreeMap<String, String>,
-}
-
-/// One field's problem, for the error summary at the top of the form.
-#[derive(Serialize)]
-struct ErrorLink {
-    target: String,
-    label: String,
-    message: String,
-}
-
-#[derive(Serialize)]
-struct QuestionField {
-    name: String,
-    label: String,
-    required: bool,
-}
-
-#[derive(Serialize)]
-struct Choice {
-    value: String,
-    label: String,
-}
-
-/// The slot and service the form is about.
-struct Booking {
-    slot: Slot,
-    service: Service,
-    rules: ServiceRules,
+    /// Remote consultations: `home` or `kiosk`, and the kiosk's office.
+    join: String,
+    kiosk_office: String,
 }
 
 fn asks_birth_date(rules: &ServiceRules) -> bool {
@@ -617,71 +469,6 @@ fn asks_birth_date(rules: &ServiceRules) -> bool {
 
 fn asks_sex(rules: &ServiceRules) -> bool {
     rules.eligibility.sex.is_some()
-}
-
-fn question_field(id: &str) -> String {
-    format!("q_{id}")
-}
-
-/// Who may book, in words: the age range (and when it is counted), the sex, residency.
-fn eligibility_lines(rules: &ServiceRules, lang: Lang) -> Vec<String> {
-    let text = |key: &str| crate::i18n::text(lang, key);
-    let e = &rules.eligibility;
-    let mut lines = Vec::new();
-    let age = match (e.age_min, e.age_max) {
-        (Some(min), Some(max)) => Some(
-            text("booking_eligibility_age_range")
-                .replace("{min}", &min.to_string())
-                .replace("{max}", &max.to_string()),
-        ),
-        (Some(min), None) => {
-            Some(text("booking_eligibility_age_min").replace("{min}", &min.to_string()))
-        }
-        (None, Some(max)) => {
-            Some(text("booking_eligibility_age_max").replace("{max}", &max.to_string()))
-        }
-        (None, None) => None,
-    };
-    if let Some(age) = age {
-        let counted = match e.age_reference {
-            Some(AgeReference::FiscalYearEnd) => text("booking_eligibility_fiscal_year_end"),
-            _ => text("booking_eligibility_on_the_day"),
-        };
-        lines.push(format!("{age}{counted}"));
-    }
-    match e.sex {
-        Some(Sex::Female) => lines.push(text("booking_eligibility_female")),
-        Some(Sex::Male) => lines.push(text("booking_eligibility_male")),
-        None => {}
-    }
-    if e.residents_only {
-        lines.push(text("booking_eligibility_residents"));
-    }
-    lines
-}
-
-/// `1989（昭和64年・平成元年）`: elderly residents often know their birth year by its era.
-fn birth_year_label(year: i32, lang: Lang) -> String {
-    if lang == Lang::En {
-        return year.to_string();
-    }
-    // First and last Gregorian year of each era (the years an era change falls in belong to both).
-    const ERAS: [(&str, i32, i32); 5] = [
-        ("明治", 1868, 1912),
-        ("大正", 1912, 1926),
-        ("昭和", 1926, 1989),
-        ("平成", 1989, 2019),
-        ("令和", 2019, i32::MAX),
-    ];
-    let eras: Vec<String> = ERAS
-        .iter()
-        .filter(|(_, first, last)| (*first..=*last).contains(&year))
-        .map(|(name, first, _)| match year - first + 1 {
-            1 => format!("{name}元年"),
-            n => format!("{name}{n}年"),
-        })
-        .collect();
-    format!("{year}（{}）", eras.join("・"))
 }
 
 fn birth_choices(today: Date, lang: Lang) -> (Vec<Choice>, Vec<Choice>, Vec<Choice>) {
@@ -702,26 +489,9 @@ fn birth_choices(today: Date, lang: Lang) -> (Vec<Choice>, Vec<Choice>, Vec<Choi
     (years, numbers(1..=12), numbers(1..=31))
 }
 
-async fn load_booking(state: &AppState, ctx: &Ctx, slot_id: SlotId) -> AppResult<Booking> {
-    let slot = state.storage.slot(ctx.tenant.id, slot_id).await?;
-    let service = state
-        .storage
-        .service(ctx.tenant.id, slot.service_id)
-        .await?;
-    if !service.active {
-        return Err(AppError::new(ErrorCode::NotFound));
-    }
-    let rules = rules_of(&service)?;
-    Ok(Booking {
-        slot,
-        service,
-        rules,
-    })
-}
-
 /// What the form page shows besides the resident's input.
 struct FormPage<'a> {
-    booking: &'a Booking,
+    booking: &'a Bookable,
     values: &'a BookingValues,
     errors: &'a BTreeMap<String, String>,
     alert: Option<String>,
@@ -742,7 +512,7 @@ async fn render_form(
         alert,
         idempotency_key,
     } = page;
-    let Booking {
+    let Bookable {
         slot,
         service,
         rules,
@@ -775,6 +545,11 @@ async fn render_form(
             crate::i18n::text(lang, "booking_sex"),
         ),
     ];
+    order.push((
+        "join".into(),
+        "f-join-home".into(),
+        crate::i18n::text(lang, "remote_join_legend"),
+    ));
     order.extend(
         questions
             .iter()
@@ -792,6 +567,26 @@ async fn render_form(
         .collect();
     let (years, months, days) = birth_choices(tokyo_today(now), lang);
     let date = slot.starts_at.to_offset(JST).date();
+    // Residents join a remote consultation from home or from a branch's kiosk.
+    let kiosks: Vec<Choice> = if service.kind == ServiceKind::RemoteConsultation {
+        offices
+            .iter()
+            .filter(|o| o.kind != madoguchi_domain::OfficeKind::Headquarters)
+            .map(|o| Choice {
+                value: o.id.to_string(),
+                label: o.name(lang).to_owned(),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let waitlist_help = match rules.waitlist {
+        Some(WaitlistRule::Offer { respond_hours }) => {
+            crate::i18n::text(lang, "waitlist_help_offer")
+                .replace("{hours}", &respond_hours.to_string())
+        }
+        _ => crate::i18n::text(lang, "waitlist_help_promote"),
+    };
     let base = resident_base(ctx, session).await?;
     state.templates.page(
         "booking/form.html",
@@ -802,7 +597,7 @@ async fn render_form(
             date => date.to_string(),
             service_name => service_name(service, lang),
             when => slot_when(slot, lang),
-            office => office_name(&offices, slot, lang),
+            office => office_name(&offices, slot.office_id, lang),
             seats_left => (slot.capacity - slot.taken).max(0),
             slot_state,
             opens_at,
@@ -813,6 +608,8 @@ async fn render_form(
             months,
             days,
             questions,
+            kiosks,
+            waitlist_help,
             values,
             errors,
             error_links,
@@ -820,12 +617,6 @@ async fn render_form(
             idempotency_key,
         },
     )
-}
-
-/// A fresh key for one rendering of the form: a second submission of the same page replays the
-/// first booking instead of making another.
-fn new_idempotency_key() -> String {
-    Uuid::new_v4().simple().to_string()
 }
 
 /// The stored key is the form's key scoped to the account, so a key sent by someone else can
@@ -860,7 +651,7 @@ async fn book_form(
     if let Err(rejection) = resident {
         return Ok(rejection.into_response());
     }
-    let booking = load_booking(&state, &ctx, SlotId(slot_id)).await?;
+    let booking = booking::bookable(&state, &ctx, SlotId(slot_id)).await?;
     let page = FormPage {
         booking: &booking,
         values: &BookingValues::default(),
@@ -897,17 +688,27 @@ fn read_form(pairs: &[(String, String)], rules: &ServiceRules) -> (BookingValues
         birth_day: get("birth_day"),
         sex: get("sex"),
         answers,
+        join: get("join"),
+        kiosk_office: get("kiosk_office"),
     };
     (values, get("idempotency_key"))
 }
 
 /// Checks the form's own shape (every problem at once) and builds the applicant and answers.
+/// What a valid form gives the booking flow.
+struct FormInput {
+    applicant: Applicant,
+    answers: serde_json::Value,
+    join: Option<RemoteJoin>,
+}
+
 fn check_form(
     values: &BookingValues,
-    rules: &ServiceRules,
+    booking: &Bookable,
     today: Date,
     lang: Lang,
-) -> Result<(Applicant, serde_json::Value), BTreeMap<String, String>> {
+) -> Result<FormInput, BTreeMap<String, String>> {
+    let rules = &booking.rules;
     let text = |key: &str| crate::i18n::text(lang, key);
     let mut errors = BTreeMap::new();
     let mut birth_date = None;
@@ -958,6 +759,25 @@ fn check_form(
             answers.insert(question.id.clone(), answer.into());
         }
     }
+    let mut join = None;
+    if booking.service.kind == ServiceKind::RemoteConsultation {
+        match values.join.as_str() {
+            "" | "home" => join = Some(RemoteJoin::Home),
+            "kiosk" => match values.kiosk_office.parse::<Uuid>() {
+                Ok(office) => {
+                    join = Some(RemoteJoin::Kiosk {
+                        office_id: madoguchi_domain::OfficeId(office),
+                    })
+                }
+                Err(_) => {
+                    errors.insert("join".to_owned(), text("remote_join_kiosk_required"));
+                }
+            },
+            _ => {
+                errors.insert("join".to_owned(), text("remote_join_kiosk_required"));
+            }
+        }
+    }
     if errors.is_empty() {
         // Residency is not asked: residents sign up themselves, as in the API's default.
         let applicant = Applicant {
@@ -965,7 +785,11 @@ fn check_form(
             sex,
             resident: true,
         };
-        Ok((applicant, serde_json::Value::Object(answers)))
+        Ok(FormInput {
+            applicant,
+            answers: serde_json::Value::Object(answers),
+            join,
+        })
     } else {
         Err(errors)
     }
@@ -988,6 +812,10 @@ fn refusal(
         }
         ErrorCode::IneligibleSex => {
             fields.insert("sex".to_owned(), message.clone());
+        }
+        ErrorCode::ValidationFailed if error.fields.is_empty() => {
+            // The one database-checked field of the form: the kiosk's office.
+            fields.insert("join".to_owned(), message.clone());
         }
         _ => {}
     }
@@ -1015,7 +843,7 @@ async fn book_submit(
     Path(slot_id): Path<Uuid>,
     PageForm(pairs): PageForm<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    let booking = load_booking(&state, &ctx, SlotId(slot_id)).await?;
+    let booking = booking::bookable(&state, &ctx, SlotId(slot_id)).await?;
     let (values, raw_key) = read_form(&pairs, &booking.rules);
     // Keep the page's key when showing the form again: nothing was stored under it.
     let key = if raw_key.is_empty() {
@@ -1025,20 +853,44 @@ async fn book_submit(
     };
     let lang = ctx.lang;
     let today = tokyo_today(now_utc());
-    let (status, errors, alert) = match check_form(&values, &booking.rules, today, lang) {
+    let waitlist = pairs.iter().any(|(k, v)| k == "intent" && v == "waitlist");
+    let (status, errors, alert) = match check_form(&values, &booking, today, lang) {
         Err(errors) => (
             StatusCode::UNPROCESSABLE_ENTITY,
             errors,
             ErrorCode::ValidationFailed.message(lang).to_owned(),
         ),
-        Ok((applicant, answers)) => {
+        Ok(input) if waitlist => {
+            let joined = crate::waitlist::join(
+                &state,
+                &ctx,
+                resident.account.id,
+                booking.slot.id,
+                &input.applicant,
+                input.answers,
+                input.join,
+            )
+            .await;
+            match joined {
+                Ok(_) => return Ok(Redirect::to("/my/reservations?waiting=1").into_response()),
+                Err(error) => refusal(error, lang)?,
+            }
+        }
+        Ok(FormInput {
+            applicant,
+            answers,
+            join,
+        }) => {
             let request = BookingRequest {
                 slot_id: booking.slot.id,
-                account_id: resident.account.id,
+                account_id: Some(resident.account.id),
+                booked_by: None,
                 idempotency_key: scoped_key(resident.account.id, &key),
                 hold: false,
                 applicant,
                 answers,
+                remote_join: join,
+                caller: None,
             };
             match booking::book(&state, &ctx, request).await {
                 Ok((outcome, _)) => {
@@ -1053,7 +905,7 @@ async fn book_submit(
         }
     };
     // Show the slot as it is now (a refusal may mean it just filled up).
-    let booking = load_booking(&state, &ctx, booking.slot.id).await?;
+    let booking = booking::bookable(&state, &ctx, booking.slot.id).await?;
     let page = FormPage {
         booking: &booking,
         values: &values,
@@ -1080,6 +932,8 @@ struct ReservationView {
     /// Still holds a seat, but only the office can cancel it now.
     cancel_by_phone: bool,
     cancel_deadline: String,
+    /// A seat offered from the waiting list: take it before this.
+    offer_until: Option<String>,
     booked_at: String,
     #[serde(skip)]
     starts_at: OffsetDateTime,
@@ -1144,11 +998,15 @@ async fn reservation_view(
         id: reservation.id.to_string(),
         when: slot_when(&slot, lang),
         service: service_name(service, lang).to_owned(),
-        office: office_name(offices, &slot, lang),
+        office: office_name(offices, slot.office_id, lang),
         status: reservation.status.as_str(),
         may_cancel,
         cancel_by_phone: active && before_start && !may_cancel,
         cancel_deadline,
+        offer_until: (reservation.status == madoguchi_storage::ReservationStatus::Held)
+            .then_some(reservation.hold_expires_at)
+            .flatten()
+            .map(|until| instant_label(until, lang)),
         booked_at: instant_label(reservation.created_at, lang),
         starts_at: slot.starts_at,
         upcoming: active && slot.ends_at > now,
@@ -1177,6 +1035,20 @@ async fn own_reservation(
 struct ListQuery {
     #[serde(default)]
     cancelled: Option<String>,
+    #[serde(default)]
+    waiting: Option<String>,
+    #[serde(default)]
+    withdrawn: Option<String>,
+}
+
+/// A waiting-list entry on the resident's list.
+#[derive(Serialize)]
+struct WaitingView {
+    id: String,
+    service: String,
+    when: String,
+    office: String,
+    position: i64,
 }
 
 async fn my_reservations(
@@ -1207,13 +1079,39 @@ async fn my_reservations(
     // Upcoming soonest first; the rest most recent first.
     upcoming.sort_by_key(|v| v.starts_at);
     past.sort_by_key(|v| std::cmp::Reverse(v.starts_at));
+    let mut waiting = Vec::new();
+    for place in state
+        .storage
+        .waitlist_of_account(ctx.tenant.id, resident.account.id)
+        .await?
+    {
+        let slot = state
+            .storage
+            .slot(ctx.tenant.id, place.entry.slot_id)
+            .await?;
+        let (service, _) = services.get(&state, &ctx, place.entry.service_id).await?;
+        waiting.push(WaitingView {
+            id: place.entry.id.to_string(),
+            service: service_name(service, ctx.lang).to_owned(),
+            when: slot_when(&slot, ctx.lang),
+            office: office_name(&offices, slot.office_id, ctx.lang),
+            position: place.position,
+        });
+    }
     let base = resident_base(&ctx, &session).await?;
+    // The secret calendar feed of these reservations, issued on first view.
+    let feed =
+        crate::reservation_feed::feed_view(&state, &ctx, resident.account.id, &session).await?;
     state.templates.page(
         "booking/my_list.html",
         &base,
         context! {
             upcoming,
             past,
+            feed,
+            waiting,
+            joined_waitlist => query.waiting.is_some(),
+            withdrawn => query.withdrawn.is_some(),
             cancelled => query.cancelled.is_some(),
         },
     )
@@ -1224,6 +1122,8 @@ struct DetailQuery {
     #[serde(default)]
     booked: Option<String>,
     #[serde(default)]
+    changed: Option<String>,
+    #[serde(default)]
     cancelled: Option<String>,
 }
 
@@ -1231,6 +1131,7 @@ struct DetailQuery {
 #[derive(Default)]
 struct DetailNotice {
     booked: bool,
+    changed: bool,
     cancelled: bool,
     alert: Option<String>,
 }
@@ -1271,6 +1172,7 @@ async fn render_detail(
             r => view,
             answers,
             booked => notice.booked,
+            changed => notice.changed,
             cancelled => notice.cancelled,
             alert => notice.alert,
         },
@@ -1288,6 +1190,7 @@ async fn my_reservation(
     let reservation = own_reservation(&state, &ctx, &resident, id).await?;
     let notice = DetailNotice {
         booked: query.booked.is_some() && reservation.status.holds_a_seat(),
+        changed: query.changed.is_some() && reservation.status.holds_a_seat(),
         cancelled: query.cancelled.is_some()
             && reservation.status == madoguchi_storage::ReservationStatus::Cancelled,
         alert: None,
@@ -1311,7 +1214,7 @@ async fn cancel(
     PageForm(form): PageForm<CancelForm>,
 ) -> AppResult<Response> {
     let reservation = own_reservation(&state, &ctx, &resident, id).await?;
-    let canceller = booking::Canceller {
+    let canceller = booking::Actor {
         account: resident.account.id,
         by_staff: false,
         reason: None,
@@ -1344,6 +1247,175 @@ async fn cancel(
     }
 }
 
+/// Takes a seat offered from the waiting list (a hold) before its deadline.
+async fn confirm_offer(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    resident: ResidentSession,
+    Path(id): Path<Uuid>,
+    PageForm(_form): PageForm<CancelForm>,
+) -> AppResult<Response> {
+    let reservation = own_reservation(&state, &ctx, &resident, id).await?;
+    match booking::confirm_hold(&state, &ctx, &reservation).await {
+        Ok(_) => Ok(Redirect::to(&format!("/my/reservations/{id}?booked=1")).into_response()),
+        Err(error) if error.status.is_client_error() && error.code != ErrorCode::NotFound => {
+            let current = own_reservation(&state, &ctx, &resident, id).await?;
+            let notice = DetailNotice {
+                alert: Some(error.code.message(ctx.lang).to_owned()),
+                ..DetailNotice::default()
+            };
+            let html = render_detail(&state, &ctx, &session, &current, notice).await?;
+            Ok((error.status, html).into_response())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+#[derive(Deserialize)]
+struct ChangeQuery {
+    #[serde(default)]
+    date: Option<String>,
+}
+
+/// One time the reservation can move to.
+#[derive(Serialize)]
+struct ChangeChoice {
+    id: String,
+    time: String,
+    office: String,
+    seats_left: i64,
+    current: bool,
+}
+
+/// The change page: the times of one day (the reservation's own by default) of the same
+/// service with seats left, as radio buttons, and links to the days before and after.
+async fn render_change(
+    state: &AppState,
+    ctx: &Ctx,
+    session: &Session,
+    reservation: &Reservation,
+    date: Option<Date>,
+    alert: Option<String>,
+) -> AppResult<Html<String>> {
+    let lang = ctx.lang;
+    let current = state
+        .storage
+        .slot(ctx.tenant.id, reservation.slot_id)
+        .await?;
+    let service = state
+        .storage
+        .service(ctx.tenant.id, reservation.service_id)
+        .await?;
+    let rules = rules_of(&service)?;
+    let date = date.unwrap_or_else(|| current.starts_at.to_offset(JST).date());
+    let from = start_of_tokyo_day(date);
+    let offices = state.offices(ctx.tenant.id).await?;
+    let now = now_utc();
+    let choices: Vec<ChangeChoice> = state
+        .storage
+        .slots(
+            ctx.tenant.id,
+            service.id,
+            from,
+            from + time::Duration::days(1),
+        )
+        .await?
+        .iter()
+        .filter(|slot| slot.id == current.id || slot_state(&rules, slot, now, lang).0 == "bookable")
+        .map(|slot| ChangeChoice {
+            id: slot.id.to_string(),
+            time: time_range(slot, lang),
+            office: office_name(&offices, slot.office_id, lang),
+            seats_left: (slot.capacity - slot.taken).max(0),
+            current: slot.id == current.id,
+        })
+        .collect();
+    let base = resident_base(ctx, session).await?;
+    state.templates.page(
+        "booking/change.html",
+        &base,
+        context! {
+            id => reservation.id.to_string(),
+            service_name => service_name(&service, lang),
+            current_when => slot_when(&current, lang),
+            date_label => date_label(date, lang),
+            previous_day => date.previous_day().map(|d| d.to_string()),
+            next_day => date.next_day().map(|d| d.to_string()),
+            choices,
+            alert,
+        },
+    )
+}
+
+async fn change_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    resident: ResidentSession,
+    Path(id): Path<Uuid>,
+    Query(query): Query<ChangeQuery>,
+) -> AppResult<Html<String>> {
+    let reservation = own_reservation(&state, &ctx, &resident, id).await?;
+    let date = query.date.as_deref().and_then(parse_day);
+    render_change(&state, &ctx, &session, &reservation, date, None).await
+}
+
+#[derive(Deserialize)]
+struct ChangeForm {
+    #[serde(default)]
+    slot_id: String,
+}
+
+async fn change_submit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    resident: ResidentSession,
+    Path(id): Path<Uuid>,
+    PageForm(form): PageForm<ChangeForm>,
+) -> AppResult<Response> {
+    let reservation = own_reservation(&state, &ctx, &resident, id).await?;
+    let Ok(slot) = form.slot_id.parse::<Uuid>() else {
+        let alert = crate::i18n::text(ctx.lang, "change_choose_time");
+        let html = render_change(&state, &ctx, &session, &reservation, None, Some(alert)).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response());
+    };
+    let actor = booking::Actor {
+        account: resident.account.id,
+        by_staff: false,
+        reason: None,
+    };
+    match booking::change(&state, &ctx, &reservation, SlotId(slot), actor).await {
+        Ok(_) => Ok(Redirect::to(&format!("/my/reservations/{id}?changed=1")).into_response()),
+        Err(error) if error.status.is_client_error() && error.code != ErrorCode::NotFound => {
+            let alert = Some(error.code.message(ctx.lang).to_owned());
+            let current = own_reservation(&state, &ctx, &resident, id).await?;
+            let html = render_change(&state, &ctx, &session, &current, None, alert).await?;
+            Ok((error.status, html).into_response())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+async fn withdraw_waiting(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    resident: ResidentSession,
+    Path(id): Path<Uuid>,
+    PageForm(_form): PageForm<CancelForm>,
+) -> AppResult<Response> {
+    match crate::waitlist::withdraw(&state, &ctx, resident.account.id, id).await {
+        // Already promoted or withdrawn (a second press): the list shows how things are.
+        Ok(())
+        | Err(AppError {
+            code: ErrorCode::ReservationNotActive,
+            ..
+        }) => Ok(Redirect::to("/my/reservations?withdrawn=1").into_response()),
+        Err(error) => Err(error),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1360,6 +1432,8 @@ mod tests {
             "Fri 10 July 2026"
         );
         assert_eq!(clock(datetime!(2026-07-10 00:05 UTC)), "9:05");
+        assert_eq!(parse_day(" 2026-07-10"), Some(date!(2026 - 07 - 10)));
+        assert_eq!(parse_day("9999-01-01"), None, "far outside any booking");
     }
 
     #[test]

@@ -162,6 +162,11 @@ pub struct ReserveRequest {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub answers: Option<serde_json::Value>,
+    /// Remote consultations: where the resident joins, `{"from": "home"}` (the default) or
+    /// `{"from": "kiosk", "office_id": "..."}`. Refused for other services.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub join: Option<madoguchi_storage::RemoteJoin>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -175,6 +180,11 @@ pub struct ReservationResponse {
     pub hold_expires_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// When staff marked attendance (attended or no_show).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub attendance_at: Option<OffsetDateTime>,
+    /// Booked by staff for a caller.
+    pub booked_by_staff: bool,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -195,7 +205,7 @@ fn service_response(s: Service) -> ServiceResponse {
     }
 }
 
-fn reservation_response(r: &Reservation) -> ReservationResponse {
+pub(crate) fn reservation_response(r: &Reservation) -> ReservationResponse {
     ReservationResponse {
         id: r.id.0,
         slot_id: r.slot_id.0,
@@ -203,6 +213,8 @@ fn reservation_response(r: &Reservation) -> ReservationResponse {
         status: r.status.as_str(),
         hold_expires_at: r.hold_expires_at,
         created_at: r.created_at,
+        attendance_at: r.attendance_at,
+        booked_by_staff: r.booked_by.is_some(),
     }
 }
 
@@ -215,7 +227,7 @@ fn require_admin(caller: &ApiCaller) -> AppResult<()> {
     }
 }
 
-fn parse_date(field: &str, raw: &str) -> AppResult<Date> {
+pub(crate) fn parse_date(field: &str, raw: &str) -> AppResult<Date> {
     Date::parse(
         raw,
         time::macros::format_description!("[year]-[month]-[day]"),
@@ -354,7 +366,8 @@ pub async fn add_slots(
 }
 
 /// Generate slots from weekly openings on the days the municipal calendar keeps open
-/// (national holidays and the year-end closure are skipped). Existing slots stay as they are.
+/// (holidays, the year-end closure and the office's closing days, as the city set them, are
+/// skipped). Existing slots stay as they are.
 #[utoipa::path(post, path = "/api/v1/services/{id}/slots/generate", tag = "reservations", security(("bearer" = [])),
     request_body = GenerateRequest, params(("id" = Uuid, Path)), responses((status = 200, body = SlotsAdded), (status = 422, body = ErrorBody)))]
 pub async fn generate_slots(
@@ -384,9 +397,8 @@ pub async fn generate_slots(
         .office(ctx.tenant.id, office)
         .await
         .map_err(|_| AppError::field("office_id", ErrorCode::ValidationFailed))?;
-    let calendar = madoguchi_calendar::MunicipalCalendar::builder()
-        .build()
-        .map_err(AppError::internal)?;
+    // The city's own calendar: imported holidays, its year-end closure, the office's closing days.
+    let calendar = crate::calendar::municipal_calendar(&state, ctx.tenant.id).await?;
     let specs = madoguchi_booking::slots_for_range(&body.patterns, from, to, |date| {
         calendar.is_open(office, date).unwrap_or(false)
     });
@@ -517,7 +529,7 @@ pub async fn availability(
     Ok(Json(out))
 }
 
-fn applicant_of(input: Option<&ApplicantInput>) -> AppResult<Applicant> {
+pub(crate) fn applicant_of(input: Option<&ApplicantInput>) -> AppResult<Applicant> {
     let Some(input) = input else {
         return Ok(Applicant {
             birth_date: None,
@@ -553,7 +565,7 @@ fn applicant_of(input: Option<&ApplicantInput>) -> AppResult<Applicant> {
 #[utoipa::path(post, path = "/api/v1/reservations", tag = "reservations", security(("bearer" = [])), request_body = ReserveRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "1-100 visible ASCII characters")),
     responses((status = 201, body = ReservationResponse), (status = 200, body = ReservationResponse, description = "replayed"),
-        (status = 409, body = ErrorBody, description = "slot_full, booking_not_open, booking_closed, personal_limit_reached"),
+        (status = 409, body = ErrorBody, description = "slot_full, booking_not_open, booking_closed, booking_day_closed, personal_limit_reached"),
         (status = 422, body = ErrorBody)))]
 pub async fn reserve(
     State(state): State<AppState>,
@@ -576,13 +588,16 @@ pub async fn reserve(
         .transpose()?;
     let request = BookingRequest {
         slot_id: SlotId(body.slot_id),
-        account_id: caller.account.id,
+        account_id: Some(caller.account.id),
+        booked_by: None,
         // Keys are the client's own: scoped to the account, another resident's "retry-1" can
         // never return this resident's booking.
         idempotency_key: idempotency_key.map(|key| format!("api:{}:{key}", caller.account.id)),
         hold: body.hold,
         applicant: applicant_of(body.applicant.as_ref())?,
         answers: body.answers.unwrap_or_else(|| serde_json::json!({})),
+        remote_join: body.join,
+        caller: None,
     };
     let (outcome, _slot) = booking::book(&state, &ctx, request).await?;
     Ok(match outcome {
@@ -591,7 +606,7 @@ pub async fn reserve(
     })
 }
 
-async fn own_reservation(
+pub(crate) async fn own_reservation(
     state: &AppState,
     ctx: &Ctx,
     caller: &ApiCaller,
@@ -602,7 +617,10 @@ async fn own_reservation(
         .reservation(ctx.tenant.id, ReservationId(id))
         .await?;
     let mine = reservation.account_id == Some(caller.account.id);
-    let staff = caller.access.as_ref().is_some_and(|a| a.is_admin());
+    let staff = match &caller.access {
+        Some(access) => crate::booking::staff_may_handle(state, ctx, access, &reservation).await?,
+        None => false,
+    };
     if mine || staff {
         Ok(reservation)
     } else {
@@ -653,7 +671,7 @@ pub async fn cancel(
     caller.require(ApiScope::AccountRead)?;
     let reservation = own_reservation(&state, &ctx, &caller, id).await?;
     let by_staff = caller.account.kind == AccountKind::Staff;
-    let canceller = booking::Canceller {
+    let canceller = booking::Actor {
         account: caller.account.id,
         by_staff,
         reason: query.reason.as_deref(),

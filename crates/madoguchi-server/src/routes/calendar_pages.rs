@@ -1,0 +1,647 @@
+//! The administrator's calendar pages: the holidays of a year (computed or imported), the
+//! year-end closure, each office's closing days, and the import of a Cabinet Office holiday
+//! file in two steps (upload and check the differences, then confirm).
+//!
+//! The checked list travels from the preview to the confirmation in a hidden field and is
+//! checked again there, so any node can confirm a preview another node showed, and nothing is
+//! kept in memory between the two requests.
+
+use crate::calendar::{self as cal, WEEKDAYS, WEEKS};
+use crate::http::Ctx;
+use crate::http::auth::StaffSession;
+use crate::http::error::{AppError, AppResult};
+use crate::http::extract::PageForm;
+use crate::routes::account_pages::form_errors;
+use crate::routes::pages::page_base;
+use crate::state::AppState;
+use crate::templates::PageBase;
+use axum::Router;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use madoguchi_calendar::{ClosingRule, CsvError, HolidayDifference, OnHoliday};
+use madoguchi_domain::tokyo::JST;
+use madoguchi_domain::{AccountKind, ErrorCode, Lang, OfficeId};
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+use uuid::Uuid;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/calendar", get(overview))
+        .route("/admin/calendar/year-end", post(set_year_end))
+        .route("/admin/calendar/holidays/remove", post(remove_year))
+        .route(
+            "/admin/calendar/import",
+            get(import_form).post(import_preview),
+        )
+        .route("/admin/calendar/import/confirm", post(import_confirm))
+        .route("/admin/calendar/offices/{id}", get(office_page))
+        .route("/admin/calendar/offices/{id}/rules", post(add_rule))
+        .route(
+            "/admin/calendar/offices/{id}/rules/{rule}/remove",
+            post(remove_rule),
+        )
+        .route(
+            "/admin/calendar/offices/{id}/open-days",
+            post(set_open_days),
+        )
+}
+
+/// The earliest and latest year the overview shows; outside them a year is a typing mistake.
+const YEARS_SHOWN: std::ops::RangeInclusive<i32> = 1948..=2200;
+
+fn require_admin(staff: &StaffSession) -> AppResult<()> {
+    if staff.access.may_manage_organisation() {
+        Ok(())
+    } else {
+        Err(AppError::new(ErrorCode::Forbidden))
+    }
+}
+
+async fn admin_base(ctx: &Ctx, staff: &StaffSession, session: &Session) -> AppResult<PageBase> {
+    page_base(
+        ctx,
+        Some(AccountKind::Staff),
+        Some(session),
+        staff.access.is_admin(),
+    )
+    .await
+}
+
+fn text(lang: Lang, key: &str) -> String {
+    crate::i18n::text(lang, key)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Overview
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+struct OverviewQuery {
+    year: Option<i32>,
+    /// How many holidays an import just stored, for the notice after the redirect.
+    imported: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct HolidayView {
+    date_iso: String,
+    date: String,
+    name: String,
+    source_label: String,
+}
+
+#[derive(Serialize)]
+struct OfficeRow {
+    id: String,
+    name: String,
+    open_on_weekends_and_holidays: bool,
+    rules: Vec<String>,
+}
+
+#[derive(Deserialize, Serialize, Default)]
+struct YearEndForm {
+    #[serde(default)]
+    mode: String,
+    #[serde(default)]
+    first: String,
+    #[serde(default)]
+    last: String,
+}
+
+async fn render_overview(
+    state: &AppState,
+    ctx: &Ctx,
+    session: &Session,
+    staff: &StaffSession,
+    year: i32,
+    extra: minijinja::Value,
+    form: Option<YearEndForm>,
+) -> AppResult<Html<String>> {
+    let lang = ctx.lang;
+    let calendar = cal::municipal_calendar(state, ctx.tenant.id).await?;
+    let covered = calendar.covers(year);
+    let holidays = calendar.holidays_in_year(year).unwrap_or_default();
+    let imported_year = holidays
+        .iter()
+        .any(|h| cal::holiday_source(h) == "imported");
+    let holidays: Vec<HolidayView> = holidays
+        .into_iter()
+        .map(|h| HolidayView {
+            date_iso: h.date().to_string(),
+            date: cal::format_date(h.date(), lang),
+            name: cal::holiday_name(h, lang).to_owned(),
+            source_label: text(lang, &format!("calendar_source_{}", cal::holiday_source(h))),
+        })
+        .collect();
+    let closure = calendar.year_end_closure().copied();
+    let values = form.unwrap_or_else(|| match closure {
+        Some(c) => YearEndForm {
+            mode: "closure".into(),
+            first: c.first().to_string(),
+            last: c.last().to_string(),
+        },
+        None => YearEndForm {
+            mode: "none".into(),
+            ..YearEndForm::default()
+        },
+    });
+    let stored = state.storage.office_calendars(ctx.tenant.id).await?;
+    let offices: Vec<OfficeRow> = state
+        .offices(ctx.tenant.id)
+        .await?
+        .iter()
+        .map(|office| {
+            let own = stored.iter().find(|c| c.office_id == office.id);
+            OfficeRow {
+                id: office.id.to_string(),
+                name: office.name(lang).to_owned(),
+                open_on_weekends_and_holidays: own.is_some_and(|c| c.open_on_weekends_and_holidays),
+                rules: own
+                    .map(|c| {
+                        c.rules
+                            .iter()
+                            .map(|r| cal::describe_rule(&r.rule, lang))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    let base = admin_base(ctx, staff, session).await?;
+    state.templates.page(
+        "admin/calendar.html",
+        &base,
+        context! {
+            year => year.to_string(),
+            previous_year => (year - 1).to_string(),
+            next_year => (year + 1).to_string(),
+            covered,
+            imported_year,
+            holidays,
+            closure_text => cal::describe_year_end_closure(closure.as_ref(), lang),
+            values,
+            offices,
+            ..extra
+        },
+    )
+}
+
+fn this_year() -> i32 {
+    madoguchi_storage::now_utc().to_offset(JST).year()
+}
+
+async fn overview(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    staff: StaffSession,
+    Query(query): Query<OverviewQuery>,
+) -> AppResult<Html<String>> {
+    require_admin(&staff)?;
+    let year = query.year.unwrap_or_else(this_year);
+    if !YEARS_SHOWN.contains(&year) {
+        return Err(AppError::field("year", ErrorCode::ValidationFailed));
+    }
+    let notice = query
+        .imported
+        .map(|n| text(ctx.lang, "calendar_imported_notice").replace("{n}", &n.to_string()));
+    render_overview(
+        &state,
+        &ctx,
+        &session,
+        &staff,
+        year,
+        context! { notice },
+        None,
+    )
+    .await
+}
+
+async fn set_year_end(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    staff: StaffSession,
+    PageForm(form): PageForm<YearEndForm>,
+) -> AppResult<Response> {
+    require_admin(&staff)?;
+    let result = async {
+        let closure = match form.mode.as_str() {
+            "none" => None,
+            "closure" => Some(cal::parse_year_end_closure(&form.first, &form.last)?),
+            _ => return Err(AppError::field("mode", ErrorCode::ValidationFailed)),
+        };
+        cal::set_year_end_closure(&state, &ctx, staff.account.id, closure).await
+    }
+    .await;
+    match result {
+        Ok(()) => Ok(Redirect::to("/admin/calendar#year-end").into_response()),
+        Err(error) => {
+            let (status, errors, alert) = form_errors(error, ctx.lang)?;
+            let page = render_overview(
+                &state,
+                &ctx,
+                &session,
+                &staff,
+                this_year(),
+                context! { errors, alert },
+                Some(form),
+            )
+            .await?;
+            Ok((status, page).into_response())
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct YearForm {
+    year: i32,
+}
+
+async fn remove_year(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    staff: StaffSession,
+    PageForm(form): PageForm<YearForm>,
+) -> AppResult<Redirect> {
+    require_admin(&staff)?;
+    if !YEARS_SHOWN.contains(&form.year) {
+        return Err(AppError::field("year", ErrorCode::ValidationFailed));
+    }
+    cal::remove_imported_year(&state, &ctx, staff.account.id, form.year).await?;
+    Ok(Redirect::to(&format!("/admin/calendar?year={}", form.year)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Import: upload and preview, then confirm
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Serialize)]
+struct DifferenceView {
+    date_iso: String,
+    date: String,
+    label: String,
+    computed_name: String,
+    listed_name: String,
+}
+
+#[derive(Serialize)]
+struct PreviewView {
+    years: String,
+    count: String,
+    differences: Vec<DifferenceView>,
+    payload: String,
+}
+
+fn difference_view(difference: &HolidayDifference, lang: Lang) -> DifferenceView {
+    let (computed, listed) = cal::difference_names(difference);
+    DifferenceView {
+        date_iso: difference.date().to_string(),
+        date: cal::format_date(difference.date(), lang),
+        label: text(
+            lang,
+            &format!("calendar_difference_{}", cal::difference_kind(difference)),
+        ),
+        computed_name: computed.unwrap_or_default().to_owned(),
+        listed_name: listed.unwrap_or_default().to_owned(),
+    }
+}
+
+async fn import_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    staff: StaffSession,
+) -> AppResult<Html<String>> {
+    require_admin(&staff)?;
+    let base = admin_base(&ctx, &staff, &session).await?;
+    state
+        .templates
+        .page("admin/calendar_import.html", &base, context! {})
+}
+
+/// The uploaded file's bytes (the `file` field), or the CSV problem "empty" when none came.
+async fn uploaded_file(mut multipart: Multipart) -> AppResult<Vec<u8>> {
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|_| AppError::new(ErrorCode::ValidationFailed))?
+    {
+        if field.name() == Some("file") {
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(|_| AppError::new(ErrorCode::PayloadTooLarge))?;
+            return Ok(bytes.to_vec());
+        }
+    }
+    Ok(Vec::new())
+}
+
+async fn render_file_error(
+    state: &AppState,
+    ctx: &Ctx,
+    session: &Session,
+    staff: &StaffSession,
+    error: &CsvError,
+) -> AppResult<Response> {
+    let base = admin_base(ctx, staff, session).await?;
+    let page = state.templates.page(
+        "admin/calendar_import.html",
+        &base,
+        context! { file_error => cal::csv_error_message(error, ctx.lang) },
+    )?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+async fn import_preview(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    staff: StaffSession,
+    multipart: Multipart,
+) -> AppResult<Response> {
+    require_admin(&staff)?;
+    let bytes = uploaded_file(multipart).await?;
+    let preview = match cal::preview_holiday_file(&bytes) {
+        Ok(preview) => preview,
+        Err(error) => return render_file_error(&state, &ctx, &session, &staff, &error).await,
+    };
+    let years: Vec<String> = preview.years.iter().map(i32::to_string).collect();
+    let view = PreviewView {
+        years: years.join(match ctx.lang {
+            Lang::Ja => "年・",
+            Lang::En => ", ",
+        }),
+        count: preview.holidays.len().to_string(),
+        differences: preview
+            .differences
+            .iter()
+            .map(|d| difference_view(d, ctx.lang))
+            .collect(),
+        payload: cal::encode_holidays(&preview.holidays),
+    };
+    let base = admin_base(&ctx, &staff, &session).await?;
+    Ok(state
+        .templates
+        .page(
+            "admin/calendar_import.html",
+            &base,
+            context! { preview => view },
+        )?
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct ConfirmForm {
+    #[serde(default)]
+    holidays: String,
+}
+
+async fn import_confirm(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    staff: StaffSession,
+    PageForm(form): PageForm<ConfirmForm>,
+) -> AppResult<Response> {
+    require_admin(&staff)?;
+    let holidays = match cal::decode_holidays(&form.holidays) {
+        Ok(holidays) => holidays,
+        Err(error) => return render_file_error(&state, &ctx, &session, &staff, &error).await,
+    };
+    let import = cal::import_holidays(&state, &ctx, staff.account.id, &holidays).await?;
+    let year = import.years.first().copied().unwrap_or_else(this_year);
+    Ok(Redirect::to(&format!(
+        "/admin/calendar?year={year}&imported={}",
+        import.stored
+    ))
+    .into_response())
+}
+
+// ---------------------------------------------------------------------------------------------
+// One office's closing days
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Serialize)]
+struct RuleView {
+    id: String,
+    text: String,
+}
+
+#[derive(Serialize)]
+struct OptionView {
+    value: &'static str,
+    label: String,
+}
+
+#[derive(Deserialize, Serialize, Default)]
+struct RuleForm {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    last: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    weekday: String,
+    #[serde(default)]
+    on_holiday: String,
+    #[serde(default)]
+    week: String,
+}
+
+async fn render_office(
+    state: &AppState,
+    ctx: &Ctx,
+    session: &Session,
+    staff: &StaffSession,
+    office: OfficeId,
+    extra: minijinja::Value,
+) -> AppResult<Html<String>> {
+    let lang = ctx.lang;
+    let record = state.storage.office(ctx.tenant.id, office).await?;
+    let calendar = state.storage.office_calendar(ctx.tenant.id, office).await?;
+    let rules: Vec<RuleView> = calendar
+        .rules
+        .iter()
+        .map(|r| RuleView {
+            id: r.id.to_string(),
+            text: cal::describe_rule(&r.rule, lang),
+        })
+        .collect();
+    let weekdays: Vec<OptionView> = WEEKDAYS
+        .iter()
+        .map(|(_, value, ja, en)| OptionView {
+            value,
+            label: match lang {
+                Lang::Ja => format!("{ja}曜日"),
+                Lang::En => (*en).to_owned(),
+            },
+        })
+        .collect();
+    let weeks: Vec<OptionView> = WEEKS
+        .iter()
+        .map(|(_, value, ja, en)| OptionView {
+            value,
+            label: match lang {
+                Lang::Ja => (*ja).to_owned(),
+                Lang::En => {
+                    let mut label = en.to_string();
+                    if let Some(first) = label.get_mut(..1) {
+                        first.make_ascii_uppercase();
+                    }
+                    label
+                }
+            },
+        })
+        .collect();
+    let base = admin_base(ctx, staff, session).await?;
+    state.templates.page(
+        "admin/calendar_office.html",
+        &base,
+        context! {
+            office => context! { id => record.id.to_string(), name => record.name(lang) },
+            open_on_weekends_and_holidays => calendar.open_on_weekends_and_holidays,
+            rules,
+            weekdays,
+            weeks,
+            ..extra
+        },
+    )
+}
+
+async fn office_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    staff: StaffSession,
+    Path(id): Path<Uuid>,
+) -> AppResult<Html<String>> {
+    require_admin(&staff)?;
+    render_office(
+        &state,
+        &ctx,
+        &session,
+        &staff,
+        OfficeId(id),
+        context! { values => context! {} },
+    )
+    .await
+}
+
+/// The closing rule a form describes.
+fn rule_from_form(form: &RuleForm) -> AppResult<ClosingRule> {
+    let weekday = || {
+        cal::parse_weekday(&form.weekday)
+            .ok_or_else(|| AppError::field("weekday", ErrorCode::ValidationFailed))
+    };
+    let rule = match form.kind.as_str() {
+        "date" => {
+            let date = cal::parse_iso_date(&form.date)
+                .ok_or_else(|| AppError::field("date", ErrorCode::ValidationFailed))?;
+            let note = cal::parse_note(Some(&form.note))?;
+            if form.last.trim().is_empty() {
+                ClosingRule::Date { date, note }
+            } else {
+                let last = cal::parse_iso_date(&form.last)
+                    .ok_or_else(|| AppError::field("last", ErrorCode::ValidationFailed))?;
+                ClosingRule::Period {
+                    first: date,
+                    last,
+                    note,
+                }
+            }
+        }
+        "weekly" => ClosingRule::Weekly {
+            weekday: weekday()?,
+            on_holiday: match form.on_holiday.as_str() {
+                "close_next_weekday" => OnHoliday::CloseNextWeekday,
+                _ => OnHoliday::StayClosed,
+            },
+        },
+        "monthly_weekday" => ClosingRule::MonthlyWeekday {
+            week: cal::parse_week(&form.week)
+                .ok_or_else(|| AppError::field("week", ErrorCode::ValidationFailed))?,
+            weekday: weekday()?,
+        },
+        _ => return Err(AppError::field("kind", ErrorCode::ValidationFailed)),
+    };
+    cal::checked_rule(rule)
+}
+
+async fn add_rule(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    staff: StaffSession,
+    Path(id): Path<Uuid>,
+    PageForm(form): PageForm<RuleForm>,
+) -> AppResult<Response> {
+    require_admin(&staff)?;
+    let office = OfficeId(id);
+    let result = async {
+        let rule = rule_from_form(&form)?;
+        cal::add_closing_rule(&state, &ctx, staff.account.id, office, rule).await
+    }
+    .await;
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/admin/calendar/offices/{id}#rules")).into_response()),
+        Err(error) => {
+            let (status, errors, alert) = form_errors(error, ctx.lang)?;
+            let page = render_office(
+                &state,
+                &ctx,
+                &session,
+                &staff,
+                office,
+                context! { values => form, errors, alert },
+            )
+            .await?;
+            Ok((status, page).into_response())
+        }
+    }
+}
+
+async fn remove_rule(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    staff: StaffSession,
+    Path((id, rule)): Path<(Uuid, Uuid)>,
+) -> AppResult<Redirect> {
+    require_admin(&staff)?;
+    cal::remove_closing_rule(&state, &ctx, staff.account.id, OfficeId(id), rule).await?;
+    Ok(Redirect::to(&format!("/admin/calendar/offices/{id}#rules")))
+}
+
+#[derive(Deserialize)]
+struct OpenDaysForm {
+    /// A checkbox: present when ticked.
+    #[serde(default)]
+    open: Option<String>,
+}
+
+async fn set_open_days(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    staff: StaffSession,
+    Path(id): Path<Uuid>,
+    PageForm(form): PageForm<OpenDaysForm>,
+) -> AppResult<Redirect> {
+    require_admin(&staff)?;
+    cal::set_open_on_weekends_and_holidays(
+        &state,
+        &ctx,
+        staff.account.id,
+        OfficeId(id),
+        form.open.is_some(),
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/admin/calendar/offices/{id}")))
+}

@@ -1,0 +1,223 @@
+//! LINE pages and the webhook: the resident's "link with LINE" code and unlinking (from the
+//! account page), the administrator's channel settings, and `POST /line/{tenant_slug}/webhook`,
+//! which LINE calls with the official account's events.
+//!
+//! The webhook is the one unsafe route outside `/api/` that the CSRF guard lets through: LINE
+//! has no session, and the request is authenticated by its `X-Line-Signature` instead (see
+//! [`crate::line::handle_webhook`]).
+
+use crate::accounts::tenant_base_url;
+use crate::http::Ctx;
+use crate::http::auth::{ResidentSession, StaffSession};
+use crate::http::error::{AppError, AppResult};
+use crate::http::extract::PageForm;
+use crate::line::{self, ChannelForm};
+use crate::routes::pages::page_base;
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use bytes::Bytes;
+use madoguchi_domain::{AccountKind, ErrorCode};
+use madoguchi_notify::line_webhook::SIGNATURE_HEADER;
+use madoguchi_storage::{LineChannel, StorageError};
+use minijinja::context;
+use std::collections::BTreeMap;
+use tower_sessions::Session;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/account/line/code", post(issue_code))
+        .route("/account/line/unlink", post(unlink))
+        .route("/admin/line", get(settings).post(save_settings))
+        .route("/line/{tenant_slug}/webhook", post(webhook))
+}
+
+/// Whether `path` is a LINE webhook, which proves itself by signature instead of CSRF token.
+pub fn is_webhook_path(path: &str) -> bool {
+    path.strip_prefix("/line/")
+        .and_then(|rest| rest.strip_suffix("/webhook"))
+        .is_some_and(|slug| !slug.is_empty() && !slug.contains('/'))
+}
+
+async fn issue_code(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    resident: ResidentSession,
+) -> AppResult<Html<String>> {
+    let issued = line::issue_link_code(&state, &ctx, resident.account.id).await?;
+    let base = page_base(&ctx, Some(AccountKind::Resident), Some(&session), false).await?;
+    state.templates.page(
+        "line_link.html",
+        &base,
+        context! { issued, minutes => line::LINK_CODE_TTL_MIN.to_string() },
+    )
+}
+
+async fn unlink(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    resident: ResidentSession,
+) -> AppResult<Redirect> {
+    if line::unlink(&state, &ctx, resident.account.id).await? {
+        line::set_flash(&session, "unlinked").await?;
+    }
+    Ok(Redirect::to("/account"))
+}
+
+fn require_admin(staff: &StaffSession) -> AppResult<()> {
+    if staff.access.may_manage_organisation() {
+        Ok(())
+    } else {
+        Err(AppError::new(ErrorCode::Forbidden))
+    }
+}
+
+/// Renders the settings page for `values`, with the stored secrets masked in the hints.
+async fn render_settings(
+    state: &AppState,
+    ctx: &Ctx,
+    session: &Session,
+    staff: &StaffSession,
+    stored: Option<&LineChannel>,
+    values: &ChannelForm,
+    extra: minijinja::Value,
+) -> AppResult<Html<String>> {
+    let base = page_base(
+        ctx,
+        Some(AccountKind::Staff),
+        Some(session),
+        staff.access.is_admin(),
+    )
+    .await?;
+    let lang = ctx.lang;
+    let stored_hint = |masked: String| {
+        crate::i18n::text(lang, "line_admin_secret_stored").replace("{masked}", &masked)
+    };
+    let secret_hint = match stored {
+        Some(c) => stored_hint(line::mask(&c.channel_secret)),
+        None => crate::i18n::text(lang, "line_admin_secret_hint"),
+    };
+    let token_hint = match stored {
+        Some(c) => stored_hint(line::mask(&c.channel_access_token)),
+        None => crate::i18n::text(lang, "line_admin_token_hint"),
+    };
+    let webhook_url = format!(
+        "{}/line/{}/webhook",
+        tenant_base_url(state, ctx),
+        ctx.tenant.slug.as_str()
+    );
+    state.templates.page(
+        "admin/line.html",
+        &base,
+        context! {
+            values,
+            enabled => values.enabled.is_some(),
+            configured => stored.is_some(),
+            secret_hint,
+            token_hint,
+            webhook_url,
+            ..extra
+        },
+    )
+}
+
+async fn settings(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    staff: StaffSession,
+) -> AppResult<Html<String>> {
+    require_admin(&staff)?;
+    let saved: Option<bool> = session
+        .remove("line_saved")
+        .await
+        .map_err(AppError::internal)?;
+    let stored = state.storage.line_channel(ctx.tenant.id).await?;
+    let values = ChannelForm::from_channel(stored.as_ref());
+    render_settings(
+        &state,
+        &ctx,
+        &session,
+        &staff,
+        stored.as_ref(),
+        &values,
+        context! { saved => saved.unwrap_or(false) },
+    )
+    .await
+}
+
+async fn save_settings(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    staff: StaffSession,
+    PageForm(form): PageForm<ChannelForm>,
+) -> AppResult<Response> {
+    require_admin(&staff)?;
+    let stored = state.storage.line_channel(ctx.tenant.id).await?;
+    match line::parse_channel(&form, stored.as_ref()) {
+        Ok(new) => {
+            line::save_channel(&state, &ctx, staff.account.id, stored.as_ref(), &new).await?;
+            session
+                .insert("line_saved", true)
+                .await
+                .map_err(AppError::internal)?;
+            Ok(Redirect::to("/admin/line").into_response())
+        }
+        Err(problems) => {
+            let errors: BTreeMap<&str, String> = problems
+                .iter()
+                .map(|(field, key)| (*field, crate::i18n::text(ctx.lang, key)))
+                .collect();
+            let alert = ErrorCode::ValidationFailed.message(ctx.lang);
+            let page = render_settings(
+                &state,
+                &ctx,
+                &session,
+                &staff,
+                stored.as_ref(),
+                &form,
+                context! { errors, alert },
+            )
+            .await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+    }
+}
+
+/// LINE's webhook: 200 once the events are handled, 401 for a wrong signature, 404 for a city
+/// without LINE.
+async fn webhook(
+    State(state): State<AppState>,
+    Path(tenant_slug): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<StatusCode> {
+    let tenant = match state.storage.tenant_by_slug(&tenant_slug).await {
+        Ok(tenant) => tenant,
+        Err(StorageError::NotFound) => return Err(AppError::new(ErrorCode::NotFound)),
+        Err(other) => return Err(other.into()),
+    };
+    let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
+    line::handle_webhook(&state, &tenant, signature, &body).await?;
+    Ok(StatusCode::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_webhook_paths_skip_the_csrf_guard() {
+        assert!(is_webhook_path("/line/madoguchi-shi/webhook"));
+        assert!(!is_webhook_path("/line//webhook"));
+        assert!(!is_webhook_path("/line/a/b/webhook"));
+        assert!(!is_webhook_path("/admin/line"));
+        assert!(!is_webhook_path("/account/line/unlink"));
+    }
+}

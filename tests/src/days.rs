@@ -1,0 +1,36 @@
+//! Dates for tests that book "some days ahead": the day must be one the default municipal
+//! calendar keeps open (not a weekend, a national holiday or the year-end closure), or booking
+//! is rightly refused with `booking_day_closed` on about twenty days a year.
+
+use madoguchi_calendar::MunicipalCalendar;
+use madoguchi_domain::OfficeId;
+use madoguchi_domain::tokyo::JST;
+use time::{Date, Duration, OffsetDateTime};
+
+/// The first Tokyo date at least `days` ahead that the default calendar keeps open.
+pub fn open_date_ahead(days: i64) -> Date {
+    let calendar = MunicipalCalendar::builder()
+        .build()
+        .unwrap_or_else(|e| panic!("default calendar: {e}"));
+    let mut date = (OffsetDateTime::now_utc() + Duration::days(days))
+        .to_offset(JST)
+        .date();
+    // Any office: the default calendar has no per-office rules.
+    while !calendar
+        .is_open(OfficeId(uuid::Uuid::nil()), date)
+        .unwrap_or(true)
+    {
+        date = date.next_day().unwrap_or(date);
+    }
+    date
+}
+
+/// The current time of day, moved to the first open Tokyo date at least `days` ahead: as far
+/// ahead as `now + days` or a little further, never on a closed day.
+pub fn open_instant_ahead(days: i64) -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    let target = open_date_ahead(days);
+    let naive = (now + Duration::days(days)).to_offset(JST);
+    let shift = target - naive.date();
+    now + Duration::days(days) + shift
+}
