@@ -135,6 +135,17 @@ pub struct StaffSession {
     pub access: StaffAccess,
 }
 
+impl StaffSession {
+    /// Configuring the city (organisation, calendar, policies, LINE) is for administrators.
+    pub fn require_admin(&self) -> Result<(), AppError> {
+        if self.access.may_manage_organisation() {
+            Ok(())
+        } else {
+            Err(AppError::new(ErrorCode::Forbidden))
+        }
+    }
+}
+
 impl FromRequestParts<AppState> for StaffSession {
     type Rejection = PageAuthRejection;
 
@@ -187,6 +198,16 @@ pub struct ApiCaller {
 }
 
 impl ApiCaller {
+    /// An administrator's token carrying `scope`.
+    pub fn require_admin(&self, scope: ApiScope) -> Result<(), AppError> {
+        self.require(scope)?;
+        if self.staff()?.may_manage_organisation() {
+            Ok(())
+        } else {
+            Err(AppError::new(ErrorCode::Forbidden))
+        }
+    }
+
     /// Refuses unless the token carries `scope`.
     pub fn require(&self, scope: ApiScope) -> Result<(), AppError> {
         if self.claims.allows(scope) {

@@ -50,7 +50,12 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-async fn staff_base(ctx: &Ctx, staff: &StaffSession, session: &Session) -> AppResult<PageBase> {
+/// The page frame for a signed-in staff member (the admin navigation for administrators).
+pub(crate) async fn staff_base(
+    ctx: &Ctx,
+    staff: &StaffSession,
+    session: &Session,
+) -> AppResult<PageBase> {
     page_base(
         ctx,
         Some(AccountKind::Staff),
@@ -58,14 +63,6 @@ async fn staff_base(ctx: &Ctx, staff: &StaffSession, session: &Session) -> AppRe
         staff.access.is_admin(),
     )
     .await
-}
-
-fn require_admin(staff: &StaffSession) -> AppResult<()> {
-    if staff.access.may_manage_organisation() {
-        Ok(())
-    } else {
-        Err(AppError::new(ErrorCode::Forbidden))
-    }
 }
 
 #[derive(Serialize)]
@@ -236,7 +233,7 @@ async fn offices(
     session: Session,
     staff: StaffSession,
 ) -> AppResult<Html<String>> {
-    require_admin(&staff)?;
+    staff.require_admin()?;
     render_offices(
         &state,
         &ctx,
@@ -266,7 +263,7 @@ async fn create_office(
     staff: StaffSession,
     PageForm(form): PageForm<OfficeForm>,
 ) -> AppResult<Response> {
-    require_admin(&staff)?;
+    staff.require_admin()?;
     let result = async {
         let new = org::parse_office(&form.code, &form.kind, &form.name_ja, &form.name_en)?;
         org::create_office(&state, &ctx, staff.account.id, &new).await
@@ -338,7 +335,7 @@ async fn departments(
     session: Session,
     staff: StaffSession,
 ) -> AppResult<Html<String>> {
-    require_admin(&staff)?;
+    staff.require_admin()?;
     render_departments(
         &state,
         &ctx,
@@ -377,7 +374,7 @@ async fn create_department(
     staff: StaffSession,
     PageForm(form): PageForm<DepartmentForm>,
 ) -> AppResult<Response> {
-    require_admin(&staff)?;
+    staff.require_admin()?;
     let result = async {
         let office_id = optional_uuid("office_id", &form.office_id)?;
         let new = org::parse_department(&form.code, &form.name_ja, &form.name_en, office_id)?;
@@ -476,7 +473,7 @@ async fn staff_list(
     session: Session,
     staff: StaffSession,
 ) -> AppResult<Html<String>> {
-    require_admin(&staff)?;
+    staff.require_admin()?;
     render_staff(
         &state,
         &ctx,
@@ -521,7 +518,7 @@ async fn invite_staff(
     staff: StaffSession,
     PageForm(form): PageForm<InviteForm>,
 ) -> AppResult<Response> {
-    require_admin(&staff)?;
+    staff.require_admin()?;
     let result = async {
         let roles = role_from_form(&form.role, &form.office_id, &form.department_id)?;
         let input = NewStaffInput {
@@ -568,7 +565,7 @@ async fn add_role(
     Path(id): Path<Uuid>,
     PageForm(form): PageForm<RoleForm>,
 ) -> AppResult<Response> {
-    require_admin(&staff)?;
+    staff.require_admin()?;
     let result = async {
         let target = AccountId(id);
         let mut roles = state.storage.roles(ctx.tenant.id, target).await?;
@@ -609,7 +606,7 @@ async fn remove_role(
     Path(id): Path<Uuid>,
     PageForm(form): PageForm<RemoveRoleForm>,
 ) -> AppResult<Redirect> {
-    require_admin(&staff)?;
+    staff.require_admin()?;
     let target = AccountId(id);
     let mut roles = state.storage.roles(ctx.tenant.id, target).await?;
     if form.index < roles.len() {
@@ -762,7 +759,7 @@ async fn jobs(
     session: Session,
     staff: StaffSession,
 ) -> AppResult<Html<String>> {
-    require_admin(&staff)?;
+    staff.require_admin()?;
     let jobs: Vec<JobView> = state
         .storage
         .list_jobs(Some(ctx.tenant.id), None::<JobStatus>, 200)
@@ -823,7 +820,7 @@ async fn booking_policy(
     staff: StaffSession,
     Query(query): Query<SavedQuery>,
 ) -> AppResult<Html<String>> {
-    require_admin(&staff)?;
+    staff.require_admin()?;
     let policy = crate::booking::policy_of(&state, ctx.tenant.id)
         .await?
         .no_show;
@@ -849,7 +846,7 @@ async fn save_booking_policy(
     staff: StaffSession,
     PageForm(form): PageForm<PolicyForm>,
 ) -> AppResult<Response> {
-    require_admin(&staff)?;
+    staff.require_admin()?;
     let mut errors = BTreeMap::new();
     let mut number = |field: &str, raw: &str, range: std::ops::RangeInclusive<u16>| match raw
         .trim()

@@ -246,15 +246,6 @@ pub fn parse_roles(inputs: &[RoleInput]) -> AppResult<Vec<RoleAssignment>> {
         .collect()
 }
 
-fn require_admin(caller: &ApiCaller, scope: ApiScope) -> AppResult<()> {
-    caller.require(scope)?;
-    if caller.staff()?.may_manage_organisation() {
-        Ok(())
-    } else {
-        Err(AppError::new(ErrorCode::Forbidden))
-    }
-}
-
 async fn staff_response(state: &AppState, ctx: &Ctx, account: Account) -> AppResult<StaffResponse> {
     let roles = state.storage.roles(ctx.tenant.id, account.id).await?;
     Ok(StaffResponse {
@@ -460,7 +451,7 @@ pub async fn create_office(
     caller: ApiCaller,
     ApiJson(body): ApiJson<OfficeRequest>,
 ) -> AppResult<(StatusCode, Json<OfficeResponse>)> {
-    require_admin(&caller, ApiScope::OrgWrite)?;
+    caller.require_admin(ApiScope::OrgWrite)?;
     let new = org::parse_office(&body.code, &body.kind, &body.name_ja, &body.name_en)?;
     let office = org::create_office(&state, &ctx, caller.account.id, &new).await?;
     Ok((StatusCode::CREATED, Json(office_response(office))))
@@ -476,7 +467,7 @@ pub async fn update_office(
     Path(id): Path<Uuid>,
     ApiJson(body): ApiJson<OfficeRequest>,
 ) -> AppResult<Json<OfficeResponse>> {
-    require_admin(&caller, ApiScope::OrgWrite)?;
+    caller.require_admin(ApiScope::OrgWrite)?;
     let new = org::parse_office(&body.code, &body.kind, &body.name_ja, &body.name_en)?;
     let office = org::update_office(&state, &ctx, caller.account.id, OfficeId(id), &new).await?;
     Ok(Json(office_response(office)))
@@ -537,7 +528,7 @@ pub async fn create_department(
     caller: ApiCaller,
     ApiJson(body): ApiJson<DepartmentRequest>,
 ) -> AppResult<(StatusCode, Json<DepartmentResponse>)> {
-    require_admin(&caller, ApiScope::OrgWrite)?;
+    caller.require_admin(ApiScope::OrgWrite)?;
     let new = org::parse_department(&body.code, &body.name_ja, &body.name_en, body.office_id)?;
     let department = org::create_department(&state, &ctx, caller.account.id, &new).await?;
     Ok((StatusCode::CREATED, Json(department_response(department))))
@@ -550,7 +541,7 @@ pub async fn list_staff(
     ctx: Ctx,
     caller: ApiCaller,
 ) -> AppResult<Json<Vec<StaffResponse>>> {
-    require_admin(&caller, ApiScope::OrgRead)?;
+    caller.require_admin(ApiScope::OrgRead)?;
     let mut staff = Vec::new();
     for account in state
         .storage
@@ -571,7 +562,7 @@ pub async fn invite_staff(
     caller: ApiCaller,
     ApiJson(body): ApiJson<InviteStaffRequest>,
 ) -> AppResult<(StatusCode, Json<StaffResponse>)> {
-    require_admin(&caller, ApiScope::OrgWrite)?;
+    caller.require_admin(ApiScope::OrgWrite)?;
     let roles = parse_roles(&body.roles)?;
     let input = NewStaffInput {
         display_name: body.display_name,
@@ -596,7 +587,7 @@ pub async fn set_roles(
     Path(id): Path<Uuid>,
     ApiJson(body): ApiJson<RolesRequest>,
 ) -> AppResult<StatusCode> {
-    require_admin(&caller, ApiScope::OrgWrite)?;
+    caller.require_admin(ApiScope::OrgWrite)?;
     let roles = parse_roles(&body.roles)?;
     accounts::change_roles(&state, &ctx, &caller.account, AccountId(id), roles).await?;
     Ok(StatusCode::NO_CONTENT)

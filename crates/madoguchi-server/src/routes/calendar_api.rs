@@ -36,15 +36,6 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-fn require_admin(caller: &ApiCaller, scope: ApiScope) -> AppResult<()> {
-    caller.require(scope)?;
-    if caller.staff()?.may_manage_organisation() {
-        Ok(())
-    } else {
-        Err(AppError::new(ErrorCode::Forbidden))
-    }
-}
-
 #[derive(Deserialize, IntoParams)]
 pub struct YearQuery {
     /// The year whose holidays are listed; this year (Tokyo) when absent.
@@ -229,7 +220,7 @@ pub async fn overview(
     caller: ApiCaller,
     Query(query): Query<YearQuery>,
 ) -> AppResult<Json<CalendarResponse>> {
-    require_admin(&caller, ApiScope::OrgRead)?;
+    caller.require_admin(ApiScope::OrgRead)?;
     let year = query
         .year
         .unwrap_or_else(|| madoguchi_storage::now_utc().to_offset(JST).year());
@@ -273,7 +264,7 @@ pub async fn overview(
     request_body(content = String, content_type = "text/csv", description = "`国民の祝日・休日月日,国民の祝日・休日名称`, then `YYYY/M/D,名称` rows; Shift_JIS or UTF-8"),
     responses((status = 200, body = HolidayFileResponse), (status = 422, body = HolidayFileErrorBody)))]
 pub async fn preview(ctx: Ctx, caller: ApiCaller, body: Bytes) -> AppResult<Response> {
-    require_admin(&caller, ApiScope::OrgWrite)?;
+    caller.require_admin(ApiScope::OrgWrite)?;
     let preview = match cal::preview_holiday_file(&body) {
         Ok(preview) => preview,
         Err(error) => return Ok(file_error(&error, ctx.lang)),
@@ -303,7 +294,7 @@ pub async fn import(
     caller: ApiCaller,
     body: Bytes,
 ) -> AppResult<Response> {
-    require_admin(&caller, ApiScope::OrgWrite)?;
+    caller.require_admin(ApiScope::OrgWrite)?;
     let preview = match cal::preview_holiday_file(&body) {
         Ok(preview) => preview,
         Err(error) => return Ok(file_error(&error, ctx.lang)),
@@ -336,7 +327,7 @@ pub async fn remove_year(
     caller: ApiCaller,
     Path(year): Path<i32>,
 ) -> AppResult<Json<RemovedResponse>> {
-    require_admin(&caller, ApiScope::OrgWrite)?;
+    caller.require_admin(ApiScope::OrgWrite)?;
     let removed = cal::remove_imported_year(&state, &ctx, caller.account.id, year).await?;
     Ok(Json(RemovedResponse { removed }))
 }
@@ -351,7 +342,7 @@ pub async fn set_year_end_closure(
     caller: ApiCaller,
     ApiJson(body): ApiJson<YearEndClosureRequest>,
 ) -> AppResult<StatusCode> {
-    require_admin(&caller, ApiScope::OrgWrite)?;
+    caller.require_admin(ApiScope::OrgWrite)?;
     let closure = body
         .closure
         .map(|c| cal::parse_year_end_closure(&c.first, &c.last))
@@ -369,7 +360,7 @@ pub async fn office(
     caller: ApiCaller,
     Path(id): Path<Uuid>,
 ) -> AppResult<Json<OfficeCalendarResponse>> {
-    require_admin(&caller, ApiScope::OrgRead)?;
+    caller.require_admin(ApiScope::OrgRead)?;
     let calendar = state
         .storage
         .office_calendar(ctx.tenant.id, OfficeId(id))
@@ -388,7 +379,7 @@ pub async fn replace_office(
     Path(id): Path<Uuid>,
     ApiJson(body): ApiJson<OfficeCalendarRequest>,
 ) -> AppResult<Json<OfficeCalendarResponse>> {
-    require_admin(&caller, ApiScope::OrgWrite)?;
+    caller.require_admin(ApiScope::OrgWrite)?;
     let rules = body
         .rules
         .into_iter()
@@ -414,7 +405,7 @@ pub async fn add_rule(
     Path(id): Path<Uuid>,
     ApiJson(body): ApiJson<ClosingRuleRequest>,
 ) -> AppResult<Json<OfficeCalendarResponse>> {
-    require_admin(&caller, ApiScope::OrgWrite)?;
+    caller.require_admin(ApiScope::OrgWrite)?;
     let rule = cal::checked_rule(body.rule)?;
     let office = OfficeId(id);
     cal::add_closing_rule(&state, &ctx, caller.account.id, office, rule).await?;
@@ -432,7 +423,7 @@ pub async fn remove_rule(
     caller: ApiCaller,
     Path((id, rule_id)): Path<(Uuid, Uuid)>,
 ) -> AppResult<StatusCode> {
-    require_admin(&caller, ApiScope::OrgWrite)?;
+    caller.require_admin(ApiScope::OrgWrite)?;
     cal::remove_closing_rule(&state, &ctx, caller.account.id, OfficeId(id), rule_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -12,9 +12,8 @@ use crate::http::auth::StaffSession;
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::PageForm;
 use crate::routes::account_pages::form_errors;
-use crate::routes::pages::page_base;
+use crate::routes::admin_pages::staff_base;
 use crate::state::AppState;
-use crate::templates::PageBase;
 use axum::Router;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
@@ -22,7 +21,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use madoguchi_calendar::{ClosingRule, CsvError, HolidayDifference, OnHoliday};
 use madoguchi_domain::tokyo::JST;
-use madoguchi_domain::{AccountKind, ErrorCode, Lang, OfficeId};
+use madoguchi_domain::{ErrorCode, Lang, OfficeId};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
@@ -52,24 +51,6 @@ pub fn router() -> Router<AppState> {
 
 /// The earliest and latest year the overview shows; outside them a year is a typing mistake.
 const YEARS_SHOWN: std::ops::RangeInclusive<i32> = 1948..=2200;
-
-fn require_admin(staff: &StaffSession) -> AppResult<()> {
-    if staff.access.may_manage_organisation() {
-        Ok(())
-    } else {
-        Err(AppError::new(ErrorCode::Forbidden))
-    }
-}
-
-async fn admin_base(ctx: &Ctx, staff: &StaffSession, session: &Session) -> AppResult<PageBase> {
-    page_base(
-        ctx,
-        Some(AccountKind::Staff),
-        Some(session),
-        staff.access.is_admin(),
-    )
-    .await
-}
 
 fn text(lang: Lang, key: &str) -> String {
     crate::i18n::text(lang, key)
@@ -171,7 +152,7 @@ async fn render_overview(
             }
         })
         .collect();
-    let base = admin_base(ctx, staff, session).await?;
+    let base = staff_base(ctx, staff, session).await?;
     state.templates.page(
         "admin/calendar.html",
         &base,
@@ -201,7 +182,7 @@ async fn overview(
     staff: StaffSession,
     Query(query): Query<OverviewQuery>,
 ) -> AppResult<Html<String>> {
-    require_admin(&staff)?;
+    staff.require_admin()?;
     let year = query.year.unwrap_or_else(this_year);
     if !YEARS_SHOWN.contains(&year) {
         return Err(AppError::field("year", ErrorCode::ValidationFailed));
@@ -228,7 +209,7 @@ async fn set_year_end(
     staff: StaffSession,
     PageForm(form): PageForm<YearEndForm>,
 ) -> AppResult<Response> {
-    require_admin(&staff)?;
+    staff.require_admin()?;
     let result = async {
         let closure = match form.mode.as_str() {
             "none" => None,
@@ -268,7 +249,7 @@ async fn remove_year(
     staff: StaffSession,
     PageForm(form): PageForm<YearForm>,
 ) -> AppResult<Redirect> {
-    require_admin(&staff)?;
+    staff.require_admin()?;
     if !YEARS_SHOWN.contains(&form.year) {
         return Err(AppError::field("year", ErrorCode::ValidationFailed));
     }
@@ -317,8 +298,8 @@ async fn import_form(
     session: Session,
     staff: StaffSession,
 ) -> AppResult<Html<String>> {
-    require_admin(&staff)?;
-    let base = admin_base(&ctx, &staff, &session).await?;
+    staff.require_admin()?;
+    let base = staff_base(&ctx, &staff, &session).await?;
     state
         .templates
         .page("admin/calendar_import.html", &base, context! {})
@@ -349,7 +330,7 @@ async fn render_file_error(
     staff: &StaffSession,
     error: &CsvError,
 ) -> AppResult<Response> {
-    let base = admin_base(ctx, staff, session).await?;
+    let base = staff_base(ctx, staff, session).await?;
     let page = state.templates.page(
         "admin/calendar_import.html",
         &base,
@@ -365,7 +346,7 @@ async fn import_preview(
     staff: StaffSession,
     multipart: Multipart,
 ) -> AppResult<Response> {
-    require_admin(&staff)?;
+    staff.require_admin()?;
     let bytes = uploaded_file(multipart).await?;
     let preview = match cal::preview_holiday_file(&bytes) {
         Ok(preview) => preview,
@@ -385,7 +366,7 @@ async fn import_preview(
             .collect(),
         payload: cal::encode_holidays(&preview.holidays),
     };
-    let base = admin_base(&ctx, &staff, &session).await?;
+    let base = staff_base(&ctx, &staff, &session).await?;
     Ok(state
         .templates
         .page(
@@ -409,7 +390,7 @@ async fn import_confirm(
     staff: StaffSession,
     PageForm(form): PageForm<ConfirmForm>,
 ) -> AppResult<Response> {
-    require_admin(&staff)?;
+    staff.require_admin()?;
     let holidays = match cal::decode_holidays(&form.holidays) {
         Ok(holidays) => holidays,
         Err(error) => return render_file_error(&state, &ctx, &session, &staff, &error).await,
@@ -502,7 +483,7 @@ async fn render_office(
             },
         })
         .collect();
-    let base = admin_base(ctx, staff, session).await?;
+    let base = staff_base(ctx, staff, session).await?;
     state.templates.page(
         "admin/calendar_office.html",
         &base,
@@ -524,7 +505,7 @@ async fn office_page(
     staff: StaffSession,
     Path(id): Path<Uuid>,
 ) -> AppResult<Html<String>> {
-    require_admin(&staff)?;
+    staff.require_admin()?;
     render_office(
         &state,
         &ctx,
@@ -584,7 +565,7 @@ async fn add_rule(
     Path(id): Path<Uuid>,
     PageForm(form): PageForm<RuleForm>,
 ) -> AppResult<Response> {
-    require_admin(&staff)?;
+    staff.require_admin()?;
     let office = OfficeId(id);
     let result = async {
         let rule = rule_from_form(&form)?;
@@ -615,7 +596,7 @@ async fn remove_rule(
     staff: StaffSession,
     Path((id, rule)): Path<(Uuid, Uuid)>,
 ) -> AppResult<Redirect> {
-    require_admin(&staff)?;
+    staff.require_admin()?;
     cal::remove_closing_rule(&state, &ctx, staff.account.id, OfficeId(id), rule).await?;
     Ok(Redirect::to(&format!("/admin/calendar/offices/{id}#rules")))
 }
@@ -634,7 +615,7 @@ async fn set_open_days(
     Path(id): Path<Uuid>,
     PageForm(form): PageForm<OpenDaysForm>,
 ) -> AppResult<Redirect> {
-    require_admin(&staff)?;
+    staff.require_admin()?;
     cal::set_open_on_weekends_and_holidays(
         &state,
         &ctx,

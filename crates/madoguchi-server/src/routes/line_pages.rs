@@ -69,14 +69,6 @@ async fn unlink(
     Ok(Redirect::to("/account"))
 }
 
-fn require_admin(staff: &StaffSession) -> AppResult<()> {
-    if staff.access.may_manage_organisation() {
-        Ok(())
-    } else {
-        Err(AppError::new(ErrorCode::Forbidden))
-    }
-}
-
 /// Renders the settings page for `values`, with the stored secrets masked in the hints.
 async fn render_settings(
     state: &AppState,
@@ -132,7 +124,7 @@ async fn settings(
     session: Session,
     staff: StaffSession,
 ) -> AppResult<Html<String>> {
-    require_admin(&staff)?;
+    staff.require_admin()?;
     let saved: Option<bool> = session
         .remove("line_saved")
         .await
@@ -158,7 +150,7 @@ async fn save_settings(
     staff: StaffSession,
     PageForm(form): PageForm<ChannelForm>,
 ) -> AppResult<Response> {
-    require_admin(&staff)?;
+    staff.require_admin()?;
     let stored = state.storage.line_channel(ctx.tenant.id).await?;
     match line::parse_channel(&form, stored.as_ref()) {
         Ok(new) => {

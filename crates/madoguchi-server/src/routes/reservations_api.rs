@@ -218,15 +218,6 @@ pub(crate) fn reservation_response(r: &Reservation) -> ReservationResponse {
     }
 }
 
-fn require_admin(caller: &ApiCaller) -> AppResult<()> {
-    caller.require(ApiScope::OrgWrite)?;
-    if caller.staff()?.may_manage_organisation() {
-        Ok(())
-    } else {
-        Err(AppError::new(ErrorCode::Forbidden))
-    }
-}
-
 pub(crate) fn parse_date(field: &str, raw: &str) -> AppResult<Date> {
     Date::parse(
         raw,
@@ -260,7 +251,7 @@ pub async fn create_service(
     caller: ApiCaller,
     ApiJson(body): ApiJson<ServiceRequest>,
 ) -> AppResult<(StatusCode, Json<ServiceResponse>)> {
-    require_admin(&caller)?;
+    caller.require_admin(ApiScope::OrgWrite)?;
     let mut errors = Vec::new();
     let field = |name: &str, code| crate::http::FieldError {
         field: name.to_owned(),
@@ -331,7 +322,7 @@ pub async fn add_slots(
     Path(id): Path<Uuid>,
     ApiJson(body): ApiJson<SlotsRequest>,
 ) -> AppResult<Json<SlotsAdded>> {
-    require_admin(&caller)?;
+    caller.require_admin(ApiScope::OrgWrite)?;
     if body.slots.is_empty()
         || body.slots.len() > 5000
         || body.slots.iter().any(|s| s.ends_at <= s.starts_at)
@@ -377,7 +368,7 @@ pub async fn generate_slots(
     Path(id): Path<Uuid>,
     ApiJson(body): ApiJson<GenerateRequest>,
 ) -> AppResult<Json<SlotsAdded>> {
-    require_admin(&caller)?;
+    caller.require_admin(ApiScope::OrgWrite)?;
     let from = parse_date("from", &body.from)?;
     let to = parse_date("to", &body.to)?;
     let valid_patterns = !body.patterns.is_empty()

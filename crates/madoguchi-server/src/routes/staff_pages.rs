@@ -14,11 +14,10 @@ use crate::http::Ctx;
 use crate::http::auth::StaffSession;
 use crate::http::error::{AppError, AppResult, FieldError};
 use crate::http::extract::PageForm;
-use crate::routes::pages::page_base;
+use crate::routes::admin_pages::staff_base;
 use crate::routes::present::*;
 use crate::routes::reservation_flows_api::{DaySheetLine, day_sheet_line, day_sheet_rows};
 use crate::state::AppState;
-use crate::templates::PageBase;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
@@ -87,16 +86,6 @@ fn require_handler(staff: &StaffSession) -> AppResult<()> {
     } else {
         Err(AppError::new(ErrorCode::Forbidden))
     }
-}
-
-async fn staff_base(ctx: &Ctx, staff: &StaffSession, session: &Session) -> AppResult<PageBase> {
-    page_base(
-        ctx,
-        Some(AccountKind::Staff),
-        Some(session),
-        staff.access.is_admin(),
-    )
-    .await
 }
 
 fn text(lang: Lang, key: &str) -> String {
