@@ -8,8 +8,6 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-mod bench;
-mod bench_booking;
 mod config;
 mod storage;
 
@@ -55,7 +53,7 @@ enum Command {
     SeedDemo,
     /// Benchmarks that print their figures.
     #[command(subcommand)]
-    Bench(bench::BenchCommand),
+    Bench(madoguchi_bench::BenchCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -119,7 +117,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Bench(command) => bench::run(command).await,
+        Command::Bench(command) => madoguchi_bench::run(command).await,
     }
 }
 

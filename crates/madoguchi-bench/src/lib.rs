@@ -1,9 +1,13 @@
-//! `madoguchi bench …`: benchmarks that print their figures; results go to docs/benchmarks.md.
+//! `madoguchi bench …`: benchmarks that print their figures with a ceiling measured in the same
+//! run and end with one JSON line; results go to docs/benchmarks.md. Kept out of the binary's own
+//! crate so the serving code and the measuring code stay apart; `madoguchi` links it.
 //!
 //! - `startup`: `madoguchi serve` as a child process on a new data directory, timed from spawn
 //!   to the first `200` from `/readyz` (migrations and demo seeding included).
 //! - `home`: home-page throughput measured with `wrk`, side by side with a bare axum "hello" on
 //!   the same machine in the same run, as the ceiling.
+
+mod booking;
 
 use anyhow::Context;
 use clap::Subcommand;
@@ -20,9 +24,9 @@ pub enum BenchCommand {
     },
     /// N clients book the same session of capacity C over HTTP at once, then over 200 slots;
     /// the ceiling is the same reservation transaction without HTTP.
-    BookingRush(crate::bench_booking::RushArgs),
+    BookingRush(booking::RushArgs),
     /// The month view of a service holding many reservations (default 100,000).
-    MonthView(crate::bench_booking::MonthArgs),
+    MonthView(booking::MonthArgs),
     /// Home-page requests per second against a bare axum "hello" ceiling (needs `wrk`).
     Home {
         /// Seconds per wrk run.
@@ -41,8 +45,8 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             seconds,
             connections,
         } => home(seconds, connections).await,
-        BenchCommand::BookingRush(args) => crate::bench_booking::run(args).await,
-        BenchCommand::MonthView(args) => crate::bench_booking::month_view(args).await,
+        BenchCommand::BookingRush(args) => crate::booking::run(args).await,
+        BenchCommand::MonthView(args) => crate::booking::month_view(args).await,
     }
 }
 
