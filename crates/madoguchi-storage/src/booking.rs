@@ -9,40 +9,9 @@ use async_trait::async_trait;
 use madoguchi_domain::{
     AccountId, DepartmentId, OfficeId, OrgCode, ReservationId, ServiceId, SlotId, TenantId,
 };
-use serde::{Deserialize, Serialize};
+pub use madoguchi_booking::{Attendance, RemoteJoin, ReservationStatus, ServiceKind};
+use serde::Serialize;
 use time::{Date, OffsetDateTime};
-
-/// What kind of service: it decides the pages and whether a join location is asked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ServiceKind {
-    Consultation,
-    RemoteConsultation,
-    Checkup,
-    Lecture,
-}
-
-impl ServiceKind {
-    pub const ALL: [ServiceKind; 4] = [
-        ServiceKind::Consultation,
-        ServiceKind::RemoteConsultation,
-        ServiceKind::Checkup,
-        ServiceKind::Lecture,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ServiceKind::Consultation => "consultation",
-            ServiceKind::RemoteConsultation => "remote_consultation",
-            ServiceKind::Checkup => "checkup",
-            ServiceKind::Lecture => "lecture",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<ServiceKind> {
-        ServiceKind::ALL.into_iter().find(|k| k.as_str() == raw)
-    }
-}
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Service {
@@ -97,50 +66,6 @@ pub struct DayAvailability {
     pub slots: i64,
     pub capacity: i64,
     pub taken: i64,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReservationStatus {
-    /// Waiting for answers or payment until `hold_expires_at`; the seat is kept.
-    Held,
-    Confirmed,
-    Cancelled,
-    /// A hold that ran out.
-    Expired,
-    Attended,
-    NoShow,
-}
-
-impl ReservationStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReservationStatus::Held => "held",
-            ReservationStatus::Confirmed => "confirmed",
-            ReservationStatus::Cancelled => "cancelled",
-            ReservationStatus::Expired => "expired",
-            ReservationStatus::Attended => "attended",
-            ReservationStatus::NoShow => "no_show",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<ReservationStatus> {
-        [
-            ReservationStatus::Held,
-            ReservationStatus::Confirmed,
-            ReservationStatus::Cancelled,
-            ReservationStatus::Expired,
-            ReservationStatus::Attended,
-            ReservationStatus::NoShow,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == raw)
-    }
-
-    /// Whether the reservation occupies a seat.
-    pub fn holds_a_seat(self) -> bool {
-        matches!(self, ReservationStatus::Held | ReservationStatus::Confirmed)
-    }
 }
 
 #[derive(Clone, PartialEq, Serialize)]
@@ -202,16 +127,6 @@ pub struct NewReservation {
     pub remote_join: Option<RemoteJoin>,
 }
 
-/// Where a resident joins a remote consultation from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "from", rename_all = "snake_case")]
-pub enum RemoteJoin {
-    /// Their own device at home.
-    Home,
-    /// The kiosk at a branch office.
-    Kiosk { office_id: OfficeId },
-}
-
 /// The appointment a remote consultation's reservation creates; the remote counter opens the
 /// call for it. Its state follows the reservation's (cancelled with it, moved with it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -221,23 +136,6 @@ pub struct RemoteAppointment {
     pub reservation_id: ReservationId,
     pub join: RemoteJoin,
     pub created_at: OffsetDateTime,
-}
-
-/// What staff record at the counter.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Attendance {
-    Attended,
-    NoShow,
-}
-
-impl Attendance {
-    pub fn status(self) -> ReservationStatus {
-        match self {
-            Attendance::Attended => ReservationStatus::Attended,
-            Attendance::NoShow => ReservationStatus::NoShow,
-        }
-    }
 }
 
 /// Which reservations a day sheet lists.
