@@ -108,7 +108,6 @@ impl Attendance {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 //! reads other than through arguments), so every rule here is testable as a plain function.
 
 pub mod account;
+pub mod clock;
 pub mod error;
 pub mod ids;
 pub mod lang;
@@ -14,6 +15,7 @@ pub mod tenant;
 pub mod tokyo;
 
 pub use account::{AccountKind, DisplayName, Email, Role, RoleAssignment};
+pub use clock::{Clock, ManualClock};
 pub use error::ErrorCode;
 pub use ids::{
     AccountId, AuditId, DepartmentId, JobId, OfficeId, ReservationId, ServiceId, SlotId, TenantId,

@@ -17,7 +17,6 @@ pub mod jobs;
 pub mod line;
 pub mod notify;
 pub mod openapi;
-pub mod org;
 pub mod reservation_feed;
 pub mod routes;
 pub mod state;

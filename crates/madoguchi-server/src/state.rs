@@ -3,9 +3,10 @@
 use crate::config::ServerConfig;
 use crate::templates::Templates;
 use madoguchi_auth::{ApiTokenKeys, PasswordHasher};
-use madoguchi_domain::TenantId;
+use madoguchi_domain::{Clock, TenantId};
 use madoguchi_jobs::JobQueue;
-use madoguchi_storage::{Office, Storage, StorageResult, Tenant};
+use madoguchi_storage::{Office, Storage, StorageResult, SystemClock, Tenant};
+use madoguchi_usecases::{Actor, NodeCaches, Scope};
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,6 +40,8 @@ pub struct AppStateInner {
     pub calendars: Arc<TtlCache<madoguchi_calendar::MunicipalCalendar>>,
     /// Services, keyed by tenant and service id (see [`AppState::service`]).
     pub services: Arc<TtlCache<madoguchi_storage::Service>>,
+    /// Where use cases read "now" from: the system clock, or a test's `ManualClock`.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl AppState {
@@ -46,6 +49,16 @@ impl AppState {
         storage: Arc<dyn Storage>,
         config: ServerConfig,
         metrics: Option<PrometheusHandle>,
+    ) -> anyhow::Result<Self> {
+        Self::with_clock(storage, config, metrics, Arc::new(SystemClock))
+    }
+
+    /// [`AppState::new`] with the clock the use cases read (tests stand at a chosen instant).
+    pub fn with_clock(
+        storage: Arc<dyn Storage>,
+        config: ServerConfig,
+        metrics: Option<PrometheusHandle>,
+        clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
         let job_store: Arc<dyn madoguchi_storage::JobStore> = storage_as_jobs(storage.clone());
         Ok(Self(Arc::new(AppStateInner {
@@ -64,11 +77,17 @@ impl AppState {
             pages: Arc::new(TtlCache::default()),
             calendars: Arc::new(TtlCache::default()),
             services: Arc::new(TtlCache::default()),
+            clock,
         })))
     }
 }
 
 impl AppState {
+    /// The scope a use case runs in: this request's city, who acts, and the node's clock.
+    pub fn scope(&self, tenant: TenantId, actor: Actor) -> Scope {
+        Scope::new(tenant, actor, self.clock.clone())
+    }
+
     /// A tenant's offices, from the cache when fresh.
     pub async fn offices(&self, tenant: TenantId) -> StorageResult<Arc<Vec<Office>>> {
         let key = tenant.to_string();
@@ -121,6 +140,12 @@ impl AppState {
         for lang in [madoguchi_domain::Lang::Ja, madoguchi_domain::Lang::En] {
             self.pages.forget(&home_page_key(tenant, lang));
         }
+    }
+}
+
+impl NodeCaches for AppState {
+    fn offices_changed(&self, tenant: TenantId) {
+        AppState::offices_changed(self, tenant);
     }
 }
 

@@ -6,10 +6,10 @@
 
 use crate::StorageResult;
 use async_trait::async_trait;
+pub use madoguchi_booking::{Attendance, RemoteJoin, ReservationStatus, ServiceKind};
 use madoguchi_domain::{
     AccountId, DepartmentId, OfficeId, OrgCode, ReservationId, ServiceId, SlotId, TenantId,
 };
-pub use madoguchi_booking::{Attendance, RemoteJoin, ReservationStatus, ServiceKind};
 use serde::Serialize;
 use time::{Date, OffsetDateTime};
 

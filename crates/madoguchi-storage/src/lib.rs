@@ -340,7 +340,16 @@ pub fn from_unix_micros(micros: i64) -> StorageResult<OffsetDateTime> {
 /// The current instant truncated to whole microseconds, the precision both databases keep, so
 /// a record returned from a write equals the same record read back.
 pub fn now_utc() -> OffsetDateTime {
-    let now = OffsetDateTime::now_utc();
-    now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
-        .unwrap_or(now)
+    madoguchi_domain::clock::to_microseconds(OffsetDateTime::now_utc())
+}
+
+/// The operating system's clock, for use cases (`madoguchi_domain::Clock`); tests use a
+/// `ManualClock` instead.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl madoguchi_domain::Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        now_utc()
+    }
 }

@@ -11,12 +11,8 @@ use madoguchi_domain::{ErrorCode, Lang};
 use madoguchi_storage::StorageError;
 use serde::Serialize;
 
-/// A problem with one input field.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FieldError {
-    pub field: String,
-    pub code: ErrorCode,
-}
+pub use madoguchi_usecases::FieldError;
+use madoguchi_usecases::UseCaseError;
 
 #[derive(Debug)]
 pub struct AppError {
@@ -136,32 +132,19 @@ impl AppError {
 
 impl From<StorageError> for AppError {
     fn from(error: StorageError) -> Self {
-        match error {
-            StorageError::NotFound => AppError::new(ErrorCode::NotFound),
-            StorageError::Duplicate { constraint } => match constraint.as_str() {
-                "accounts_email" => AppError::field("email", ErrorCode::EmailTaken),
-                "offices_code" | "departments_code" | "services_code" => {
-                    AppError::field("code", ErrorCode::OrgCodeTaken)
-                }
-                "waitlist_one_per_resident" => AppError::new(ErrorCode::AlreadyWaiting),
-                _ => AppError::new(ErrorCode::Conflict),
-            },
-            StorageError::Constraint { .. } => AppError::new(ErrorCode::ValidationFailed),
-            StorageError::Refused(refusal) => AppError::new(match refusal {
-                madoguchi_storage::Refusal::SlotFull => ErrorCode::SlotFull,
-                madoguchi_storage::Refusal::PersonalLimit => ErrorCode::PersonalLimitReached,
-                madoguchi_storage::Refusal::StaleHold => ErrorCode::HoldExpired,
-                madoguchi_storage::Refusal::NotActive => ErrorCode::ReservationNotActive,
-                madoguchi_storage::Refusal::SeatsLeft => ErrorCode::WaitlistSeatsLeft,
-                madoguchi_storage::Refusal::AlreadyBooked => ErrorCode::AlreadyBooked,
-                madoguchi_storage::Refusal::OtherService => ErrorCode::ChangeToOtherService,
-            }),
-            StorageError::Unavailable(detail) => Self {
-                internal: Some(detail),
-                ..AppError::new(ErrorCode::Unavailable)
-            }
-            .retry_after(5),
-            other => AppError::internal(other),
+        UseCaseError::from(error).into()
+    }
+}
+
+/// The one mapping from a use case's outcome to HTTP: the code decides the status.
+impl From<UseCaseError> for AppError {
+    fn from(error: UseCaseError) -> Self {
+        Self {
+            code: error.code,
+            status: status_of(error.code),
+            fields: error.fields,
+            retry_after_s: error.retry_after_s,
+            internal: error.internal,
         }
     }
 }

@@ -7,7 +7,6 @@ use crate::http::Ctx;
 use crate::http::auth::StaffSession;
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::PageForm;
-use crate::org;
 use crate::routes::account_pages::form_errors;
 use crate::routes::api::{RoleInput, parse_roles};
 use crate::routes::pages::page_base;
@@ -22,6 +21,7 @@ use madoguchi_domain::tokyo::format_tokyo_minutes;
 use madoguchi_domain::{AccountId, AccountKind, ErrorCode, OfficeId, OfficeKind, Role};
 use madoguchi_mail::OutboxMailer;
 use madoguchi_storage::{AuditFilter, JobStatus};
+use madoguchi_usecases::{Actor, org};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -266,7 +266,10 @@ async fn create_office(
     staff.require_admin()?;
     let result = async {
         let new = org::parse_office(&form.code, &form.kind, &form.name_ja, &form.name_en)?;
-        org::create_office(&state, &ctx, staff.account.id, &new).await
+        let scope = state.scope(ctx.tenant.id, Actor::Staff(staff.account.id));
+        org::create_office(&*state.storage, &state, &scope, &new)
+            .await
+            .map_err(AppError::from)
     }
     .await;
     match result {
@@ -378,7 +381,10 @@ async fn create_department(
     let result = async {
         let office_id = optional_uuid("office_id", &form.office_id)?;
         let new = org::parse_department(&form.code, &form.name_ja, &form.name_en, office_id)?;
-        org::create_department(&state, &ctx, staff.account.id, &new).await
+        let scope = state.scope(ctx.tenant.id, Actor::Staff(staff.account.id));
+        org::create_department(&*state.storage, &scope, &new)
+            .await
+            .map_err(AppError::from)
     }
     .await;
     match result {

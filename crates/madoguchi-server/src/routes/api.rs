@@ -4,7 +4,6 @@
 use crate::accounts::{self, NewStaffInput, SignUpInput};
 use crate::http::error::{AppError, AppResult, ErrorBody};
 use crate::http::{ApiCaller, ApiJson, Ctx};
-use crate::org;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -16,6 +15,7 @@ use madoguchi_domain::{
     RoleAssignment,
 };
 use madoguchi_storage::{Account, AuditEntry, AuditFilter, Department, Office, now_utc};
+use madoguchi_usecases::{Actor, org};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
@@ -453,7 +453,8 @@ pub async fn create_office(
 ) -> AppResult<(StatusCode, Json<OfficeResponse>)> {
     caller.require_admin(ApiScope::OrgWrite)?;
     let new = org::parse_office(&body.code, &body.kind, &body.name_ja, &body.name_en)?;
-    let office = org::create_office(&state, &ctx, caller.account.id, &new).await?;
+    let scope = state.scope(ctx.tenant.id, Actor::Staff(caller.account.id));
+    let office = org::create_office(&*state.storage, &state, &scope, &new).await?;
     Ok((StatusCode::CREATED, Json(office_response(office))))
 }
 
@@ -469,7 +470,8 @@ pub async fn update_office(
 ) -> AppResult<Json<OfficeResponse>> {
     caller.require_admin(ApiScope::OrgWrite)?;
     let new = org::parse_office(&body.code, &body.kind, &body.name_ja, &body.name_en)?;
-    let office = org::update_office(&state, &ctx, caller.account.id, OfficeId(id), &new).await?;
+    let scope = state.scope(ctx.tenant.id, Actor::Staff(caller.account.id));
+    let office = org::update_office(&*state.storage, &state, &scope, OfficeId(id), &new).await?;
     Ok(Json(office_response(office)))
 }
 
@@ -530,7 +532,8 @@ pub async fn create_department(
 ) -> AppResult<(StatusCode, Json<DepartmentResponse>)> {
     caller.require_admin(ApiScope::OrgWrite)?;
     let new = org::parse_department(&body.code, &body.name_ja, &body.name_en, body.office_id)?;
-    let department = org::create_department(&state, &ctx, caller.account.id, &new).await?;
+    let scope = state.scope(ctx.tenant.id, Actor::Staff(caller.account.id));
+    let department = org::create_department(&*state.storage, &scope, &new).await?;
     Ok((StatusCode::CREATED, Json(department_response(department))))
 }
 
