@@ -2,6 +2,7 @@
 //! a real SMTP listener, and the browser-test runner.
 
 pub mod app;
+pub mod contract;
 pub mod days;
 pub mod db;
 pub mod smtp;

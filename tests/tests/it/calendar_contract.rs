@@ -16,29 +16,7 @@ use time::Date;
 use time::Weekday;
 use time::macros::date;
 
-/// Generates `mod <story> { on_sqlite, on_postgres }` for each story.
-macro_rules! on_both_databases {
-    ($($story:ident),+ $(,)?) => {$(
-        mod $story {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn on_sqlite() -> anyhow::Result<()> {
-                let db = madoguchi_tests::db::fresh_sqlite().await?;
-                assert_eq!(madoguchi_storage::SchemaStore::backend_name(&*db), "sqlite");
-                super::$story(&*db).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn on_postgres() -> anyhow::Result<()> {
-                let Some(db) = madoguchi_tests::db::fresh_postgres().await? else {
-                    eprintln!("notice: PostgreSQL not available; story skipped (MADOGUCHI_REQUIRE_POSTGRES=1 makes this fail)");
-                    return Ok(());
-                };
-                assert_eq!(madoguchi_storage::SchemaStore::backend_name(&*db), "postgres");
-                super::$story(&*db).await
-            }
-        }
-    )+};
-}
+use madoguchi_tests::on_both_databases;
 
 on_both_databases!(
     a_tenant_without_settings_has_the_default_closure_and_nothing_imported,

@@ -15,27 +15,7 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 use tokio::sync::Barrier;
 
-/// Generates `mod <story> { on_sqlite, on_postgres }` for each story.
-macro_rules! on_both_databases {
-    ($($story:ident),+ $(,)?) => {$(
-        mod $story {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn on_sqlite() -> anyhow::Result<()> {
-                let db = madoguchi_tests::db::fresh_sqlite().await?;
-                super::$story(&*db).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn on_postgres() -> anyhow::Result<()> {
-                let Some(db) = madoguchi_tests::db::fresh_postgres().await? else {
-                    eprintln!("notice: PostgreSQL not available; story skipped (MADOGUCHI_REQUIRE_POSTGRES=1 makes this fail)");
-                    return Ok(());
-                };
-                super::$story(&*db).await
-            }
-        }
-    )+};
-}
+use madoguchi_tests::on_both_databases;
 
 on_both_databases!(
     a_feed_is_issued_once_and_found_by_its_token_hash_in_its_tenant_only,

@@ -7,6 +7,7 @@ use crate::booking_contract::{
     office, resident, secs, slot_at, taken, town,
 };
 use futures::future::join_all;
+use madoguchi_tests::on_both_databases;
 use madoguchi_domain::AccountId;
 use madoguchi_storage::{
     Attendance, DaySheetFilter, LimitCheck, NewReservation, NewSuspension, NewWaitlistEntry,

@@ -5,7 +5,6 @@
 
 mod accounts;
 mod bad_input;
-#[macro_use]
 mod booking_contract;
 mod booking_flows;
 mod booking_pages;
