@@ -7,13 +7,13 @@ use crate::booking_contract::{
     office, resident, secs, slot_at, taken, town,
 };
 use futures::future::join_all;
-use madoguchi_tests::on_both_databases;
 use madoguchi_domain::AccountId;
 use madoguchi_storage::{
     Attendance, DaySheetFilter, LimitCheck, NewReservation, NewSuspension, NewWaitlistEntry,
     Refusal, RemoteJoin, ReservationStatus, StorageError, WaitlistStatus, waitlist_idempotency_key,
 };
 use madoguchi_tests::db::Backend;
+use madoguchi_tests::on_both_databases;
 use serde_json::json;
 use std::sync::Arc;
 use time::Duration;

@@ -273,7 +273,7 @@ async fn post_webhook(
     signature: Option<&str>,
 ) -> anyhow::Result<reqwest::StatusCode> {
     let mut request = reqwest::Client::new()
-        .post(app.at(&format!("/line/{}/webhook", app.tenant.slug.as_str())))
+        .post(app.at(&format!("/hooks/line/{}", app.tenant.slug.as_str())))
         .header("content-type", "application/json; charset=utf-8")
         .body(body.to_owned());
     if let Some(signature) = signature {
@@ -580,7 +580,7 @@ async fn settings_story(app: TestApp) -> anyhow::Result<()> {
         !page.contains(SECRET) && !page.contains(TOKEN),
         "secrets never shown"
     );
-    assert!(page.contains(&format!("/line/{}/webhook", app.tenant.slug.as_str())));
+    assert!(page.contains(&format!("/hooks/line/{}", app.tenant.slug.as_str())));
     assert!(
         page.contains("<a href=\"/admin/line\">"),
         "linked from the admin navigation"
