@@ -6,6 +6,7 @@
 pub mod account;
 pub mod clock;
 pub mod error;
+pub mod idempotency;
 pub mod ids;
 pub mod lang;
 pub mod money;
@@ -17,6 +18,7 @@ pub mod tokyo;
 pub use account::{AccountKind, DisplayName, Email, Role, RoleAssignment};
 pub use clock::{Clock, ManualClock};
 pub use error::ErrorCode;
+pub use idempotency::IdempotencyKey;
 pub use ids::{
     AccountId, AuditId, DepartmentId, JobId, OfficeId, ReservationId, ServiceId, SlotId, TenantId,
 };
