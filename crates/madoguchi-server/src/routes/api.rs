@@ -182,6 +182,7 @@ pub struct AuditResponse {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Actions starting with this, e.g. `staff.`.
     pub action: Option<String>,

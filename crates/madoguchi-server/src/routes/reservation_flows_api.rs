@@ -374,6 +374,7 @@ pub async fn proxy_reserve(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DaySheetQuery {
     /// A Tokyo date, `YYYY-MM-DD`.
     pub date: String,

@@ -112,12 +112,14 @@ pub struct SlotResponse {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DayQuery {
     /// A Tokyo date, `YYYY-MM-DD`.
     pub date: String,
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MonthQuery {
     /// A month, `YYYY-MM` (Tokyo calendar).
     pub month: String,
@@ -188,6 +190,7 @@ pub struct ReservationResponse {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CancelQuery {
     /// Why (staff cancellations must say).
     pub reason: Option<String>,
