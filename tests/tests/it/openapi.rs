@@ -1,5 +1,6 @@
 //! The OpenAPI document says what the API really does: each parameter is where the handler
-//! reads it.
+//! reads it, and the answers of the plumbing (400, 401, 403, 404, 413, 415, 422) are listed
+//! where they can happen.
 
 use madoguchi_tests::app::TestApp;
 use madoguchi_tests::on_both_backends;
@@ -64,7 +65,43 @@ async fn parameters_are_where_the_handlers_read_them(app: TestApp) -> anyhow::Re
     Ok(())
 }
 
+async fn plumbing_answers_are_documented_with_the_error_body(app: TestApp) -> anyhow::Result<()> {
+    let doc = document(&app).await?;
+    let mut missing = Vec::new();
+    for (method, path, operation) in operations(&doc) {
+        let responses = &operation["responses"];
+        let mut expected = Vec::new();
+        let secured = operation["security"]
+            .as_array()
+            .is_some_and(|s| !s.is_empty());
+        let has_body = operation.get("requestBody").is_some();
+        if secured {
+            expected.extend(["401", "403"]);
+        }
+        if has_body {
+            expected.extend(["400", "413", "415", "422"]);
+        }
+        if path.contains('{') {
+            expected.extend(["400", "404"]);
+        }
+        for status in expected {
+            if responses.get(status).is_none() {
+                missing.push(format!("{method} {path}: {status}"));
+            }
+        }
+    }
+    anyhow::ensure!(missing.is_empty(), "undocumented answers: {missing:#?}");
+    let shared = &doc["components"]["responses"]["Unauthenticated"]["content"]["application/json"]
+        ["schema"]["$ref"];
+    anyhow::ensure!(shared == "#/components/schemas/ErrorBody", "{shared}");
+    Ok(())
+}
+
 on_both_backends!(
     openapi_parameters_are_where_the_handlers_read_them,
     parameters_are_where_the_handlers_read_them
+);
+on_both_backends!(
+    openapi_plumbing_answers_are_documented_with_the_error_body,
+    plumbing_answers_are_documented_with_the_error_body
 );

@@ -460,7 +460,7 @@ pub async fn create_office(
 
 /// Change an office (administrators).
 #[utoipa::path(put, path = "/api/v1/offices/{id}", tag = "organisation", security(("bearer" = [])), request_body = OfficeRequest,
-    params(("id" = Uuid, Path)), responses((status = 200, body = OfficeResponse), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    params(("id" = Uuid, Path)), responses((status = 200, body = OfficeResponse), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_office(
     State(state): State<AppState>,
     ctx: Ctx,

@@ -281,7 +281,7 @@ pub struct ProxyReservationResponse {
 /// does not apply.
 #[utoipa::path(post, path = "/api/v1/proxy-reservations", tag = "reservations", security(("bearer" = [])),
     request_body = ProxyReserveRequest,
-    responses((status = 201, body = ProxyReservationResponse),
+    responses((status = 201, body = ProxyReservationResponse), (status = 404, body = ErrorBody, description = "no such slot"),
         (status = 409, body = ErrorBody, description = "slot_full, personal_limit_reached, booking_closed, ..."),
         (status = 422, body = ErrorBody, description = "caller fields, eligibility")))]
 pub async fn proxy_reserve(

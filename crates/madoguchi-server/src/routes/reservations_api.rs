@@ -559,6 +559,7 @@ pub(crate) fn applicant_of(input: Option<&ApplicantInput>) -> AppResult<Applican
 #[utoipa::path(post, path = "/api/v1/reservations", tag = "reservations", security(("bearer" = [])), request_body = ReserveRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "1-100 visible ASCII characters")),
     responses((status = 201, body = ReservationResponse), (status = 200, body = ReservationResponse, description = "replayed"),
+        (status = 404, body = ErrorBody, description = "no such slot"),
         (status = 409, body = ErrorBody, description = "slot_full, booking_not_open, booking_closed, booking_day_closed, personal_limit_reached"),
         (status = 422, body = ErrorBody)))]
 pub async fn reserve(
