@@ -1,7 +1,9 @@
 //! The OpenAPI document says what the API really does: each parameter is where the handler
 //! reads it, and the answers of the plumbing (400, 401, 403, 404, 413, 415, 422) are listed
-//! where they can happen.
+//! where they can happen. And an unauthenticated or unauthorised caller is refused before its
+//! body is read.
 
+use crate::support::{PASSWORD, api_token, unique_email, verified_resident};
 use madoguchi_tests::app::TestApp;
 use madoguchi_tests::on_both_backends;
 use serde_json::Value;
@@ -97,6 +99,56 @@ async fn plumbing_answers_are_documented_with_the_error_body(app: TestApp) -> an
     Ok(())
 }
 
+/// Sends `body` as JSON text to `POST /api/v1/offices` (administrators only).
+async fn post_office(
+    app: &TestApp,
+    token: Option<&str>,
+    content_type: &str,
+    body: &str,
+) -> anyhow::Result<(u16, String)> {
+    let mut request = reqwest::Client::new()
+        .post(app.at("/api/v1/offices"))
+        .header("content-type", content_type)
+        .body(body.to_owned());
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await?;
+    let status = response.status().as_u16();
+    let body: Value = response.json().await?;
+    Ok((
+        status,
+        body["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    ))
+}
+
+async fn callers_are_refused_before_their_body_is_read(app: TestApp) -> anyhow::Result<()> {
+    let email = unique_email("openapi");
+    verified_resident(&app, &email).await?;
+    let resident = api_token(&app, "resident", &email, PASSWORD).await?;
+    let bodies = [
+        ("application/json", "{not json"),
+        ("application/json", r#"{"code": 1}"#),
+        ("text/plain", "hello"),
+    ];
+    for (content_type, body) in bodies {
+        let anonymous = post_office(&app, None, content_type, body).await?;
+        anyhow::ensure!(
+            anonymous == (401, "unauthenticated".to_owned()),
+            "no token, {content_type} {body}: {anonymous:?}"
+        );
+        let resident = post_office(&app, Some(&resident), content_type, body).await?;
+        anyhow::ensure!(
+            resident == (403, "forbidden".to_owned()),
+            "resident token, {content_type} {body}: {resident:?}"
+        );
+    }
+    Ok(())
+}
+
 on_both_backends!(
     openapi_parameters_are_where_the_handlers_read_them,
     parameters_are_where_the_handlers_read_them
@@ -104,4 +156,8 @@ on_both_backends!(
 on_both_backends!(
     openapi_plumbing_answers_are_documented_with_the_error_body,
     plumbing_answers_are_documented_with_the_error_body
+);
+on_both_backends!(
+    openapi_callers_are_refused_before_their_body_is_read,
+    callers_are_refused_before_their_body_is_read
 );

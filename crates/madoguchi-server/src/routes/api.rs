@@ -3,7 +3,7 @@
 
 use crate::accounts::{self, NewStaffInput, SignUpInput};
 use crate::http::error::{AppError, AppResult, ErrorBody};
-use crate::http::{ApiCaller, ApiJson, Ctx};
+use crate::http::{ApiAdmin, ApiCaller, ApiJson, Ctx};
 use crate::org;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
@@ -449,10 +449,9 @@ pub async fn office(
 pub async fn create_office(
     State(state): State<AppState>,
     ctx: Ctx,
-    caller: ApiCaller,
+    caller: ApiAdmin,
     ApiJson(body): ApiJson<OfficeRequest>,
 ) -> AppResult<(StatusCode, Json<OfficeResponse>)> {
-    caller.require_admin(ApiScope::OrgWrite)?;
     let new = org::parse_office(&body.code, &body.kind, &body.name_ja, &body.name_en)?;
     let office = org::create_office(&state, &ctx, caller.account.id, &new).await?;
     Ok((StatusCode::CREATED, Json(office_response(office))))
@@ -464,11 +463,10 @@ pub async fn create_office(
 pub async fn update_office(
     State(state): State<AppState>,
     ctx: Ctx,
-    caller: ApiCaller,
+    caller: ApiAdmin,
     Path(id): Path<Uuid>,
     ApiJson(body): ApiJson<OfficeRequest>,
 ) -> AppResult<Json<OfficeResponse>> {
-    caller.require_admin(ApiScope::OrgWrite)?;
     let new = org::parse_office(&body.code, &body.kind, &body.name_ja, &body.name_en)?;
     let office = org::update_office(&state, &ctx, caller.account.id, OfficeId(id), &new).await?;
     Ok(Json(office_response(office)))
@@ -526,10 +524,9 @@ pub async fn list_departments(
 pub async fn create_department(
     State(state): State<AppState>,
     ctx: Ctx,
-    caller: ApiCaller,
+    caller: ApiAdmin,
     ApiJson(body): ApiJson<DepartmentRequest>,
 ) -> AppResult<(StatusCode, Json<DepartmentResponse>)> {
-    caller.require_admin(ApiScope::OrgWrite)?;
     let new = org::parse_department(&body.code, &body.name_ja, &body.name_en, body.office_id)?;
     let department = org::create_department(&state, &ctx, caller.account.id, &new).await?;
     Ok((StatusCode::CREATED, Json(department_response(department))))
@@ -560,10 +557,9 @@ pub async fn list_staff(
 pub async fn invite_staff(
     State(state): State<AppState>,
     ctx: Ctx,
-    caller: ApiCaller,
+    caller: ApiAdmin,
     ApiJson(body): ApiJson<InviteStaffRequest>,
 ) -> AppResult<(StatusCode, Json<StaffResponse>)> {
-    caller.require_admin(ApiScope::OrgWrite)?;
     let roles = parse_roles(&body.roles)?;
     let input = NewStaffInput {
         display_name: body.display_name,
@@ -584,11 +580,10 @@ pub async fn invite_staff(
 pub async fn set_roles(
     State(state): State<AppState>,
     ctx: Ctx,
-    caller: ApiCaller,
+    caller: ApiAdmin,
     Path(id): Path<Uuid>,
     ApiJson(body): ApiJson<RolesRequest>,
 ) -> AppResult<StatusCode> {
-    caller.require_admin(ApiScope::OrgWrite)?;
     let roles = parse_roles(&body.roles)?;
     accounts::change_roles(&state, &ctx, &caller.account, AccountId(id), roles).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -3,7 +3,7 @@
 use crate::accounts;
 use crate::booking::{self, BookingRequest, parse_idempotency_key};
 use crate::http::error::{AppError, AppResult, ErrorBody};
-use crate::http::{ApiCaller, ApiJson, Ctx};
+use crate::http::{ApiAdmin, ApiCaller, ApiJson, ApiResident, Ctx};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -251,10 +251,9 @@ pub async fn list_services(
 pub async fn create_service(
     State(state): State<AppState>,
     ctx: Ctx,
-    caller: ApiCaller,
+    caller: ApiAdmin,
     ApiJson(body): ApiJson<ServiceRequest>,
 ) -> AppResult<(StatusCode, Json<ServiceResponse>)> {
-    caller.require_admin(ApiScope::OrgWrite)?;
     let mut errors = Vec::new();
     let field = |name: &str, code| crate::http::FieldError {
         field: name.to_owned(),
@@ -321,11 +320,10 @@ pub async fn create_service(
 pub async fn add_slots(
     State(state): State<AppState>,
     ctx: Ctx,
-    caller: ApiCaller,
+    caller: ApiAdmin,
     Path(id): Path<Uuid>,
     ApiJson(body): ApiJson<SlotsRequest>,
 ) -> AppResult<Json<SlotsAdded>> {
-    caller.require_admin(ApiScope::OrgWrite)?;
     if body.slots.is_empty()
         || body.slots.len() > 5000
         || body.slots.iter().any(|s| s.ends_at <= s.starts_at)
@@ -367,11 +365,10 @@ pub async fn add_slots(
 pub async fn generate_slots(
     State(state): State<AppState>,
     ctx: Ctx,
-    caller: ApiCaller,
+    caller: ApiAdmin,
     Path(id): Path<Uuid>,
     ApiJson(body): ApiJson<GenerateRequest>,
 ) -> AppResult<Json<SlotsAdded>> {
-    caller.require_admin(ApiScope::OrgWrite)?;
     let from = parse_date("from", &body.from)?;
     let to = parse_date("to", &body.to)?;
     let valid_patterns = !body.patterns.is_empty()
@@ -565,14 +562,10 @@ pub(crate) fn applicant_of(input: Option<&ApplicantInput>) -> AppResult<Applican
 pub async fn reserve(
     State(state): State<AppState>,
     ctx: Ctx,
-    caller: ApiCaller,
+    caller: ApiResident,
     headers: HeaderMap,
     ApiJson(body): ApiJson<ReserveRequest>,
 ) -> AppResult<(StatusCode, Json<ReservationResponse>)> {
-    caller.require(ApiScope::AccountRead)?;
-    if caller.account.kind != AccountKind::Resident {
-        return Err(AppError::new(ErrorCode::Forbidden));
-    }
     let idempotency_key = headers
         .get("idempotency-key")
         .map(|v| {
