@@ -23,6 +23,7 @@ mod line_contract;
 mod openapi;
 mod reservations;
 mod restart;
+mod schemathesis;
 mod scope;
 mod staff_pages;
 mod support;
