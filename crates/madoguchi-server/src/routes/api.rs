@@ -346,7 +346,8 @@ pub async fn me(caller: ApiCaller) -> AppResult<Json<MeResponse>> {
 
 /// Register a resident account; a verification mail is sent.
 #[utoipa::path(post, path = "/api/v1/residents", tag = "residents", request_body = SignUpRequest,
-    responses((status = 201, body = ResidentResponse), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = ResidentResponse), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "too many sign-ups from this address this hour")))]
 pub async fn sign_up(
     State(state): State<AppState>,
     ctx: Ctx,
