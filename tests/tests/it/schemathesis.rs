@@ -1,12 +1,13 @@
 //! Runs schemathesis (property-based testing from the OpenAPI document) against the real app
-//! on each backend, with an administrator's token so authenticated operations are exercised
-//! too. It fails on any server error, or any status, content type or body the document does not
-//! describe.
+//! on each backend, with an administrator's token and then a resident's, so authenticated
+//! operations are exercised too. It fails on any server error, or any status, content type or
+//! body the document does not describe.
 //!
 //! The run is bounded (a fixed number of examples per operation, a fixed seed, one worker) so
 //! it is reproducible and stays within a few minutes on a small machine. With
 //! `MADOGUCHI_REQUIRE_SCHEMATHESIS=1` (CI) a missing `schemathesis` fails the test; without
 //! it, a developer machine lacking it gets a notice instead (`pip install schemathesis==4.32.5`).
+//! `MADOGUCHI_SCHEMATHESIS_REPORT_DIR=DIR` keeps every request and answer as HAR files there.
 
 use crate::support::{PASSWORD, api_token, unique_email, verified_resident};
 use madoguchi_domain::Role;
