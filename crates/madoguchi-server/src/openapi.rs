@@ -3,8 +3,10 @@
 
 use crate::http::error::{ErrorBody, ErrorDetail, FieldErrorBody};
 use crate::routes::{api, calendar_api, reservation_flows_api, reservations_api};
+use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
+use utoipa::{Modify, OpenApi, ToSchema};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -28,7 +30,7 @@ Errors carry a stable `code` and a `message` in the language of `Accept-Language
         reservation_flows_api::policy, reservation_flows_api::set_policy,
     ),
     components(schemas(ErrorBody, ErrorDetail, FieldErrorBody, madoguchi_domain::ErrorCode)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonErrors),
     tags(
         (name = "auth", description = "Tokens and the calling account"),
         (name = "residents", description = "Resident accounts"),
@@ -55,6 +57,125 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// The error answers that come from the plumbing rather than from a handler's own rules, added
+/// to every operation where they can happen, so that each handler documents only its own
+/// outcomes (a 409 of a taken code, a 423 lockout, …). Each is one shared response of
+/// `components.responses` with the error body.
+struct CommonErrors;
+
+/// When each common answer can happen.
+#[derive(Clone, Copy)]
+enum When {
+    /// The operation reads a JSON body or parameters that may be unreadable.
+    Input,
+    /// The operation reads a request body.
+    Body,
+    /// The operation needs a bearer token.
+    Secured,
+    /// The operation names a resource in its path.
+    PathResource,
+}
+
+const COMMON_ERRORS: [(&str, &str, When, &str); 7] = [
+    (
+        "400",
+        "BadRequest",
+        When::Input,
+        "Malformed JSON, or a path or query parameter that cannot be read (`malformed_json`, `validation_failed`).",
+    ),
+    (
+        "401",
+        "Unauthenticated",
+        When::Secured,
+        "No bearer token, or one that is invalid, expired or of another city (`unauthenticated`).",
+    ),
+    (
+        "403",
+        "Forbidden",
+        When::Secured,
+        "The token lacks the scope, or the account the role, for this operation (`forbidden`). Checked before the body is read.",
+    ),
+    (
+        "404",
+        "NotFound",
+        When::PathResource,
+        "Nothing of that id in this city, or nothing the caller may see (`not_found`).",
+    ),
+    (
+        "413",
+        "PayloadTooLarge",
+        When::Body,
+        "The body is over the size limit (`payload_too_large`).",
+    ),
+    (
+        "415",
+        "UnsupportedMediaType",
+        When::Body,
+        "The body is not of the documented content type (`unsupported_media_type`).",
+    ),
+    (
+        "422",
+        "ValidationFailed",
+        When::Input,
+        "The input does not satisfy the rules; `fields` names each offending field.",
+    ),
+];
+
+impl CommonErrors {
+    fn applies(when: When, operation: &Operation) -> bool {
+        let parameters = operation.parameters.as_deref().unwrap_or_default();
+        let has_body = operation.request_body.is_some();
+        match when {
+            When::Input => has_body || !parameters.is_empty(),
+            When::Body => has_body,
+            When::Secured => operation.security.as_ref().is_some_and(|s| !s.is_empty()),
+            When::PathResource => parameters
+                .iter()
+                .any(|p| p.parameter_in == ParameterIn::Path),
+        }
+    }
+}
+
+impl Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for (_, name, _, description) in COMMON_ERRORS {
+            let body = Content::new(Some(Ref::from_schema_name(ErrorBody::name())));
+            components.responses.insert(
+                name.to_owned(),
+                RefOr::T(
+                    ResponseBuilder::new()
+                        .description(description)
+                        .content("application/json", body)
+                        .build(),
+                ),
+            );
+        }
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                for (status, name, when, _) in COMMON_ERRORS {
+                    if Self::applies(when, operation) {
+                        // A handler's own description of the same status (what its 422 means)
+                        // stays.
+                        operation
+                            .responses
+                            .responses
+                            .entry(status.to_owned())
+                            .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
+                    }
+                }
+            }
+        }
     }
 }
 

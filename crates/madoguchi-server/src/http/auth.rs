@@ -223,7 +223,80 @@ impl ApiCaller {
             .as_ref()
             .ok_or_else(|| AppError::new(ErrorCode::Forbidden))
     }
+
+    /// Staff whose roles handle reservations, with a token carrying `org:read`.
+    pub fn require_reservation_staff(&self) -> Result<&StaffAccess, AppError> {
+        self.require(ApiScope::OrgRead)?;
+        let access = self.staff()?;
+        if access.handles_reservations() {
+            Ok(access)
+        } else {
+            Err(AppError::new(ErrorCode::Forbidden))
+        }
+    }
+
+    /// A resident's own token.
+    pub fn require_resident(&self) -> Result<(), AppError> {
+        self.require(ApiScope::AccountRead)?;
+        if self.account.kind == AccountKind::Resident {
+            Ok(())
+        } else {
+            Err(AppError::new(ErrorCode::Forbidden))
+        }
+    }
 }
+
+/// API callers whose right to call the operation is checked by the extractor itself, not by
+/// the handler. Axum runs the parts extractors in argument order and the body extractor last,
+/// so a caller who may not call the operation gets 401 or 403 before the body is read: a
+/// malformed or invalid body never answers an outsider with 400 or 422 first.
+macro_rules! guarded_api_caller {
+    ($(#[$doc:meta])* $name:ident, |$caller:ident| $check:expr) => {
+        $(#[$doc])*
+        pub struct $name(pub ApiCaller);
+
+        impl std::ops::Deref for $name {
+            type Target = ApiCaller;
+            fn deref(&self) -> &ApiCaller {
+                &self.0
+            }
+        }
+
+        impl FromRequestParts<AppState> for $name {
+            type Rejection = AppError;
+
+            async fn from_request_parts(
+                parts: &mut Parts,
+                state: &AppState,
+            ) -> Result<Self, Self::Rejection> {
+                let $caller = ApiCaller::from_request_parts(parts, state).await?;
+                $check?;
+                Ok(Self($caller))
+            }
+        }
+    };
+}
+
+guarded_api_caller!(
+    /// An administrator's token carrying `org:write` (configuring the city).
+    ApiAdmin,
+    |caller| caller.require_admin(ApiScope::OrgWrite)
+);
+guarded_api_caller!(
+    /// Staff who handle reservations (`org:read`).
+    ApiStaff,
+    |caller| caller.require_reservation_staff().map(|_| ())
+);
+guarded_api_caller!(
+    /// A resident's token.
+    ApiResident,
+    |caller| caller.require_resident()
+);
+guarded_api_caller!(
+    /// Any account's token carrying `account:read` (residents and staff alike).
+    ApiAccount,
+    |caller| caller.require(ApiScope::AccountRead)
+);
 
 impl FromRequestParts<AppState> for ApiCaller {
     type Rejection = AppError;

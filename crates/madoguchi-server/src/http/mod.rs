@@ -9,7 +9,10 @@ pub mod extract;
 pub mod headers;
 pub mod session_store;
 
-pub use auth::{ApiCaller, ResidentSession, SessionAuth, StaffSession};
+pub use auth::{
+    ApiAccount, ApiAdmin, ApiCaller, ApiResident, ApiStaff, ResidentSession, SessionAuth,
+    StaffSession,
+};
 pub use context::Ctx;
 pub use error::{AppError, AppResult, FieldError};
 pub use extract::ApiJson;

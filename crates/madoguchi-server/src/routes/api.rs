@@ -3,7 +3,7 @@
 
 use crate::accounts::{self, NewStaffInput, SignUpInput};
 use crate::http::error::{AppError, AppResult, ErrorBody};
-use crate::http::{ApiCaller, ApiJson, Ctx};
+use crate::http::{ApiAdmin, ApiCaller, ApiJson, Ctx};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -182,6 +182,7 @@ pub struct AuditResponse {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Actions starting with this, e.g. `staff.`.
     pub action: Option<String>,
@@ -345,7 +346,8 @@ pub async fn me(caller: ApiCaller) -> AppResult<Json<MeResponse>> {
 
 /// Register a resident account; a verification mail is sent.
 #[utoipa::path(post, path = "/api/v1/residents", tag = "residents", request_body = SignUpRequest,
-    responses((status = 201, body = ResidentResponse), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = ResidentResponse), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "too many sign-ups from this address this hour")))]
 pub async fn sign_up(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -448,10 +450,9 @@ pub async fn office(
 pub async fn create_office(
     State(state): State<AppState>,
     ctx: Ctx,
-    caller: ApiCaller,
+    caller: ApiAdmin,
     ApiJson(body): ApiJson<OfficeRequest>,
 ) -> AppResult<(StatusCode, Json<OfficeResponse>)> {
-    caller.require_admin(ApiScope::OrgWrite)?;
     let new = org::parse_office(&body.code, &body.kind, &body.name_ja, &body.name_en)?;
     let scope = state.scope(ctx.tenant.id, Actor::Staff(caller.account.id));
     let office = org::create_office(&*state.storage, &state, &scope, &new).await?;
@@ -460,15 +461,14 @@ pub async fn create_office(
 
 /// Change an office (administrators).
 #[utoipa::path(put, path = "/api/v1/offices/{id}", tag = "organisation", security(("bearer" = [])), request_body = OfficeRequest,
-    params(("id" = Uuid, Path)), responses((status = 200, body = OfficeResponse), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    params(("id" = Uuid, Path)), responses((status = 200, body = OfficeResponse), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_office(
     State(state): State<AppState>,
     ctx: Ctx,
-    caller: ApiCaller,
+    caller: ApiAdmin,
     Path(id): Path<Uuid>,
     ApiJson(body): ApiJson<OfficeRequest>,
 ) -> AppResult<Json<OfficeResponse>> {
-    caller.require_admin(ApiScope::OrgWrite)?;
     let new = org::parse_office(&body.code, &body.kind, &body.name_ja, &body.name_en)?;
     let scope = state.scope(ctx.tenant.id, Actor::Staff(caller.account.id));
     let office = org::update_office(&*state.storage, &state, &scope, OfficeId(id), &new).await?;
@@ -527,10 +527,9 @@ pub async fn list_departments(
 pub async fn create_department(
     State(state): State<AppState>,
     ctx: Ctx,
-    caller: ApiCaller,
+    caller: ApiAdmin,
     ApiJson(body): ApiJson<DepartmentRequest>,
 ) -> AppResult<(StatusCode, Json<DepartmentResponse>)> {
-    caller.require_admin(ApiScope::OrgWrite)?;
     let new = org::parse_department(&body.code, &body.name_ja, &body.name_en, body.office_id)?;
     let scope = state.scope(ctx.tenant.id, Actor::Staff(caller.account.id));
     let department = org::create_department(&*state.storage, &scope, &new).await?;
@@ -562,10 +561,9 @@ pub async fn list_staff(
 pub async fn invite_staff(
     State(state): State<AppState>,
     ctx: Ctx,
-    caller: ApiCaller,
+    caller: ApiAdmin,
     ApiJson(body): ApiJson<InviteStaffRequest>,
 ) -> AppResult<(StatusCode, Json<StaffResponse>)> {
-    caller.require_admin(ApiScope::OrgWrite)?;
     let roles = parse_roles(&body.roles)?;
     let input = NewStaffInput {
         display_name: body.display_name,
@@ -586,11 +584,10 @@ pub async fn invite_staff(
 pub async fn set_roles(
     State(state): State<AppState>,
     ctx: Ctx,
-    caller: ApiCaller,
+    caller: ApiAdmin,
     Path(id): Path<Uuid>,
     ApiJson(body): ApiJson<RolesRequest>,
 ) -> AppResult<StatusCode> {
-    caller.require_admin(ApiScope::OrgWrite)?;
     let roles = parse_roles(&body.roles)?;
     accounts::change_roles(&state, &ctx, &caller.account, AccountId(id), roles).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -4,7 +4,7 @@
 
 use crate::calendar as cal;
 use crate::http::error::{AppError, AppResult, ErrorBody, FieldErrorBody};
-use crate::http::{ApiCaller, ApiJson, Ctx};
+use crate::http::{ApiAdmin, ApiCaller, ApiJson, Ctx};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -37,6 +37,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct YearQuery {
     /// The year whose holidays are listed; this year (Tokyo) when absent.
     pub year: Option<i32>,
@@ -263,8 +264,7 @@ pub async fn overview(
 #[utoipa::path(post, path = "/api/v1/calendar/holidays/preview", tag = "calendar", security(("bearer" = [])),
     request_body(content = String, content_type = "text/csv", description = "`国民の祝日・休日月日,国民の祝日・休日名称`, then `YYYY/M/D,名称` rows; Shift_JIS or UTF-8"),
     responses((status = 200, body = HolidayFileResponse), (status = 422, body = HolidayFileErrorBody)))]
-pub async fn preview(ctx: Ctx, caller: ApiCaller, body: Bytes) -> AppResult<Response> {
-    caller.require_admin(ApiScope::OrgWrite)?;
+pub async fn preview(ctx: Ctx, _admin: ApiAdmin, body: Bytes) -> AppResult<Response> {
     let preview = match cal::preview_holiday_file(&body) {
         Ok(preview) => preview,
         Err(error) => return Ok(file_error(&error, ctx.lang)),
@@ -291,10 +291,9 @@ pub async fn preview(ctx: Ctx, caller: ApiCaller, body: Bytes) -> AppResult<Resp
 pub async fn import(
     State(state): State<AppState>,
     ctx: Ctx,
-    caller: ApiCaller,
+    caller: ApiAdmin,
     body: Bytes,
 ) -> AppResult<Response> {
-    caller.require_admin(ApiScope::OrgWrite)?;
     let preview = match cal::preview_holiday_file(&body) {
         Ok(preview) => preview,
         Err(error) => return Ok(file_error(&error, ctx.lang)),
@@ -339,10 +338,9 @@ pub async fn remove_year(
 pub async fn set_year_end_closure(
     State(state): State<AppState>,
     ctx: Ctx,
-    caller: ApiCaller,
+    caller: ApiAdmin,
     ApiJson(body): ApiJson<YearEndClosureRequest>,
 ) -> AppResult<StatusCode> {
-    caller.require_admin(ApiScope::OrgWrite)?;
     let closure = body
         .closure
         .map(|c| cal::parse_year_end_closure(&c.first, &c.last))
@@ -375,11 +373,10 @@ pub async fn office(
 pub async fn replace_office(
     State(state): State<AppState>,
     ctx: Ctx,
-    caller: ApiCaller,
+    caller: ApiAdmin,
     Path(id): Path<Uuid>,
     ApiJson(body): ApiJson<OfficeCalendarRequest>,
 ) -> AppResult<Json<OfficeCalendarResponse>> {
-    caller.require_admin(ApiScope::OrgWrite)?;
     let rules = body
         .rules
         .into_iter()
@@ -401,11 +398,10 @@ pub async fn replace_office(
 pub async fn add_rule(
     State(state): State<AppState>,
     ctx: Ctx,
-    caller: ApiCaller,
+    caller: ApiAdmin,
     Path(id): Path<Uuid>,
     ApiJson(body): ApiJson<ClosingRuleRequest>,
 ) -> AppResult<Json<OfficeCalendarResponse>> {
-    caller.require_admin(ApiScope::OrgWrite)?;
     let rule = cal::checked_rule(body.rule)?;
     let office = OfficeId(id);
     cal::add_closing_rule(&state, &ctx, caller.account.id, office, rule).await?;

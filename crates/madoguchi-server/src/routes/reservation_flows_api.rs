@@ -4,7 +4,7 @@
 
 use crate::booking::{self, Actor, BookingRequest};
 use crate::http::error::{AppError, AppResult, ErrorBody};
-use crate::http::{ApiCaller, ApiJson, Ctx};
+use crate::http::{ApiAccount, ApiAdmin, ApiCaller, ApiJson, ApiResident, ApiStaff, Ctx};
 use crate::routes::reservations_api::{
     ApplicantInput, ReservationResponse, applicant_of, own_reservation, parse_date,
     reservation_response,
@@ -14,7 +14,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use madoguchi_auth::ApiScope;
 use madoguchi_booking::{Applicant, BookingPolicy, ProxyCaller};
 use madoguchi_domain::account::StaffAccess;
 use madoguchi_domain::tokyo::{JST, start_of_tokyo_day};
@@ -43,22 +42,11 @@ pub fn router() -> Router<AppState> {
 }
 
 fn staff_of(caller: &ApiCaller) -> AppResult<&StaffAccess> {
-    caller.require(ApiScope::OrgRead)?;
-    let access = caller.staff()?;
-    if access.handles_reservations() {
-        Ok(access)
-    } else {
-        Err(AppError::new(ErrorCode::Forbidden))
-    }
+    caller.require_reservation_staff()
 }
 
 fn resident_of(caller: &ApiCaller) -> AppResult<()> {
-    caller.require(ApiScope::AccountRead)?;
-    if caller.account.kind == AccountKind::Resident {
-        Ok(())
-    } else {
-        Err(AppError::new(ErrorCode::Forbidden))
-    }
+    caller.require_resident()
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -80,11 +68,10 @@ pub struct ChangeRequest {
 pub async fn change(
     State(state): State<AppState>,
     ctx: Ctx,
-    caller: ApiCaller,
+    caller: ApiAccount,
     Path(id): Path<Uuid>,
     ApiJson(body): ApiJson<ChangeRequest>,
 ) -> AppResult<Json<ReservationResponse>> {
-    caller.require(ApiScope::AccountRead)?;
     let reservation = own_reservation(&state, &ctx, &caller, id).await?;
     let actor = Actor {
         account: caller.account.id,
@@ -118,11 +105,10 @@ pub struct AttendanceResponse {
 pub async fn attendance(
     State(state): State<AppState>,
     ctx: Ctx,
-    caller: ApiCaller,
+    caller: ApiStaff,
     Path(id): Path<Uuid>,
     ApiJson(body): ApiJson<AttendanceRequest>,
 ) -> AppResult<Json<AttendanceResponse>> {
-    staff_of(&caller)?;
     let reservation = own_reservation(&state, &ctx, &caller, id).await?;
     let outcome = booking::mark_attendance(
         &state,
@@ -182,11 +168,10 @@ fn waitlist_response(place: &WaitlistPlace) -> WaitlistResponse {
 pub async fn join_waitlist(
     State(state): State<AppState>,
     ctx: Ctx,
-    caller: ApiCaller,
+    caller: ApiResident,
     Path(id): Path<Uuid>,
     ApiJson(body): ApiJson<WaitlistRequest>,
 ) -> AppResult<(StatusCode, Json<WaitlistResponse>)> {
-    resident_of(&caller)?;
     let applicant = applicant_of(body.applicant.as_ref())?;
     let answers = body.answers.unwrap_or_else(|| serde_json::json!({}));
     let place = crate::waitlist::join(
@@ -281,13 +266,13 @@ pub struct ProxyReservationResponse {
 /// does not apply.
 #[utoipa::path(post, path = "/api/v1/proxy-reservations", tag = "reservations", security(("bearer" = [])),
     request_body = ProxyReserveRequest,
-    responses((status = 201, body = ProxyReservationResponse),
+    responses((status = 201, body = ProxyReservationResponse), (status = 404, body = ErrorBody, description = "no such slot"),
         (status = 409, body = ErrorBody, description = "slot_full, personal_limit_reached, booking_closed, ..."),
         (status = 422, body = ErrorBody, description = "caller fields, eligibility")))]
 pub async fn proxy_reserve(
     State(state): State<AppState>,
     ctx: Ctx,
-    caller: ApiCaller,
+    caller: ApiStaff,
     ApiJson(body): ApiJson<ProxyReserveRequest>,
 ) -> AppResult<(StatusCode, Json<ProxyReservationResponse>)> {
     let access = staff_of(&caller)?;
@@ -374,6 +359,7 @@ pub async fn proxy_reserve(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DaySheetQuery {
     /// A Tokyo date, `YYYY-MM-DD`.
     pub date: String,
@@ -546,11 +532,10 @@ pub struct LiftRequest {
 pub async fn lift(
     State(state): State<AppState>,
     ctx: Ctx,
-    caller: ApiCaller,
+    caller: ApiStaff,
     Path(id): Path<Uuid>,
     ApiJson(body): ApiJson<LiftRequest>,
 ) -> AppResult<Json<SuspensionResponse>> {
-    staff_of(&caller)?;
     let lifted =
         booking::lift_suspension(&state, &ctx, caller.account.id, id, &body.reason).await?;
     Ok(Json(suspension_response(&lifted)))
@@ -575,13 +560,9 @@ pub async fn policy(
 pub async fn set_policy(
     State(state): State<AppState>,
     ctx: Ctx,
-    caller: ApiCaller,
+    caller: ApiAdmin,
     ApiJson(body): ApiJson<serde_json::Value>,
 ) -> AppResult<Json<BookingPolicy>> {
-    caller.require(ApiScope::OrgWrite)?;
-    if !caller.staff()?.may_manage_organisation() {
-        return Err(AppError::new(ErrorCode::Forbidden));
-    }
     let policy: BookingPolicy = serde_json::from_value(body)
         .ok()
         .filter(|p: &BookingPolicy| p.no_show.is_valid())

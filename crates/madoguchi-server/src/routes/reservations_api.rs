@@ -3,7 +3,7 @@
 use crate::accounts;
 use crate::booking::{self, BookingRequest, parse_idempotency_key};
 use crate::http::error::{AppError, AppResult, ErrorBody};
-use crate::http::{ApiCaller, ApiJson, Ctx};
+use crate::http::{ApiAdmin, ApiCaller, ApiJson, ApiResident, Ctx};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -112,12 +112,14 @@ pub struct SlotResponse {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DayQuery {
     /// A Tokyo date, `YYYY-MM-DD`.
     pub date: String,
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MonthQuery {
     /// A month, `YYYY-MM` (Tokyo calendar).
     pub month: String,
@@ -188,6 +190,7 @@ pub struct ReservationResponse {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CancelQuery {
     /// Why (staff cancellations must say).
     pub reason: Option<String>,
@@ -248,10 +251,9 @@ pub async fn list_services(
 pub async fn create_service(
     State(state): State<AppState>,
     ctx: Ctx,
-    caller: ApiCaller,
+    caller: ApiAdmin,
     ApiJson(body): ApiJson<ServiceRequest>,
 ) -> AppResult<(StatusCode, Json<ServiceResponse>)> {
-    caller.require_admin(ApiScope::OrgWrite)?;
     let mut errors = Vec::new();
     let field = |name: &str, code| crate::http::FieldError {
         field: name.to_owned(),
@@ -318,11 +320,10 @@ pub async fn create_service(
 pub async fn add_slots(
     State(state): State<AppState>,
     ctx: Ctx,
-    caller: ApiCaller,
+    caller: ApiAdmin,
     Path(id): Path<Uuid>,
     ApiJson(body): ApiJson<SlotsRequest>,
 ) -> AppResult<Json<SlotsAdded>> {
-    caller.require_admin(ApiScope::OrgWrite)?;
     if body.slots.is_empty()
         || body.slots.len() > 5000
         || body.slots.iter().any(|s| s.ends_at <= s.starts_at)
@@ -364,11 +365,10 @@ pub async fn add_slots(
 pub async fn generate_slots(
     State(state): State<AppState>,
     ctx: Ctx,
-    caller: ApiCaller,
+    caller: ApiAdmin,
     Path(id): Path<Uuid>,
     ApiJson(body): ApiJson<GenerateRequest>,
 ) -> AppResult<Json<SlotsAdded>> {
-    caller.require_admin(ApiScope::OrgWrite)?;
     let from = parse_date("from", &body.from)?;
     let to = parse_date("to", &body.to)?;
     let valid_patterns = !body.patterns.is_empty()
@@ -556,19 +556,16 @@ pub(crate) fn applicant_of(input: Option<&ApplicantInput>) -> AppResult<Applican
 #[utoipa::path(post, path = "/api/v1/reservations", tag = "reservations", security(("bearer" = [])), request_body = ReserveRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "1-100 visible ASCII characters")),
     responses((status = 201, body = ReservationResponse), (status = 200, body = ReservationResponse, description = "replayed"),
+        (status = 404, body = ErrorBody, description = "no such slot"),
         (status = 409, body = ErrorBody, description = "slot_full, booking_not_open, booking_closed, booking_day_closed, personal_limit_reached"),
         (status = 422, body = ErrorBody)))]
 pub async fn reserve(
     State(state): State<AppState>,
     ctx: Ctx,
-    caller: ApiCaller,
+    caller: ApiResident,
     headers: HeaderMap,
     ApiJson(body): ApiJson<ReserveRequest>,
 ) -> AppResult<(StatusCode, Json<ReservationResponse>)> {
-    caller.require(ApiScope::AccountRead)?;
-    if caller.account.kind != AccountKind::Resident {
-        return Err(AppError::new(ErrorCode::Forbidden));
-    }
     let idempotency_key = headers
         .get("idempotency-key")
         .map(|v| {
