@@ -98,6 +98,11 @@ impl Templates {
         env.add_filter("yen", |amount: i64| {
             madoguchi_domain::Yen(amount).to_string()
         });
+        // minijinja's own `urlencode` sits behind a cargo feature; this one is all the
+        // templates need: a query-string value (`?before={{ at | urlencode }}`).
+        env.add_filter("urlencode", |value: String| {
+            form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>()
+        });
         Ok(Self { env })
     }
 
