@@ -15,6 +15,7 @@ pub mod http;
 pub mod i18n;
 pub mod jobs;
 pub mod line;
+pub mod metrics_endpoint;
 pub mod notify;
 pub mod openapi;
 pub mod org;

@@ -198,9 +198,24 @@ async fn serve(settings: Settings, seed_demo: bool, migrate: bool) -> anyhow::Re
     config.default_tenant = settings.default_tenant.clone();
     config.outbox_dir = outbox_dir;
     config.trust_proxy_headers = settings.trust_proxy_headers;
-    let state = AppState::new(storage, config, Some(metrics))?;
+    config.metrics_token = settings.metrics_token.clone();
+    let state = AppState::new(storage, config, Some(metrics.clone()))?;
 
     let (stop, shutdown) = watch::channel(false);
+    if let Some(addr) = &settings.metrics_addr {
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding the metrics address {addr}"))?;
+        println!("Metrics at http://{}/metrics", listener.local_addr()?);
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            if let Err(error) =
+                madoguchi_server::metrics_endpoint::serve(listener, metrics, shutdown).await
+            {
+                tracing::error!(%error, "the metrics listener stopped");
+            }
+        });
+    }
     let runner = madoguchi_server::app::spawn_job_runner(&state, mailer, shutdown.clone());
     madoguchi_server::app::spawn_maintenance(&state, shutdown.clone());
     tokio::spawn(async move {

@@ -21,6 +21,7 @@ mod ical_feed;
 mod jobs;
 mod line;
 mod line_contract;
+mod privacy;
 mod reservations;
 mod restart;
 mod scope;
