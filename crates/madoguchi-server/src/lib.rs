@@ -18,6 +18,7 @@ pub mod line;
 pub mod metrics_endpoint;
 pub mod notify;
 pub mod openapi;
+pub mod operator;
 pub mod org;
 pub mod reservation_feed;
 pub mod routes;

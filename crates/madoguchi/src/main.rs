@@ -53,6 +53,25 @@ enum Command {
     Migrate,
     /// Seed the demo city (a no-op when it exists) and print its staff sign-ins.
     SeedDemo,
+    /// Grant a staff member a role, e.g. to give a city an administrator again. Recorded in the
+    /// city's audit log as done by the system (the operator).
+    GrantRole {
+        /// The city's tenant slug, e.g. `madoguchi-city`.
+        #[arg(long)]
+        tenant: String,
+        /// The staff member's sign-in address.
+        #[arg(long)]
+        email: String,
+        /// admin, hq_staff, branch_staff, facility_staff or finance.
+        #[arg(long)]
+        role: String,
+        /// Office code, for branch and facility staff.
+        #[arg(long)]
+        office: Option<String>,
+        /// Department code, for HQ staff.
+        #[arg(long)]
+        department: Option<String>,
+    },
     /// Benchmarks that print their figures.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -116,6 +135,40 @@ async fn run(args: Args) -> anyhow::Result<()> {
             println!("Demo services: {slots} slots added for the next 60 days.");
             if logins.is_empty() {
                 println!("The demo city already exists; nothing to do.");
+            }
+            Ok(())
+        }
+        Command::GrantRole {
+            tenant,
+            email,
+            role,
+            office,
+            department,
+        } => {
+            let settings = Settings::load(&args.cli, None)?;
+            config::init_tracing(&settings);
+            let storage = storage::open(&settings).await?;
+            storage
+                .check_schema()
+                .await
+                .context("run `madoguchi migrate` first")?;
+            let grant = madoguchi_server::operator::RoleGrant {
+                tenant_slug: tenant,
+                email,
+                role,
+                office_code: office,
+                department_code: department,
+            };
+            match madoguchi_server::operator::grant_role(&*storage, &grant).await? {
+                madoguchi_server::operator::Granted::Added => {
+                    println!("Granted {} (recorded in the audit log).", grant.role)
+                }
+                madoguchi_server::operator::Granted::AlreadyHeld => {
+                    println!(
+                        "The staff member already holds {}; nothing changed.",
+                        grant.role
+                    )
+                }
             }
             Ok(())
         }

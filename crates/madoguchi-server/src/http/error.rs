@@ -70,7 +70,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         MalformedJson | TokenInvalid => StatusCode::BAD_REQUEST,
         UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        EmailTaken | OrgCodeTaken | Conflict => StatusCode::CONFLICT,
+        EmailTaken | OrgCodeTaken | Conflict | LastAdmin => StatusCode::CONFLICT,
         InvalidCredentials | Unauthenticated => StatusCode::UNAUTHORIZED,
         EmailNotVerified | Forbidden | CsrfFailed => StatusCode::FORBIDDEN,
         AccountLocked => StatusCode::LOCKED,
@@ -147,6 +147,7 @@ impl From<StorageError> for AppError {
                 _ => AppError::new(ErrorCode::Conflict),
             },
             StorageError::Constraint { .. } => AppError::new(ErrorCode::ValidationFailed),
+            StorageError::LastAdmin => AppError::new(ErrorCode::LastAdmin),
             StorageError::Refused(refusal) => AppError::new(match refusal {
                 madoguchi_storage::Refusal::SlotFull => ErrorCode::SlotFull,
                 madoguchi_storage::Refusal::PersonalLimit => ErrorCode::PersonalLimitReached,

@@ -579,7 +579,8 @@ pub async fn invite_staff(
 
 /// Replace a staff member's roles (administrators).
 #[utoipa::path(put, path = "/api/v1/staff/{id}/roles", tag = "staff", security(("bearer" = [])), request_body = RolesRequest,
-    params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "last_admin: the city's last administrator keeps the role"), (status = 422, body = ErrorBody)))]
 pub async fn set_roles(
     State(state): State<AppState>,
     ctx: Ctx,
