@@ -65,6 +65,8 @@ const TEMPLATES: &[(&str, &str)] = embedded_templates!(
     "mail/reset_password.en.txt",
     "mail/staff_invite.ja.txt",
     "mail/staff_invite.en.txt",
+    "mail/sign_up_existing.ja.txt",
+    "mail/sign_up_existing.en.txt",
 );
 
 pub struct Templates {

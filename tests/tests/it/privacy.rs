@@ -209,3 +209,88 @@ async fn the_separate_metrics_address_serves_metrics_only() -> anyhow::Result<()
     );
     Ok(())
 }
+
+/// Waits until `count` mails went to `to`, and returns the last.
+async fn nth_mail(
+    app: &TestApp,
+    to: &str,
+    count: usize,
+) -> anyhow::Result<madoguchi_tests::smtp::ReceivedMail> {
+    for _ in 0..100 {
+        if app.mail.count_to(to).await >= count {
+            return app
+                .mail
+                .wait_for(to, std::time::Duration::from_secs(1))
+                .await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("fewer than {count} mails to {to}")
+}
+
+async fn sign_up_answers_a_known_address_like_a_new_one_and_mails_its_owner(
+    app: TestApp,
+) -> anyhow::Result<()> {
+    let known = unique_email("known");
+    verified_resident(&app, &known).await?;
+    let client = reqwest::Client::new();
+    let sign_up = |email: String| {
+        let client = client.clone();
+        let url = app.at("/api/v1/residents");
+        async move {
+            let response = client
+                .post(url)
+                .json(&json!({"display_name": "山田 花子", "email": email, "password": PASSWORD}))
+                .send()
+                .await?;
+            let status = response.status();
+            let content_type = response.headers().get("content-type").cloned();
+            let body = response.text().await?.replace(&email, "ADDRESS");
+            anyhow::Ok((status, content_type, body))
+        }
+    };
+    let new = unique_email("new");
+    let for_known = sign_up(known.clone()).await?;
+    let for_new = sign_up(new.clone()).await?;
+    assert_eq!(for_known, for_new, "the API answers alike");
+    assert_eq!(for_known.0, 202);
+
+    // The page too: the same redirect to the same "mail sent" page.
+    let known_page = sign_up_page(&app.client(), &app, &known, PASSWORD).await?;
+    let new_page = sign_up_page(&app.client(), &app, &unique_email("new"), PASSWORD).await?;
+    assert_eq!(known_page.status(), new_page.status());
+    assert_eq!(known_page.status(), 303);
+    assert_eq!(
+        known_page.headers()["location"],
+        new_page.headers()["location"]
+    );
+
+    // The new address gets its verification link; the owner of the known one is told instead,
+    // once per attempt, with no link that could verify or take over anything.
+    let verification = nth_mail(&app, &new, 1).await?;
+    assert!(
+        verification
+            .link_containing("/verify-email?token=")
+            .is_some()
+    );
+    let warning = nth_mail(&app, &known, 3).await?;
+    let text = warning.text();
+    assert!(
+        text.contains("/signin") && text.contains("/password-reset"),
+        "{text}"
+    );
+    assert!(!text.contains("token="), "{text}");
+    assert!(
+        warning.subject().contains("新規登録"),
+        "{}",
+        warning.subject()
+    );
+    // The owner's account and password are untouched.
+    let signed_in = sign_in_page(&app.client(), &app, "/signin", &known, PASSWORD).await?;
+    assert_eq!(signed_in.status(), 303);
+    Ok(())
+}
+on_both_backends!(
+    sign_up_answers_a_known_address_like_a_new_one_and_mails_its_owner,
+    sign_up_answers_a_known_address_like_a_new_one_and_mails_its_owner
+);
