@@ -32,6 +32,7 @@ pub enum ErrorCode {
     TokenInvalid,
     EmailNotVerified,
     Conflict,
+    LastAdmin,
     // Access
     InvalidCredentials,
     AccountLocked,
@@ -95,6 +96,7 @@ impl ErrorCode {
             TokenInvalid => "token_invalid",
             EmailNotVerified => "email_not_verified",
             Conflict => "conflict",
+            LastAdmin => "last_admin",
             InvalidCredentials => "invalid_credentials",
             AccountLocked => "account_locked",
             RateLimited => "rate_limited",
@@ -210,6 +212,10 @@ impl ErrorCode {
             Conflict => (
                 "他の操作と重なったため処理できませんでした。もう一度お試しください。",
                 "This conflicted with another change. Please try again.",
+            ),
+            LastAdmin => (
+                "この方は最後の管理者です。先に別の職員を管理者にしてください。",
+                "This is the last administrator. Make another staff member an administrator first.",
             ),
             InvalidCredentials => (
                 "メールアドレスまたはパスワードが正しくありません。",

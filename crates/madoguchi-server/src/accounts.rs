@@ -142,7 +142,10 @@ fn parse_sign_up(input: &SignUpInput) -> Result<(DisplayName, Email), AppError> 
     }
 }
 
-pub async fn sign_up(state: &AppState, ctx: &Ctx, input: SignUpInput) -> AppResult<Account> {
+/// Signs a resident up and mails the verification link. A known address answers exactly like a
+/// new one, so the form cannot be used to find out who is registered; the address's owner is
+/// mailed instead ("someone tried to sign up with your address"), as the reset flow does.
+pub async fn sign_up(state: &AppState, ctx: &Ctx, input: SignUpInput) -> AppResult<()> {
     let (display_name, email) = parse_sign_up(&input)?;
     rate_limit(
         state,
@@ -151,14 +154,15 @@ pub async fn sign_up(state: &AppState, ctx: &Ctx, input: SignUpInput) -> AppResu
         state.config.sign_up_per_ip_per_hour,
     )
     .await?;
+    // Hashed for a known address too: the time taken must not tell the two apart.
     let password_hash = hash(state, input.password).await?;
-    let account = state
+    let created = state
         .storage
         .create_account(
             ctx.tenant.id,
             &NewAccount {
                 kind: AccountKind::Resident,
-                email,
+                email: email.clone(),
                 display_name,
                 password_hash,
                 locale: input.locale,
@@ -166,7 +170,14 @@ pub async fn sign_up(state: &AppState, ctx: &Ctx, input: SignUpInput) -> AppResu
                 roles: vec![],
             },
         )
-        .await?;
+        .await;
+    let account = match created {
+        Ok(account) => account,
+        Err(StorageError::Duplicate { constraint }) if constraint == "accounts_email" => {
+            return warn_owner_of_sign_up(state, ctx, &email).await;
+        }
+        Err(other) => return Err(other.into()),
+    };
     audit(
         state,
         ctx,
@@ -177,8 +188,48 @@ pub async fn sign_up(state: &AppState, ctx: &Ctx, input: SignUpInput) -> AppResu
         serde_json::json!({}),
     )
     .await?;
-    send_verification(state, ctx, &account).await?;
-    Ok(account)
+    send_verification(state, ctx, &account).await
+}
+
+/// Someone signed up with a registered address: tell its owner how to sign in or reset the
+/// password. No verification link: if the address was registered by someone else and never
+/// verified, the reset (which verifies) gives it to its real owner with a password of their own.
+async fn warn_owner_of_sign_up(state: &AppState, ctx: &Ctx, email: &Email) -> AppResult<()> {
+    let account = match state
+        .storage
+        .account_by_email(ctx.tenant.id, AccountKind::Resident, email)
+        .await
+    {
+        Ok(account) if !account.disabled => account,
+        Ok(_) | Err(StorageError::NotFound) => return Ok(()),
+        Err(other) => return Err(other.into()),
+    };
+    let base = tenant_base_url(state, ctx);
+    let lang = account.locale;
+    let city = ctx.tenant.name(lang).to_owned();
+    queue_mail(
+        state,
+        ctx,
+        &account,
+        "sign_up_existing",
+        context! {
+            name => account.display_name.as_str(),
+            city => city,
+            signin_link => format!("{base}/signin"),
+            reset_link => format!("{base}/password-reset"),
+        },
+    )
+    .await?;
+    audit(
+        state,
+        ctx,
+        ActorKind::Anonymous,
+        None,
+        "resident.sign_up_existing",
+        Some(account.id.to_string()),
+        serde_json::json!({}),
+    )
+    .await
 }
 
 /// The address a tenant's residents use: its own host when it has one (tokens work only for
@@ -221,11 +272,27 @@ async fn send_link(
     let link = format!("{}{path}?token={token}", tenant_base_url(state, ctx));
     let hours = ttl_s / 3600;
     let city = ctx.tenant.name(lang).to_owned();
-    let body = state.templates.mail_text(
+    queue_mail(
+        state,
+        ctx,
+        account,
         template,
-        lang,
         context! { name => account.display_name.as_str(), link => link, hours => hours, city => city },
-    )?;
+    )
+    .await
+}
+
+/// Renders `mail/<template>.<lang>.txt` in the account's language and queues it to the account.
+async fn queue_mail(
+    state: &AppState,
+    ctx: &Ctx,
+    account: &Account,
+    template: &str,
+    values: minijinja::Value,
+) -> AppResult<()> {
+    let lang = account.locale;
+    let city = ctx.tenant.name(lang).to_owned();
+    let body = state.templates.mail_text(template, lang, values)?;
     let subject = format!(
         "[{city}] {}",
         crate::i18n::text(lang, &format!("mail_subject_{template}"))

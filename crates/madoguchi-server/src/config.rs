@@ -35,6 +35,9 @@ pub struct ServerConfig {
     /// Keep the rendered public home page (signed-out visitors) per tenant and language for
     /// the cache period; it is the same for everyone and hit hardest when bookings open.
     pub anonymous_page_cache: bool,
+    /// Bearer token that opens `/metrics` on the public router; without it the route answers
+    /// 404 (metrics are then scraped from `metrics_addr`, or not at all). Redacted in `Debug`.
+    pub metrics_token: Option<SecretString>,
 }
 
 impl ServerConfig {
@@ -57,6 +60,7 @@ impl ServerConfig {
             outbox_dir: None,
             trust_proxy_headers: false,
             anonymous_page_cache: true,
+            metrics_token: None,
         }
     }
 

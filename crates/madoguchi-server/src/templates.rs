@@ -65,6 +65,8 @@ const TEMPLATES: &[(&str, &str)] = embedded_templates!(
     "mail/reset_password.en.txt",
     "mail/staff_invite.ja.txt",
     "mail/staff_invite.en.txt",
+    "mail/sign_up_existing.ja.txt",
+    "mail/sign_up_existing.en.txt",
 );
 
 pub struct Templates {
@@ -97,6 +99,11 @@ impl Templates {
         }
         env.add_filter("yen", |amount: i64| {
             madoguchi_domain::Yen(amount).to_string()
+        });
+        // minijinja's own `urlencode` sits behind a cargo feature; this one is all the
+        // templates need: a query-string value (`?before={{ at | urlencode }}`).
+        env.add_filter("urlencode", |value: String| {
+            form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>()
         });
         Ok(Self { env })
     }

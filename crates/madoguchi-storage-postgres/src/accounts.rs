@@ -75,6 +75,73 @@ async fn insert_roles(
     Ok(())
 }
 
+/// What [`lock_account_and_admins`] found about the account it locked.
+struct LockedAccount {
+    /// `staff` or `resident`; `None` when the tenant has no such account.
+    kind: Option<String>,
+    /// Whether it was an active administrator before the change.
+    was_admin: bool,
+}
+
+/// Locks the account and every administrator account of the tenant, in id order. Two changes
+/// that could each take away "the other" last administrator (two admins removing their own
+/// role at once) both need these rows, so the second waits for the first to commit; its count
+/// in [`keep_an_admin`] is a new statement and sees that commit. One statement in id order, so
+/// two such changes never lock in opposite orders.
+async fn lock_account_and_admins(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant: TenantId,
+    account: AccountId,
+) -> StorageResult<LockedAccount> {
+    let rows: Vec<(Uuid, String, bool, bool)> = sqlx::query_as(
+        "SELECT a.id, a.kind, a.disabled,
+                EXISTS (SELECT 1 FROM role_assignments r
+                        WHERE r.tenant_id = a.tenant_id AND r.account_id = a.id AND r.role = 'admin') AS admin
+         FROM accounts a
+         WHERE a.tenant_id = $1
+           AND (a.id = $2 OR EXISTS (SELECT 1 FROM role_assignments r
+                                     WHERE r.tenant_id = a.tenant_id AND r.account_id = a.id AND r.role = 'admin'))
+         ORDER BY a.id
+         FOR UPDATE OF a",
+    )
+    .bind(tenant.0)
+    .bind(account.0)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(map_err)?;
+    let target = rows.into_iter().find(|(id, ..)| *id == account.0);
+    Ok(LockedAccount {
+        kind: target.as_ref().map(|(_, kind, ..)| kind.clone()),
+        was_admin: target.is_some_and(|(_, _, disabled, admin)| admin && !disabled),
+    })
+}
+
+/// Refuses the transaction's change when it took the last active administrator's role away;
+/// runs after the write, with the administrators locked.
+async fn keep_an_admin(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant: TenantId,
+    was_admin: bool,
+) -> StorageResult<()> {
+    if !was_admin {
+        return Ok(());
+    }
+    let admins: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM role_assignments r
+         JOIN accounts a ON a.tenant_id = r.tenant_id AND a.id = r.account_id
+         WHERE r.tenant_id = $1 AND r.role = 'admin' AND NOT a.disabled",
+    )
+    .bind(tenant.0)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(map_err)?;
+    if admins == 0 {
+        Err(StorageError::LastAdmin)
+    } else {
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl AccountStore for PgStorage {
     async fn create_account(&self, tenant: TenantId, new: &NewAccount) -> StorageResult<Account> {
@@ -154,16 +221,10 @@ impl AccountStore for PgStorage {
     ) -> StorageResult<()> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         // Locking the account row serialises concurrent replacements of its roles; without it
-        // two administrators saving at once could both delete and both insert.
-        let staff: Option<i32> = sqlx::query_scalar(
-            "SELECT 1 FROM accounts WHERE tenant_id = $1 AND id = $2 AND kind = 'staff' FOR UPDATE",
-        )
-        .bind(tenant.0)
-        .bind(id.0)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        if staff.is_none() {
+        // two administrators saving at once could both delete and both insert. The tenant's
+        // administrators are locked with it (see `lock_account_and_admins`).
+        let locked = lock_account_and_admins(&mut tx, tenant, id).await?;
+        if locked.kind.as_deref() != Some("staff") {
             return Err(StorageError::NotFound);
         }
         sqlx::query("DELETE FROM role_assignments WHERE tenant_id = $1 AND account_id = $2")
@@ -173,6 +234,8 @@ impl AccountStore for PgStorage {
             .await
             .map_err(map_err)?;
         insert_roles(&mut tx, tenant, id, roles).await?;
+        // Dropping the transaction on refusal rolls the replacement back.
+        keep_an_admin(&mut tx, tenant, locked.was_admin).await?;
         tx.commit().await.map_err(map_err)
     }
 
@@ -256,19 +319,20 @@ impl AccountStore for PgStorage {
         id: AccountId,
         disabled: bool,
     ) -> StorageResult<()> {
-        let done =
-            sqlx::query("UPDATE accounts SET disabled = $1 WHERE tenant_id = $2 AND id = $3")
-                .bind(disabled)
-                .bind(tenant.0)
-                .bind(id.0)
-                .execute(&self.pool)
-                .await
-                .map_err(map_err)?;
-        if done.rows_affected() == 0 {
-            Err(StorageError::NotFound)
-        } else {
-            Ok(())
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let locked = lock_account_and_admins(&mut tx, tenant, id).await?;
+        if locked.kind.is_none() {
+            return Err(StorageError::NotFound);
         }
+        sqlx::query("UPDATE accounts SET disabled = $1 WHERE tenant_id = $2 AND id = $3")
+            .bind(disabled)
+            .bind(tenant.0)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        keep_an_admin(&mut tx, tenant, disabled && locked.was_admin).await?;
+        tx.commit().await.map_err(map_err)
     }
 
     async fn create_token(&self, tenant: TenantId, new: &NewOneTimeToken) -> StorageResult<()> {

@@ -70,6 +70,50 @@ async fn insert_roles(
     Ok(())
 }
 
+/// Whether the account is an active administrator of the tenant.
+async fn is_active_admin(
+    tx: &mut Transaction<'static, Sqlite>,
+    tenant: TenantId,
+    account: AccountId,
+) -> StorageResult<bool> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM role_assignments r JOIN accounts a ON a.tenant_id = r.tenant_id AND a.id = r.account_id
+         WHERE r.tenant_id = ? AND r.account_id = ? AND r.role = 'admin' AND a.disabled = 0 LIMIT 1",
+    )
+    .bind(uuid_text(tenant.0))
+    .bind(uuid_text(account.0))
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(map_err)?;
+    Ok(found.is_some())
+}
+
+/// Refuses the transaction's change when it took the last active administrator's role away.
+/// Runs inside the `BEGIN IMMEDIATE` transaction after the write: SQLite has one writer at a
+/// time, so no other change can slip in between the write and this count.
+async fn keep_an_admin(
+    tx: &mut Transaction<'static, Sqlite>,
+    tenant: TenantId,
+    was_admin: bool,
+) -> StorageResult<()> {
+    if !was_admin {
+        return Ok(());
+    }
+    let admins: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM role_assignments r JOIN accounts a ON a.tenant_id = r.tenant_id AND a.id = r.account_id
+         WHERE r.tenant_id = ? AND r.role = 'admin' AND a.disabled = 0",
+    )
+    .bind(uuid_text(tenant.0))
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(map_err)?;
+    if admins == 0 {
+        Err(StorageError::LastAdmin)
+    } else {
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl AccountStore for SqliteStorage {
     async fn create_account(&self, tenant: TenantId, new: &NewAccount) -> StorageResult<Account> {
@@ -176,6 +220,7 @@ impl AccountStore for SqliteStorage {
         if staff.is_none() {
             return Err(StorageError::NotFound);
         }
+        let was_admin = is_active_admin(&mut tx, tenant, id).await?;
         sqlx::query("DELETE FROM role_assignments WHERE tenant_id = ? AND account_id = ?")
             .bind(uuid_text(tenant.0))
             .bind(uuid_text(id.0))
@@ -183,6 +228,8 @@ impl AccountStore for SqliteStorage {
             .await
             .map_err(map_err)?;
         insert_roles(&mut tx, tenant, id, roles).await?;
+        // Dropping the transaction on refusal rolls the replacement back.
+        keep_an_admin(&mut tx, tenant, was_admin).await?;
         tx.commit().await.map_err(map_err)
     }
 
@@ -262,18 +309,20 @@ impl AccountStore for SqliteStorage {
         id: AccountId,
         disabled: bool,
     ) -> StorageResult<()> {
+        let mut tx = self.begin_immediate().await?;
+        let was_admin = disabled && is_active_admin(&mut tx, tenant, id).await?;
         let done = sqlx::query("UPDATE accounts SET disabled = ? WHERE tenant_id = ? AND id = ?")
             .bind(i64::from(disabled))
             .bind(uuid_text(tenant.0))
             .bind(uuid_text(id.0))
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(map_err)?;
         if done.rows_affected() == 0 {
-            Err(StorageError::NotFound)
-        } else {
-            Ok(())
+            return Err(StorageError::NotFound);
         }
+        keep_an_admin(&mut tx, tenant, was_admin).await?;
+        tx.commit().await.map_err(map_err)
     }
 
     async fn create_token(&self, tenant: TenantId, new: &NewOneTimeToken) -> StorageResult<()> {

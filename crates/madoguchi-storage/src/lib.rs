@@ -50,6 +50,10 @@ pub enum StorageError {
         "database schema version {database} is older than this binary's {binary}; run `madoguchi migrate`"
     )]
     SchemaBehind { database: i64, binary: i64 },
+    /// The change would leave the tenant without an active administrator (decided inside the
+    /// write's transaction, so two simultaneous changes cannot both pass).
+    #[error("the tenant's last administrator would be lost")]
+    LastAdmin,
     /// The database refused a booking change for a business reason (full, over the limit, …).
     #[error("refused: {0}")]
     Refused(#[from] booking::Refusal),
@@ -128,7 +132,8 @@ pub trait AccountStore: Send + Sync {
         tenant: TenantId,
         kind: AccountKind,
     ) -> StorageResult<Vec<Account>>;
-    /// Replaces every role assignment of a staff account.
+    /// Replaces every role assignment of a staff account. Refuses with `LastAdmin` to take
+    /// the role from the tenant's last active administrator.
     async fn set_roles(
         &self,
         tenant: TenantId,
@@ -151,6 +156,8 @@ pub trait AccountStore: Send + Sync {
         id: AccountId,
         at: OffsetDateTime,
     ) -> StorageResult<()>;
+    /// Disables or enables an account; refuses with `LastAdmin` to disable the tenant's last
+    /// active administrator.
     async fn set_disabled(
         &self,
         tenant: TenantId,

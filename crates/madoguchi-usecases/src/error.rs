@@ -92,6 +92,7 @@ impl From<StorageError> for UseCaseError {
                 _ => Self::new(ErrorCode::Conflict),
             },
             StorageError::Constraint { .. } => Self::new(ErrorCode::ValidationFailed),
+            StorageError::LastAdmin => Self::new(ErrorCode::LastAdmin),
             StorageError::Refused(refusal) => Self::new(match refusal {
                 Refusal::SlotFull => ErrorCode::SlotFull,
                 Refusal::PersonalLimit => ErrorCode::PersonalLimitReached,

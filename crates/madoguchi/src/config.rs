@@ -11,6 +11,9 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
+/// Shortest `metrics_token` accepted.
+const MIN_METRICS_TOKEN_CHARS: usize = 24;
+
 /// Flags accepted by every command.
 #[derive(Args, Clone, Debug)]
 pub struct Cli {
@@ -44,6 +47,10 @@ pub struct Settings {
     /// `text` for people, `json` for log collectors.
     pub log_format: String,
     pub trust_proxy_headers: bool,
+    /// Serve `/metrics` on this separate address (e.g. `127.0.0.1:9090`) without a token.
+    pub metrics_addr: Option<String>,
+    /// Bearer token that opens `/metrics` on the main address; without it the route is 404.
+    pub metrics_token: Option<SecretString>,
 }
 
 impl Default for Settings {
@@ -59,6 +66,8 @@ impl Default for Settings {
             smtp: None,
             log_format: "text".into(),
             trust_proxy_headers: false,
+            metrics_addr: None,
+            metrics_token: None,
         }
     }
 }
@@ -94,6 +103,15 @@ impl Settings {
                 anyhow::bail!("public_url must start with http:// or https://");
             }
             settings.public_url = Some(url.trim_end_matches('/').to_owned());
+        }
+        if let Some(token) = &settings.metrics_token {
+            use secrecy::ExposeSecret;
+            // A short token could be guessed by anyone who can reach the public address.
+            if token.expose_secret().len() < MIN_METRICS_TOKEN_CHARS {
+                anyhow::bail!(
+                    "metrics_token must be at least {MIN_METRICS_TOKEN_CHARS} characters long"
+                );
+            }
         }
         Ok(settings)
     }

@@ -51,6 +51,25 @@ enum Command {
     Migrate,
     /// Seed the demo city (a no-op when it exists) and print its staff sign-ins.
     SeedDemo,
+    /// Grant a staff member a role, e.g. to give a city an administrator again. Recorded in the
+    /// city's audit log as done by the system (the operator).
+    GrantRole {
+        /// The city's tenant slug, e.g. `madoguchi-city`.
+        #[arg(long)]
+        tenant: String,
+        /// The staff member's sign-in address.
+        #[arg(long)]
+        email: String,
+        /// admin, hq_staff, branch_staff, facility_staff or finance.
+        #[arg(long)]
+        role: String,
+        /// Office code, for branch and facility staff.
+        #[arg(long)]
+        office: Option<String>,
+        /// Department code, for HQ staff.
+        #[arg(long)]
+        department: Option<String>,
+    },
     /// Benchmarks that print their figures.
     #[command(subcommand)]
     Bench(madoguchi_bench::BenchCommand),
@@ -114,6 +133,40 @@ async fn run(args: Args) -> anyhow::Result<()> {
             println!("Demo services: {slots} slots added for the next 60 days.");
             if logins.is_empty() {
                 println!("The demo city already exists; nothing to do.");
+            }
+            Ok(())
+        }
+        Command::GrantRole {
+            tenant,
+            email,
+            role,
+            office,
+            department,
+        } => {
+            let settings = Settings::load(&args.cli, None)?;
+            config::init_tracing(&settings);
+            let storage = storage::open(&settings).await?;
+            storage
+                .check_schema()
+                .await
+                .context("run `madoguchi migrate` first")?;
+            let grant = madoguchi_server::operator::RoleGrant {
+                tenant_slug: tenant,
+                email,
+                role,
+                office_code: office,
+                department_code: department,
+            };
+            match madoguchi_server::operator::grant_role(&*storage, &grant).await? {
+                madoguchi_server::operator::Granted::Added => {
+                    println!("Granted {} (recorded in the audit log).", grant.role)
+                }
+                madoguchi_server::operator::Granted::AlreadyHeld => {
+                    println!(
+                        "The staff member already holds {}; nothing changed.",
+                        grant.role
+                    )
+                }
             }
             Ok(())
         }
@@ -196,9 +249,24 @@ async fn serve(settings: Settings, seed_demo: bool, migrate: bool) -> anyhow::Re
     config.default_tenant = settings.default_tenant.clone();
     config.outbox_dir = outbox_dir;
     config.trust_proxy_headers = settings.trust_proxy_headers;
-    let state = AppState::new(storage, config, Some(metrics))?;
+    config.metrics_token = settings.metrics_token.clone();
+    let state = AppState::new(storage, config, Some(metrics.clone()))?;
 
     let (stop, shutdown) = watch::channel(false);
+    if let Some(addr) = &settings.metrics_addr {
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding the metrics address {addr}"))?;
+        println!("Metrics at http://{}/metrics", listener.local_addr()?);
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            if let Err(error) =
+                madoguchi_server::metrics_endpoint::serve(listener, metrics, shutdown).await
+            {
+                tracing::error!(%error, "the metrics listener stopped");
+            }
+        });
+    }
     let runner = madoguchi_server::app::spawn_job_runner(&state, mailer, shutdown.clone());
     madoguchi_server::app::spawn_maintenance(&state, shutdown.clone());
     tokio::spawn(async move {

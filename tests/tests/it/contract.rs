@@ -40,6 +40,8 @@ on_both_databases!(
     a_resident_and_a_staff_member_may_share_an_email_address,
     a_duplicate_account_is_refused_and_leaves_nothing_half_written,
     roles_round_trip_and_setting_them_replaces_all,
+    the_last_active_administrator_keeps_the_role,
+    two_administrators_dropping_their_own_role_at_once_leave_one,
     a_role_scoped_to_another_tenants_office_is_refused_and_keeps_the_previous_roles,
     an_account_of_one_tenant_is_invisible_to_another,
     account_changes_are_stored,
@@ -628,6 +630,12 @@ async fn roles_round_trip_and_setting_them_replaces_all<S: Backend>(s: &S) -> an
         s.roles(t.id, staff.id).await?,
         vec![admin(), branch_staff, hq_staff]
     );
+    // Another administrator, so this one may give up the role.
+    s.create_account(
+        t.id,
+        &new_account(AccountKind::Staff, "admin@example.jp", vec![admin()]),
+    )
+    .await?;
 
     let facility = role(Role::FacilityStaff, Some(branch.id), None);
     let finance = role(Role::Finance, None, None);
@@ -642,6 +650,114 @@ async fn roles_round_trip_and_setting_them_replaces_all<S: Backend>(s: &S) -> an
     assert_not_found(s.set_roles(t.id, resident.id, &[admin()]).await);
     assert_not_found(s.set_roles(other.id, staff.id, &[admin()]).await);
     assert_eq!(s.roles(t.id, staff.id).await?, vec![]);
+    Ok(())
+}
+
+fn assert_last_admin<T: Debug>(result: StorageResult<T>) {
+    match result {
+        Err(StorageError::LastAdmin) => {}
+        other => panic!("expected LastAdmin, got {other:?}"),
+    }
+}
+
+async fn the_last_active_administrator_keeps_the_role<S: Backend>(s: &S) -> anyhow::Result<()> {
+    let t = tenant(s, "kita").await?;
+    let other = tenant(s, "minami").await?;
+    let finance = role(Role::Finance, None, None);
+    let only = s
+        .create_account(
+            t.id,
+            &new_account(AccountKind::Staff, "admin@example.jp", vec![admin()]),
+        )
+        .await?;
+    // The other town's administrator does not count for this one.
+    s.create_account(
+        other.id,
+        &new_account(AccountKind::Staff, "admin@example.jp", vec![admin()]),
+    )
+    .await?;
+
+    assert_last_admin(
+        s.set_roles(t.id, only.id, std::slice::from_ref(&finance))
+            .await,
+    );
+    assert_last_admin(s.set_roles(t.id, only.id, &[]).await);
+    assert_last_admin(s.set_disabled(t.id, only.id, true).await);
+    assert_eq!(
+        s.roles(t.id, only.id).await?,
+        vec![admin()],
+        "nothing changed"
+    );
+    assert!(!s.account(t.id, only.id).await?.disabled);
+    // Keeping the role while changing the others is fine.
+    s.set_roles(t.id, only.id, &[admin(), finance.clone()])
+        .await?;
+
+    // A disabled administrator does not count.
+    let second = s
+        .create_account(
+            t.id,
+            &new_account(AccountKind::Staff, "second@example.jp", vec![admin()]),
+        )
+        .await?;
+    s.set_disabled(t.id, second.id, true).await?;
+    assert_last_admin(
+        s.set_roles(t.id, only.id, std::slice::from_ref(&finance))
+            .await,
+    );
+
+    // With a second active administrator, the first may go.
+    s.set_disabled(t.id, second.id, false).await?;
+    s.set_roles(t.id, only.id, std::slice::from_ref(&finance))
+        .await?;
+    assert_eq!(s.roles(t.id, only.id).await?, vec![finance]);
+    assert_last_admin(s.set_disabled(t.id, second.id, true).await);
+    Ok(())
+}
+
+async fn two_administrators_dropping_their_own_role_at_once_leave_one<S: Backend>(
+    s: &S,
+) -> anyhow::Result<()> {
+    for round in 0..5 {
+        let t = tenant(s, &format!("kita-{round}")).await?;
+        let finance = role(Role::Finance, None, None);
+        let a = s
+            .create_account(
+                t.id,
+                &new_account(AccountKind::Staff, "a@example.jp", vec![admin()]),
+            )
+            .await?;
+        let b = s
+            .create_account(
+                t.id,
+                &new_account(AccountKind::Staff, "b@example.jp", vec![admin()]),
+            )
+            .await?;
+        let barrier = Barrier::new(2);
+        let drop_own = |id: AccountId| {
+            let finance = finance.clone();
+            let barrier = &barrier;
+            async move {
+                barrier.wait().await;
+                s.set_roles(t.id, id, &[finance]).await
+            }
+        };
+        let (first, second) = tokio::join!(drop_own(a.id), drop_own(b.id));
+        let refused = [&first, &second]
+            .iter()
+            .filter(|r| matches!(r, Err(StorageError::LastAdmin)))
+            .count();
+        assert_eq!(
+            (refused, first.is_ok() || second.is_ok()),
+            (1, true),
+            "exactly one gives up the role: {first:?} {second:?}"
+        );
+        let admins = [
+            s.roles(t.id, a.id).await?.contains(&admin()),
+            s.roles(t.id, b.id).await?.contains(&admin()),
+        ];
+        assert_eq!(admins.iter().filter(|x| **x).count(), 1);
+    }
     Ok(())
 }
 

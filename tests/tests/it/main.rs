@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod accounts;
+mod admin;
 mod bad_input;
 mod booking_contract;
 mod booking_flows;
@@ -20,6 +21,7 @@ mod jobs;
 mod line;
 mod line_contract;
 mod openapi;
+mod privacy;
 mod reservations;
 mod restart;
 mod schemathesis;

@@ -209,8 +209,14 @@ pub async fn request_context(
         response = render_error(&state, &report, response.status(), lang, is_api, &path);
     }
     if switched {
+        // Secure under HTTPS like the session cookie: a plain-HTTP hop must not set or read it.
+        let secure = if state.config.secure_cookies() {
+            "; Secure"
+        } else {
+            ""
+        };
         let cookie = format!(
-            "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+            "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax{secure}",
             lang.tag()
         );
         if let Ok(value) = HeaderValue::from_str(&cookie) {

@@ -1,4 +1,4 @@
-//! Security headers on every response.
+//! Security headers on every response, and the one place that decides what caches may keep.
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
@@ -24,7 +24,10 @@ pub async fn security_headers(
             .and_then(|v| v.to_str().ok())
             == Some("https");
     let over_tls = forwarded_https || state.config.secure_cookies();
+    let personal = carries_identity(request.headers());
+    let is_static = request.uri().path().starts_with("/static/");
     let mut response = next.run(request).await;
+    set_cache_control(response.headers_mut(), personal, is_static);
     let headers = response.headers_mut();
     let set = |headers: &mut axum::http::HeaderMap, name: HeaderName, value: &'static str| {
         headers
@@ -58,4 +61,67 @@ pub async fn security_headers(
         );
     }
     response
+}
+
+/// Whether the request may be answered with someone's own data: it carries a bearer token or
+/// a cookie (the session). Anonymous visitors get a session only once a form needs its CSRF
+/// token, so this errs on the side of not caching.
+fn carries_identity(headers: &axum::http::HeaderMap) -> bool {
+    headers.contains_key(header::AUTHORIZATION) || headers.contains_key(header::COOKIE)
+}
+
+/// `no-store` unless a handler chose a policy for a public answer (stylesheets, the calendar
+/// feed). An answer to a signed-in session or a bearer token is `no-store` whatever the handler
+/// said, so a shared cache or the browser's back button never shows one person's page to the
+/// next user of a library PC. Stylesheets are the same for everyone and stay cacheable.
+fn set_cache_control(headers: &mut axum::http::HeaderMap, personal: bool, is_static: bool) {
+    const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
+    if is_static {
+        return;
+    }
+    if personal {
+        headers.insert(header::CACHE_CONTROL, NO_STORE);
+    } else {
+        headers.entry(header::CACHE_CONTROL).or_insert(NO_STORE);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderMap;
+
+    #[test]
+    fn answers_are_not_stored_unless_a_handler_says_so() {
+        let mut headers = HeaderMap::new();
+        set_cache_control(&mut headers, false, false);
+        assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+
+        let mut public = HeaderMap::new();
+        public.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, max-age=300"),
+        );
+        set_cache_control(&mut public, false, false);
+        assert_eq!(public[header::CACHE_CONTROL], "private, max-age=300");
+    }
+
+    #[test]
+    fn a_signed_in_answer_is_never_stored_but_stylesheets_are() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, max-age=300"),
+        );
+        set_cache_control(&mut headers, true, false);
+        assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+
+        let mut css = HeaderMap::new();
+        css.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=3600"),
+        );
+        set_cache_control(&mut css, true, true);
+        assert_eq!(css[header::CACHE_CONTROL], "public, max-age=3600");
+    }
 }

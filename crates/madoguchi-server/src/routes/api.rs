@@ -83,6 +83,12 @@ pub struct SignUpRequest {
     pub locale: Option<Lang>,
 }
 
+/// A sign-up was accepted: a mail is on its way to `email`.
+#[derive(Serialize, ToSchema)]
+pub struct SignUpAccepted {
+    pub email: String,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct ResidentResponse {
     pub id: Uuid,
@@ -344,31 +350,30 @@ pub async fn me(caller: ApiCaller) -> AppResult<Json<MeResponse>> {
     }))
 }
 
-/// Register a resident account; a verification mail is sent.
+/// Register a resident account: a verification mail is sent. The answer is the same whether
+/// the address is new or already registered (its owner is mailed instead), so it reveals
+/// nobody's registration; the account exists once its address is verified.
 #[utoipa::path(post, path = "/api/v1/residents", tag = "residents", request_body = SignUpRequest,
-    responses((status = 201, body = ResidentResponse), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+    responses((status = 202, body = SignUpAccepted), (status = 422, body = ErrorBody),
         (status = 429, body = ErrorBody, description = "too many sign-ups from this address this hour")))]
 pub async fn sign_up(
     State(state): State<AppState>,
     ctx: Ctx,
     ApiJson(body): ApiJson<SignUpRequest>,
-) -> AppResult<(StatusCode, Json<ResidentResponse>)> {
+) -> AppResult<(StatusCode, Json<SignUpAccepted>)> {
     let input = SignUpInput {
         display_name: body.display_name,
         email: body.email,
         password: body.password,
         locale: body.locale.unwrap_or(ctx.lang),
     };
-    let account = accounts::sign_up(&state, &ctx, input).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(ResidentResponse {
-            id: account.id.0,
-            email: account.email.as_str().to_owned(),
-            display_name: account.display_name.as_str().to_owned(),
-            email_verified: false,
-        }),
-    ))
+    let email = input.email.clone();
+    accounts::sign_up(&state, &ctx, input).await?;
+    // The address as parsed (it was, or sign-up would have failed), never the account's id.
+    let email = madoguchi_domain::Email::parse(&email)
+        .map(|e| e.as_str().to_owned())
+        .unwrap_or(email);
+    Ok((StatusCode::ACCEPTED, Json(SignUpAccepted { email })))
 }
 
 /// A resident: the resident themself, or an administrator.
@@ -580,7 +585,8 @@ pub async fn invite_staff(
 
 /// Replace a staff member's roles (administrators).
 #[utoipa::path(put, path = "/api/v1/staff/{id}/roles", tag = "staff", security(("bearer" = [])), request_body = RolesRequest,
-    params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "last_admin: the city's last administrator keeps the role"), (status = 422, body = ErrorBody)))]
 pub async fn set_roles(
     State(state): State<AppState>,
     ctx: Ctx,

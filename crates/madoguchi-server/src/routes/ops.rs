@@ -2,7 +2,7 @@
 
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -35,15 +35,13 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
-    match &state.metrics {
-        Some(handle) => (
-            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-            handle.render(),
-        )
-            .into_response(),
-        None => (StatusCode::NOT_FOUND, "metrics are not enabled").into_response(),
-    }
+/// Prometheus metrics, only with the configured token (see `crate::metrics_endpoint`).
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    crate::metrics_endpoint::public_answer(
+        state.metrics.as_ref(),
+        state.config.metrics_token.as_ref(),
+        &headers,
+    )
 }
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {

@@ -1,0 +1,263 @@
+//! Administration over HTTP: the audit log's pages, and a city never losing its last
+//! administrator (with the operator's command-line recovery).
+
+use crate::support::*;
+use madoguchi_domain::Role;
+use madoguchi_server::operator::{Granted, OperatorError, RoleGrant, grant_role};
+use madoguchi_storage::{ActorKind, AuditFilter, NewAuditEntry};
+use madoguchi_tests::app::TestApp;
+use madoguchi_tests::on_both_backends;
+use serde_json::{Value, json};
+
+/// A client signed in through the staff pages as the demo login of `role`.
+async fn staff_client(app: &TestApp, role: Role) -> anyhow::Result<reqwest::Client> {
+    let login = app.login(role).clone();
+    let client = app.client();
+    let response =
+        sign_in_page(&client, app, "/staff/signin", &login.email, &login.password).await?;
+    anyhow::ensure!(
+        response.status() == 303,
+        "staff sign-in answered {}",
+        response.status()
+    );
+    Ok(client)
+}
+
+/// The `href` of the "older entries" link, with `&amp;` decoded.
+fn older_link(html: &str) -> Option<String> {
+    let start = html.find("href=\"/admin/audit?")? + "href=\"".len();
+    let rest = &html[start..];
+    Some(rest[..rest.find('"')?].replace("&amp;", "&"))
+}
+
+async fn the_audit_log_pages_past_its_first_fifty_entries(app: TestApp) -> anyhow::Result<()> {
+    let now = madoguchi_storage::now_utc();
+    // Seventy entries a second apart, all older than the sign-in below.
+    for i in 0..70 {
+        app.storage
+            .append_audit(
+                app.tenant.id,
+                &NewAuditEntry {
+                    at: now - time::Duration::seconds(3600 + i),
+                    actor_kind: ActorKind::System,
+                    actor_id: None,
+                    action: format!("test.entry_{i:02}"),
+                    target: None,
+                    details: serde_json::json!({}),
+                },
+            )
+            .await?;
+    }
+    let admin = staff_client(&app, Role::Admin).await?;
+    let first = admin
+        .get(app.at("/admin/audit?action=test."))
+        .send()
+        .await?;
+    assert_eq!(first.status(), 200);
+    let first = first.text().await?;
+    assert!(first.contains("test.entry_00") && first.contains("test.entry_49"));
+    assert!(!first.contains("test.entry_50"));
+    let link = older_link(&first).expect("a link to older entries");
+    assert!(
+        link.contains("action=test.") && link.contains("before=2"),
+        "the link keeps the filter and encodes the instant: {link}"
+    );
+
+    let second = admin.get(app.at(&link)).send().await?;
+    assert_eq!(second.status(), 200);
+    let second = second.text().await?;
+    assert!(second.contains("test.entry_50") && second.contains("test.entry_69"));
+    assert!(!second.contains("test.entry_49"));
+    assert_eq!(older_link(&second), None, "the last page links no further");
+
+    // Without a filter the log is also longer than a page (the sign-in is in it too).
+    let unfiltered = admin.get(app.at("/admin/audit")).send().await?;
+    assert_eq!(unfiltered.status(), 200);
+    Ok(())
+}
+on_both_backends!(
+    the_audit_log_pages_past_its_first_fifty_entries,
+    the_audit_log_pages_past_its_first_fifty_entries
+);
+
+async fn the_only_administrator_cannot_drop_the_role_until_an_operator_grants_another(
+    app: TestApp,
+) -> anyhow::Result<()> {
+    let admin = app.login(Role::Admin).clone();
+    let token = api_token(&app, "staff", &admin.email, &admin.password).await?;
+    let client = reqwest::Client::new();
+    let me: Value = client
+        .get(app.at("/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let own_id = me["id"].as_str().unwrap_or_default().to_owned();
+    let roles_url = app.at(&format!("/api/v1/staff/{own_id}/roles"));
+    let finance_only = json!({"roles": [{"role": "finance"}]});
+
+    let refused = client
+        .put(&roles_url)
+        .bearer_auth(&token)
+        .header("accept-language", "en")
+        .json(&finance_only)
+        .send()
+        .await?;
+    assert_eq!(refused.status(), 409);
+    let body: Value = refused.json().await?;
+    assert_eq!(body["error"]["code"], "last_admin");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("last administrator")
+    );
+    let roles = app
+        .storage
+        .roles(app.tenant.id, madoguchi_domain::AccountId(own_id.parse()?))
+        .await?;
+    assert!(roles.iter().any(|r| r.role == Role::Admin), "still admin");
+
+    // The admin page refuses the same.
+    let page = staff_client(&app, Role::Admin).await?;
+    let csrf = form_token(&page, &app, "/admin/staff").await?;
+    let removed = page
+        .post(app.at(&format!("/admin/staff/{own_id}/roles/remove")))
+        .form(&[("csrf_token", csrf.as_str()), ("index", "0")])
+        .send()
+        .await?;
+    assert_eq!(removed.status(), 409);
+    assert!(removed.text().await?.contains("最後の管理者"));
+
+    // An operator makes the finance clerk an administrator from the command line.
+    let clerk = app.login(Role::Finance).clone();
+    let grant = RoleGrant {
+        tenant_slug: app.tenant.slug.as_str().to_owned(),
+        email: clerk.email.clone(),
+        role: "admin".into(),
+        office_code: None,
+        department_code: None,
+    };
+    assert_eq!(grant_role(&*app.storage, &grant).await?, Granted::Added);
+    assert_eq!(
+        grant_role(&*app.storage, &grant).await?,
+        Granted::AlreadyHeld
+    );
+    let audit = app
+        .storage
+        .list_audit(
+            app.tenant.id,
+            &AuditFilter {
+                action_prefix: Some("staff.roles_changed".into()),
+                limit: 10,
+                ..AuditFilter::default()
+            },
+        )
+        .await?;
+    assert_eq!(audit.len(), 1, "one change recorded");
+    assert_eq!(
+        (audit[0].actor_kind, audit[0].actor_id),
+        (ActorKind::System, None)
+    );
+    assert_eq!(audit[0].details["by"], "operator");
+
+    // Now there are two, and the first may step down.
+    let stepped_down = client
+        .put(&roles_url)
+        .bearer_auth(&token)
+        .json(&finance_only)
+        .send()
+        .await?;
+    assert_eq!(stepped_down.status(), 204);
+    Ok(())
+}
+on_both_backends!(
+    the_only_administrator_cannot_drop_the_role_until_an_operator_grants_another,
+    the_only_administrator_cannot_drop_the_role_until_an_operator_grants_another
+);
+
+async fn the_operator_grant_names_what_is_wrong(app: TestApp) -> anyhow::Result<()> {
+    let clerk = app.login(Role::Finance).clone();
+    let valid = RoleGrant {
+        tenant_slug: app.tenant.slug.as_str().to_owned(),
+        email: clerk.email.clone(),
+        role: "admin".into(),
+        office_code: None,
+        department_code: None,
+    };
+    let error = |grant: RoleGrant| {
+        let storage = app.storage.clone();
+        async move { grant_role(&*storage, &grant).await.map(|_| ()) }
+    };
+    assert!(matches!(
+        error(RoleGrant {
+            tenant_slug: "nowhere".into(),
+            ..valid.clone()
+        })
+        .await,
+        Err(OperatorError::UnknownTenant(_))
+    ));
+    assert!(matches!(
+        error(RoleGrant {
+            email: "nobody@madoguchi-city.example".into(),
+            ..valid.clone()
+        })
+        .await,
+        Err(OperatorError::UnknownStaff(_))
+    ));
+    assert!(matches!(
+        error(RoleGrant {
+            email: "not an address".into(),
+            ..valid.clone()
+        })
+        .await,
+        Err(OperatorError::InvalidEmail)
+    ));
+    assert!(matches!(
+        error(RoleGrant {
+            role: "mayor".into(),
+            ..valid.clone()
+        })
+        .await,
+        Err(OperatorError::UnknownRole(_))
+    ));
+    assert!(matches!(
+        error(RoleGrant {
+            role: "branch_staff".into(),
+            ..valid.clone()
+        })
+        .await,
+        Err(OperatorError::ScopeMissing(_))
+    ));
+    assert!(matches!(
+        error(RoleGrant {
+            role: "branch_staff".into(),
+            office_code: Some("atlantis".into()),
+            ..valid.clone()
+        })
+        .await,
+        Err(OperatorError::UnknownOffice { .. })
+    ));
+    let message = error(RoleGrant {
+        tenant_slug: "nowhere".into(),
+        ..valid.clone()
+    })
+    .await
+    .err()
+    .map(|e| e.to_string())
+    .unwrap_or_default();
+    assert!(message.contains("nowhere"), "{message}");
+    // A branch role with its office works.
+    error(RoleGrant {
+        role: "branch_staff".into(),
+        office_code: Some("kita-shisho".into()),
+        ..valid
+    })
+    .await?;
+    Ok(())
+}
+on_both_backends!(
+    the_operator_grant_names_what_is_wrong,
+    the_operator_grant_names_what_is_wrong
+);
