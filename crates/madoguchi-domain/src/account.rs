@@ -103,6 +103,18 @@ impl DisplayName {
         }
     }
 
+    /// A name as stored. Names accepted under an earlier, looser rule (e.g. only a zero-width
+    /// space) must still load, or their accounts could no longer sign in; only the rule of that
+    /// time is applied: 1–100 characters without C0/C1 controls.
+    pub fn from_stored(raw: &str) -> Result<Self, ErrorCode> {
+        let chars = raw.chars().count();
+        if (1..=100).contains(&chars) && !raw.chars().any(char::is_control) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(ErrorCode::InvalidDisplayName)
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -353,6 +365,8 @@ mod tests {
                 "{bad:?}"
             );
         }
+        // Stored under the older rule: still loads.
+        assert!(DisplayName::from_stored("\u{200B}").is_ok());
     }
 
     #[test]
