@@ -71,7 +71,15 @@ impl ProxyCaller {
     ) -> Result<Self, CallerError> {
         let name_kanji = name_kanji.trim().replace('　', " ");
         let name_kana = name_kana.trim().replace('　', " ");
-        if name_kanji.is_empty() || name_kanji.chars().count() > 60 {
+        // A name with nothing visible, or with control or format characters (a NUL, a
+        // right-to-left override), would be a blank or misleading line on the day sheet.
+        let name_shown = name_kanji
+            .chars()
+            .any(|c| !madoguchi_domain::text::is_invisible(c));
+        let name_clean = !name_kanji.chars().any(|c| {
+            c.is_control() || (!c.is_whitespace() && madoguchi_domain::text::is_invisible(c))
+        });
+        if !name_shown || !name_clean || name_kanji.chars().count() > 60 {
             return Err(CallerError::Name);
         }
         if name_kana.is_empty() || name_kana.chars().count() > 60 || !name_kana.chars().all(is_kana)
@@ -133,6 +141,9 @@ mod tests {
         let err =
             |k: &str, r: &str, b: Date, p: &str| ProxyCaller::new(k, r, b, p, TODAY).unwrap_err();
         assert_eq!(err("", "ヤマダ", birth, "0312345678"), CallerError::Name);
+        for name in ["\u{200B}", "山田\u{0}", "山田\u{202E}太郎"] {
+            assert_eq!(err(name, "ヤマダ", birth, "0312345678"), CallerError::Name);
+        }
         assert_eq!(
             err("山田", "Yamada", birth, "0312345678"),
             CallerError::Kana

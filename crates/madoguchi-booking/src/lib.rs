@@ -17,9 +17,9 @@ pub mod waitlist;
 
 pub use caller::{CallerError, ProxyCaller};
 pub use eligibility::{AgeReference, Applicant, Eligibility, Ineligible, Sex, age_on};
-pub use pattern::{SlotSpec, WeeklyPattern, slots_for_range};
+pub use pattern::{CAPACITY_MAX, SlotSpec, WeeklyPattern, capacity_is_valid, slots_for_range};
 pub use policy::{BookingPolicy, NoShowPolicy, SuspensionDecision};
 pub use reservation::{Attendance, RemoteJoin, ReservationStatus, ServiceKind};
 pub use rules::{BookingWindow, CancellationRule, LimitPeriod, PersonalLimit, WindowError};
-pub use service_rules::{Question, RulesError, ServiceRules};
+pub use service_rules::{AnswerError, Question, RulesError, ServiceRules};
 pub use waitlist::{Handout, WaitlistRule};

@@ -5,6 +5,15 @@ use madoguchi_domain::tokyo::JST;
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset, Weekday};
 
+/// The most seats one slot may have: a lecture hall, not a typing slip of a few more zeros.
+pub const CAPACITY_MAX: u16 = 10_000;
+
+/// Whether a slot may have `capacity` seats: at least one (a slot nobody can book is not a
+/// slot), at most [`CAPACITY_MAX`].
+pub fn capacity_is_valid(capacity: u16) -> bool {
+    (1..=CAPACITY_MAX).contains(&capacity)
+}
+
 /// One weekly opening of a service at an office.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -40,6 +40,27 @@ fn default_hold_minutes() -> u16 {
     15
 }
 
+/// The most questions one service asks: a health checkup's 問診 has a few dozen at most.
+pub const QUESTIONS_MAX: usize = 50;
+/// The longest question label, in characters, in either language.
+pub const QUESTION_LABEL_MAX_CHARS: usize = 200;
+/// The longest answer, in characters: a few paragraphs of a consultation topic. With
+/// [`QUESTIONS_MAX`] this also bounds all the answers of one booking.
+pub const ANSWER_MAX_CHARS: usize = 1_000;
+
+/// Why the answers of a booking are refused, and which answer (`answers.<id>`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AnswerError {
+    /// The answers are not a JSON object of question ids.
+    NotAnObject,
+    /// An answer to a question the service does not ask.
+    UnknownQuestion(String),
+    /// An answer that is not text, a number, yes/no or empty.
+    WrongKind(String),
+    /// An answer longer than [`ANSWER_MAX_CHARS`].
+    TooLong(String),
+}
+
 /// What is wrong with a set of rules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RulesError {
@@ -55,6 +76,10 @@ pub enum RulesError {
     QuestionIds,
     #[error("a waiting-list offer is answered within 1 to 168 hours")]
     WaitlistOffer,
+    #[error("a service asks at most 50 questions")]
+    TooManyQuestions,
+    #[error("question labels are 1 to 200 characters of text in each language")]
+    QuestionLabel,
 }
 
 impl ServiceRules {
@@ -86,8 +111,48 @@ impl ServiceRules {
         if !unique || !shaped {
             return Err(RulesError::QuestionIds);
         }
+        if self.questions.len() > QUESTIONS_MAX {
+            return Err(RulesError::TooManyQuestions);
+        }
+        let label_ok = |label: &str| {
+            madoguchi_domain::text::bounded_text(label, QUESTION_LABEL_MAX_CHARS)
+                .is_ok_and(|text| text.is_some())
+        };
+        if !self
+            .questions
+            .iter()
+            .all(|q| label_ok(&q.label_ja) && label_ok(&q.label_en))
+        {
+            return Err(RulesError::QuestionLabel);
+        }
         if self.waitlist.is_some_and(|w| !w.is_valid()) {
             return Err(RulesError::WaitlistOffer);
+        }
+        Ok(())
+    }
+
+    /// Checks the answers of a booking: only this service's questions, each answered with text
+    /// of at most [`ANSWER_MAX_CHARS`] characters, a number, yes/no or nothing. Required
+    /// answers are checked with the rest of the admission.
+    pub fn check_answers(&self, answers: &serde_json::Value) -> Result<(), AnswerError> {
+        let map = match answers {
+            serde_json::Value::Object(map) => map,
+            serde_json::Value::Null => return Ok(()),
+            _ => return Err(AnswerError::NotAnObject),
+        };
+        for (id, answer) in map {
+            if !self.questions.iter().any(|q| &q.id == id) {
+                return Err(AnswerError::UnknownQuestion(id.clone()));
+            }
+            match answer {
+                serde_json::Value::String(text) if text.chars().count() > ANSWER_MAX_CHARS => {
+                    return Err(AnswerError::TooLong(id.clone()));
+                }
+                serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
+                    return Err(AnswerError::WrongKind(id.clone()));
+                }
+                _ => {}
+            }
         }
         Ok(())
     }
@@ -128,6 +193,52 @@ mod tests {
         let mut rules: ServiceRules = serde_json::from_value(screening_json()).unwrap();
         rules.eligibility.age_max = Some(30);
         assert_eq!(rules.validate(), Err(RulesError::AgeRangeInverted));
+    }
+
+    #[test]
+    fn questions_are_bounded_in_number_and_label_length() {
+        let mut rules: ServiceRules = serde_json::from_value(screening_json()).unwrap();
+        rules.questions[0].label_ja = "長".repeat(QUESTION_LABEL_MAX_CHARS + 1);
+        assert_eq!(rules.validate(), Err(RulesError::QuestionLabel));
+        rules.questions[0].label_ja = "\u{200B}".into();
+        assert_eq!(rules.validate(), Err(RulesError::QuestionLabel));
+        rules.questions[0].label_ja = "妊娠\u{0}".into();
+        assert_eq!(rules.validate(), Err(RulesError::QuestionLabel));
+        let mut rules: ServiceRules = serde_json::from_value(screening_json()).unwrap();
+        rules.questions = (0..=QUESTIONS_MAX)
+            .map(|i| Question {
+                id: format!("q{i}"),
+                label_ja: "質問".into(),
+                label_en: "Question".into(),
+                required: false,
+            })
+            .collect();
+        assert_eq!(rules.validate(), Err(RulesError::TooManyQuestions));
+    }
+
+    #[test]
+    fn only_answers_to_the_services_own_questions_are_accepted() {
+        use serde_json::json;
+        let rules: ServiceRules = serde_json::from_value(screening_json()).unwrap();
+        assert_eq!(rules.check_answers(&json!({"pregnant": "no"})), Ok(()));
+        assert_eq!(rules.check_answers(&json!({"pregnant": true})), Ok(()));
+        assert_eq!(rules.check_answers(&json!({})), Ok(()));
+        assert_eq!(
+            rules.check_answers(&json!({"junk": "x"})),
+            Err(AnswerError::UnknownQuestion("junk".into()))
+        );
+        assert_eq!(
+            rules.check_answers(&json!({"pregnant": "x".repeat(ANSWER_MAX_CHARS + 1)})),
+            Err(AnswerError::TooLong("pregnant".into()))
+        );
+        assert_eq!(
+            rules.check_answers(&json!({"pregnant": ["a"]})),
+            Err(AnswerError::WrongKind("pregnant".into()))
+        );
+        assert_eq!(
+            rules.check_answers(&json!("x")),
+            Err(AnswerError::NotAnObject)
+        );
     }
 
     #[test]

@@ -86,11 +86,30 @@ impl From<Email> for String {
 pub struct DisplayName(String);
 
 impl DisplayName {
+    /// 1–100 characters after trimming, at least one of them visible, and no control or
+    /// format characters (a zero-width space alone, or a right-to-left override that reorders
+    /// the name on the day sheet, are refused).
     pub fn parse(raw: &str) -> Result<Self, ErrorCode> {
         let name = raw.trim();
         let chars = name.chars().count();
-        if (1..=100).contains(&chars) && !name.chars().any(char::is_control) {
+        let has_visible = name.chars().any(|c| !crate::text::is_invisible(c));
+        let has_format = name
+            .chars()
+            .any(|c| c.is_control() || (!c.is_whitespace() && crate::text::is_invisible(c)));
+        if (1..=100).contains(&chars) && has_visible && !has_format {
             Ok(Self(name.to_owned()))
+        } else {
+            Err(ErrorCode::InvalidDisplayName)
+        }
+    }
+
+    /// A name as stored. Names accepted under an earlier, looser rule (e.g. only a zero-width
+    /// space) must still load, or their accounts could no longer sign in; only the rule of that
+    /// time is applied: 1–100 characters without C0/C1 controls.
+    pub fn from_stored(raw: &str) -> Result<Self, ErrorCode> {
+        let chars = raw.chars().count();
+        if (1..=100).contains(&chars) && !raw.chars().any(char::is_control) {
+            Ok(Self(raw.to_owned()))
         } else {
             Err(ErrorCode::InvalidDisplayName)
         }
@@ -303,6 +322,21 @@ impl StaffAccess {
         })
     }
 
+    /// Lifting a no-show suspension early: administrators, or staff assigned to the office
+    /// whose no-show imposed it (`imposed_by`). Seeing the suspension is city-wide (it matters
+    /// when booking for a caller), but only the office that knows the story may undo it. A
+    /// suspension without an office (imposed before offices were recorded) is for
+    /// administrators.
+    pub fn may_lift_suspension(&self, imposed_by: Option<OfficeId>) -> bool {
+        self.assignments.iter().any(|a| match a.role {
+            Role::Admin => true,
+            Role::Finance => false,
+            Role::HqStaff | Role::BranchStaff | Role::FacilityStaff => {
+                imposed_by.is_some() && a.office_id == imposed_by
+            }
+        })
+    }
+
     /// Whether the staff member handles reservations anywhere (shows the day-sheet pages).
     pub fn handles_reservations(&self) -> bool {
         self.assignments.iter().any(|a| a.role != Role::Finance)
@@ -312,6 +346,28 @@ impl StaffAccess {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_needs_a_visible_character_and_no_format_characters() {
+        assert!(DisplayName::parse("山田 花子").is_ok());
+        assert!(DisplayName::parse("山田\u{3000}花子").is_ok());
+        for bad in [
+            "\u{200B}",
+            " \u{200B} ",
+            "山田\u{202E}花子",
+            "a\u{2067}b",
+            "x\u{0}",
+            "\u{FEFF}",
+        ] {
+            assert_eq!(
+                DisplayName::parse(bad).map(|_| ()),
+                Err(ErrorCode::InvalidDisplayName),
+                "{bad:?}"
+            );
+        }
+        // Stored under the older rule: still loads.
+        assert!(DisplayName::from_stored("\u{200B}").is_ok());
+    }
 
     #[test]
     fn emails_are_normalised_to_lowercase() {
@@ -369,6 +425,23 @@ mod tests {
         assert!(access.may_read_office(mine));
         assert!(!access.may_read_office(other));
         assert!(!access.may_manage_organisation());
+    }
+
+    #[test]
+    fn only_the_imposing_office_or_an_admin_lifts_a_suspension() {
+        let mine = OfficeId::new();
+        let other = OfficeId::new();
+        let clerk = StaffAccess::new(vec![
+            RoleAssignment::new(Role::BranchStaff, Some(mine), None).unwrap(),
+        ]);
+        assert!(clerk.may_lift_suspension(Some(mine)));
+        assert!(!clerk.may_lift_suspension(Some(other)));
+        assert!(
+            !clerk.may_lift_suspension(None),
+            "old rows are for administrators"
+        );
+        let admin = StaffAccess::new(vec![RoleAssignment::new(Role::Admin, None, None).unwrap()]);
+        assert!(admin.may_lift_suspension(Some(other)) && admin.may_lift_suspension(None));
     }
 
     #[test]

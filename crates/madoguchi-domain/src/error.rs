@@ -26,6 +26,10 @@ pub enum ErrorCode {
     InvalidOrgName,
     InvalidRoleScope,
     InvalidTenantSlug,
+    ControlCharacter,
+    TextTooLong,
+    DateOutOfRange,
+    UnknownQuestion,
     // State
     EmailTaken,
     OrgCodeTaken,
@@ -91,6 +95,10 @@ impl ErrorCode {
             InvalidOrgName => "invalid_org_name",
             InvalidRoleScope => "invalid_role_scope",
             InvalidTenantSlug => "invalid_tenant_slug",
+            ControlCharacter => "control_character",
+            TextTooLong => "text_too_long",
+            DateOutOfRange => "date_out_of_range",
+            UnknownQuestion => "unknown_question",
             EmailTaken => "email_taken",
             OrgCodeTaken => "org_code_taken",
             TokenInvalid => "token_invalid",
@@ -192,6 +200,22 @@ impl ErrorCode {
             InvalidTenantSlug => (
                 "自治体コードは英小文字・数字・ハイフンの2〜32文字です。",
                 "Tenant codes are 2 to 32 lowercase letters, digits or hyphens.",
+            ),
+            ControlCharacter => (
+                "入力に使えない制御文字（NUL や文字の向きを変える記号など）が含まれています。",
+                "The input contains a control character (such as NUL or a text-direction override) that is not allowed.",
+            ),
+            TextTooLong => (
+                "入力が長すぎます。短くしてください。",
+                "The input is too long. Please shorten it.",
+            ),
+            DateOutOfRange => (
+                "日付は1900年から2200年までの範囲で指定してください。",
+                "Dates must be between the years 1900 and 2200.",
+            ),
+            UnknownQuestion => (
+                "この予約にない質問への回答が含まれています。",
+                "The answers include a question this service does not ask.",
             ),
             EmailTaken => (
                 "このメールアドレスは既に登録されています。ログインするか、パスワードを再設定してください。",

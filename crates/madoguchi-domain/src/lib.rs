@@ -13,6 +13,7 @@ pub mod money;
 pub mod org;
 pub mod password;
 pub mod tenant;
+pub mod text;
 pub mod tokyo;
 
 pub use account::{AccountKind, DisplayName, Email, Role, RoleAssignment};

@@ -2,15 +2,17 @@
 
 use crate::http::context::request_context;
 use crate::http::csrf::csrf_guard;
+use crate::http::error::AppError;
 use crate::http::headers::security_headers;
 use crate::http::session_store::DbSessionStore;
+use crate::http::text_input::refuse_control_characters_in_uri;
 use crate::jobs::{MAIL_SEND, SendMail};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::HeaderName;
 use axum::middleware::{Next, from_fn, from_fn_with_state};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use madoguchi_jobs::{JobRunner, RunnerConfig};
 use madoguchi_mail::Mailer;
 use std::sync::Arc;
@@ -28,6 +30,12 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole application as a router; tests serve it on port 0.
 pub fn build_router(state: AppState) -> Router {
+    with_layers(state, crate::routes::router())
+}
+
+/// `routes` wrapped in the application's layers (see ARCHITECTURE.md, "Request path"). Public
+/// so a test can check what the layers do with a route that panics.
+pub fn with_layers(state: AppState, routes: Router<AppState>) -> Router {
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.storage.clone()))
         .with_name("madoguchi_session")
         .with_http_only(true)
@@ -44,11 +52,10 @@ pub fn build_router(state: AppState) -> Router {
     // Only metrics need the matched route, so only they wrap each route; everything else wraps
     // the router once. (`Router::layer` boxes every layer around every route, and the boxed
     // stack was cloned on each request: a third of the CPU of a simple page.)
-    let routes = crate::routes::router()
+    let routes = routes
         .layer(from_fn(record_metrics))
         .with_state(state.clone());
     let app = ServiceBuilder::new()
-        .layer(CatchPanicLayer::new())
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
@@ -59,7 +66,13 @@ pub fn build_router(state: AppState) -> Router {
             tracing::info_span!("request", method = %request.method(), path = %path, request_id = %request_id)
         }))
         .layer(from_fn_with_state(state.clone(), security_headers))
+        // Inside the request id and the security headers, so a panic's 500 carries both; this
+        // outer one only catches a panic of `request_context` itself.
+        .layer(CatchPanicLayer::new())
         .layer(from_fn_with_state(state.clone(), request_context))
+        // A handler's panic becomes our own 500 (logged, rendered in the caller's language).
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(from_fn(refuse_control_characters_in_uri))
         // Every body extractor (and the CSRF guard) stops at this size with our own 413.
         .layer(DefaultBodyLimit::max(state.config.body_limit_bytes))
         .layer(sessions)
@@ -67,6 +80,16 @@ pub fn build_router(state: AppState) -> Router {
         .layer(from_fn_with_state(state, csrf_guard))
         .service(routes);
     Router::new().fallback_service(app)
+}
+
+/// A panic is a bug: logged, and answered as an internal error like any other.
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let detail = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    AppError::internal(format!("handler panicked: {detail}")).into_response()
 }
 
 async fn record_metrics(request: Request, next: Next) -> Response {

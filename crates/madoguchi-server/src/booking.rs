@@ -7,8 +7,9 @@ use crate::http::Ctx;
 use crate::http::error::{AppError, AppResult};
 use crate::state::AppState;
 use madoguchi_booking::{
-    Applicant, BookingPolicy, Ineligible, ProxyCaller, ServiceRules, WindowError,
+    AnswerError, Applicant, BookingPolicy, Ineligible, ProxyCaller, ServiceRules, WindowError,
 };
+use madoguchi_domain::account::StaffAccess;
 use madoguchi_domain::tokyo::{JST, start_of_tokyo_day};
 use madoguchi_domain::{AccountId, ErrorCode, SlotId, TenantId};
 use madoguchi_notify::ReservationEvent;
@@ -108,6 +109,18 @@ pub fn admit(
             Ineligible::Sex => ErrorCode::IneligibleSex,
             Ineligible::NotResident => ErrorCode::IneligibleNonResident,
         })
+    })?;
+    rules.check_answers(answers).map_err(|e| match e {
+        AnswerError::NotAnObject => AppError::field("answers", ErrorCode::ValidationFailed),
+        AnswerError::UnknownQuestion(id) => {
+            AppError::field(&format!("answers.{id}"), ErrorCode::UnknownQuestion)
+        }
+        AnswerError::WrongKind(id) => {
+            AppError::field(&format!("answers.{id}"), ErrorCode::ValidationFailed)
+        }
+        AnswerError::TooLong(id) => {
+            AppError::field(&format!("answers.{id}"), ErrorCode::TextTooLong)
+        }
     })?;
     for question in rules.questions.iter().filter(|q| q.required) {
         let answered = answers
@@ -227,7 +240,7 @@ pub async fn book(
 pub async fn staff_may_handle(
     state: &AppState,
     ctx: &Ctx,
-    access: &madoguchi_domain::account::StaffAccess,
+    access: &StaffAccess,
     reservation: &Reservation,
 ) -> AppResult<bool> {
     if access.is_admin() {
@@ -244,17 +257,27 @@ pub async fn staff_may_handle(
     Ok(access.may_handle_reservations(slot.office_id, service.department_id))
 }
 
+/// The longest reason staff give for a cancellation, a change or lifting a suspension: it is
+/// shown to the resident and kept on the reservation, so a few sentences, not a document.
+pub const REASON_MAX_CHARS: usize = 500;
+
 /// Who acts on a reservation, and why (staff must say).
 pub struct Actor<'a> {
     pub account: AccountId,
     pub by_staff: bool,
+    /// What a staff actor may handle; `None` for residents (and refused for staff).
+    pub access: Option<&'a StaffAccess>,
     pub reason: Option<&'a str>,
 }
 
 impl Actor<'_> {
-    /// The trimmed reason; staff must give one.
+    /// The trimmed reason, at most [`REASON_MAX_CHARS`] characters; staff must give one.
     fn reason(&self) -> AppResult<Option<&str>> {
-        let reason = self.reason.map(str::trim).filter(|r| !r.is_empty());
+        let reason = match self.reason {
+            None => None,
+            Some(raw) => madoguchi_domain::text::bounded_text(raw, REASON_MAX_CHARS)
+                .map_err(|code| AppError::field("reason", code))?,
+        };
         if self.by_staff && reason.is_none() {
             return Err(AppError::field("reason", ErrorCode::ValidationFailed));
         }
@@ -340,8 +363,22 @@ pub async fn change(
     if target.service.id != reservation.service_id {
         return Err(AppError::new(ErrorCode::ChangeToOtherService));
     }
+    if by.by_staff {
+        // Both ends of the move: staff may neither take a reservation out of an office they do
+        // not handle nor put a resident's name on another office's day sheet. Checked here so
+        // the API and the pages cannot differ.
+        let access = by.access.ok_or(AppError::new(ErrorCode::Forbidden))?;
+        let handles_target =
+            access.may_handle_reservations(target.slot.office_id, target.service.department_id);
+        if !handles_target || !staff_may_handle(state, ctx, access, reservation).await? {
+            return Err(AppError::new(ErrorCode::Forbidden));
+        }
+    }
     crate::calendar::ensure_open(state, ctx, &target.slot).await?;
     if !by.by_staff {
+        // A change is a new online booking of the new time: a suspension refuses it as it
+        // refuses booking. Staff changing on the resident's behalf are not affected.
+        ensure_not_suspended(state, ctx, by.account, now).await?;
         let current = state
             .storage
             .slot(ctx.tenant.id, reservation.slot_id)
@@ -450,6 +487,8 @@ pub async fn mark_attendance(
         if let Some(decision) = policy.decide(no_shows, now) {
             let new = NewSuspension {
                 account_id: account,
+                // The office whose no-show this was: its staff may lift the suspension.
+                office_id: Some(slot.office_id),
                 starts_at: decision.from,
                 ends_at: decision.until,
                 no_shows,
@@ -477,18 +516,25 @@ pub async fn mark_attendance(
     })
 }
 
-/// Staff lift a suspension early, with a reason.
+/// Staff lift a suspension early, with a reason: administrators, or staff of the office whose
+/// no-show imposed it ([`StaffAccess::may_lift_suspension`]); another office's staff are
+/// refused (403), though they may see it in the city-wide list.
 pub async fn lift_suspension(
     state: &AppState,
     ctx: &Ctx,
     staff: AccountId,
+    access: &StaffAccess,
     id: uuid::Uuid,
     reason: &str,
 ) -> AppResult<Suspension> {
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(AppError::field("reason", ErrorCode::ValidationFailed));
+    let suspension = state.storage.suspension(ctx.tenant.id, id).await?;
+    if !access.may_lift_suspension(suspension.office_id) {
+        return Err(AppError::new(ErrorCode::Forbidden));
     }
+    let reason = madoguchi_domain::text::bounded_text(reason, REASON_MAX_CHARS)
+        .ok()
+        .flatten()
+        .ok_or_else(|| AppError::field("reason", ErrorCode::ValidationFailed))?;
     let lifted = state
         .storage
         .lift_suspension(ctx.tenant.id, id, staff, reason, now_utc())

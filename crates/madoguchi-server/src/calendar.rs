@@ -326,6 +326,11 @@ pub async fn remove_imported_year(
     admin: AccountId,
     year: i32,
 ) -> AppResult<u64> {
+    // Holidays exist from the Public Holiday Act (1948) on; a year outside that range and the
+    // supported years has nothing to remove and is a mistake, not a 200 (or a 500 in storage).
+    if !(1948..=madoguchi_domain::tokyo::LATEST_YEAR).contains(&year) {
+        return Err(AppError::field("year", ErrorCode::DateOutOfRange));
+    }
     let removed = state
         .storage
         .remove_imported_holidays(ctx.tenant.id, year)
@@ -530,13 +535,14 @@ pub fn parse_year_end_closure(first: &str, last: &str) -> AppResult<YearEndClosu
     }
 }
 
-/// `2026-04-01` as a date.
+/// `2026-04-01` as a date, within the supported years.
 pub fn parse_iso_date(raw: &str) -> Option<Date> {
     Date::parse(
         raw.trim(),
         time::macros::format_description!("[year]-[month]-[day]"),
     )
     .ok()
+    .filter(|d| madoguchi_domain::tokyo::is_supported_date(*d))
 }
 
 fn iso_date(date: Date) -> String {

@@ -22,7 +22,7 @@ fn account_from_row(row: &PgRow) -> StorageResult<Account> {
         kind: AccountKind::parse(&get::<String>(row, "kind")?)
             .ok_or_else(|| corrupt("account kind"))?,
         email: Email::parse(&get::<String>(row, "email")?).map_err(|_| corrupt("email"))?,
-        display_name: DisplayName::parse(&get::<String>(row, "display_name")?)
+        display_name: DisplayName::from_stored(&get::<String>(row, "display_name")?)
             .map_err(|_| corrupt("display name"))?,
         password_hash: PasswordHash(get(row, "password_hash")?),
         password_changed_at: get(row, "password_changed_at")?,

@@ -2,7 +2,7 @@
 
 use crate::{PgStorage, get, map_err};
 use async_trait::async_trait;
-use madoguchi_domain::{AccountId, TenantId};
+use madoguchi_domain::{AccountId, OfficeId, TenantId};
 use madoguchi_storage::{NewSuspension, StorageError, StorageResult, Suspension, SuspensionStore};
 use sqlx::postgres::PgRow;
 use time::OffsetDateTime;
@@ -13,6 +13,7 @@ fn suspension_from_row(row: &PgRow) -> StorageResult<Suspension> {
         id: get(row, "id")?,
         tenant_id: TenantId(get(row, "tenant_id")?),
         account_id: AccountId(get(row, "account_id")?),
+        office_id: get::<Option<Uuid>>(row, "office_id")?.map(OfficeId),
         starts_at: get(row, "starts_at")?,
         ends_at: get(row, "ends_at")?,
         no_shows: get(row, "no_shows")?,
@@ -86,8 +87,10 @@ impl SuspensionStore for PgStorage {
             return suspension_from_row(&row);
         }
         let row = sqlx::query(
-            "INSERT INTO booking_suspensions (id, tenant_id, account_id, starts_at, ends_at, no_shows, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
+            "INSERT INTO booking_suspensions (id, tenant_id, account_id, starts_at, ends_at, no_shows, created_at, office_id)
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8
+             WHERE $8::uuid IS NULL OR EXISTS (SELECT 1 FROM offices WHERE tenant_id = $2 AND id = $8)
+             RETURNING *",
         )
         .bind(Uuid::new_v4())
         .bind(tenant.0)
@@ -96,9 +99,11 @@ impl SuspensionStore for PgStorage {
         .bind(new.ends_at)
         .bind(new.no_shows)
         .bind(now)
-        .fetch_one(&mut *tx)
+        .bind(new.office_id.map(|o| o.0))
+        .fetch_optional(&mut *tx)
         .await
-        .map_err(map_err)?;
+        .map_err(map_err)?
+        .ok_or(StorageError::NotFound)?;
         let suspension = suspension_from_row(&row)?;
         tx.commit().await.map_err(map_err)?;
         Ok(suspension)
@@ -122,6 +127,19 @@ impl SuspensionStore for PgStorage {
         .await
         .map_err(map_err)?;
         row.as_ref().map(suspension_from_row).transpose()
+    }
+
+    async fn suspension(&self, tenant: TenantId, id: uuid::Uuid) -> StorageResult<Suspension> {
+        let row = sqlx::query("SELECT * FROM booking_suspensions WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.0)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref()
+            .map(suspension_from_row)
+            .transpose()?
+            .ok_or(StorageError::NotFound)
     }
 
     async fn suspensions_in_force(

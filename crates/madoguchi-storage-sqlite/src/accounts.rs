@@ -25,7 +25,7 @@ fn account_from_row(row: &SqliteRow) -> StorageResult<Account> {
         kind: AccountKind::parse(&get_string(row, "kind")?)
             .ok_or_else(|| corrupt("account kind"))?,
         email: Email::parse(&get_string(row, "email")?).map_err(|_| corrupt("email"))?,
-        display_name: DisplayName::parse(&get_string(row, "display_name")?)
+        display_name: DisplayName::from_stored(&get_string(row, "display_name")?)
             .map_err(|_| corrupt("display name"))?,
         password_hash: PasswordHash(get_string(row, "password_hash")?),
         password_changed_at: get_instant(row, "password_changed_at")?,

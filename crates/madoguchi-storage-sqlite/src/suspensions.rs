@@ -5,7 +5,7 @@ use crate::{
     uuid_text,
 };
 use async_trait::async_trait;
-use madoguchi_domain::{AccountId, TenantId};
+use madoguchi_domain::{AccountId, OfficeId, TenantId};
 use madoguchi_storage::{
     NewSuspension, StorageError, StorageResult, Suspension, SuspensionStore, to_unix_micros,
 };
@@ -18,6 +18,7 @@ fn suspension_from_row(row: &SqliteRow) -> StorageResult<Suspension> {
         id: get_uuid(row, "id")?,
         tenant_id: TenantId(get_uuid(row, "tenant_id")?),
         account_id: AccountId(get_uuid(row, "account_id")?),
+        office_id: get_opt_uuid(row, "office_id")?.map(OfficeId),
         starts_at: get_instant(row, "starts_at")?,
         ends_at: get_instant(row, "ends_at")?,
         no_shows: row.try_get("no_shows").map_err(map_err)?,
@@ -85,9 +86,10 @@ impl SuspensionStore for SqliteStorage {
         }
         let id = uuid::Uuid::new_v4();
         let inserted = sqlx::query(
-            "INSERT INTO booking_suspensions (id, tenant_id, account_id, starts_at, ends_at, no_shows, created_at)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7
-             WHERE EXISTS (SELECT 1 FROM accounts WHERE tenant_id = ?2 AND id = ?3)",
+            "INSERT INTO booking_suspensions (id, tenant_id, account_id, starts_at, ends_at, no_shows, created_at, office_id)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
+             WHERE EXISTS (SELECT 1 FROM accounts WHERE tenant_id = ?2 AND id = ?3)
+               AND (?8 IS NULL OR EXISTS (SELECT 1 FROM offices WHERE tenant_id = ?2 AND id = ?8))",
         )
         .bind(uuid_text(id))
         .bind(uuid_text(tenant.0))
@@ -96,6 +98,7 @@ impl SuspensionStore for SqliteStorage {
         .bind(to_unix_micros(new.ends_at))
         .bind(new.no_shows)
         .bind(to_unix_micros(now))
+        .bind(new.office_id.map(|o| uuid_text(o.0)))
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
@@ -129,6 +132,19 @@ impl SuspensionStore for SqliteStorage {
         .await
         .map_err(map_err)?;
         row.as_ref().map(suspension_from_row).transpose()
+    }
+
+    async fn suspension(&self, tenant: TenantId, id: uuid::Uuid) -> StorageResult<Suspension> {
+        let row = sqlx::query("SELECT * FROM booking_suspensions WHERE tenant_id = ? AND id = ?")
+            .bind(uuid_text(tenant.0))
+            .bind(uuid_text(id))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref()
+            .map(suspension_from_row)
+            .transpose()?
+            .ok_or(StorageError::NotFound)
     }
 
     async fn suspensions_in_force(

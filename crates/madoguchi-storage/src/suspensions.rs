@@ -3,7 +3,7 @@
 
 use crate::StorageResult;
 use async_trait::async_trait;
-use madoguchi_domain::{AccountId, TenantId};
+use madoguchi_domain::{AccountId, OfficeId, TenantId};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -12,6 +12,9 @@ pub struct Suspension {
     pub id: uuid::Uuid,
     pub tenant_id: TenantId,
     pub account_id: AccountId,
+    /// The office of the reservation whose no-show imposed it; `None` for suspensions imposed
+    /// before the office was recorded (only an administrator lifts those).
+    pub office_id: Option<OfficeId>,
     pub starts_at: OffsetDateTime,
     pub ends_at: OffsetDateTime,
     /// No-shows counted when it was imposed.
@@ -31,6 +34,8 @@ impl Suspension {
 #[derive(Clone, Copy, Debug)]
 pub struct NewSuspension {
     pub account_id: AccountId,
+    /// The office of the no-show that imposes it (checked to belong to the tenant).
+    pub office_id: Option<OfficeId>,
     pub starts_at: OffsetDateTime,
     pub ends_at: OffsetDateTime,
     pub no_shows: i64,
@@ -61,6 +66,8 @@ pub trait SuspensionStore: Send + Sync {
         account: AccountId,
         now: OffsetDateTime,
     ) -> StorageResult<Option<Suspension>>;
+    /// One suspension, lifted or not; `NotFound` when the tenant has no such suspension.
+    async fn suspension(&self, tenant: TenantId, id: uuid::Uuid) -> StorageResult<Suspension>;
     /// Suspensions in force at `now`, newest first, for the staff list.
     async fn suspensions_in_force(
         &self,

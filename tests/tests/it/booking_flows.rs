@@ -498,6 +498,9 @@ async fn three_no_shows_suspend_online_booking_until_staff_lift_it(
     }
     let suspension = &last["suspension"];
     assert_eq!(suspension["no_shows"], 3, "{last}");
+    // The office of the no-show is recorded: its staff may lift the suspension.
+    let first_office = app.storage.list_offices(app.tenant.id).await?[0].id;
+    assert_eq!(suspension["office_id"], first_office.to_string(), "{last}");
     let later = slot(
         &app,
         &admin,

@@ -161,13 +161,25 @@ async fn a_suspension_is_imposed_once_and_lifted_once<S: Backend>(s: &S) -> anyh
     let town = town(s, "teishi").await?;
     let hanako = resident(s, town.tenant, "hanako@example.jp").await?;
     let clerk = resident(s, town.tenant, "clerk@example.jp").await?;
-    let new = NewSuspension {
+    let other = town_b(s).await?;
+    let foreign_office = office(s, other, "yoso").await?;
+    let mut new = NewSuspension {
         account_id: hanako.id,
+        office_id: Some(foreign_office.id),
         starts_at: T0,
         ends_at: T0 + Duration::days(90),
         no_shows: 3,
     };
+    assert_not_found(s.suspend(town.tenant, &new, T0).await);
+    new.office_id = Some(town.office);
     let first = s.suspend(town.tenant, &new, T0).await?;
+    assert_eq!(
+        first.office_id,
+        Some(town.office),
+        "the imposing office is kept"
+    );
+    assert_eq!(s.suspension(town.tenant, first.id).await?, first);
+    assert_not_found(s.suspension(other, first.id).await);
     let again = s.suspend(town.tenant, &new, T0 + secs(5)).await?;
     assert_eq!(again.id, first.id, "one suspension in force at a time");
     assert!(
@@ -187,7 +199,6 @@ async fn a_suspension_is_imposed_once_and_lifted_once<S: Backend>(s: &S) -> anyh
             .len(),
         1
     );
-    let other = town_b(s).await?;
     assert!(
         s.suspensions_in_force(other, T0 + secs(10))
             .await?

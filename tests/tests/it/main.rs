@@ -22,6 +22,7 @@ mod line;
 mod line_contract;
 mod openapi;
 mod privacy;
+mod probe_reservations;
 mod reservations;
 mod restart;
 mod schemathesis;

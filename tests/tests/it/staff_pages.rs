@@ -713,6 +713,7 @@ async fn a_suspension_is_lifted_from_the_page(app: TestApp) -> anyhow::Result<()
             app.tenant.id,
             &NewSuspension {
                 account_id: account,
+                office_id: Some(office_id(&app, "kita-shisho").await?),
                 starts_at: now - Duration::days(1),
                 ends_at: now + Duration::days(89),
                 no_shows: 3,

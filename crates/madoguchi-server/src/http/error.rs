@@ -41,6 +41,10 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | InvalidOrgName
         | InvalidRoleScope
         | InvalidTenantSlug
+        | ControlCharacter
+        | TextTooLong
+        | DateOutOfRange
+        | UnknownQuestion
         | IneligibleAge
         | IneligibleSex
         | IneligibleNonResident

@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod headers;
 pub mod session_store;
+pub mod text_input;
 
 pub use auth::{
     ApiAccount, ApiAdmin, ApiCaller, ApiResident, ApiStaff, ResidentSession, SessionAuth,

@@ -1217,6 +1217,7 @@ async fn cancel(
     let canceller = booking::Actor {
         account: resident.account.id,
         by_staff: false,
+        access: None,
         reason: None,
     };
     // The shared flow checks the deadline, gives the seat back, audits and tells the resident.
@@ -1384,6 +1385,7 @@ async fn change_submit(
     let actor = booking::Actor {
         account: resident.account.id,
         by_staff: false,
+        access: None,
         reason: None,
     };
     match booking::change(&state, &ctx, &reservation, SlotId(slot), actor).await {

@@ -225,8 +225,8 @@ pub async fn overview(
     let year = query
         .year
         .unwrap_or_else(|| madoguchi_storage::now_utc().to_offset(JST).year());
-    if !(1948..=9999).contains(&year) {
-        return Err(AppError::field("year", ErrorCode::ValidationFailed));
+    if !(1948..=madoguchi_domain::tokyo::LATEST_YEAR).contains(&year) {
+        return Err(AppError::field("year", ErrorCode::DateOutOfRange));
     }
     let calendar = cal::municipal_calendar(&state, ctx.tenant.id).await?;
     let holidays = calendar

@@ -76,6 +76,7 @@ pub async fn change(
     let actor = Actor {
         account: caller.account.id,
         by_staff: caller.account.kind == AccountKind::Staff,
+        access: caller.access.as_ref(),
         reason: body.reason.as_deref(),
     };
     let moved = booking::change(&state, &ctx, &reservation, SlotId(body.slot_id), actor).await?;
@@ -483,6 +484,8 @@ pub async fn day_sheet(
 pub struct SuspensionResponse {
     pub id: Uuid,
     pub account_id: Uuid,
+    /// The office whose no-show imposed it: its staff (or an administrator) may lift it.
+    pub office_id: Option<Uuid>,
     #[serde(with = "time::serde::rfc3339")]
     pub starts_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -496,6 +499,7 @@ fn suspension_response(s: &Suspension) -> SuspensionResponse {
     SuspensionResponse {
         id: s.id,
         account_id: s.account_id.0,
+        office_id: s.office_id.map(|o| o.0),
         starts_at: s.starts_at,
         ends_at: s.ends_at,
         no_shows: s.no_shows,
@@ -525,7 +529,8 @@ pub struct LiftRequest {
     pub reason: String,
 }
 
-/// Lift a suspension early, with a reason (staff).
+/// Lift a suspension early, with a reason: staff of the office whose no-show imposed it, or an
+/// administrator (403 for another office's staff).
 #[utoipa::path(post, path = "/api/v1/suspensions/{id}/lift", tag = "reservations", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = LiftRequest,
     responses((status = 200, body = SuspensionResponse), (status = 404, body = ErrorBody)))]
@@ -536,8 +541,9 @@ pub async fn lift(
     Path(id): Path<Uuid>,
     ApiJson(body): ApiJson<LiftRequest>,
 ) -> AppResult<Json<SuspensionResponse>> {
+    let access = staff_of(&caller)?;
     let lifted =
-        booking::lift_suspension(&state, &ctx, caller.account.id, id, &body.reason).await?;
+        booking::lift_suspension(&state, &ctx, caller.account.id, access, id, &body.reason).await?;
     Ok(Json(suspension_response(&lifted)))
 }
 

@@ -221,12 +221,15 @@ pub(crate) fn reservation_response(r: &Reservation) -> ReservationResponse {
     }
 }
 
+/// `YYYY-MM-DD` within the supported years (1900–2200): a year such as -9999 has no Tokyo
+/// midnight to compute, so it is refused here rather than met by arithmetic later.
 pub(crate) fn parse_date(field: &str, raw: &str) -> AppResult<Date> {
-    Date::parse(
+    let date = Date::parse(
         raw,
         time::macros::format_description!("[year]-[month]-[day]"),
     )
-    .map_err(|_| AppError::field(field, ErrorCode::ValidationFailed))
+    .map_err(|_| AppError::field(field, ErrorCode::ValidationFailed))?;
+    madoguchi_domain::tokyo::supported_date(date).map_err(|code| AppError::field(field, code))
 }
 
 /// Bookable services (public information).
@@ -330,6 +333,35 @@ pub async fn add_slots(
     {
         return Err(AppError::field("slots", ErrorCode::ValidationFailed));
     }
+    let mut offices_seen = std::collections::BTreeSet::new();
+    for (i, s) in body.slots.iter().enumerate() {
+        if !madoguchi_booking::capacity_is_valid(s.capacity) {
+            let field = format!("slots.{i}.capacity");
+            return Err(AppError::field(&field, ErrorCode::ValidationFailed));
+        }
+        let in_range = [s.starts_at, s.ends_at]
+            .iter()
+            .all(|t| madoguchi_domain::tokyo::is_supported_date(t.date()));
+        if !in_range {
+            let field = format!("slots.{i}.starts_at");
+            return Err(AppError::field(&field, ErrorCode::DateOutOfRange));
+        }
+        // An office of another city (or none) would make the insert skip the slot silently.
+        if offices_seen.insert(s.office_id) {
+            match state
+                .storage
+                .office(ctx.tenant.id, OfficeId(s.office_id))
+                .await
+            {
+                Ok(_) => {}
+                Err(madoguchi_storage::StorageError::NotFound) => {
+                    let field = format!("slots.{i}.office_id");
+                    return Err(AppError::field(&field, ErrorCode::ValidationFailed));
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+    }
     let slots: Vec<NewSlot> = body
         .slots
         .iter()
@@ -372,10 +404,11 @@ pub async fn generate_slots(
     let from = parse_date("from", &body.from)?;
     let to = parse_date("to", &body.to)?;
     let valid_patterns = !body.patterns.is_empty()
-        && body
-            .patterns
-            .iter()
-            .all(|p| p.start < p.end && p.slot_minutes > 0 && p.capacity > 0);
+        && body.patterns.iter().all(|p| {
+            p.start < p.end
+                && p.slot_minutes > 0
+                && madoguchi_booking::capacity_is_valid(p.capacity)
+        });
     if to < from || (to - from).whole_days() > 400 || !valid_patterns {
         return Err(AppError::field(
             if valid_patterns { "to" } else { "patterns" },
@@ -662,6 +695,7 @@ pub async fn cancel(
     let canceller = booking::Actor {
         account: caller.account.id,
         by_staff,
+        access: caller.access.as_ref(),
         reason: query.reason.as_deref(),
     };
     let cancelled = booking::cancel(&state, &ctx, &reservation, canceller).await?;

@@ -1073,7 +1073,8 @@ fn check_caller(
         let month: u8 = values.birth_month.parse().ok()?;
         let day: u8 = values.birth_day.parse().ok()?;
         Date::from_calendar_date(year, Month::try_from(month).ok()?, day).ok()
-    })();
+    })()
+    .filter(|d| madoguchi_domain::tokyo::is_supported_date(*d));
     if birth_date.is_none() {
         errors.insert(
             "birth_date".to_owned(),
@@ -1703,6 +1704,7 @@ async fn reservation_submit(
     let actor = Actor {
         account: staff.account.id,
         by_staff: true,
+        access: Some(&staff.access),
         reason: Some(form.reason.as_str()),
     };
     let action = match form.action.as_str() {
@@ -1811,6 +1813,8 @@ struct SuspensionView {
     since: String,
     until: String,
     no_shows: i64,
+    /// Whether this staff member may lift it (the imposing office, or an administrator).
+    may_lift: bool,
     reason: String,
     error: Option<String>,
 }
@@ -1867,6 +1871,7 @@ async fn render_suspensions(
                 clock(suspension.ends_at)
             ),
             no_shows: suspension.no_shows,
+            may_lift: staff.access.may_lift_suspension(suspension.office_id),
             reason,
             error,
         });
@@ -1921,7 +1926,16 @@ async fn lift(
 ) -> AppResult<Response> {
     require_handler(&staff)?;
     let lang = ctx.lang;
-    match booking::lift_suspension(&state, &ctx, staff.account.id, id, &form.reason).await {
+    match booking::lift_suspension(
+        &state,
+        &ctx,
+        staff.account.id,
+        &staff.access,
+        id,
+        &form.reason,
+    )
+    .await
+    {
         Ok(_) => Ok(Redirect::to("/staff/suspensions?lifted=1").into_response()),
         Err(error) if error.status.is_client_error() && error.code != ErrorCode::Forbidden => {
             let page = if error.fields.iter().any(|f| f.field == "reason") {
