@@ -50,6 +50,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | IneligibleNonResident
         | BirthDateRequired
         | InvalidIdempotencyKey
+        | IdempotencyKeyReused
         | InvalidServiceRules
         | InvalidHolidayFile => StatusCode::UNPROCESSABLE_ENTITY,
         SlotFull
@@ -155,6 +156,7 @@ impl From<StorageError> for AppError {
                 madoguchi_storage::Refusal::SeatsLeft => ErrorCode::WaitlistSeatsLeft,
                 madoguchi_storage::Refusal::AlreadyBooked => ErrorCode::AlreadyBooked,
                 madoguchi_storage::Refusal::OtherService => ErrorCode::ChangeToOtherService,
+                madoguchi_storage::Refusal::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
             }),
             StorageError::Unavailable(detail) => Self {
                 internal: Some(detail),
