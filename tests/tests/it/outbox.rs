@@ -373,3 +373,116 @@ on_both_backends!(
     an_idempotency_key_reused_for_another_request_is_refused_and_a_replay_writes_no_notice,
     an_idempotency_key_reused_for_another_request_is_refused_and_a_replay_writes_no_notice
 );
+
+/// The contract of the outbox in storage: notices are written with the change that reports
+/// them and only then, a replay writes none, a refused change writes none, and a dedupe key is
+/// written once.
+async fn notices_are_written_with_their_change_and_once<S: madoguchi_tests::db::Backend>(
+    s: &S,
+) -> anyhow::Result<()> {
+    use crate::booking_contract::{T0, booking, created, resident, slot_at, town};
+    use madoguchi_storage::{
+        NewJob, NewReservation, Refusal, ReservationNotice, ReservationNoticeEvent, StorageError,
+    };
+    let kita = town(s, "kita-outbox").await?;
+    let slot = slot_at(s, &kita, T0 + time::Duration::days(7), 1).await?;
+    let hanako = resident(s, kita.tenant, "hanako-outbox@example.jp").await?;
+    let events = |s: &S| {
+        let s = s.clone();
+        async move {
+            let jobs = s.list_jobs(Some(kita.tenant), None, 1000).await?;
+            anyhow::Ok(
+                jobs.into_iter()
+                    .filter(|j| j.kind == madoguchi_storage::RESERVATION_EVENT)
+                    .count(),
+            )
+        }
+    };
+    let confirmed = ReservationNotice::once(ReservationNoticeEvent::Confirmed, T0);
+    let new = NewReservation {
+        idempotency_key: Some("outbox-1".into()),
+        fingerprint: Some("a".repeat(64)),
+        notices: vec![
+            confirmed.clone(),
+            ReservationNotice::reminder(slot.id, T0 + time::Duration::days(6)),
+        ],
+        ..booking(&slot, Some(hanako.id))
+    };
+    let reservation = created(s.reserve(kita.tenant, &new, T0).await?);
+    assert_eq!(events(s).await?, 2, "the confirmation and the reminder");
+    let written = s.list_jobs(Some(kita.tenant), None, 10).await?;
+    let payload = &written
+        .iter()
+        .find(|j| j.payload["event"]["kind"] == "confirmed")
+        .ok_or_else(|| anyhow::anyhow!("no confirmation"))?
+        .payload;
+    assert_eq!(payload["reservation_id"], reservation.id.0.to_string());
+    assert_eq!(
+        payload.as_object().map(|o| o.len()),
+        Some(3),
+        "ids only: {payload}"
+    );
+
+    // A replay writes nothing; the same key with another fingerprint is refused.
+    let replay = s.reserve(kita.tenant, &new, T0).await?;
+    assert_eq!(replay.reservation().id, reservation.id);
+    assert_eq!(events(s).await?, 2);
+    let reused = NewReservation {
+        fingerprint: Some("b".repeat(64)),
+        ..new.clone()
+    };
+    match s.reserve(kita.tenant, &reused, T0).await {
+        Err(StorageError::Refused(Refusal::IdempotencyKeyReused)) => {}
+        other => anyhow::bail!("expected IdempotencyKeyReused, got {other:?}"),
+    }
+    // A refused booking (the slot is full) writes no notice.
+    let other = resident(s, kita.tenant, "taro-outbox@example.jp").await?;
+    let full = NewReservation {
+        notices: vec![confirmed.clone()],
+        ..booking(&slot, Some(other.id))
+    };
+    assert!(s.reserve(kita.tenant, &full, T0).await.is_err());
+    assert_eq!(events(s).await?, 2);
+
+    // The cancellation is written with it; a second cancellation is refused and writes none.
+    let cancelled =
+        ReservationNotice::once(ReservationNoticeEvent::Cancelled { by_staff: false }, T0);
+    s.cancel_reservation_with_notices(
+        kita.tenant,
+        reservation.id,
+        None,
+        T0,
+        std::slice::from_ref(&cancelled),
+    )
+    .await?;
+    assert_eq!(events(s).await?, 3);
+    assert!(
+        s.cancel_reservation_with_notices(kita.tenant, reservation.id, None, T0, &[cancelled])
+            .await
+            .is_err()
+    );
+    assert_eq!(events(s).await?, 3);
+
+    // A dedupe key is written once.
+    let job = NewJob {
+        tenant_id: Some(kita.tenant),
+        kind: "notify.reservation".into(),
+        payload: json!({}),
+        run_at: T0,
+        max_attempts: 1,
+    };
+    assert!(
+        s.enqueue_job_once(&job, "delivery:x:email")
+            .await?
+            .is_some()
+    );
+    assert!(
+        s.enqueue_job_once(&job, "delivery:x:email")
+            .await?
+            .is_none()
+    );
+    assert!(s.enqueue_job_once(&job, "delivery:x:line").await?.is_some());
+    Ok(())
+}
+
+on_both_databases!(notices_are_written_with_their_change_and_once);
