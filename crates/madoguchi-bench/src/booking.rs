@@ -577,6 +577,8 @@ async fn direct_run(
                 hold_until: None,
                 details: serde_json::json!({"answers": {}}),
                 limit,
+                fingerprint: None,
+                notices: Vec::new(),
             };
             let outcome = storage.reserve(tenant, &new, now_utc()).await;
             let ms = sent.elapsed().as_secs_f64() * 1000.0;
@@ -735,6 +737,8 @@ async fn month_view_in(args: &MonthArgs, storage: Arc<dyn Storage>) -> anyhow::R
                 hold_until: None,
                 details: serde_json::json!({}),
                 limit: None,
+                fingerprint: None,
+                notices: Vec::new(),
             };
             storage.reserve(tenant.id, &new, now_utc()).await.is_ok()
         }));

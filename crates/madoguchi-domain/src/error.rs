@@ -59,6 +59,7 @@ pub enum ErrorCode {
     CancellationDeadlinePassed,
     ReservationNotActive,
     InvalidIdempotencyKey,
+    IdempotencyKeyReused,
     InvalidServiceRules,
     InvalidHolidayFile,
     BookingSuspended,
@@ -125,6 +126,7 @@ impl ErrorCode {
             CancellationDeadlinePassed => "cancellation_deadline_passed",
             ReservationNotActive => "reservation_not_active",
             InvalidIdempotencyKey => "invalid_idempotency_key",
+            IdempotencyKeyReused => "idempotency_key_reused",
             InvalidServiceRules => "invalid_service_rules",
             InvalidHolidayFile => "invalid_holiday_file",
             BookingSuspended => "booking_suspended",
@@ -317,6 +319,10 @@ impl ErrorCode {
             InvalidIdempotencyKey => (
                 "Idempotency-Key は1〜100文字の英数字・記号で指定してください。",
                 "The Idempotency-Key must be 1 to 100 visible ASCII characters.",
+            ),
+            IdempotencyKeyReused => (
+                "この Idempotency-Key は別の内容の予約に使われています。新しいキーで申し込んでください。",
+                "This Idempotency-Key was used for a different booking request. Use a new key.",
             ),
             InvalidServiceRules => (
                 "予約ルールの設定が正しくありません。",

@@ -85,6 +85,12 @@ impl JobQueue {
         Ok(id)
     }
 
+    /// Wakes the local runner after jobs were written elsewhere (the outbox rows a storage
+    /// call wrote in its transaction), so they run now rather than at the next poll.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
     /// A job of `kind` due now, tried up to `max_attempts` times.
     pub fn job_now(
         tenant: Option<madoguchi_domain::TenantId>,

@@ -1,9 +1,10 @@
-//! The payload of the `notify.reservation` background job, and how a job is carried out.
+//! The message a `notify.reservation` delivery job sends, and how it is sent.
 //!
-//! Enqueue one job per channel ([`NotifyReservation::per_channel`]): a job is retried as a
-//! whole, so a job for both channels whose LINE push failed would mail the resident again on
-//! retry. Each job keeps its `delivery_id` across attempts, which LINE uses as its retry key.
-//! The message is rendered when the job runs (its `DTSTAMP` is the sending time).
+//! The queued job itself holds ids only; the server builds a [`NotifyReservation`] from the
+//! current data when the job runs. There is one job per channel: a job is retried as a whole,
+//! so a job for both channels whose LINE push failed would mail the resident again on retry.
+//! Each job keeps its `delivery_id` across attempts, which LINE uses as its retry key. The
+//! message is rendered when the job runs (its `DTSTAMP` is the sending time).
 
 use crate::message::render;
 use crate::{

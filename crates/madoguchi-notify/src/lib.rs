@@ -9,7 +9,7 @@
 //!   channel a [`Recipient`] has and reports each result.
 //! - [`line_webhook`] checks the signature of the official account's webhook, reads its events
 //!   and answers through the reply endpoint.
-//! - [`job`] is the payload of the `notify.reservation` background job.
+//! - [`job`] is the message a `notify.reservation` delivery job renders and sends.
 //!
 //! Architecture invariant: no recipient address, LINE user id, message body or channel token
 //! reaches a log or an error message. `Recipient`, `Notification`, `ReservationFacts` and the

@@ -235,8 +235,14 @@ async fn warn_owner_of_sign_up(state: &AppState, ctx: &Ctx, email: &Email) -> Ap
 /// The address a tenant's residents use: its own host when it has one (tokens work only for
 /// their tenant), else the configured public URL.
 pub fn tenant_base_url(state: &AppState, ctx: &Ctx) -> String {
-    let public = state.config.public_url.trim_end_matches('/');
-    match &ctx.tenant.host {
+    base_url_for(&state.config.public_url, ctx.tenant.host.as_deref())
+}
+
+/// The base URL of a tenant served on `host` (or on the installation's own `public_url`), for
+/// callers without a request (jobs).
+pub fn base_url_for(public_url: &str, host: Option<&str>) -> String {
+    let public = public_url.trim_end_matches('/');
+    match host {
         Some(host) => {
             let scheme = public.split("://").next().unwrap_or("https");
             format!("{scheme}://{host}")

@@ -125,10 +125,17 @@ pub fn spawn_job_runner(
     let notifiers = madoguchi_notify::FanOut::new()
         .with_email(Arc::new(madoguchi_notify::EmailNotifier::new(mailer)));
     runner.register(
+        madoguchi_storage::RESERVATION_EVENT,
+        Arc::new(crate::notify::FanOutReservationEvent {
+            storage: state.storage.clone(),
+        }),
+    );
+    runner.register(
         madoguchi_notify::NOTIFY_RESERVATION,
         Arc::new(crate::notify::DeliverReservationNotice {
             notifiers,
             storage: state.storage.clone(),
+            public_url: state.config.public_url.clone(),
         }),
     );
     tokio::spawn(runner.run(shutdown))

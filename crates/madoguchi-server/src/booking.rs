@@ -12,11 +12,12 @@ use madoguchi_booking::{
 use madoguchi_domain::account::StaffAccess;
 use madoguchi_domain::tokyo::{JST, start_of_tokyo_day};
 use madoguchi_domain::{AccountId, ErrorCode, SlotId, TenantId};
-use madoguchi_notify::ReservationEvent;
 use madoguchi_storage::{
     ActorKind, Attendance, LimitCheck, NewReservation, NewSuspension, RemoteJoin, Reservation,
-    ReserveOutcome, Service, ServiceKind, Slot, Suspension, now_utc,
+    ReservationNotice, ReservationNoticeEvent, ReservationStatus, ReserveOutcome, Service,
+    ServiceKind, Slot, Suspension, now_utc,
 };
+use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 /// The rules stored with a service; a service whose rules no longer parse is not bookable.
@@ -180,8 +181,62 @@ pub fn limit_for(rules: &ServiceRules, slot: &Slot) -> Option<LimitCheck> {
     })
 }
 
+/// The fingerprint of what a booking request asks for: the SHA-256 (hex) of a canonical JSON
+/// encoding (keys sorted) of the slot, the answers, the join location, the hold flag, the
+/// caller's details and who books for whom. A request that reuses an idempotency key with
+/// another fingerprint is refused instead of replayed.
+pub fn request_fingerprint(request: &BookingRequest) -> String {
+    let asked = serde_json::json!({
+        "slot": request.slot_id.0,
+        "account": request.account_id.map(|a| a.0),
+        "booked_by": request.booked_by.map(|a| a.0),
+        "answers": request.answers,
+        "join": request.remote_join,
+        "hold": request.hold,
+        "caller": request.caller.as_ref().map(ProxyCaller::to_json),
+    });
+    let mut canonical = String::new();
+    write_canonical(&asked, &mut canonical);
+    let digest = Sha256::digest(canonical.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// JSON with object keys in sorted order at every level, whatever order they arrived in.
+fn write_canonical(value: &serde_json::Value, out: &mut String) {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&serde_json::Value::String(key.clone()).to_string());
+                out.push(':');
+                if let Some(v) = map.get(key) {
+                    write_canonical(v, out);
+                }
+            }
+            out.push('}');
+        }
+        serde_json::Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
 /// Books a seat after checking the window, eligibility and required answers; the personal limit
-/// and the capacity are decided by the database in the same transaction as the insert.
+/// and the capacity are decided by the database in the same transaction as the insert, and so
+/// is the confirmation (with its reminder) for a resident with an account.
 pub async fn book(
     state: &AppState,
     ctx: &Ctx,
@@ -195,6 +250,17 @@ pub async fn book(
         ensure_not_suspended(state, ctx, account, now).await?;
     }
     let remote_join = remote_join_for(target.service.kind, request.remote_join)?;
+    let fingerprint = request_fingerprint(&request);
+    // A hold is told when it is confirmed; a caller without an account is not told at all.
+    let notices = match (request.account_id, request.hold) {
+        (Some(_), false) => crate::notify::notices(
+            ReservationNoticeEvent::Confirmed,
+            ReservationStatus::Confirmed,
+            &target.slot,
+            now,
+        ),
+        _ => Vec::new(),
+    };
     let mut details = serde_json::json!({ "answers": request.answers });
     if let Some(caller) = &request.caller {
         details["caller"] = caller.to_json();
@@ -210,9 +276,12 @@ pub async fn book(
         limit: limit_for(&target.rules, &target.slot),
         booked_by: request.booked_by,
         remote_join,
+        fingerprint: Some(fingerprint),
+        notices,
     };
     let outcome = state.storage.reserve(ctx.tenant.id, &new, now).await?;
     if let ReserveOutcome::Created(reservation) = &outcome {
+        state.jobs.wake();
         if let Some(staff) = request.booked_by {
             let details = serde_json::json!({"account_matched": reservation.account_id.is_some()});
             accounts::audit(
@@ -225,12 +294,6 @@ pub async fn book(
                 details,
             )
             .await?;
-        }
-        if reservation.status == madoguchi_storage::ReservationStatus::Confirmed {
-            // The slot as read above: its time and office, which a booking does not change.
-            let event = ReservationEvent::Confirmed;
-            crate::notify::reservation_event_at(state, ctx, reservation, event, Some(target.slot))
-                .await?;
         }
     }
     Ok((outcome, target.slot))
@@ -320,10 +383,15 @@ pub async fn cancel(
             return Err(AppError::new(ErrorCode::CancellationDeadlinePassed));
         }
     }
+    let event = ReservationNoticeEvent::Cancelled {
+        by_staff: by.by_staff,
+    };
+    let notices = told(reservation, vec![ReservationNotice::once(event, now)]);
     let cancelled = state
         .storage
-        .cancel_reservation(ctx.tenant.id, reservation.id, reason, now)
+        .cancel_reservation_with_notices(ctx.tenant.id, reservation.id, reason, now, &notices)
         .await?;
+    state.jobs.wake();
     let details = serde_json::json!({"by_staff": by.by_staff});
     accounts::audit(
         state,
@@ -335,11 +403,6 @@ pub async fn cancel(
         details,
     )
     .await?;
-    let event = ReservationEvent::Cancelled {
-        by_staff: by.by_staff,
-        reason: reason.map(str::to_owned),
-    };
-    crate::notify::reservation_event(state, ctx, &cancelled, event).await?;
     crate::waitlist::promote(state, ctx, cancelled.slot_id).await?;
     Ok(cancelled)
 }
@@ -402,11 +465,21 @@ pub async fn change(
             })?;
     }
     let from = reservation.slot_id;
+    let notices = told(
+        reservation,
+        crate::notify::notices(
+            ReservationNoticeEvent::Changed,
+            reservation.status,
+            &target.slot,
+            now,
+        ),
+    );
     let moved = state
         .storage
-        .move_reservation(ctx.tenant.id, reservation.id, to)
+        .move_reservation_with_notices(ctx.tenant.id, reservation.id, to, &notices)
         .await?;
     if moved.slot_id != from {
+        state.jobs.wake();
         let details = serde_json::json!({"by_staff": by.by_staff, "from_slot": from.to_string()});
         accounts::audit(
             state,
@@ -418,24 +491,47 @@ pub async fn change(
             details,
         )
         .await?;
-        crate::notify::reservation_event(state, ctx, &moved, ReservationEvent::Changed).await?;
         crate::waitlist::promote(state, ctx, from).await?;
     }
     Ok(moved)
 }
 
-/// Confirms a hold before it expires, and tells the resident.
+/// Confirms a hold before it expires, and tells the resident (in the same transaction).
 pub async fn confirm_hold(
     state: &AppState,
     ctx: &Ctx,
     reservation: &Reservation,
 ) -> AppResult<Reservation> {
+    let now = now_utc();
+    let slot = state
+        .storage
+        .slot(ctx.tenant.id, reservation.slot_id)
+        .await?;
+    let notices = told(
+        reservation,
+        crate::notify::notices(
+            ReservationNoticeEvent::Confirmed,
+            ReservationStatus::Confirmed,
+            &slot,
+            now,
+        ),
+    );
     let confirmed = state
         .storage
-        .confirm_hold(ctx.tenant.id, reservation.id, now_utc())
+        .confirm_hold_with_notices(ctx.tenant.id, reservation.id, now, &notices)
         .await?;
-    crate::notify::reservation_event(state, ctx, &confirmed, ReservationEvent::Confirmed).await?;
+    state.jobs.wake();
     Ok(confirmed)
+}
+
+/// The notices to write about `reservation`: none for a proxy booking of a caller without an
+/// account, who has no channel to be told on.
+fn told(reservation: &Reservation, notices: Vec<ReservationNotice>) -> Vec<ReservationNotice> {
+    if reservation.account_id.is_some() {
+        notices
+    } else {
+        Vec::new()
+    }
 }
 
 /// What marking attendance did: the reservation, and a suspension the no-show policy imposed.

@@ -655,31 +655,26 @@ async fn reply(
 // ---------------------------------------------------------------------------------------------
 // Reservation notices.
 
-/// The LINE user to notify about `account`'s reservations: the linked user when the city has
-/// LINE switched on. A lookup failure means no LINE notice (logged), never a failed booking:
-/// the mail still goes.
-pub async fn notice_line_user(
-    state: &AppState,
+/// Whether `account`'s reservation notices also go by LINE: the city has LINE switched on and
+/// the resident linked it. Read when a notice is fanned out; a storage failure retries the job.
+pub async fn notices_go_by_line(
+    storage: &Arc<dyn Storage>,
     tenant: TenantId,
     account: AccountId,
-) -> Option<String> {
-    let lookup = async {
-        if enabled_channel(state, tenant).await?.is_none() {
-            return Ok::<_, AppError>(None);
-        }
-        Ok(state
-            .storage
-            .line_link(tenant, account)
-            .await?
-            .map(|l| l.line_user_id))
-    };
-    match lookup.await {
-        Ok(user) => user,
-        Err(error) => {
-            tracing::warn!(tenant_id = %tenant, error = %error.code, "LINE link not read; no LINE notice");
-            None
-        }
+) -> Result<bool, JobError> {
+    let enabled = storage
+        .line_channel(tenant)
+        .await
+        .map_err(storage_retry)?
+        .is_some_and(|c| c.enabled);
+    if !enabled {
+        return Ok(false);
     }
+    Ok(storage
+        .line_link(tenant, account)
+        .await
+        .map_err(storage_retry)?
+        .is_some())
 }
 
 fn storage_retry(error: StorageError) -> JobError {

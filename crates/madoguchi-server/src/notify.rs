@@ -1,148 +1,248 @@
-//! Telling residents about their reservations: the facts of a reservation, one
-//! `notify.reservation` job per channel (so a retry never repeats another channel), a reminder
-//! scheduled the day before, and the handler that delivers them. LINE jobs are delivered
-//! through the tenant's own official account ([`crate::line::deliver_notice`]).
+//! Telling residents about their reservations, through the transactional outbox.
+//!
+//! 1. A use case decides what to tell ([`notices`]) and hands the notices to the storage call
+//!    that makes the change, which writes them as one `notify.reservation_event` job each in
+//!    the same transaction (ids only, see `madoguchi_storage::outbox`).
+//! 2. [`FanOutReservationEvent`] runs that job: it drops a reminder that is no longer due, then
+//!    writes one `notify.reservation` delivery job per channel, so a retry never repeats another
+//!    channel. Each delivery's dedupe key names the event job and the channel, so a fan-out
+//!    that crashed after writing and runs again writes nothing twice.
+//! 3. [`DeliverReservationNotice`] renders the message from the current reservation, slot,
+//!    service, office, city and account, and sends it. LINE jobs go through the tenant's own
+//!    official account ([`crate::line::deliver_notice`]).
 
-use crate::accounts::tenant_base_url;
-use crate::http::Ctx;
-use crate::http::error::{AppError, AppResult};
-use crate::state::AppState;
+use crate::accounts::base_url_for;
 use async_trait::async_trait;
+use madoguchi_domain::{ReservationId, TenantId};
 use madoguchi_jobs::{JobError, JobHandler};
 use madoguchi_notify::{
-    Bilingual, FanOut, NOTIFY_RESERVATION, NotifyError, NotifyReservation, Recipient,
+    Bilingual, Channel, FanOut, NOTIFY_RESERVATION, NotifyError, NotifyReservation, Recipient,
     ReservationEvent, ReservationFacts,
 };
-use madoguchi_storage::{Job, NewJob, Reservation, Storage, now_utc};
+use madoguchi_storage::{
+    Job, NOTICE_ATTEMPTS, NewJob, ReservationEventPayload, ReservationNotice,
+    ReservationNoticeEvent, ReservationStatus, Slot, Storage, StorageError, now_utc,
+};
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use time::OffsetDateTime;
 
-/// Attempts per notice: transient mail or LINE outages are retried with backoff for hours.
-const NOTICE_ATTEMPTS: i64 = 8;
-
-/// Queues the notice of `event` for the resident of `reservation` (none for proxy bookings of
-/// callers without an account). A confirmation also schedules the reminder for the day before.
-pub async fn reservation_event(
-    state: &AppState,
-    ctx: &Ctx,
-    reservation: &Reservation,
-    event: ReservationEvent,
-) -> AppResult<()> {
-    reservation_event_at(state, ctx, reservation, event, None).await
-}
-
-/// [`reservation_event`] for a flow that has just read the reservation's slot, so its time and
-/// office are not read again. The service and the office names come from the node's caches.
-pub async fn reservation_event_at(
-    state: &AppState,
-    ctx: &Ctx,
-    reservation: &Reservation,
-    event: ReservationEvent,
-    slot: Option<madoguchi_storage::Slot>,
-) -> AppResult<()> {
-    let Some(account_id) = reservation.account_id else {
-        return Ok(());
-    };
-    let account = state.storage.account(ctx.tenant.id, account_id).await?;
-    let slot = match slot.filter(|slot| slot.id == reservation.slot_id) {
-        Some(slot) => slot,
-        None => {
-            state
-                .storage
-                .slot(ctx.tenant.id, reservation.slot_id)
-                .await?
-        }
-    };
-    let service = state.service(ctx.tenant.id, reservation.service_id).await?;
-    let office = state.office(ctx.tenant.id, slot.office_id).await?;
-    let facts = ReservationFacts {
-        tenant_id: ctx.tenant.id,
-        reservation_id: reservation.id,
-        service: Bilingual::new(service.name_ja.clone(), service.name_en.clone()),
-        office: Bilingual::new(office.name_ja.clone(), office.name_en.clone()),
-        city: Bilingual::new(ctx.tenant.name_ja.clone(), ctx.tenant.name_en.clone()),
-        start: slot.starts_at,
-        end: slot.ends_at,
-        manage_url: format!(
-            "{}/my/reservations/{}",
-            tenant_base_url(state, ctx),
-            reservation.id
-        ),
-        sequence: 0,
-    };
-    let recipient = Recipient {
-        email: Some(account.email.as_str().to_owned()),
-        // Residents who linked the city's LINE official account get a LINE job as well.
-        line_user_id: crate::line::notice_line_user(state, ctx.tenant.id, account.id).await,
-        lang: account.locale,
-    };
-    let now = now_utc();
-    let mut jobs: Vec<(ReservationEvent, time::OffsetDateTime)> = vec![(event.clone(), now)];
-    let reminder_at = slot.starts_at - time::Duration::days(1);
-    // Every event that leaves a confirmed seat schedules the reminder for its (new) time; a
-    // reminder for an earlier time finds the reservation moved and is dropped.
+/// What to write in the transaction of a change that leaves the reservation with `status` in
+/// `slot`: the event itself and, when it leaves a confirmed seat more than an hour before the
+/// day before, the reminder for the (new) time. A reminder for an earlier time finds the
+/// reservation moved and is dropped.
+pub fn notices(
+    event: ReservationNoticeEvent,
+    status: ReservationStatus,
+    slot: &Slot,
+    now: OffsetDateTime,
+) -> Vec<ReservationNotice> {
+    let mut notices = vec![match event {
+        // A reservation may move many times; each move is told.
+        ReservationNoticeEvent::Changed => ReservationNotice {
+            event,
+            occurrence: uuid::Uuid::new_v4().to_string(),
+            run_at: now,
+        },
+        _ => ReservationNotice::once(event, now),
+    }];
     let confirmed_seat = matches!(
         event,
-        ReservationEvent::Confirmed
-            | ReservationEvent::WaitlistPromoted
-            | ReservationEvent::Changed
-    ) && reservation.status == madoguchi_storage::ReservationStatus::Confirmed;
+        ReservationNoticeEvent::Confirmed
+            | ReservationNoticeEvent::WaitlistPromoted
+            | ReservationNoticeEvent::Changed
+    ) && status == ReservationStatus::Confirmed;
+    let reminder_at = slot.starts_at - time::Duration::days(1);
     if confirmed_seat && reminder_at > now + time::Duration::hours(1) {
-        jobs.push((ReservationEvent::Reminder, reminder_at));
+        notices.push(ReservationNotice::reminder(slot.id, reminder_at));
     }
-    for (event, run_at) in jobs {
-        for job in NotifyReservation::per_channel(&recipient, &event, &facts) {
-            let payload = serde_json::to_value(&job).map_err(AppError::internal)?;
-            state
-                .jobs
-                .enqueue(NewJob {
-                    tenant_id: Some(ctx.tenant.id),
-                    kind: NOTIFY_RESERVATION.into(),
-                    payload,
-                    run_at,
-                    max_attempts: NOTICE_ATTEMPTS,
-                })
-                .await?;
-        }
-    }
-    Ok(())
+    notices
 }
 
-/// Delivers `notify.reservation` jobs. A reminder whose reservation no longer holds a seat
-/// (cancelled, expired) or was moved to another time is dropped instead of sent.
+/// The payload of a `notify.reservation` delivery job: ids only, rendered when it runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReservationDelivery {
+    /// The same on every attempt, so LINE shows a retried push once (`X-Line-Retry-Key`).
+    pub delivery_id: uuid::Uuid,
+    pub tenant_id: TenantId,
+    pub reservation_id: ReservationId,
+    pub event: ReservationNoticeEvent,
+    pub channel: Channel,
+}
+
+fn retry(error: StorageError) -> JobError {
+    JobError::Retry(error.to_string())
+}
+
+/// Runs `notify.reservation_event` jobs: one delivery job per channel the resident has now.
+pub struct FanOutReservationEvent {
+    pub storage: Arc<dyn Storage>,
+}
+
+#[async_trait]
+impl JobHandler for FanOutReservationEvent {
+    async fn run(&self, job: &Job) -> Result<(), JobError> {
+        let event: ReservationEventPayload = serde_json::from_value(job.payload.clone())
+            .map_err(|e| JobError::Permanent(format!("payload is not a reservation event: {e}")))?;
+        let tenant = event.tenant_id;
+        let reservation = match self.storage.reservation(tenant, event.reservation_id).await {
+            Ok(reservation) => reservation,
+            Err(StorageError::NotFound) => return Ok(()),
+            Err(other) => return Err(retry(other)),
+        };
+        // A reminder whose reservation no longer holds a seat (cancelled, expired) or moved to
+        // another slot is dropped instead of sent.
+        if let ReservationNoticeEvent::Reminder { slot_id } = event.event
+            && !(reservation.status.holds_a_seat() && reservation.slot_id == slot_id)
+        {
+            return Ok(());
+        }
+        // A proxy booking of a caller without an account has nobody to tell.
+        let Some(account) = reservation.account_id else {
+            return Ok(());
+        };
+        let mut channels = vec![Channel::Email];
+        if crate::line::notices_go_by_line(&self.storage, tenant, account).await? {
+            channels.push(Channel::Line);
+        }
+        for channel in channels {
+            let delivery = ReservationDelivery {
+                delivery_id: uuid::Uuid::new_v4(),
+                tenant_id: tenant,
+                reservation_id: reservation.id,
+                event: event.event,
+                channel,
+            };
+            let payload = serde_json::to_value(delivery)
+                .map_err(|e| JobError::Permanent(format!("delivery not written: {e}")))?;
+            let new = NewJob {
+                tenant_id: Some(tenant),
+                kind: NOTIFY_RESERVATION.into(),
+                payload,
+                run_at: now_utc(),
+                max_attempts: NOTICE_ATTEMPTS,
+            };
+            let key = format!("delivery:{}:{}", job.id.0, channel.as_str());
+            self.storage
+                .enqueue_job_once(&new, &key)
+                .await
+                .map_err(retry)?;
+        }
+        Ok(())
+    }
+}
+
+/// Delivers `notify.reservation` jobs, rendered from the data as it is when they run.
 pub struct DeliverReservationNotice {
     pub notifiers: FanOut,
     pub storage: Arc<dyn Storage>,
+    /// The installation's public URL, for the link to the reservation's page.
+    pub public_url: String,
+}
+
+impl DeliverReservationNotice {
+    /// The message for `delivery`, or `None` when there is nothing to tell any more (the
+    /// reservation or the account is gone, an offer was already taken or ran out).
+    async fn current(
+        &self,
+        delivery: &ReservationDelivery,
+    ) -> Result<Option<NotifyReservation>, JobError> {
+        let tenant_id = delivery.tenant_id;
+        let storage = &self.storage;
+        let reservation = match storage
+            .reservation(tenant_id, delivery.reservation_id)
+            .await
+        {
+            Ok(reservation) => reservation,
+            Err(StorageError::NotFound) => return Ok(None),
+            Err(other) => return Err(retry(other)),
+        };
+        let Some(account_id) = reservation.account_id else {
+            return Ok(None);
+        };
+        let account = match storage.account(tenant_id, account_id).await {
+            Ok(account) => account,
+            Err(StorageError::NotFound) => return Ok(None),
+            Err(other) => return Err(retry(other)),
+        };
+        let event = match delivery.event {
+            ReservationNoticeEvent::Confirmed => ReservationEvent::Confirmed,
+            ReservationNoticeEvent::Changed => ReservationEvent::Changed,
+            ReservationNoticeEvent::Cancelled { by_staff } => ReservationEvent::Cancelled {
+                by_staff,
+                reason: reservation.cancel_reason.clone(),
+            },
+            ReservationNoticeEvent::WaitlistPromoted => ReservationEvent::WaitlistPromoted,
+            ReservationNoticeEvent::WaitlistOffer => {
+                match (reservation.status, reservation.hold_expires_at) {
+                    (ReservationStatus::Held, Some(respond_by)) => {
+                        ReservationEvent::WaitlistOffer { respond_by }
+                    }
+                    // Taken or run out before it was sent: nothing to offer.
+                    _ => return Ok(None),
+                }
+            }
+            ReservationNoticeEvent::Reminder { .. } => ReservationEvent::Reminder,
+        };
+        let slot = storage
+            .slot(tenant_id, reservation.slot_id)
+            .await
+            .map_err(retry)?;
+        let service = storage
+            .service(tenant_id, reservation.service_id)
+            .await
+            .map_err(retry)?;
+        let office = storage
+            .office(tenant_id, slot.office_id)
+            .await
+            .map_err(retry)?;
+        let tenants = storage.list_tenants().await.map_err(retry)?;
+        let Some(tenant) = tenants.into_iter().find(|t| t.id == tenant_id) else {
+            return Ok(None);
+        };
+        let facts = ReservationFacts {
+            tenant_id,
+            reservation_id: reservation.id,
+            service: Bilingual::new(service.name_ja, service.name_en),
+            office: Bilingual::new(office.name_ja, office.name_en),
+            city: Bilingual::new(tenant.name_ja, tenant.name_en),
+            start: slot.starts_at,
+            end: slot.ends_at,
+            manage_url: format!(
+                "{}/my/reservations/{}",
+                base_url_for(&self.public_url, tenant.host.as_deref()),
+                reservation.id
+            ),
+            sequence: 0,
+        };
+        Ok(Some(NotifyReservation {
+            delivery_id: delivery.delivery_id,
+            // LINE deliveries take the resident's current link when sent.
+            recipient: Recipient {
+                email: (delivery.channel == Channel::Email)
+                    .then(|| account.email.as_str().to_owned()),
+                line_user_id: None,
+                lang: account.locale,
+            },
+            event,
+            facts,
+            channel: Some(delivery.channel),
+        }))
+    }
 }
 
 #[async_trait]
 impl JobHandler for DeliverReservationNotice {
     async fn run(&self, job: &Job) -> Result<(), JobError> {
-        let notice: NotifyReservation =
+        let delivery: ReservationDelivery =
             serde_json::from_value(job.payload.clone()).map_err(|e| {
-                JobError::Permanent(format!("payload is not a reservation notice: {e}"))
+                JobError::Permanent(format!("payload is not a reservation delivery: {e}"))
             })?;
-        if matches!(notice.event, ReservationEvent::Reminder) {
-            let current = self
-                .storage
-                .reservation(notice.facts.tenant_id, notice.facts.reservation_id)
-                .await;
-            let tenant = notice.facts.tenant_id;
-            let still_due = match current {
-                Ok(reservation) if reservation.status.holds_a_seat() => {
-                    match self.storage.slot(tenant, reservation.slot_id).await {
-                        Ok(slot) => slot.starts_at == notice.facts.start,
-                        Err(other) => return Err(JobError::Retry(other.to_string())),
-                    }
-                }
-                Ok(_) | Err(madoguchi_storage::StorageError::NotFound) => false,
-                Err(other) => return Err(JobError::Retry(other.to_string())),
-            };
-            if !still_due {
-                return Ok(());
-            }
-        }
+        let Some(notice) = self.current(&delivery).await? else {
+            return Ok(());
+        };
         // LINE goes through the tenant's own official account, read when the job runs.
-        if notice.channel == Some(madoguchi_notify::Channel::Line) {
+        if delivery.channel == Channel::Line {
             return crate::line::deliver_notice(&self.storage, &notice).await;
         }
         notice
@@ -152,5 +252,96 @@ impl JobHandler for DeliverReservationNotice {
                 NotifyError::Permanent(detail) => JobError::Permanent(detail),
                 NotifyError::Transient(detail) => JobError::Retry(detail),
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use madoguchi_domain::{OfficeId, ServiceId, SlotId};
+
+    fn slot_in(days: i64, now: OffsetDateTime) -> Slot {
+        Slot {
+            id: SlotId::new(),
+            tenant_id: TenantId::new(),
+            service_id: ServiceId::new(),
+            office_id: OfficeId::new(),
+            starts_at: now + time::Duration::days(days),
+            ends_at: now + time::Duration::days(days) + time::Duration::minutes(30),
+            capacity: 1,
+            taken: 1,
+        }
+    }
+
+    #[test]
+    fn a_confirmed_seat_a_week_ahead_gets_its_reminder_the_day_before() {
+        let now = now_utc();
+        let slot = slot_in(7, now);
+        let written = notices(
+            ReservationNoticeEvent::Confirmed,
+            ReservationStatus::Confirmed,
+            &slot,
+            now,
+        );
+        assert_eq!(written.len(), 2);
+        assert_eq!(written[0].event, ReservationNoticeEvent::Confirmed);
+        assert_eq!(
+            written[1].event,
+            ReservationNoticeEvent::Reminder { slot_id: slot.id }
+        );
+        assert_eq!(written[1].run_at, slot.starts_at - time::Duration::days(1));
+    }
+
+    #[test]
+    fn a_hold_a_cancellation_or_a_seat_tomorrow_gets_no_reminder() {
+        let now = now_utc();
+        let week = slot_in(7, now);
+        let offer = notices(
+            ReservationNoticeEvent::WaitlistOffer,
+            ReservationStatus::Held,
+            &week,
+            now,
+        );
+        let cancelled = notices(
+            ReservationNoticeEvent::Cancelled { by_staff: false },
+            ReservationStatus::Cancelled,
+            &week,
+            now,
+        );
+        let soon = notices(
+            ReservationNoticeEvent::Confirmed,
+            ReservationStatus::Confirmed,
+            &slot_in(1, now),
+            now,
+        );
+        assert_eq!((offer.len(), cancelled.len(), soon.len()), (1, 1, 1));
+    }
+
+    #[test]
+    fn every_change_is_its_own_notice() {
+        let now = now_utc();
+        let slot = slot_in(7, now);
+        let reservation = ReservationId::new();
+        let first = notices(
+            ReservationNoticeEvent::Changed,
+            ReservationStatus::Confirmed,
+            &slot,
+            now,
+        );
+        let second = notices(
+            ReservationNoticeEvent::Changed,
+            ReservationStatus::Confirmed,
+            &slot,
+            now,
+        );
+        assert_ne!(
+            first[0].dedupe_key(reservation),
+            second[0].dedupe_key(reservation)
+        );
+        // The reminder for the same seat is one, however often it is written.
+        assert_eq!(
+            first[1].dedupe_key(reservation),
+            second[1].dedupe_key(reservation)
+        );
     }
 }

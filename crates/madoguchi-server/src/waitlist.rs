@@ -14,10 +14,9 @@ use crate::http::error::{AppError, AppResult};
 use crate::state::AppState;
 use madoguchi_booking::{Applicant, Handout};
 use madoguchi_domain::{AccountId, ErrorCode, Lang, SlotId};
-use madoguchi_notify::ReservationEvent;
 use madoguchi_storage::{
-    NewReservation, NewWaitlistEntry, Refusal, RemoteJoin, StorageError, WaitlistPlace,
-    WaitlistStatus, now_utc, waitlist_idempotency_key,
+    NewReservation, NewWaitlistEntry, Refusal, RemoteJoin, ReservationNoticeEvent, StorageError,
+    WaitlistPlace, WaitlistStatus, now_utc, waitlist_idempotency_key,
 };
 use std::sync::Arc;
 
@@ -141,6 +140,9 @@ pub async fn promote(state: &AppState, ctx: &Ctx, slot_id: SlotId) -> AppResult<
             limit,
             booked_by: None,
             remote_join,
+            // Keyed by the entry, not by a request; the notice is written when it is settled.
+            fingerprint: None,
+            notices: Vec::new(),
         };
         match state.storage.reserve(ctx.tenant.id, &new, now).await {
             Ok(outcome) => {
@@ -149,27 +151,28 @@ pub async fn promote(state: &AppState, ctx: &Ctx, slot_id: SlotId) -> AppResult<
                     Handout::Confirmed => WaitlistStatus::Promoted,
                     Handout::HeldUntil(_) => WaitlistStatus::Offered,
                 };
+                let event = match handout {
+                    Handout::Confirmed => ReservationNoticeEvent::WaitlistPromoted,
+                    Handout::HeldUntil(_) => ReservationNoticeEvent::WaitlistOffer,
+                };
+                let notices = crate::notify::notices(event, reservation.status, &slot, now);
+                // Whoever settles the entry tells the resident, in the settling transaction:
+                // exactly once, even when a promotion that booked the seat crashed before
+                // settling and this one replayed.
                 let settled = state
                     .storage
-                    .settle_waitlist_entry(
+                    .settle_waitlist_entry_with_notices(
                         ctx.tenant.id,
                         entry.id,
                         status,
                         Some(reservation.id),
                         now,
+                        &notices,
                     )
                     .await?;
-                // Whoever settles the entry tells the resident: exactly once, even when a
-                // promotion that booked the seat crashed before settling and this one replayed.
                 if settled {
                     handed_out += 1;
-                    let event = match handout {
-                        Handout::Confirmed => ReservationEvent::WaitlistPromoted,
-                        Handout::HeldUntil(respond_by) => {
-                            ReservationEvent::WaitlistOffer { respond_by }
-                        }
-                    };
-                    crate::notify::reservation_event(state, ctx, &reservation, event).await?;
+                    state.jobs.wake();
                 }
             }
             Err(StorageError::Refused(Refusal::SlotFull)) => break,

@@ -16,8 +16,8 @@ use madoguchi_domain::{
 use madoguchi_storage::{
     Attendance, BookingStore, DayAvailability, DaySheetFilter, DaySheetRow, LimitCheck,
     NewReservation, NewService, NewSlot, Refusal, RemoteAppointment, RemoteJoin, Reservation,
-    ReservationStatus, ReserveOutcome, Service, ServiceKind, Slot, StorageError, StorageResult,
-    now_utc,
+    ReservationNotice, ReservationStatus, ReserveOutcome, Service, ServiceKind, Slot, StorageError,
+    StorageResult, now_utc, outbox_events,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{Executor, PgConnection, Postgres, Transaction};
@@ -78,14 +78,15 @@ fn reservation_from_row(row: &PgRow) -> StorageResult<Reservation> {
     })
 }
 
-/// The reservation booked earlier with `key`, if any. In READ COMMITTED every statement sees
-/// what was committed before it started, so calling this again after waiting for a lock sees
-/// a twin request that committed meanwhile.
-async fn reservation_by_key<'e, E>(
+/// The replay of the reservation booked earlier with `key`, if any. In READ COMMITTED every
+/// statement sees what was committed before it started, so calling this again after waiting
+/// for a lock sees a twin request that committed meanwhile.
+async fn replay_by_key<'e, E>(
     executor: E,
     tenant: TenantId,
+    new: &NewReservation,
     key: &str,
-) -> StorageResult<Option<Reservation>>
+) -> StorageResult<Option<ReserveOutcome>>
 where
     E: Executor<'e, Database = Postgres>,
 {
@@ -96,8 +97,20 @@ where
         .await
         .map_err(map_err)?
         .as_ref()
-        .map(reservation_from_row)
+        .map(|row| replayed(row, new))
         .transpose()
+}
+
+/// The reservation booked earlier with the request's idempotency key, as a replay; refused
+/// when that booking was asked with another fingerprint (the key reused for another request).
+fn replayed(row: &PgRow, new: &NewReservation) -> StorageResult<ReserveOutcome> {
+    let stored: Option<String> = get(row, "request_fingerprint")?;
+    if let (Some(stored), Some(asked)) = (stored, &new.fingerprint)
+        && &stored != asked
+    {
+        return Err(StorageError::Refused(Refusal::IdempotencyKeyReused));
+    }
+    reservation_from_row(row).map(ReserveOutcome::Replayed)
 }
 
 /// Tells a reservation that is missing (or another tenant's) from one a conditional update
@@ -127,6 +140,7 @@ async fn missing_or(
 ///   slot that the statement's snapshot already sees full is skipped without waiting for its
 ///   lock; one being booked is re-read once the booking before it commits (READ COMMITTED).
 /// - `created`: the reservation, for the seat just taken.
+/// - `notices`: its outbox rows (`$15`…`$20`, see `jobs::OutboxArrays`), written only with it.
 ///
 /// The row says what happened: the reservation created, or the one `prior` found, and what the
 /// snapshot saw of the slot, the limit and the accounts when neither.
@@ -150,9 +164,18 @@ WITH prior AS (
     RETURNING id, service_id
 ), created AS (
     INSERT INTO reservations (id, tenant_id, slot_id, service_id, account_id, status,
-                              idempotency_key, hold_expires_at, details, created_at, booked_by)
-    SELECT $1, $2, seat.id, seat.service_id, $4, $5, $6, $7, $8, $9, $10 FROM seat
+                              idempotency_key, hold_expires_at, details, created_at, booked_by,
+                              request_fingerprint)
+    SELECT $1, $2, seat.id, seat.service_id, $4, $5, $6, $7, $8, $9, $10, $14 FROM seat
     RETURNING *
+), notices AS (
+    INSERT INTO jobs (id, tenant_id, kind, payload, status, run_at, max_attempts, created_at,
+                      dedupe_key)
+    SELECT n.id, $2, n.kind, n.payload, 'queued', n.run_at, n.max_attempts, $9, n.dedupe_key
+    FROM unnest($15::uuid[], $16::text[], $17::jsonb[], $18::timestamptz[], $19::bigint[],
+                $20::text[]) AS n (id, kind, payload, run_at, max_attempts, dedupe_key)
+    WHERE EXISTS (SELECT 1 FROM created)
+    ON CONFLICT (tenant_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
 )
 SELECT r.*, seen.*
 FROM (SELECT EXISTS (SELECT 1 FROM created) AS seat_taken,
@@ -185,8 +208,10 @@ async fn take_seat(
         ReservationStatus::Confirmed
     };
     let limit = limit_of(new);
+    let id = ReservationId::new();
+    let notices = crate::jobs::OutboxArrays::of(&outbox_events(tenant, id, &new.notices));
     let row = sqlx::query(TAKE_SEAT)
-        .bind(ReservationId::new().0)
+        .bind(id.0)
         .bind(tenant.0)
         .bind(new.slot_id.0)
         .bind(new.account_id.map(|a| a.0))
@@ -199,6 +224,13 @@ async fn take_seat(
         .bind(limit.map(|l| l.max))
         .bind(limit.map(|l| l.from))
         .bind(limit.map(|l| l.until))
+        .bind(&new.fingerprint)
+        .bind(notices.ids)
+        .bind(notices.kinds)
+        .bind(notices.payloads)
+        .bind(notices.run_ats)
+        .bind(notices.max_attempts)
+        .bind(notices.dedupe_keys)
         .fetch_one(&mut *conn)
         .await
         .map_err(map_err)?;
@@ -206,7 +238,7 @@ async fn take_seat(
         return reservation_from_row(&row).map(ReserveOutcome::Created);
     }
     if get::<Option<Uuid>>(&row, "id")?.is_some() {
-        return reservation_from_row(&row).map(ReserveOutcome::Replayed);
+        return replayed(&row, new);
     }
     match get::<Option<bool>>(&row, "seen_open")? {
         None => Err(StorageError::NotFound),
@@ -221,8 +253,8 @@ async fn take_seat(
         // may have gone to a twin request with the same key: that is a replay, not a full
         // slot. A new statement sees what committed meanwhile.
         Some(true) => match &new.idempotency_key {
-            Some(key) => match reservation_by_key(&mut *conn, tenant, key).await? {
-                Some(first) => Ok(ReserveOutcome::Replayed(first)),
+            Some(key) => match replay_by_key(&mut *conn, tenant, new, key).await? {
+                Some(first) => Ok(first),
                 None => Err(StorageError::Refused(Refusal::SlotFull)),
             },
             None => Err(StorageError::Refused(Refusal::SlotFull)),
@@ -486,9 +518,8 @@ impl BookingStore for PgStorage {
                     if constraint == IDEMPOTENCY_CONSTRAINT =>
                 {
                     let key = new.idempotency_key.as_deref().unwrap_or_default();
-                    reservation_by_key(&mut *conn, tenant, key)
+                    replay_by_key(&mut *conn, tenant, new, key)
                         .await?
-                        .map(ReserveOutcome::Replayed)
                         .ok_or(StorageError::Duplicate { constraint })
                 }
                 other => other,
@@ -512,9 +543,9 @@ impl BookingStore for PgStorage {
                 // Full is visible only once the last seat's reservation is, so a twin request
                 // of the booking that filled it finds that booking here.
                 if let Some(key) = &new.idempotency_key
-                    && let Some(first) = reservation_by_key(&self.pool, tenant, key).await?
+                    && let Some(first) = replay_by_key(&self.pool, tenant, new, key).await?
                 {
-                    return Ok(ReserveOutcome::Replayed(first));
+                    return Ok(first);
                 }
                 return Err(StorageError::Refused(Refusal::SlotFull));
             }
@@ -531,21 +562,22 @@ impl BookingStore for PgStorage {
             Err(StorageError::Duplicate { constraint }) if constraint == IDEMPOTENCY_CONSTRAINT => {
                 tx.rollback().await.map_err(map_err)?;
                 let key = new.idempotency_key.as_deref().unwrap_or_default();
-                let first = reservation_by_key(&self.pool, tenant, key)
+                replay_by_key(&self.pool, tenant, new, key)
                     .await?
-                    .ok_or(StorageError::Duplicate { constraint })?;
-                Ok(ReserveOutcome::Replayed(first))
+                    .ok_or(StorageError::Duplicate { constraint })
             }
             Err(e) => Err(e),
         }
     }
 
-    async fn confirm_hold(
+    async fn confirm_hold_with_notices(
         &self,
         tenant: TenantId,
         id: ReservationId,
         now: OffsetDateTime,
+        notices: &[ReservationNotice],
     ) -> StorageResult<Reservation> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
         let row = sqlx::query(
             "UPDATE reservations SET status = 'confirmed', hold_expires_at = NULL
              WHERE tenant_id = $1 AND id = $2 AND status = 'held' AND hold_expires_at > $3
@@ -554,21 +586,26 @@ impl BookingStore for PgStorage {
         .bind(tenant.0)
         .bind(id.0)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(map_err)?;
-        match row {
-            Some(row) => reservation_from_row(&row),
-            None => Err(missing_or(self, tenant, id, Refusal::StaleHold).await),
-        }
+        let Some(row) = row else {
+            drop(tx);
+            return Err(missing_or(self, tenant, id, Refusal::StaleHold).await);
+        };
+        let events = outbox_events(tenant, id, notices);
+        crate::jobs::write_outbox(&mut tx, tenant, &events, now).await?;
+        tx.commit().await.map_err(map_err)?;
+        reservation_from_row(&row)
     }
 
-    async fn cancel_reservation(
+    async fn cancel_reservation_with_notices(
         &self,
         tenant: TenantId,
         id: ReservationId,
         reason: Option<&str>,
         now: OffsetDateTime,
+        notices: &[ReservationNotice],
     ) -> StorageResult<Reservation> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         // Locks the reservation, then its slot: the same order as `expire_holds`.
@@ -594,6 +631,8 @@ impl BookingStore for PgStorage {
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
+        let events = outbox_events(tenant, id, notices);
+        crate::jobs::write_outbox(&mut tx, tenant, &events, now).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(reservation)
     }
@@ -658,11 +697,12 @@ impl BookingStore for PgStorage {
         rows.iter().map(reservation_from_row).collect()
     }
 
-    async fn move_reservation(
+    async fn move_reservation_with_notices(
         &self,
         tenant: TenantId,
         id: ReservationId,
         to: SlotId,
+        notices: &[ReservationNotice],
     ) -> StorageResult<Reservation> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         // Locks the reservation first, then the slots: the order every other writer uses.
@@ -724,17 +764,21 @@ impl BookingStore for PgStorage {
             .await
             .map_err(map_err)?;
         let moved = reservation_from_row(&row)?;
+        let events = outbox_events(tenant, id, notices);
+        crate::jobs::write_outbox(&mut tx, tenant, &events, now_utc()).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(moved)
     }
 
-    async fn mark_attendance(
+    async fn mark_attendance_with_notices(
         &self,
         tenant: TenantId,
         id: ReservationId,
         attendance: Attendance,
         now: OffsetDateTime,
+        notices: &[ReservationNotice],
     ) -> StorageResult<Reservation> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
         let row = sqlx::query(
             "UPDATE reservations SET status = $1, attendance_at = $2
              WHERE tenant_id = $3 AND id = $4 AND status IN ('confirmed', 'attended', 'no_show')
@@ -744,13 +788,17 @@ impl BookingStore for PgStorage {
         .bind(now)
         .bind(tenant.0)
         .bind(id.0)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(map_err)?;
-        match row {
-            Some(row) => reservation_from_row(&row),
-            None => Err(missing_or(self, tenant, id, Refusal::NotActive).await),
-        }
+        let Some(row) = row else {
+            drop(tx);
+            return Err(missing_or(self, tenant, id, Refusal::NotActive).await);
+        };
+        let events = outbox_events(tenant, id, notices);
+        crate::jobs::write_outbox(&mut tx, tenant, &events, now).await?;
+        tx.commit().await.map_err(map_err)?;
+        reservation_from_row(&row)
     }
 
     async fn no_shows_since(

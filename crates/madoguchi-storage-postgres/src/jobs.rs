@@ -4,7 +4,10 @@
 use crate::{PgStorage, corrupt, get, map_err};
 use async_trait::async_trait;
 use madoguchi_domain::{JobId, TenantId};
-use madoguchi_storage::{Job, JobStatus, JobStore, NewJob, StorageError, StorageResult, now_utc};
+use madoguchi_storage::{
+    Job, JobStatus, JobStore, NewJob, OutboxEvent, StorageError, StorageResult, now_utc,
+};
+use sqlx::PgConnection;
 use sqlx::postgres::PgRow;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -28,8 +31,90 @@ fn job_from_row(row: &PgRow) -> StorageResult<Job> {
     })
 }
 
+/// Writes outbox events on `conn`, inside the transaction of the change they report, in one
+/// statement. An event whose `dedupe_key` is taken in the tenant is skipped (the unique index
+/// `jobs_dedupe` decides).
+pub(crate) async fn write_outbox(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    events: &[OutboxEvent],
+    now: OffsetDateTime,
+) -> StorageResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let arrays = OutboxArrays::of(events);
+    sqlx::query(
+        "INSERT INTO jobs (id, tenant_id, kind, payload, status, run_at, max_attempts, created_at, dedupe_key)
+         SELECT n.id, $1, n.kind, n.payload, 'queued', n.run_at, n.max_attempts, $2, n.dedupe_key
+         FROM unnest($3::uuid[], $4::text[], $5::jsonb[], $6::timestamptz[], $7::bigint[], $8::text[])
+              AS n (id, kind, payload, run_at, max_attempts, dedupe_key)
+         ON CONFLICT (tenant_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING",
+    )
+    .bind(tenant.0)
+    .bind(now)
+    .bind(arrays.ids)
+    .bind(arrays.kinds)
+    .bind(arrays.payloads)
+    .bind(arrays.run_ats)
+    .bind(arrays.max_attempts)
+    .bind(arrays.dedupe_keys)
+    .execute(conn)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+/// Outbox events as column arrays, for one `unnest` insert (also inside the booking statement).
+pub(crate) struct OutboxArrays {
+    pub ids: Vec<Uuid>,
+    pub kinds: Vec<String>,
+    pub payloads: Vec<serde_json::Value>,
+    pub run_ats: Vec<OffsetDateTime>,
+    pub max_attempts: Vec<i64>,
+    pub dedupe_keys: Vec<String>,
+}
+
+impl OutboxArrays {
+    pub(crate) fn of(events: &[OutboxEvent]) -> Self {
+        Self {
+            ids: events.iter().map(|_| JobId::new().0).collect(),
+            kinds: events.iter().map(|e| e.kind.clone()).collect(),
+            payloads: events.iter().map(|e| e.payload.clone()).collect(),
+            run_ats: events.iter().map(|e| e.run_at).collect(),
+            max_attempts: events.iter().map(|e| e.max_attempts.max(1)).collect(),
+            dedupe_keys: events.iter().map(|e| e.dedupe_key.clone()).collect(),
+        }
+    }
+}
+
 #[async_trait]
 impl JobStore for PgStorage {
+    async fn enqueue_job_once(
+        &self,
+        new: &NewJob,
+        dedupe_key: &str,
+    ) -> StorageResult<Option<JobId>> {
+        let id = JobId::new();
+        let done = sqlx::query(
+            "INSERT INTO jobs (id, tenant_id, kind, payload, status, run_at, max_attempts, created_at, dedupe_key)
+             VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8)
+             ON CONFLICT (tenant_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING",
+        )
+        .bind(id.0)
+        .bind(new.tenant_id.map(|t| t.0))
+        .bind(&new.kind)
+        .bind(&new.payload)
+        .bind(new.run_at)
+        .bind(new.max_attempts.max(1))
+        .bind(now_utc())
+        .bind(dedupe_key)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok((done.rows_affected() == 1).then_some(id))
+    }
+
     async fn enqueue_job(&self, new: &NewJob) -> StorageResult<JobId> {
         let id = JobId::new();
         sqlx::query(

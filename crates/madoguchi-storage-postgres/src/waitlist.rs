@@ -5,8 +5,8 @@ use crate::{PgStorage, corrupt, get, map_err};
 use async_trait::async_trait;
 use madoguchi_domain::{AccountId, ReservationId, ServiceId, SlotId, TenantId};
 use madoguchi_storage::{
-    NewWaitlistEntry, Refusal, StorageError, StorageResult, WaitlistEntry, WaitlistPlace,
-    WaitlistStatus, WaitlistStore,
+    NewWaitlistEntry, Refusal, ReservationNotice, StorageError, StorageResult, WaitlistEntry,
+    WaitlistPlace, WaitlistStatus, WaitlistStore, outbox_events,
 };
 use sqlx::postgres::PgRow;
 use time::OffsetDateTime;
@@ -155,14 +155,16 @@ impl WaitlistStore for PgStorage {
         entry_from_row(&row)
     }
 
-    async fn settle_waitlist_entry(
+    async fn settle_waitlist_entry_with_notices(
         &self,
         tenant: TenantId,
         id: Uuid,
         status: WaitlistStatus,
         reservation: Option<ReservationId>,
         now: OffsetDateTime,
+        notices: &[ReservationNotice],
     ) -> StorageResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
         let done = sqlx::query(
             "UPDATE waitlist_entries SET status = $1, reservation_id = $2, settled_at = $3
              WHERE tenant_id = $4 AND id = $5 AND status = 'waiting'",
@@ -172,10 +174,16 @@ impl WaitlistStore for PgStorage {
         .bind(now)
         .bind(tenant.0)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-        Ok(done.rows_affected() == 1)
+        let settled = done.rows_affected() == 1;
+        if let (true, Some(reservation)) = (settled, reservation) {
+            let events = outbox_events(tenant, reservation, notices);
+            crate::jobs::write_outbox(&mut tx, tenant, &events, now).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(settled)
     }
 
     async fn slots_to_promote(

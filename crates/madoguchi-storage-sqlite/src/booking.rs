@@ -12,9 +12,9 @@ use madoguchi_domain::{
 };
 use madoguchi_storage::{
     Attendance, BookingStore, DayAvailability, DaySheetFilter, DaySheetRow, NewReservation,
-    NewService, NewSlot, Refusal, RemoteAppointment, RemoteJoin, Reservation, ReservationStatus,
-    ReserveOutcome, Service, ServiceKind, Slot, StorageError, StorageResult, now_utc,
-    to_unix_micros,
+    NewService, NewSlot, Refusal, RemoteAppointment, RemoteJoin, Reservation, ReservationNotice,
+    ReservationStatus, ReserveOutcome, Service, ServiceKind, Slot, StorageError, StorageResult,
+    now_utc, outbox_events, to_unix_micros,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
@@ -69,6 +69,18 @@ fn reservation_from_row(row: &SqliteRow) -> StorageResult<Reservation> {
         booked_by: get_opt_uuid(row, "booked_by")?.map(AccountId),
         attendance_at: get_opt_instant(row, "attendance_at")?,
     })
+}
+
+/// The reservation booked earlier with the request's idempotency key, as a replay; refused
+/// when that booking was asked with another fingerprint (the key reused for another request).
+fn replayed(row: &SqliteRow, new: &NewReservation) -> StorageResult<ReserveOutcome> {
+    let stored: Option<String> = row.try_get("request_fingerprint").map_err(map_err)?;
+    if let (Some(stored), Some(asked)) = (stored, &new.fingerprint)
+        && &stored != asked
+    {
+        return Err(StorageError::Refused(Refusal::IdempotencyKeyReused));
+    }
+    reservation_from_row(row).map(ReserveOutcome::Replayed)
 }
 
 async fn reservation_in(
@@ -354,7 +366,7 @@ impl BookingStore for SqliteStorage {
                     .await
                     .map_err(map_err)?;
                     if let Some(row) = existing {
-                        return Ok(ReserveOutcome::Replayed(reservation_from_row(&row)?));
+                        return replayed(&row, new);
                     }
                 }
                 return Err(StorageError::Refused(Refusal::SlotFull));
@@ -372,7 +384,7 @@ impl BookingStore for SqliteStorage {
             .await
             .map_err(map_err)?;
             if let Some(row) = existing {
-                return Ok(ReserveOutcome::Replayed(reservation_from_row(&row)?));
+                return replayed(&row, new);
             }
         }
         let slot = sqlx::query("SELECT * FROM slots WHERE tenant_id = ? AND id = ?")
@@ -422,8 +434,8 @@ impl BookingStore for SqliteStorage {
         // The account must be this tenant's: checked in the statement that writes the row.
         let inserted = sqlx::query(
             "INSERT INTO reservations (id, tenant_id, slot_id, service_id, account_id, status, idempotency_key,
-                                       hold_expires_at, details, created_at, booked_by)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11
+                                       hold_expires_at, details, created_at, booked_by, request_fingerprint)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12
              WHERE (?5 IS NULL OR EXISTS (SELECT 1 FROM accounts WHERE tenant_id = ?2 AND id = ?5))
                AND (?11 IS NULL OR EXISTS (SELECT 1 FROM accounts WHERE tenant_id = ?2 AND id = ?11))",
         )
@@ -438,6 +450,7 @@ impl BookingStore for SqliteStorage {
         .bind(details)
         .bind(to_unix_micros(now))
         .bind(new.booked_by.map(|a| uuid_text(a.0)))
+        .bind(&new.fingerprint)
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
@@ -449,16 +462,19 @@ impl BookingStore for SqliteStorage {
         if let Some(join) = new.remote_join {
             insert_remote_appointment(&mut tx, tenant, id, join, now).await?;
         }
+        let events = outbox_events(tenant, id, &new.notices);
+        crate::jobs::write_outbox(&mut tx, tenant, &events, now).await?;
         let reservation = reservation_in(&mut tx, tenant, id).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(ReserveOutcome::Created(reservation))
     }
 
-    async fn confirm_hold(
+    async fn confirm_hold_with_notices(
         &self,
         tenant: TenantId,
         id: ReservationId,
         now: OffsetDateTime,
+        notices: &[ReservationNotice],
     ) -> StorageResult<Reservation> {
         let mut tx = self.begin_immediate().await?;
         let done = sqlx::query(
@@ -476,17 +492,20 @@ impl BookingStore for SqliteStorage {
             reservation_in(&mut tx, tenant, id).await?;
             return Err(StorageError::Refused(Refusal::StaleHold));
         }
+        let events = outbox_events(tenant, id, notices);
+        crate::jobs::write_outbox(&mut tx, tenant, &events, now).await?;
         let reservation = reservation_in(&mut tx, tenant, id).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(reservation)
     }
 
-    async fn cancel_reservation(
+    async fn cancel_reservation_with_notices(
         &self,
         tenant: TenantId,
         id: ReservationId,
         reason: Option<&str>,
         now: OffsetDateTime,
+        notices: &[ReservationNotice],
     ) -> StorageResult<Reservation> {
         let mut tx = self.begin_immediate().await?;
         reservation_in(&mut tx, tenant, id).await?;
@@ -499,6 +518,8 @@ impl BookingStore for SqliteStorage {
             now,
         )
         .await?;
+        let events = outbox_events(tenant, id, notices);
+        crate::jobs::write_outbox(&mut tx, tenant, &events, now).await?;
         let reservation = reservation_in(&mut tx, tenant, id).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(reservation)
@@ -549,11 +570,12 @@ impl BookingStore for SqliteStorage {
         rows.iter().map(reservation_from_row).collect()
     }
 
-    async fn move_reservation(
+    async fn move_reservation_with_notices(
         &self,
         tenant: TenantId,
         id: ReservationId,
         to: SlotId,
+        notices: &[ReservationNotice],
     ) -> StorageResult<Reservation> {
         let mut tx = self.begin_immediate().await?;
         let current = reservation_in(&mut tx, tenant, id).await?;
@@ -598,17 +620,20 @@ impl BookingStore for SqliteStorage {
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
+        let events = outbox_events(tenant, id, notices);
+        crate::jobs::write_outbox(&mut tx, tenant, &events, now_utc()).await?;
         let moved = reservation_in(&mut tx, tenant, id).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(moved)
     }
 
-    async fn mark_attendance(
+    async fn mark_attendance_with_notices(
         &self,
         tenant: TenantId,
         id: ReservationId,
         attendance: Attendance,
         now: OffsetDateTime,
+        notices: &[ReservationNotice],
     ) -> StorageResult<Reservation> {
         let mut tx = self.begin_immediate().await?;
         reservation_in(&mut tx, tenant, id).await?;
@@ -626,6 +651,8 @@ impl BookingStore for SqliteStorage {
         if done.rows_affected() == 0 {
             return Err(StorageError::Refused(Refusal::NotActive));
         }
+        let events = outbox_events(tenant, id, notices);
+        crate::jobs::write_outbox(&mut tx, tenant, &events, now).await?;
         let marked = reservation_in(&mut tx, tenant, id).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(marked)

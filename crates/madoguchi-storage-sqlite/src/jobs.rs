@@ -8,10 +8,11 @@ use crate::{
 use async_trait::async_trait;
 use madoguchi_domain::{JobId, TenantId};
 use madoguchi_storage::{
-    Job, JobStatus, JobStore, NewJob, StorageError, StorageResult, now_utc, to_unix_micros,
+    Job, JobStatus, JobStore, NewJob, OutboxEvent, StorageError, StorageResult, now_utc,
+    to_unix_micros,
 };
-use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
 use time::OffsetDateTime;
 
 fn job_from_row(row: &SqliteRow) -> StorageResult<Job> {
@@ -34,8 +35,60 @@ fn job_from_row(row: &SqliteRow) -> StorageResult<Job> {
     })
 }
 
+/// Inserts a job unless its `dedupe_key` is taken in its tenant (the unique index `jobs_dedupe`
+/// decides); returns the new job's id, `None` when skipped.
+async fn insert_job(
+    conn: &mut SqliteConnection,
+    new: &NewJob,
+    dedupe_key: Option<&str>,
+    now: OffsetDateTime,
+) -> StorageResult<Option<JobId>> {
+    let id = JobId::new();
+    let payload =
+        serde_json::to_string(&new.payload).map_err(|e| StorageError::Other(e.to_string()))?;
+    let done = sqlx::query(
+        "INSERT INTO jobs (id, tenant_id, kind, payload, status, run_at, max_attempts, created_at, dedupe_key)
+         VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)
+         ON CONFLICT (tenant_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING",
+    )
+    .bind(uuid_text(id.0))
+    .bind(new.tenant_id.map(|t| uuid_text(t.0)))
+    .bind(&new.kind)
+    .bind(payload)
+    .bind(to_unix_micros(new.run_at))
+    .bind(new.max_attempts.max(1))
+    .bind(to_unix_micros(now))
+    .bind(dedupe_key)
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    Ok((done.rows_affected() == 1).then_some(id))
+}
+
+/// Writes outbox events on `conn`, which is inside the transaction of the change they report.
+pub(crate) async fn write_outbox(
+    conn: &mut SqliteConnection,
+    tenant: TenantId,
+    events: &[OutboxEvent],
+    now: OffsetDateTime,
+) -> StorageResult<()> {
+    for event in events {
+        insert_job(conn, &event.job(tenant), Some(&event.dedupe_key), now).await?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl JobStore for SqliteStorage {
+    async fn enqueue_job_once(
+        &self,
+        new: &NewJob,
+        dedupe_key: &str,
+    ) -> StorageResult<Option<JobId>> {
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        insert_job(&mut conn, new, Some(dedupe_key), now_utc()).await
+    }
+
     async fn enqueue_job(&self, new: &NewJob) -> StorageResult<JobId> {
         let id = JobId::new();
         let payload =

@@ -8,8 +8,8 @@ use crate::{
 use async_trait::async_trait;
 use madoguchi_domain::{AccountId, ReservationId, ServiceId, SlotId, TenantId};
 use madoguchi_storage::{
-    NewWaitlistEntry, Refusal, StorageError, StorageResult, WaitlistEntry, WaitlistPlace,
-    WaitlistStatus, WaitlistStore, to_unix_micros,
+    NewWaitlistEntry, Refusal, ReservationNotice, StorageError, StorageResult, WaitlistEntry,
+    WaitlistPlace, WaitlistStatus, WaitlistStore, outbox_events, to_unix_micros,
 };
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
@@ -174,14 +174,16 @@ impl WaitlistStore for SqliteStorage {
         entry_from_row(&row)
     }
 
-    async fn settle_waitlist_entry(
+    async fn settle_waitlist_entry_with_notices(
         &self,
         tenant: TenantId,
         id: uuid::Uuid,
         status: WaitlistStatus,
         reservation: Option<ReservationId>,
         now: OffsetDateTime,
+        notices: &[ReservationNotice],
     ) -> StorageResult<bool> {
+        let mut tx = self.begin_immediate().await?;
         let done = sqlx::query(
             "UPDATE waitlist_entries SET status = ?, reservation_id = ?, settled_at = ?
              WHERE tenant_id = ? AND id = ? AND status = 'waiting'",
@@ -191,10 +193,16 @@ impl WaitlistStore for SqliteStorage {
         .bind(to_unix_micros(now))
         .bind(uuid_text(tenant.0))
         .bind(uuid_text(id))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-        Ok(done.rows_affected() == 1)
+        let settled = done.rows_affected() == 1;
+        if let (true, Some(reservation)) = (settled, reservation) {
+            let events = outbox_events(tenant, reservation, notices);
+            crate::jobs::write_outbox(&mut tx, tenant, &events, now).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(settled)
     }
 
     async fn slots_to_promote(

@@ -4,7 +4,7 @@
 //! transaction, by the database (a conditional update of the slot's `taken` counter and a
 //! `CHECK (taken <= capacity)`); no caller checks capacity first.
 
-use crate::StorageResult;
+use crate::{ReservationNotice, StorageResult};
 use async_trait::async_trait;
 pub use madoguchi_booking::{Attendance, RemoteJoin, ReservationStatus, ServiceKind};
 use madoguchi_domain::{
@@ -125,6 +125,12 @@ pub struct NewReservation {
     /// For a remote consultation: where the resident joins; the appointment is created in the
     /// same transaction as the reservation.
     pub remote_join: Option<RemoteJoin>,
+    /// The SHA-256 (hex) of what the request asked for, stored with the reservation. A request
+    /// with the same idempotency key and another fingerprint is refused
+    /// (`Refusal::IdempotencyKeyReused`) instead of replayed.
+    pub fingerprint: Option<String>,
+    /// Written in the booking's transaction when a reservation is created; a replay writes none.
+    pub notices: Vec<ReservationNotice>,
 }
 
 /// The appointment a remote consultation's reservation creates; the remote counter opens the
@@ -202,6 +208,8 @@ pub enum Refusal {
     AlreadyBooked,
     #[error("a reservation can only move to another slot of its service")]
     OtherService,
+    #[error("the idempotency key was used for a different request")]
+    IdempotencyKeyReused,
 }
 
 #[async_trait]
@@ -237,7 +245,8 @@ pub trait BookingStore: Send + Sync {
     ) -> StorageResult<Vec<DayAvailability>>;
 
     /// Books a seat, atomically: the idempotency key, the personal limit and the capacity are
-    /// all decided in one transaction. Refusals come back as `StorageError::Refused`.
+    /// all decided in one transaction, and a created reservation's `notices` are written in it.
+    /// Refusals come back as `StorageError::Refused`.
     async fn reserve(
         &self,
         tenant: TenantId,
@@ -250,6 +259,16 @@ pub trait BookingStore: Send + Sync {
         tenant: TenantId,
         id: ReservationId,
         now: OffsetDateTime,
+    ) -> StorageResult<Reservation> {
+        self.confirm_hold_with_notices(tenant, id, now, &[]).await
+    }
+    /// [`BookingStore::confirm_hold`], writing `notices` in the same transaction.
+    async fn confirm_hold_with_notices(
+        &self,
+        tenant: TenantId,
+        id: ReservationId,
+        now: OffsetDateTime,
+        notices: &[ReservationNotice],
     ) -> StorageResult<Reservation>;
     /// Cancels a seat-holding reservation and gives the seat back, atomically.
     async fn cancel_reservation(
@@ -258,6 +277,18 @@ pub trait BookingStore: Send + Sync {
         id: ReservationId,
         reason: Option<&str>,
         now: OffsetDateTime,
+    ) -> StorageResult<Reservation> {
+        self.cancel_reservation_with_notices(tenant, id, reason, now, &[])
+            .await
+    }
+    /// [`BookingStore::cancel_reservation`], writing `notices` in the same transaction.
+    async fn cancel_reservation_with_notices(
+        &self,
+        tenant: TenantId,
+        id: ReservationId,
+        reason: Option<&str>,
+        now: OffsetDateTime,
+        notices: &[ReservationNotice],
     ) -> StorageResult<Reservation>;
     /// Expires every hold whose time ran out (all tenants) and gives the seats back.
     async fn expire_holds(&self, now: OffsetDateTime) -> StorageResult<u64>;
@@ -275,6 +306,18 @@ pub trait BookingStore: Send + Sync {
         tenant: TenantId,
         id: ReservationId,
         to: SlotId,
+    ) -> StorageResult<Reservation> {
+        self.move_reservation_with_notices(tenant, id, to, &[])
+            .await
+    }
+    /// [`BookingStore::move_reservation`], writing `notices` in the same transaction when the
+    /// reservation moved (none when it already was in `to`).
+    async fn move_reservation_with_notices(
+        &self,
+        tenant: TenantId,
+        id: ReservationId,
+        to: SlotId,
+        notices: &[ReservationNotice],
     ) -> StorageResult<Reservation>;
     /// Records attendance of a confirmed reservation (or corrects an earlier mark). The seat
     /// stays counted.
@@ -284,6 +327,18 @@ pub trait BookingStore: Send + Sync {
         id: ReservationId,
         attendance: Attendance,
         now: OffsetDateTime,
+    ) -> StorageResult<Reservation> {
+        self.mark_attendance_with_notices(tenant, id, attendance, now, &[])
+            .await
+    }
+    /// [`BookingStore::mark_attendance`], writing `notices` in the same transaction.
+    async fn mark_attendance_with_notices(
+        &self,
+        tenant: TenantId,
+        id: ReservationId,
+        attendance: Attendance,
+        now: OffsetDateTime,
+        notices: &[ReservationNotice],
     ) -> StorageResult<Reservation>;
     /// How many no-shows the account has on slots starting at or after `since`.
     async fn no_shows_since(

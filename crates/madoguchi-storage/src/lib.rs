@@ -12,6 +12,7 @@ pub mod booking;
 pub mod calendar;
 pub mod feeds;
 pub mod line;
+pub mod outbox;
 pub mod records;
 pub mod suspensions;
 pub mod waitlist;
@@ -24,6 +25,7 @@ pub use line::*;
 use madoguchi_domain::{
     AccountId, AccountKind, DepartmentId, Email, JobId, OfficeId, RoleAssignment, TenantId,
 };
+pub use outbox::*;
 pub use records::*;
 pub use suspensions::*;
 use time::OffsetDateTime;
@@ -256,6 +258,14 @@ pub trait AuditStore: Send + Sync {
 #[async_trait]
 pub trait JobStore: Send + Sync {
     async fn enqueue_job(&self, new: &NewJob) -> StorageResult<JobId>;
+    /// Enqueues a job unless one with `dedupe_key` exists in its tenant (a unique index
+    /// decides, not a check first): `Ok(None)` when it existed. A handler that fans out and
+    /// runs again after a crash writes nothing twice.
+    async fn enqueue_job_once(
+        &self,
+        new: &NewJob,
+        dedupe_key: &str,
+    ) -> StorageResult<Option<JobId>>;
     /// Claims up to `limit` due jobs (queued and due, or running with an expired lease).
     async fn claim_jobs(
         &self,

@@ -4,7 +4,7 @@
 //! `BookingStore::reserve` with the idempotency key `waitlist:<entry id>`, so two nodes promoting
 //! the same entry at once book it once, and capacity stays the database's decision.
 
-use crate::StorageResult;
+use crate::{ReservationNotice, StorageResult};
 use async_trait::async_trait;
 use madoguchi_domain::{AccountId, ReservationId, ServiceId, SlotId, TenantId};
 use serde::{Deserialize, Serialize};
@@ -128,6 +128,20 @@ pub trait WaitlistStore: Send + Sync {
         status: WaitlistStatus,
         reservation: Option<ReservationId>,
         now: OffsetDateTime,
+    ) -> StorageResult<bool> {
+        self.settle_waitlist_entry_with_notices(tenant, id, status, reservation, now, &[])
+            .await
+    }
+    /// [`WaitlistStore::settle_waitlist_entry`], writing `notices` about `reservation` in the
+    /// same transaction when the entry is settled: whoever settles it tells the resident, once.
+    async fn settle_waitlist_entry_with_notices(
+        &self,
+        tenant: TenantId,
+        id: uuid::Uuid,
+        status: WaitlistStatus,
+        reservation: Option<ReservationId>,
+        now: OffsetDateTime,
+        notices: &[ReservationNotice],
     ) -> StorageResult<bool>;
     /// Slots (all tenants) that start after `now`, have a free seat and someone waiting: the
     /// sweeper promotes these, so a crash between a cancellation and its promotion loses

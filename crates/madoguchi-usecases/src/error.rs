@@ -101,6 +101,7 @@ impl From<StorageError> for UseCaseError {
                 Refusal::SeatsLeft => ErrorCode::WaitlistSeatsLeft,
                 Refusal::AlreadyBooked => ErrorCode::AlreadyBooked,
                 Refusal::OtherService => ErrorCode::ChangeToOtherService,
+                Refusal::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
             }),
             StorageError::Unavailable(detail) => Self {
                 internal: Some(detail),

@@ -205,6 +205,8 @@ pub(crate) fn booking(slot: &Slot, account: Option<AccountId>) -> NewReservation
         hold_until: None,
         details: json!({}),
         limit: None,
+        fingerprint: None,
+        notices: Vec::new(),
     }
 }
 

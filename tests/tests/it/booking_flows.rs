@@ -416,6 +416,8 @@ async fn past_reservation(
                 limit: None,
                 booked_by: None,
                 remote_join: None,
+                fingerprint: None,
+                notices: Vec::new(),
             },
             madoguchi_storage::now_utc(),
         )

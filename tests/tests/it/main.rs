@@ -21,6 +21,7 @@ mod jobs;
 mod line;
 mod line_contract;
 mod openapi;
+mod outbox;
 mod privacy;
 mod probe_reservations;
 mod reservations;

@@ -392,7 +392,7 @@ async fn the_resident_gets_a_confirmation_with_a_calendar_file_and_a_cancellatio
         )
         .await?;
     assert!(
-        jobs.iter().any(|j| j.kind == "notify.reservation"
+        jobs.iter().any(|j| j.kind == "notify.reservation_event"
             && j.run_at > OffsetDateTime::now_utc() + time::Duration::days(5)),
         "a reminder is scheduled"
     );

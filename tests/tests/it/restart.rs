@@ -1,6 +1,6 @@
-//! Reminders survive a restart: a reminder is a `notify.reservation` job in the database, so the
-//! app started after a restart sends it (once), and the stopped app sends nothing. A reminder
-//! for a reservation cancelled in the meantime is dropped.
+//! Reminders survive a restart: a reminder is a `notify.reservation_event` job written in the
+//! booking's transaction, so the app started after a restart sends it (once), and the stopped
+//! app sends nothing. A reminder for a reservation cancelled in the meantime is dropped.
 //!
 //! The reminder is due the day before the slot, and the product only schedules one more than
 //! an hour ahead, so the test moves the job's `run_at` to now with SQL while no app runs: a
@@ -28,7 +28,7 @@ const SERVICE_JA: &str = "子育て相談";
 const REMINDER_HEADLINE: &str = "ご予約の日が近づいています";
 
 /// A consultation with one slot of two seats a week ahead; returns the slot's id and start.
-async fn consultation(app: &TestApp) -> anyhow::Result<(String, OffsetDateTime)> {
+pub(crate) async fn consultation(app: &TestApp) -> anyhow::Result<(String, OffsetDateTime)> {
     let login = app.login(Role::Admin).clone();
     let admin = api_token(app, "staff", &login.email, &login.password).await?;
     let client = reqwest::Client::new();
@@ -132,9 +132,9 @@ async fn reminder_job(app: &TestApp, reservation: &str) -> anyhow::Result<Job> {
         .await?
         .into_iter()
         .filter(|job| {
-            job.kind == "notify.reservation"
+            job.kind == "notify.reservation_event"
                 && job.payload["event"]["kind"] == "reminder"
-                && job.payload["facts"]["reservation_id"] == reservation
+                && job.payload["reservation_id"] == reservation
         })
         .collect();
     anyhow::ensure!(

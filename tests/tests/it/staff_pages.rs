@@ -371,6 +371,8 @@ async fn attendance_is_marked_on_the_day_and_refused_ahead_of_it(
                 limit: None,
                 booked_by: None,
                 remote_join: None,
+                fingerprint: None,
+                notices: Vec::new(),
             },
             now_utc(),
         )

@@ -50,6 +50,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | IneligibleNonResident
         | BirthDateRequired
         | InvalidIdempotencyKey
+        | IdempotencyKeyReused
         | InvalidServiceRules
         | InvalidHolidayFile => StatusCode::UNPROCESSABLE_ENTITY,
         SlotFull
