@@ -13,14 +13,12 @@ use crate::http::error::{AppError, AppResult, FieldError};
 use crate::state::AppState;
 use base64::Engine;
 use madoguchi_calendar::{
-    CalendarError, CalendarHoliday, ClosedReason, ClosingRule, CsvError, FIRST_COMPUTED_YEAR,
-    HolidayDifference, ImportedHolidays, LAST_COMPUTED_YEAR, MonthDay, MunicipalCalendar,
-    OfficeClosingDays, OnHoliday, WeekOfMonth, YearEndClosure, compare_with_computed,
-    parse_cabinet_office_csv,
+    CalendarHoliday, ClosingRule, CsvError, FIRST_COMPUTED_YEAR, HolidayDifference,
+    ImportedHolidays, LAST_COMPUTED_YEAR, MonthDay, MunicipalCalendar, OfficeClosingDays,
+    OnHoliday, WeekOfMonth, YearEndClosure, compare_with_computed, parse_cabinet_office_csv,
 };
-use madoguchi_domain::tokyo::JST;
 use madoguchi_domain::{AccountId, ErrorCode, Lang, OfficeId, TenantId};
-use madoguchi_storage::{ActorKind, HolidayImport, OfficeCalendar, Slot, StoredClosingRule};
+use madoguchi_storage::{ActorKind, HolidayImport, OfficeCalendar, StoredClosingRule};
 use std::sync::Arc;
 use time::{Date, Weekday};
 use uuid::Uuid;
@@ -28,79 +26,20 @@ use uuid::Uuid;
 /// The longest note of a closing day (the column allows this many characters).
 pub const NOTE_MAX_CHARS: usize = 100;
 
-/// The tenant's calendar from its stored settings, from the cache when fresh.
+/// The tenant's calendar from its stored settings, from this node's cache when fresh.
 pub async fn municipal_calendar(
     state: &AppState,
     tenant: TenantId,
 ) -> AppResult<Arc<MunicipalCalendar>> {
-    let key = tenant.to_string();
-    if let Some(calendar) = state.calendars.get(&key) {
-        return Ok(calendar);
-    }
-    let imported = state.storage.imported_holidays(tenant).await?;
-    let closure = state.storage.year_end_closure(tenant).await?;
-    let mut offices: Vec<(OfficeId, OfficeClosingDays)> = state
-        .storage
-        .office_calendars(tenant)
-        .await?
-        .iter()
-        .map(|office| (office.office_id, office.closing_days()))
-        .collect();
-    // Writes are validated, so an invalid office (two admins each adding a weekly closing day
-    // at the same moment) is rare; it loses its own rules rather than stopping every booking.
-    let calendar = loop {
-        let builder = offices.iter().fold(
-            MunicipalCalendar::builder()
-                .imported_holidays(imported.clone())
-                .year_end_closure(closure),
-            |builder, (office, days)| builder.office(*office, days.clone()),
-        );
-        match builder.build() {
-            Ok(calendar) => break calendar,
-            Err(CalendarError::InvalidClosingRule { office, reason }) => {
-                tracing::error!(%tenant, %office, reason, "stored closing days are invalid; ignored");
-                offices.retain(|(id, _)| *id != office);
-            }
-            Err(other) => return Err(AppError::internal(other)),
-        }
-    };
-    let calendar = Arc::new(calendar);
-    state.calendars.put(&key, calendar.clone());
-    Ok(calendar)
+    Ok(state.catalogue.calendar(&*state.storage, tenant).await?)
 }
 
 /// Call after changing a tenant's calendar settings, so this node uses them at once.
 pub fn calendar_changed(state: &AppState, tenant: TenantId) {
-    state.calendars.forget(&tenant.to_string());
+    state.catalogue.calendar_changed(tenant);
 }
 
-/// Whether a reason closes a day for the slots on it. A weekend does not: the office's usual
-/// days off are when no slots are made, so a slot on a Saturday is an opening an administrator
-/// made on purpose (a Saturday class at a 公民館, a 休日開庁). A holiday, the year-end closure
-/// and the office's own closing days close the day even for slots made before they were set.
-fn closes_slots(reason: &ClosedReason) -> bool {
-    !matches!(reason, ClosedReason::Weekend { .. })
-}
-
-/// Refuses a slot whose Tokyo date is closed for its office (`booking_day_closed`). A year the
-/// calendar does not know (after 2099 without an import) cannot be judged and is not refused.
-pub async fn ensure_open(state: &AppState, ctx: &Ctx, slot: &Slot) -> AppResult<()> {
-    let calendar = municipal_calendar(state, ctx.tenant.id).await?;
-    if slot_is_closed(&calendar, slot) {
-        Err(AppError::new(ErrorCode::BookingDayClosed))
-    } else {
-        Ok(())
-    }
-}
-
-/// Whether the calendar closes the Tokyo date of `slot` at its office (pages mark such slots
-/// instead of offering them).
-pub fn slot_is_closed(calendar: &MunicipalCalendar, slot: &Slot) -> bool {
-    let date = slot.starts_at.to_offset(JST).date();
-    calendar
-        .closed_reasons(slot.office_id, date)
-        .is_ok_and(|reasons| reasons.iter().any(closes_slots))
-}
+pub use madoguchi_usecases::reservations::slot_is_closed;
 
 // ---------------------------------------------------------------------------------------------
 // Holiday files
@@ -821,14 +760,6 @@ pub fn difference_names(difference: &HolidayDifference) -> (Option<&str>, Option
 mod tests {
     use super::*;
     use time::macros::date;
-
-    #[test]
-    fn a_weekend_does_not_close_a_slot_but_a_holiday_does() {
-        assert!(!closes_slots(&ClosedReason::Weekend {
-            weekday: Weekday::Saturday
-        }));
-        assert!(closes_slots(&ClosedReason::YearEndClosure));
-    }
 
     #[test]
     fn csv_problems_are_told_with_their_line_in_both_languages() {

@@ -6,10 +6,12 @@ use madoguchi_auth::{ApiTokenKeys, PasswordHasher};
 use madoguchi_domain::{Clock, TenantId};
 use madoguchi_jobs::JobQueue;
 use madoguchi_storage::{Office, Storage, StorageResult, SystemClock, Tenant};
+use madoguchi_usecases::cache::Catalogue;
+pub use madoguchi_usecases::cache::{CACHE_ENTRIES_MAX, CACHE_TTL, TtlCache};
+use madoguchi_usecases::reservations::Deps;
 use madoguchi_usecases::{Actor, NodeCaches, Scope};
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 /// Cloned several times per request by the middleware, so it is one `Arc`.
 #[derive(Clone)]
@@ -35,11 +37,8 @@ pub struct AppStateInner {
     pub offices: Arc<TtlCache<Vec<Office>>>,
     /// Rendered public pages for signed-out visitors, keyed by tenant, page and language.
     pub pages: Arc<TtlCache<String>>,
-    /// Each tenant's municipal calendar built from its stored settings, keyed by tenant id
-    /// (see `crate::calendar`).
-    pub calendars: Arc<TtlCache<madoguchi_calendar::MunicipalCalendar>>,
-    /// Services, keyed by tenant and service id (see [`AppState::service`]).
-    pub services: Arc<TtlCache<madoguchi_storage::Service>>,
+    /// Services and each tenant's municipal calendar, cached for the use cases.
+    pub catalogue: Arc<Catalogue>,
     /// Where use cases read "now" from: the system clock, or a test's `ManualClock`.
     pub clock: Arc<dyn Clock>,
 }
@@ -75,8 +74,7 @@ impl AppState {
             tenants: Arc::new(TtlCache::default()),
             offices: Arc::new(TtlCache::default()),
             pages: Arc::new(TtlCache::default()),
-            calendars: Arc::new(TtlCache::default()),
-            services: Arc::new(TtlCache::default()),
+            catalogue: Arc::new(Catalogue::default()),
             clock,
         })))
     }
@@ -112,26 +110,18 @@ impl AppState {
         }
     }
 
-    /// A tenant's service, from the cache when fresh. Every booking reads its service (rules,
-    /// names, whether it is active); the seats and the personal limits are still decided by
-    /// the database in the booking's transaction, never from this copy.
-    pub async fn service(
-        &self,
-        tenant: TenantId,
-        id: madoguchi_domain::ServiceId,
-    ) -> StorageResult<Arc<madoguchi_storage::Service>> {
-        let key = format!("{tenant}:{id}");
-        if let Some(service) = self.services.get(&key) {
-            return Ok(service);
-        }
-        let service = Arc::new(self.storage.service(tenant, id).await?);
-        self.services.put(&key, service.clone());
-        Ok(service)
-    }
-
     /// Call after changing a service (rules, names, active), so this node uses it at once.
     pub fn service_changed(&self, tenant: TenantId, id: madoguchi_domain::ServiceId) {
-        self.services.forget(&format!("{tenant}:{id}"));
+        self.catalogue.service_changed(tenant, id);
+    }
+
+    /// What the reservation use cases work with on this node.
+    pub fn reservations(&self) -> Deps<'_, dyn Storage> {
+        Deps {
+            store: &*self.storage,
+            catalogue: &self.catalogue,
+            jobs: &self.jobs,
+        }
     }
 
     /// Call after changing a tenant's offices, so this node shows the change at once.
@@ -152,56 +142,6 @@ impl NodeCaches for AppState {
 /// Upcasts the combined storage to the job capability (trait upcasting).
 fn storage_as_jobs(storage: Arc<dyn Storage>) -> Arc<dyn madoguchi_storage::JobStore> {
     storage
-}
-
-/// A small read-through cache of values that change rarely and are read on nearly every
-/// request (tenants, a tenant's offices). Entries live `CACHE_TTL`; a node that changes a value
-/// forgets it at once, other nodes see the change when their entry expires. Any node rebuilds
-/// it from the database, so nothing is lost when it restarts.
-pub struct TtlCache<V> {
-    entries: std::sync::RwLock<Vec<(String, Arc<V>, Instant)>>,
-}
-
-impl<V> Default for TtlCache<V> {
-    fn default() -> Self {
-        Self {
-            entries: std::sync::RwLock::new(Vec::new()),
-        }
-    }
-}
-
-/// How stale a cached tenant or office list may be on another node.
-pub const CACHE_TTL: Duration = Duration::from_secs(30);
-
-/// At most this many entries per cache; the oldest goes first.
-pub const CACHE_ENTRIES_MAX: usize = 256;
-
-impl<V> TtlCache<V> {
-    pub fn get(&self, key: &str) -> Option<Arc<V>> {
-        // A poisoned lock only means another request panicked mid-update; the data is a cache.
-        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-        entries
-            .iter()
-            .find(|(k, _, at)| k == key && at.elapsed() < CACHE_TTL)
-            .map(|(_, v, _)| v.clone())
-    }
-
-    pub fn put(&self, key: &str, value: Arc<V>) {
-        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        entries.retain(|(k, _, at)| k != key && at.elapsed() < CACHE_TTL);
-        // Bounded: requests with made-up Host headers must not grow it without limit.
-        if entries.len() >= CACHE_ENTRIES_MAX {
-            entries.remove(0);
-        }
-        entries.push((key.to_owned(), value, Instant::now()));
-    }
-
-    pub fn forget(&self, key: &str) {
-        self.entries
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|(k, _, _)| k != key);
-    }
 }
 
 /// The cache key of a tenant's public home page in `lang`.

@@ -13,9 +13,11 @@
 //! ARCHITECTURE.md for where a new capability's parts go.
 
 pub mod audit;
+pub mod cache;
 pub mod caches;
 pub mod error;
 pub mod org;
+pub mod reservations;
 pub mod scope;
 
 pub use caches::{NoCaches, NodeCaches};

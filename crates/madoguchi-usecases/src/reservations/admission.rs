@@ -1,0 +1,204 @@
+//! Whether a booking may be made: the service's rules (window, eligibility, answers), the
+//! city's calendar, a no-show suspension, where a remote consultation is joined from, the
+//! personal-limit window, and the fingerprint that tells a retry from a reused key. Capacity and
+//! the personal limit themselves are the database's, in `reserve`.
+
+use super::{Deps, ReservationStores};
+use crate::{Scope, UseCaseError, UseCaseResult};
+use madoguchi_booking::{
+    AnswerError, Applicant, BookingPolicy, Ineligible, ServiceRules, WindowError,
+};
+use madoguchi_calendar::{ClosedReason, MunicipalCalendar};
+use madoguchi_domain::tokyo::{JST, start_of_tokyo_day};
+use madoguchi_domain::{AccountId, ErrorCode, SlotId, TenantId};
+use madoguchi_storage::{LimitCheck, RemoteJoin, Service, ServiceKind, Slot, SuspensionStore};
+use time::OffsetDateTime;
+
+/// The rules stored with a service; a service whose rules no longer parse is not bookable.
+pub fn rules_of(service: &Service) -> UseCaseResult<ServiceRules> {
+    serde_json::from_value(service.rules.clone())
+        .map_err(|_| UseCaseError::new(ErrorCode::InvalidServiceRules))
+}
+
+/// The city's booking policy, defaults when it never set one.
+pub async fn policy_of<S: SuspensionStore + ?Sized>(
+    store: &S,
+    tenant: TenantId,
+) -> UseCaseResult<BookingPolicy> {
+    match store.booking_policy(tenant).await? {
+        None => Ok(BookingPolicy::default()),
+        Some(json) => serde_json::from_value(json).map_err(UseCaseError::internal),
+    }
+}
+
+/// A slot with its service and rules, loaded once per flow.
+pub struct Bookable {
+    pub slot: Slot,
+    pub service: Service,
+    pub rules: ServiceRules,
+}
+
+/// Loads a slot of an active service with its rules.
+pub async fn bookable<S: ReservationStores + ?Sized>(
+    r: &Deps<'_, S>,
+    scope: &Scope,
+    slot_id: SlotId,
+) -> UseCaseResult<Bookable> {
+    let slot = r.store.slot(scope.tenant, slot_id).await?;
+    // From the node's cache: the seat itself is decided by the database in `reserve`.
+    let service = (*r
+        .catalogue
+        .service(r.store, scope.tenant, slot.service_id)
+        .await?)
+        .clone();
+    if !service.active {
+        return Err(UseCaseError::new(ErrorCode::NotFound));
+    }
+    let rules = rules_of(&service)?;
+    Ok(Bookable {
+        slot,
+        service,
+        rules,
+    })
+}
+
+/// Whether `applicant` may take a seat of `target` now: the booking window, the calendar,
+/// eligibility and the required answers. Capacity and the personal limit are the database's.
+pub fn admit(
+    target: &Bookable,
+    applicant: &Applicant,
+    answers: &serde_json::Value,
+    now: OffsetDateTime,
+) -> UseCaseResult<()> {
+    let Bookable { slot, rules, .. } = target;
+    // Checked for retries too: a retry that straddles the closing instant is told "closed", and
+    // the booking its first attempt made is in the resident's list.
+    rules.window.check(now, slot.starts_at).map_err(|e| {
+        UseCaseError::new(match e {
+            WindowError::NotYetOpen { .. } => ErrorCode::BookingNotOpen,
+            WindowError::Closed { .. } => ErrorCode::BookingClosed,
+        })
+    })?;
+    let slot_date = slot.starts_at.to_offset(JST).date();
+    rules.eligibility.check(applicant, slot_date).map_err(|e| {
+        UseCaseError::new(match e {
+            Ineligible::Age { .. } => ErrorCode::IneligibleAge,
+            Ineligible::BirthDateMissing => ErrorCode::BirthDateRequired,
+            Ineligible::Sex => ErrorCode::IneligibleSex,
+            Ineligible::NotResident => ErrorCode::IneligibleNonResident,
+        })
+    })?;
+    rules.check_answers(answers).map_err(|e| match e {
+        AnswerError::NotAnObject => UseCaseError::field("answers", ErrorCode::ValidationFailed),
+        AnswerError::UnknownQuestion(id) => {
+            UseCaseError::field(&format!("answers.{id}"), ErrorCode::UnknownQuestion)
+        }
+        AnswerError::WrongKind(id) => {
+            UseCaseError::field(&format!("answers.{id}"), ErrorCode::ValidationFailed)
+        }
+        AnswerError::TooLong(id) => {
+            UseCaseError::field(&format!("answers.{id}"), ErrorCode::TextTooLong)
+        }
+    })?;
+    for question in rules.questions.iter().filter(|q| q.required) {
+        let answered = answers
+            .get(&question.id)
+            .is_some_and(|v| !v.is_null() && v.as_str() != Some(""));
+        if !answered {
+            return Err(UseCaseError::field(
+                &format!("answers.{}", question.id),
+                ErrorCode::ValidationFailed,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses online booking by a resident whose booking is suspended (no-shows). Staff booking
+/// for them by phone is not affected: the suspension is of online booking.
+pub async fn ensure_not_suspended<S: ReservationStores + ?Sized>(
+    r: &Deps<'_, S>,
+    scope: &Scope,
+    account: AccountId,
+    now: OffsetDateTime,
+) -> UseCaseResult<()> {
+    match r
+        .store
+        .suspension_in_force(scope.tenant, account, now)
+        .await?
+    {
+        Some(_) => Err(UseCaseError::new(ErrorCode::BookingSuspended)),
+        None => Ok(()),
+    }
+}
+
+/// Where a booking of a service of `kind` is joined from: a remote consultation from home
+/// unless a kiosk was chosen; any other service takes no join location.
+pub fn remote_join_for(
+    kind: ServiceKind,
+    join: Option<RemoteJoin>,
+) -> UseCaseResult<Option<RemoteJoin>> {
+    match (kind, join) {
+        (ServiceKind::RemoteConsultation, join) => Ok(Some(join.unwrap_or(RemoteJoin::Home))),
+        (_, None) => Ok(None),
+        (_, Some(_)) => Err(UseCaseError::field("join", ErrorCode::ValidationFailed)),
+    }
+}
+
+/// The personal-limit check for a booking in `slot`, if the service has a limit.
+pub fn limit_for(rules: &ServiceRules, slot: &Slot) -> Option<LimitCheck> {
+    let slot_date = slot.starts_at.to_offset(JST).date();
+    rules.limit.map(|limit| {
+        let (first, last) = limit.period_for(slot_date);
+        LimitCheck {
+            max: i64::from(limit.max),
+            from: start_of_tokyo_day(first),
+            until: start_of_tokyo_day(last.next_day().unwrap_or(last)),
+        }
+    })
+}
+
+/// Whether a reason closes a day for the slots on it. A weekend does not: the office's usual
+/// days off are when no slots are made, so a slot on a Saturday is an opening an administrator
+/// made on purpose (a Saturday class at a 公民館, a 休日開庁). A holiday, the year-end closure
+/// and the office's own closing days close the day even for slots made before they were set.
+fn closes_slots(reason: &ClosedReason) -> bool {
+    !matches!(reason, ClosedReason::Weekend { .. })
+}
+
+/// Refuses a slot whose Tokyo date is closed for its office (`booking_day_closed`). A year the
+/// calendar does not know (after 2099 without an import) cannot be judged and is not refused.
+pub async fn ensure_open<S: ReservationStores + ?Sized>(
+    r: &Deps<'_, S>,
+    scope: &Scope,
+    slot: &Slot,
+) -> UseCaseResult<()> {
+    let calendar = r.catalogue.calendar(r.store, scope.tenant).await?;
+    if slot_is_closed(&calendar, slot) {
+        Err(UseCaseError::new(ErrorCode::BookingDayClosed))
+    } else {
+        Ok(())
+    }
+}
+
+/// Whether the calendar closes the Tokyo date of `slot` at its office (pages mark such slots
+/// instead of offering them).
+pub fn slot_is_closed(calendar: &MunicipalCalendar, slot: &Slot) -> bool {
+    let date = slot.starts_at.to_offset(JST).date();
+    calendar
+        .closed_reasons(slot.office_id, date)
+        .is_ok_and(|reasons| reasons.iter().any(closes_slots))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_weekend_does_not_close_a_slot_but_a_holiday_does() {
+        assert!(!closes_slots(&ClosedReason::Weekend {
+            weekday: time::Weekday::Saturday
+        }));
+        assert!(closes_slots(&ClosedReason::YearEndClosure));
+    }
+}
