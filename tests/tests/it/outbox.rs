@@ -9,12 +9,12 @@
 //! The kill test runs the binary built next to this test binary (`cargo build -p madoguchi`
 //! puts it there; `cargo test --workspace` builds it too).
 
-use crate::support::*;
 use madoguchi_domain::{AccountKind, DisplayName, Email, Lang, OrgCode, SlotId, TenantId};
 use madoguchi_storage::{
     NewAccount, NewService, NewSlot, PasswordHash, ServiceKind, Storage, now_utc,
 };
 use madoguchi_tests::app::TestApp;
+use madoguchi_tests::clients::*;
 use madoguchi_tests::on_both_backends;
 use madoguchi_tests::on_both_databases;
 use serde_json::{Value, json};
