@@ -7,5 +7,6 @@ pub mod clients;
 pub mod contract;
 pub mod days;
 pub mod db;
+pub mod fixtures;
 pub mod pages;
 pub mod smtp;

@@ -373,10 +373,11 @@ on_both_backends!(
 async fn notices_are_written_with_their_change_and_once<S: madoguchi_tests::db::Backend>(
     s: &S,
 ) -> anyhow::Result<()> {
-    use crate::booking_contract::{T0, booking, created, resident, slot_at, town};
+    use crate::booking_contract::{booking, created, slot_at, town};
     use madoguchi_storage::{
         NewJob, NewReservation, Refusal, ReservationNotice, ReservationNoticeEvent, StorageError,
     };
+    use madoguchi_tests::fixtures::{T0, resident};
     let kita = town(s, "kita-outbox").await?;
     let slot = slot_at(s, &kita, T0 + time::Duration::days(7), 1).await?;
     let hanako = resident(s, kita.tenant, "hanako-outbox@example.jp").await?;
