@@ -34,3 +34,9 @@ pub fn open_instant_ahead(days: i64) -> OffsetDateTime {
     let shift = target - naive.date();
     now + Duration::days(days) + shift
 }
+
+/// `t` as RFC 3339, as the API takes and gives instants (empty if it cannot be written).
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

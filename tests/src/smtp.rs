@@ -79,6 +79,34 @@ impl MailSink {
         }
     }
 
+    /// Waits until at least `count` messages went to `to` (up to `timeout`), and returns the
+    /// last of them.
+    pub async fn wait_for_nth(
+        &self,
+        to: &str,
+        count: usize,
+        timeout: Duration,
+    ) -> anyhow::Result<ReceivedMail> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.arrived.notified();
+            {
+                let messages = self.messages.lock().await;
+                let to_them: Vec<&ReceivedMail> = messages
+                    .iter()
+                    .filter(|m| m.rcpt_to.iter().any(|r| r == to))
+                    .collect();
+                if let Some(last) = to_them.last().filter(|_| to_them.len() >= count) {
+                    return Ok((*last).clone());
+                }
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                anyhow::bail!("fewer than {count} mails to {to} within {timeout:?}");
+            }
+        }
+    }
+
+    /// How many messages went to `to` so far.
     pub async fn count_to(&self, to: &str) -> usize {
         self.messages
             .lock()

@@ -1,8 +1,8 @@
 //! Sign-up, verification mail, sign-in, lockout, password reset and CSRF, over HTTP.
 
-use crate::support::*;
 use madoguchi_domain::Role;
 use madoguchi_tests::app::{Backend, Options, TestApp, spawn};
+use madoguchi_tests::clients::*;
 use madoguchi_tests::on_both_backends;
 use serde_json::{Value, json};
 use std::time::Duration;

@@ -1,27 +1,13 @@
 //! Administration over HTTP: the audit log's pages, and a city never losing its last
 //! administrator (with the operator's command-line recovery).
 
-use crate::support::*;
 use madoguchi_domain::Role;
 use madoguchi_server::operator::{Granted, OperatorError, RoleGrant, grant_role};
 use madoguchi_storage::{ActorKind, AuditFilter, NewAuditEntry};
 use madoguchi_tests::app::TestApp;
+use madoguchi_tests::clients::*;
 use madoguchi_tests::on_both_backends;
 use serde_json::{Value, json};
-
-/// A client signed in through the staff pages as the demo login of `role`.
-async fn staff_client(app: &TestApp, role: Role) -> anyhow::Result<reqwest::Client> {
-    let login = app.login(role).clone();
-    let client = app.client();
-    let response =
-        sign_in_page(&client, app, "/staff/signin", &login.email, &login.password).await?;
-    anyhow::ensure!(
-        response.status() == 303,
-        "staff sign-in answered {}",
-        response.status()
-    );
-    Ok(client)
-}
 
 /// The `href` of the "older entries" link, with `&amp;` decoded.
 fn older_link(html: &str) -> Option<String> {

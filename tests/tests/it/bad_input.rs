@@ -1,9 +1,9 @@
 //! Bad input: each gets a clear error with a stable code in the caller's language, and nothing
 //! is half-written.
 
-use crate::support::*;
 use madoguchi_domain::AccountKind;
 use madoguchi_tests::app::{Backend, Options, TestApp, spawn};
+use madoguchi_tests::clients::*;
 use madoguchi_tests::on_both_backends;
 use serde_json::{Value, json};
 

@@ -9,15 +9,15 @@
 
 use futures::future::join_all;
 use madoguchi_domain::{
-    AccountId, AccountKind, DepartmentId, DisplayName, Email, Lang, OfficeId, OfficeKind, OrgCode,
-    ReservationId, ServiceId, TenantId, TenantSlug,
+    AccountId, DepartmentId, OfficeId, OfficeKind, ReservationId, ServiceId, TenantId,
 };
 use madoguchi_storage::{
-    Account, DayAvailability, LimitCheck, NewAccount, NewDepartment, NewOffice, NewReservation,
-    NewService, NewSlot, NewTenant, Office, PasswordHash, Refusal, Reservation, ReservationStatus,
-    ReserveOutcome, ServiceKind, Slot, StorageError, StorageResult, Tenant,
+    Account, DayAvailability, LimitCheck, NewDepartment, NewOffice, NewReservation, NewService,
+    NewSlot, Office, Refusal, Reservation, ReservationStatus, ReserveOutcome, ServiceKind, Slot,
+    StorageError, StorageResult,
 };
 use madoguchi_tests::db::Backend;
+use madoguchi_tests::fixtures::*;
 use serde_json::json;
 use std::collections::HashSet;
 use std::fmt::Debug;
@@ -55,30 +55,9 @@ on_both_databases!(
     five_nodes_expiring_holds_at_once_expire_each_hold_exactly_once,
 );
 
-/// A fixed instant on a whole minute, far from any test machine's clock.
-pub(crate) const T0: OffsetDateTime = datetime!(2030-04-01 09:00:00 UTC);
-
-pub(crate) fn secs(s: i64) -> Duration {
-    Duration::seconds(s)
-}
-
 // ---------------------------------------------------------------------------------------------
 // Builders and assertions
 // ---------------------------------------------------------------------------------------------
-
-pub(crate) fn code(raw: &str) -> OrgCode {
-    OrgCode::parse(raw).expect("valid code")
-}
-
-pub(crate) async fn tenant<S: Backend>(s: &S, raw_slug: &str) -> anyhow::Result<Tenant> {
-    Ok(s.create_tenant(&NewTenant {
-        slug: TenantSlug::parse(raw_slug).expect("valid slug"),
-        name_ja: format!("{raw_slug}市"),
-        name_en: format!("{raw_slug} City"),
-        host: None,
-    })
-    .await?)
-}
 
 pub(crate) async fn office<S: Backend>(
     s: &S,
@@ -114,23 +93,6 @@ pub(crate) async fn department<S: Backend>(
         )
         .await?;
     Ok(department.id)
-}
-
-pub(crate) async fn resident<S: Backend>(
-    s: &S,
-    tenant: TenantId,
-    address: &str,
-) -> anyhow::Result<Account> {
-    let new = NewAccount {
-        kind: AccountKind::Resident,
-        email: Email::parse(address).expect("valid email"),
-        display_name: DisplayName::parse("山田 花子").expect("valid name"),
-        password_hash: PasswordHash("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
-        locale: Lang::Ja,
-        email_verified_at: None,
-        roles: vec![],
-    };
-    Ok(s.create_account(tenant, &new).await?)
 }
 
 pub(crate) fn new_service(raw_code: &str, department_id: Option<DepartmentId>) -> NewService {
@@ -222,26 +184,10 @@ pub(crate) async fn taken<S: Backend>(s: &S, tenant: TenantId, slot: &Slot) -> a
 }
 
 #[track_caller]
-pub(crate) fn assert_not_found<T: Debug>(result: StorageResult<T>) {
-    match result {
-        Err(StorageError::NotFound) => {}
-        other => panic!("expected NotFound, got {other:?}"),
-    }
-}
-
-#[track_caller]
 pub(crate) fn assert_refused<T: Debug>(result: StorageResult<T>, refusal: Refusal) {
     match result {
         Err(StorageError::Refused(actual)) if actual == refusal => {}
         other => panic!("expected Refused({refusal:?}), got {other:?}"),
-    }
-}
-
-#[track_caller]
-pub(crate) fn assert_constraint<T: Debug>(result: StorageResult<T>, constraint: &str) {
-    match result {
-        Err(StorageError::Constraint { constraint: actual }) if actual == constraint => {}
-        other => panic!("expected Constraint {{ constraint: {constraint:?} }}, got {other:?}"),
     }
 }
 

@@ -2,33 +2,18 @@
 //! (promotion and offers), changing a reservation, staff booking for a caller, the day sheet,
 //! attendance and the no-show suspension, and where a remote consultation is joined from.
 
-use crate::support::*;
 use madoguchi_domain::tokyo::JST;
 use madoguchi_domain::{AccountId, ReservationId, Role, SlotId};
 use madoguchi_storage::{NewReservation, RemoteJoin};
 use madoguchi_tests::app::TestApp;
+use madoguchi_tests::clients::*;
+use madoguchi_tests::days::rfc3339;
 use madoguchi_tests::on_both_backends;
+use madoguchi_tests::pages::location;
 use serde_json::{Value, json};
 use std::time::Duration;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
-}
-
-async fn admin_token(app: &TestApp) -> anyhow::Result<String> {
-    let login = app.login(Role::Admin).clone();
-    api_token(app, "staff", &login.email, &login.password).await
-}
-
-/// A resident's email and API token.
-async fn resident(app: &TestApp) -> anyhow::Result<(String, String)> {
-    let email = unique_email("flows");
-    verified_resident(app, &email).await?;
-    let token = api_token(app, "resident", &email, PASSWORD).await?;
-    Ok((email, token))
-}
 
 /// Creates a service with `rules` (merged over a plain window and deadline) and returns its id.
 async fn service(
@@ -174,9 +159,13 @@ async fn a_cancellation_promotes_the_first_in_line_and_tells_them(
         1,
     )
     .await?;
-    let (_, holder) = resident(&app).await?;
-    let (first_email, first) = resident(&app).await?;
-    let (_, second) = resident(&app).await?;
+    let holder = resident(&app).await?.token;
+    let Resident {
+        email: first_email,
+        token: first,
+        ..
+    } = resident(&app).await?;
+    let second = resident(&app).await?.token;
 
     let (status, body) = post(
         &app,
@@ -273,8 +262,12 @@ async fn an_offered_seat_is_held_until_the_resident_takes_it(app: TestApp) -> an
         1,
     )
     .await?;
-    let (_, holder) = resident(&app).await?;
-    let (email, waiting) = resident(&app).await?;
+    let holder = resident(&app).await?.token;
+    let Resident {
+        email,
+        token: waiting,
+        ..
+    } = resident(&app).await?;
     let (_, booked) = post(
         &app,
         &holder,
@@ -336,8 +329,8 @@ async fn a_resident_changes_the_time_and_the_old_seat_is_freed(app: TestApp) -> 
     )
     .await?;
     let elsewhere = slot(&app, &admin, &other_service, base, 1).await?;
-    let (email, token) = resident(&app).await?;
-    let (_, other) = resident(&app).await?;
+    let Resident { email, token, .. } = resident(&app).await?;
+    let other = resident(&app).await?.token;
     let (_, booked) = post(
         &app,
         &token,
@@ -430,7 +423,7 @@ async fn three_no_shows_suspend_online_booking_until_staff_lift_it(
 ) -> anyhow::Result<()> {
     let admin = admin_token(&app).await?;
     let service_id = service(&app, &admin, "kenko-soudan", "consultation", json!({})).await?;
-    let (email, token) = resident(&app).await?;
+    let Resident { email, token, .. } = resident(&app).await?;
     let account = app
         .storage
         .account_by_email(
@@ -594,7 +587,7 @@ async fn staff_book_for_a_caller_and_see_them_on_the_day_sheet(app: TestApp) -> 
     assert_eq!((status, code(&body)), (422, Some("ineligible_age")));
 
     // A caller who has an account: the booking is theirs, with their limit.
-    let (email, token) = resident(&app).await?;
+    let Resident { email, token, .. } = resident(&app).await?;
     let (status, body) = post(
         &app,
         &admin,
@@ -678,7 +671,7 @@ async fn a_remote_consultation_records_where_the_resident_joins(
     let remote_slot = slot(&app, &admin, &remote, start, 3).await?;
     let plain_slot = slot(&app, &admin, &plain, start, 3).await?;
     let kiosk = app.storage.list_offices(app.tenant.id).await?[1].id;
-    let (_, token) = resident(&app).await?;
+    let token = resident(&app).await?.token;
     let (status, body) = post(
         &app,
         &token,
@@ -737,29 +730,10 @@ on_both_backends!(
     a_remote_consultation_records_where_the_resident_joins
 );
 
-/// A resident signed in through the pages: their email and a cookie-keeping client.
-async fn page_resident(app: &TestApp) -> anyhow::Result<(String, reqwest::Client)> {
-    let email = unique_email("pages");
-    verified_resident(app, &email).await?;
-    let client = app.client();
-    let response = sign_in_page(&client, app, "/signin", &email, PASSWORD).await?;
-    anyhow::ensure!(response.status() == 303, "sign-in: {}", response.status());
-    Ok((email, client))
-}
-
 async fn page(client: &reqwest::Client, app: &TestApp, path: &str) -> anyhow::Result<String> {
     let response = client.get(app.at(path)).send().await?;
     anyhow::ensure!(response.status() == 200, "{path}: {}", response.status());
     Ok(response.text().await?)
-}
-
-fn location(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
 }
 
 async fn the_pages_join_a_waiting_list_and_change_a_time_without_javascript(
@@ -784,7 +758,7 @@ async fn the_pages_join_a_waiting_list_and_change_a_time_without_javascript(
         1,
     )
     .await?;
-    let (_, holder) = resident(&app).await?;
+    let holder = resident(&app).await?.token;
     post(
         &app,
         &holder,
@@ -793,7 +767,7 @@ async fn the_pages_join_a_waiting_list_and_change_a_time_without_javascript(
     )
     .await?;
 
-    let (_, client) = page_resident(&app).await?;
+    let (_, client) = signed_in_resident(&app).await?;
     let date = start.to_offset(JST).date();
     let day = page(
         &client,
@@ -940,7 +914,7 @@ async fn an_administrator_sets_the_no_show_policy_on_a_page(app: TestApp) -> any
         policy,
         json!({"no_show": {"count": 2, "within_days": 180, "suspend_days": 30}})
     );
-    let resident_client = page_resident(&app).await?.1;
+    let resident_client = signed_in_resident(&app).await?.1;
     let response = resident_client
         .get(app.at("/admin/booking-policy"))
         .send()
@@ -973,9 +947,13 @@ async fn an_unanswered_offer_goes_to_the_next_in_line_at_the_next_sweep(
         1,
     )
     .await?;
-    let (_, holder) = resident(&app).await?;
-    let (_, first) = resident(&app).await?;
-    let (second_email, second) = resident(&app).await?;
+    let holder = resident(&app).await?.token;
+    let first = resident(&app).await?.token;
+    let Resident {
+        email: second_email,
+        token: second,
+        ..
+    } = resident(&app).await?;
     let (_, booked) = post(
         &app,
         &holder,

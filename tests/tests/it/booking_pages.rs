@@ -2,13 +2,14 @@
 //! a month, a day, fill in the form, book, see the confirmation and the list, cancel. Refusals
 //! show the form again with the reason and store nothing.
 
-use crate::support::*;
 use madoguchi_domain::Role;
 use madoguchi_domain::tokyo::JST;
 use madoguchi_tests::app::{TestApp, csrf_from};
+use madoguchi_tests::clients::*;
+use madoguchi_tests::days::rfc3339;
 use madoguchi_tests::on_both_backends;
+use madoguchi_tests::pages::{hidden, location};
 use serde_json::{Value, json};
-use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
 
 const CODE: &str = "nyugan-kenshin";
@@ -17,10 +18,6 @@ struct Fixture {
     slot: String,
     /// The slot's Tokyo date.
     date: Date,
-}
-
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
 }
 
 /// A screening for women aged 40 or over at the fiscal-year end, with a required question and
@@ -82,43 +79,9 @@ async fn screening_coded(app: &TestApp, code: &str, capacity: u16) -> anyhow::Re
     Ok(Fixture { slot, date })
 }
 
-/// A verified resident signed in through the pages: a client holding the session cookie.
-async fn signed_in_resident(app: &TestApp) -> anyhow::Result<reqwest::Client> {
-    let email = unique_email("madoguchi");
-    verified_resident(app, &email).await?;
-    let client = app.client();
-    let response = sign_in_page(&client, app, "/signin", &email, PASSWORD).await?;
-    anyhow::ensure!(
-        response.status() == 303,
-        "sign-in answered {}",
-        response.status()
-    );
-    Ok(client)
-}
-
-/// The value of the hidden input `name` in a rendered form.
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    html.find(&marker)
-        .map(|start| {
-            let rest = &html[start + marker.len()..];
-            rest[..rest.find('"').unwrap_or(0)].to_owned()
-        })
-        .unwrap_or_default()
-}
-
 async fn get(client: &reqwest::Client, app: &TestApp, path: &str) -> anyhow::Result<(u16, String)> {
     let response = client.get(app.at(path)).send().await?;
     Ok((response.status().as_u16(), response.text().await?))
-}
-
-fn location(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
 }
 
 /// What an eligible applicant types into the form.
@@ -177,7 +140,7 @@ async fn seats_taken(app: &TestApp) -> anyhow::Result<i64> {
 
 async fn a_resident_books_and_cancels_through_the_pages(app: TestApp) -> anyhow::Result<()> {
     let f = screening(&app, 1).await?;
-    let client = signed_in_resident(&app).await?;
+    let client = signed_in_resident(&app).await?.1;
 
     // The services, grouped by kind, each linking to its month.
     let (status, html) = get(&client, &app, "/reservations").await?;
@@ -309,8 +272,8 @@ async fn a_full_slot_shows_the_form_again_with_409_and_stores_nothing(
 ) -> anyhow::Result<()> {
     let f = screening(&app, 1).await?;
     let (first, second) = (
-        signed_in_resident(&app).await?,
-        signed_in_resident(&app).await?,
+        signed_in_resident(&app).await?.1,
+        signed_in_resident(&app).await?.1,
     );
     let path = format!("/reservations/book/{}", f.slot);
     // The second resident opens the form while the seat is still free...
@@ -358,7 +321,7 @@ on_both_backends!(
 
 async fn form_problems_are_marked_on_their_fields_with_422(app: TestApp) -> anyhow::Result<()> {
     let f = screening(&app, 2).await?;
-    let client = signed_in_resident(&app).await?;
+    let client = signed_in_resident(&app).await?.1;
     let path = format!("/reservations/book/{}", f.slot);
     let (_, form) = get(&client, &app, &path).await?;
 
@@ -424,7 +387,7 @@ on_both_backends!(
 
 async fn a_post_without_the_csrf_token_is_refused(app: TestApp) -> anyhow::Result<()> {
     let f = screening(&app, 1).await?;
-    let client = signed_in_resident(&app).await?;
+    let client = signed_in_resident(&app).await?.1;
     let (_, form) = get(&client, &app, &format!("/reservations/book/{}", f.slot)).await?;
     let key = hidden(&form, "idempotency_key");
     let mut fields = vec![("idempotency_key", key.as_str())];
@@ -446,8 +409,8 @@ on_both_backends!(
 async fn another_residents_reservation_is_not_found(app: TestApp) -> anyhow::Result<()> {
     let f = screening(&app, 2).await?;
     let (owner, other) = (
-        signed_in_resident(&app).await?,
-        signed_in_resident(&app).await?,
+        signed_in_resident(&app).await?.1,
+        signed_in_resident(&app).await?.1,
     );
     let (_, form) = get(&owner, &app, &format!("/reservations/book/{}", f.slot)).await?;
     let booked = submit(&owner, &app, &f.slot, &form, &eligible()).await?;

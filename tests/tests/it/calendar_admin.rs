@@ -4,37 +4,21 @@
 //! on it cannot be booked. A broken file is refused with its line and stores nothing; only
 //! administrators reach any of it.
 
-use crate::support::*;
 use madoguchi_calendar::{MunicipalCalendar, holidays_in_year};
 use madoguchi_domain::tokyo::JST;
 use madoguchi_domain::{OfficeId, Role};
 use madoguchi_storage::AuditFilter;
 use madoguchi_tests::app::{TestApp, csrf_from};
+use madoguchi_tests::clients::*;
+use madoguchi_tests::days::open_date_ahead;
 use madoguchi_tests::on_both_backends;
+use madoguchi_tests::pages::{hidden, location};
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
-use time::{Date, Duration, OffsetDateTime, PrimitiveDateTime, Time};
+use time::{Date, Duration, PrimitiveDateTime, Time};
 
 const CITY_DAY: &str = "市制記念日";
 const BOUNDARY: &str = "madoguchi-test-boundary-7f3a";
-
-/// A weekday at least `from_days` ahead that the default calendar keeps open: a day a city
-/// could make its own holiday, within every test service's booking window.
-fn open_weekday(from_days: i64) -> Date {
-    let calendar = MunicipalCalendar::builder()
-        .build()
-        .expect("default calendar");
-    let mut day = (OffsetDateTime::now_utc() + Duration::days(from_days))
-        .to_offset(JST)
-        .date();
-    while !calendar
-        .is_open(OfficeId(uuid::Uuid::nil()), day)
-        .unwrap_or(false)
-    {
-        day = day.next_day().expect("a next day");
-    }
-    day
-}
 
 /// The Cabinet Office file of `year` with the city's day added, in Shift_JIS with CRLF.
 fn cabinet_office_file(year: i32, city_day: Date) -> Vec<u8> {
@@ -94,45 +78,6 @@ async fn upload(
         .send()
         .await?;
     Ok((response.status().as_u16(), response.text().await?))
-}
-
-/// A client signed in through the staff pages as the demo login of `role`.
-async fn staff_client(app: &TestApp, role: Role) -> anyhow::Result<reqwest::Client> {
-    let login = app.login(role).clone();
-    let client = app.client();
-    let response =
-        sign_in_page(&client, app, "/staff/signin", &login.email, &login.password).await?;
-    anyhow::ensure!(
-        response.status() == 303,
-        "staff sign-in answered {}",
-        response.status()
-    );
-    Ok(client)
-}
-
-async fn staff_token(app: &TestApp, role: Role) -> anyhow::Result<String> {
-    let login = app.login(role).clone();
-    api_token(app, "staff", &login.email, &login.password).await
-}
-
-/// The value of the hidden input `name` in a rendered form.
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    html.find(&marker)
-        .map(|start| {
-            let rest = &html[start + marker.len()..];
-            rest[..rest.find('"').unwrap_or(0)].to_owned()
-        })
-        .unwrap_or_default()
-}
-
-fn location(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
 }
 
 /// An instant at `hour`:00 Tokyo time on `date`, as RFC 3339.
@@ -223,12 +168,6 @@ async fn generate(
     Ok(response.json().await?)
 }
 
-async fn resident_token(app: &TestApp) -> anyhow::Result<String> {
-    let email = unique_email("calendar");
-    verified_resident(app, &email).await?;
-    api_token(app, "resident", &email, PASSWORD).await
-}
-
 async fn book(app: &TestApp, token: &str, slot: &str) -> anyhow::Result<(u16, Value)> {
     let response = reqwest::Client::new()
         .post(app.at("/api/v1/reservations"))
@@ -258,7 +197,7 @@ async fn an_imported_city_day_closes_slot_generation_and_booking(
     let admin = staff_token(&app, Role::Admin).await?;
     let office = first_office(&app).await?;
     let service = service(&app, &admin, "shimin-soudan").await?;
-    let city_day = open_weekday(14);
+    let city_day = open_date_ahead(14);
     // A slot made while the day was still open.
     let slot = slot_on(&app, &admin, &service, &office, city_day).await?;
 
@@ -349,7 +288,7 @@ async fn an_imported_city_day_closes_slot_generation_and_booking(
     assert_eq!(made["added"], 2, "an ordinary day gets its slots: {made}");
 
     // The slot made before the import can no longer be booked.
-    let resident = resident_token(&app).await?;
+    let resident = resident(&app).await?.token;
     let (status, body) = book(&app, &resident, &slot).await?;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
@@ -401,7 +340,7 @@ async fn a_broken_file_is_refused_with_its_line_and_stores_nothing(
         )
         .body(upload_body(
             "not-the-token",
-            &cabinet_office_file(2027, open_weekday(14)),
+            &cabinet_office_file(2027, open_date_ahead(14)),
         ))
         .send()
         .await?;
@@ -449,7 +388,7 @@ on_both_backends!(
 );
 
 async fn only_administrators_reach_the_calendar(app: TestApp) -> anyhow::Result<()> {
-    let file = cabinet_office_file(2027, open_weekday(14));
+    let file = cabinet_office_file(2027, open_date_ahead(14));
 
     // Branch staff: no pages, no upload.
     let clerk = staff_client(&app, Role::BranchStaff).await?;
@@ -479,7 +418,7 @@ async fn only_administrators_reach_the_calendar(app: TestApp) -> anyhow::Result<
 
     // The API: branch staff and residents are refused, no token is unauthenticated.
     let branch = staff_token(&app, Role::BranchStaff).await?;
-    let resident = resident_token(&app).await?;
+    let resident = resident(&app).await?.token;
     for token in [&branch, &resident] {
         let read = reqwest::Client::new()
             .get(app.at("/api/v1/calendar"))
@@ -563,7 +502,7 @@ async fn an_administrator_sets_the_year_end_and_closing_days_through_the_pages(
 
     // A closing date of the first office, shown and then removed.
     let office = first_office(&app).await?;
-    let day = open_weekday(20);
+    let day = open_date_ahead(20);
     let added = pages
         .post(app.at(&format!("/admin/calendar/offices/{office}/rules")))
         .form(&[
@@ -708,7 +647,7 @@ async fn the_api_manages_the_calendar_and_an_office_closing_day_refuses_bookings
 
     // An office closing day on a day with a slot: the slot can no longer be booked.
     let service = service(&app, &admin, "tenken-soudan").await?;
-    let day = open_weekday(15);
+    let day = open_date_ahead(15);
     let slot = slot_on(&app, &admin, &service, &office, day).await?;
     let added = client
         .post(app.at(&format!("/api/v1/calendar/offices/{office}/rules")))
@@ -728,7 +667,7 @@ async fn the_api_manages_the_calendar_and_an_office_closing_day_refuses_bookings
             .unwrap_or("")
             .ends_with("：設備点検")
     );
-    let resident = resident_token(&app).await?;
+    let resident = resident(&app).await?.token;
     let (status, body) = book(&app, &resident, &slot).await?;
     assert_eq!(
         (status, body["error"]["code"].as_str()),

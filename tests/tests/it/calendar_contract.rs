@@ -8,10 +8,10 @@ use madoguchi_calendar::{
     ClosingRule, ImportedHoliday, ImportedHolidays, MonthDay, OfficeClosingDays, OnHoliday,
     WeekOfMonth, YearEndClosure,
 };
-use madoguchi_domain::{OfficeId, OfficeKind, OrgCode, TenantId, TenantSlug};
-use madoguchi_storage::{NewOffice, NewTenant, StorageError, StorageResult};
+use madoguchi_domain::{OfficeId, OfficeKind, OrgCode, TenantId};
+use madoguchi_storage::{NewOffice, StorageError};
 use madoguchi_tests::db::Backend;
-use std::fmt::Debug;
+use madoguchi_tests::fixtures::*;
 use time::Date;
 use time::Weekday;
 use time::macros::date;
@@ -35,17 +35,6 @@ on_both_databases!(
 // ---------------------------------------------------------------------------------------------
 // Builders and assertions
 // ---------------------------------------------------------------------------------------------
-
-async fn tenant<S: Backend>(s: &S, raw_slug: &str) -> anyhow::Result<TenantId> {
-    Ok(s.create_tenant(&NewTenant {
-        slug: TenantSlug::parse(raw_slug).expect("valid slug"),
-        name_ja: format!("{raw_slug}市"),
-        name_en: format!("{raw_slug} City"),
-        host: None,
-    })
-    .await?
-    .id)
-}
 
 async fn office<S: Backend>(s: &S, tenant: TenantId, raw_code: &str) -> anyhow::Result<OfficeId> {
     Ok(s.create_office(
@@ -108,14 +97,6 @@ fn every_kind() -> Vec<ClosingRule> {
     ]
 }
 
-#[track_caller]
-fn assert_not_found<T: Debug>(result: StorageResult<T>) {
-    match result {
-        Err(StorageError::NotFound) => {}
-        other => panic!("expected NotFound, got {other:?}"),
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Stories
 // ---------------------------------------------------------------------------------------------
@@ -123,7 +104,7 @@ fn assert_not_found<T: Debug>(result: StorageResult<T>) {
 async fn a_tenant_without_settings_has_the_default_closure_and_nothing_imported<S: Backend>(
     s: &S,
 ) -> anyhow::Result<()> {
-    let t = tenant(s, "shinki").await?;
+    let t = tenant(s, "shinki").await?.id;
     let honkan = office(s, t, "honkan").await?;
     assert!(s.imported_holidays(t).await?.is_empty());
     assert_eq!(
@@ -138,7 +119,7 @@ async fn a_tenant_without_settings_has_the_default_closure_and_nothing_imported<
 }
 
 async fn an_import_replaces_exactly_the_years_it_covers<S: Backend>(s: &S) -> anyhow::Result<()> {
-    let t = tenant(s, "torikomi").await?;
+    let t = tenant(s, "torikomi").await?.id;
     let first = list(&[
         (date!(2026 - 01 - 01), "元日"),
         (date!(2026 - 06 - 01), "市制記念日"),
@@ -190,8 +171,8 @@ async fn an_import_replaces_exactly_the_years_it_covers<S: Backend>(s: &S) -> an
 }
 
 async fn imported_holidays_belong_to_their_tenant<S: Backend>(s: &S) -> anyhow::Result<()> {
-    let a = tenant(s, "kita").await?;
-    let b = tenant(s, "minami").await?;
+    let a = tenant(s, "kita").await?.id;
+    let b = tenant(s, "minami").await?.id;
     s.replace_imported_holidays(a, &list(&[(date!(2027 - 06 - 01), "市制記念日")]))
         .await?;
     s.replace_imported_holidays(b, &list(&[(date!(2027 - 10 - 01), "町民の日")]))
@@ -213,7 +194,7 @@ async fn imported_holidays_belong_to_their_tenant<S: Backend>(s: &S) -> anyhow::
 async fn a_year_can_be_given_back_to_the_computed_holidays<S: Backend>(
     s: &S,
 ) -> anyhow::Result<()> {
-    let t = tenant(s, "modosu").await?;
+    let t = tenant(s, "modosu").await?.id;
     s.replace_imported_holidays(
         t,
         &list(&[
@@ -237,8 +218,8 @@ async fn a_year_can_be_given_back_to_the_computed_holidays<S: Backend>(
 }
 
 async fn the_year_end_closure_is_set_changed_and_removed<S: Backend>(s: &S) -> anyhow::Result<()> {
-    let t = tenant(s, "nenmatsu").await?;
-    let other = tenant(s, "yoso").await?;
+    let t = tenant(s, "nenmatsu").await?.id;
+    let other = tenant(s, "yoso").await?.id;
     let longer = closure((12, 28), (1, 4));
     s.set_year_end_closure(t, Some(longer)).await?;
     assert_eq!(s.year_end_closure(t).await?, Some(longer));
@@ -262,7 +243,7 @@ async fn the_year_end_closure_is_set_changed_and_removed<S: Backend>(s: &S) -> a
 async fn closing_rules_of_every_kind_come_back_in_the_order_they_were_added<S: Backend>(
     s: &S,
 ) -> anyhow::Result<()> {
-    let t = tenant(s, "kyukan").await?;
+    let t = tenant(s, "kyukan").await?.id;
     let kominkan = office(s, t, "kominkan").await?;
     let _library = office(s, t, "toshokan").await?;
     let mut ids = Vec::new();
@@ -291,7 +272,7 @@ async fn closing_rules_of_every_kind_come_back_in_the_order_they_were_added<S: B
 async fn the_weekend_and_holiday_opening_is_kept_with_or_without_rules<S: Backend>(
     s: &S,
 ) -> anyhow::Result<()> {
-    let t = tenant(s, "kaikan").await?;
+    let t = tenant(s, "kaikan").await?.id;
     let gym = office(s, t, "taiikukan").await?;
     s.set_office_open_on_weekends_and_holidays(t, gym, true)
         .await?;
@@ -314,7 +295,7 @@ async fn the_weekend_and_holiday_opening_is_kept_with_or_without_rules<S: Backen
 }
 
 async fn replacing_an_office_calendar_swaps_the_whole_set<S: Backend>(s: &S) -> anyhow::Result<()> {
-    let t = tenant(s, "okikae").await?;
+    let t = tenant(s, "okikae").await?.id;
     let library = office(s, t, "toshokan").await?;
     for rule in every_kind() {
         s.add_office_closing_rule(t, library, &rule).await?;
@@ -353,8 +334,8 @@ async fn replacing_an_office_calendar_swaps_the_whole_set<S: Backend>(s: &S) -> 
 async fn another_tenants_office_cannot_be_read_or_given_closing_days<S: Backend>(
     s: &S,
 ) -> anyhow::Result<()> {
-    let mine = tenant(s, "jibun").await?;
-    let theirs = tenant(s, "tanin").await?;
+    let mine = tenant(s, "jibun").await?.id;
+    let theirs = tenant(s, "tanin").await?.id;
     let their_office = office(s, theirs, "honkan").await?;
     let rule = every_kind().remove(2);
     let stored = s
@@ -389,7 +370,7 @@ async fn another_tenants_office_cannot_be_read_or_given_closing_days<S: Backend>
 async fn the_database_refuses_a_period_that_ends_before_it_starts<S: Backend>(
     s: &S,
 ) -> anyhow::Result<()> {
-    let t = tenant(s, "gyaku").await?;
+    let t = tenant(s, "gyaku").await?.id;
     let hall = office(s, t, "hall").await?;
     let reversed = ClosingRule::Period {
         first: date!(2027 - 09 - 30),
@@ -413,7 +394,7 @@ async fn the_database_refuses_a_period_that_ends_before_it_starts<S: Backend>(
 }
 
 async fn simultaneous_imports_leave_one_complete_list<S: Backend>(s: &S) -> anyhow::Result<()> {
-    let t = tenant(s, "doji").await?;
+    let t = tenant(s, "doji").await?.id;
     // Eight lists of 2027, each with its own number of days: whatever order the imports run
     // in, the year ends up as exactly one of them, never a mixture.
     let lists: Vec<ImportedHolidays> = (1..=8u8)

@@ -8,21 +8,20 @@
 
 use futures::future::join_all;
 use madoguchi_domain::{
-    AccountId, AccountKind, DepartmentId, DisplayName, Email, Lang, OfficeId, OfficeKind, OrgCode,
-    Role, RoleAssignment, TenantId, TenantSlug,
+    AccountId, AccountKind, DepartmentId, Email, OfficeId, OfficeKind, Role, RoleAssignment,
+    TenantId,
 };
 use madoguchi_storage::{
-    Account, ActorKind, AuditEntry, AuditFilter, Department, JobStatus, LockoutPolicy,
-    MigrationReport, NewAccount, NewAuditEntry, NewDepartment, NewJob, NewOffice, NewOneTimeToken,
-    NewTenant, Office, PasswordHash, SignInFailureState, StorageError, StorageResult, Tenant,
-    TokenPurpose,
+    ActorKind, AuditEntry, AuditFilter, Department, JobStatus, LockoutPolicy, MigrationReport,
+    NewAuditEntry, NewDepartment, NewJob, NewOffice, NewOneTimeToken, Office, PasswordHash,
+    SignInFailureState, StorageError, StorageResult, TokenPurpose,
 };
 use madoguchi_tests::db::Backend;
+use madoguchi_tests::fixtures::*;
 use serde_json::json;
 use std::collections::HashSet;
 use std::fmt::Debug;
 use std::sync::Arc;
-use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use tokio::sync::Barrier;
 
@@ -65,40 +64,12 @@ on_both_databases!(
     ten_workers_claim_a_hundred_jobs_each_exactly_once,
 );
 
-/// A fixed instant on a whole minute, far from any test machine's clock.
-const T0: OffsetDateTime = datetime!(2030-04-01 09:00:00 UTC);
-
-fn secs(s: i64) -> Duration {
-    Duration::seconds(s)
-}
-
 // ---------------------------------------------------------------------------------------------
 // Builders and assertions
 // ---------------------------------------------------------------------------------------------
 
-fn slug(raw: &str) -> TenantSlug {
-    TenantSlug::parse(raw).expect("valid slug")
-}
-
-fn code(raw: &str) -> OrgCode {
-    OrgCode::parse(raw).expect("valid code")
-}
-
 fn email(raw: &str) -> Email {
     Email::parse(raw).expect("valid email")
-}
-
-fn new_tenant(raw_slug: &str, host: Option<&str>) -> NewTenant {
-    NewTenant {
-        slug: slug(raw_slug),
-        name_ja: format!("{raw_slug}市"),
-        name_en: format!("{raw_slug} City"),
-        host: host.map(str::to_owned),
-    }
-}
-
-async fn tenant<S: Backend>(s: &S, raw_slug: &str) -> anyhow::Result<Tenant> {
-    Ok(s.create_tenant(&new_tenant(raw_slug, None)).await?)
 }
 
 fn new_office(raw_code: &str, kind: OfficeKind) -> NewOffice {
@@ -131,25 +102,6 @@ fn admin() -> RoleAssignment {
     role(Role::Admin, None, None)
 }
 
-fn new_account(kind: AccountKind, address: &str, roles: Vec<RoleAssignment>) -> NewAccount {
-    NewAccount {
-        kind,
-        email: email(address),
-        display_name: DisplayName::parse("山田 花子").expect("valid name"),
-        password_hash: PasswordHash("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
-        locale: Lang::Ja,
-        email_verified_at: None,
-        roles,
-    }
-}
-
-async fn resident<S: Backend>(s: &S, tenant: TenantId, address: &str) -> anyhow::Result<Account> {
-    Ok(
-        s.create_account(tenant, &new_account(AccountKind::Resident, address, vec![]))
-            .await?,
-    )
-}
-
 fn new_token(
     account_id: AccountId,
     purpose: TokenPurpose,
@@ -175,26 +127,10 @@ fn new_job(tenant_id: Option<TenantId>, run_at: OffsetDateTime) -> NewJob {
 }
 
 #[track_caller]
-fn assert_not_found<T: Debug>(result: StorageResult<T>) {
-    match result {
-        Err(StorageError::NotFound) => {}
-        other => panic!("expected NotFound, got {other:?}"),
-    }
-}
-
-#[track_caller]
 fn assert_duplicate<T: Debug>(result: StorageResult<T>, constraint: &str) {
     match result {
         Err(StorageError::Duplicate { constraint: actual }) if actual == constraint => {}
         other => panic!("expected Duplicate {{ constraint: {constraint:?} }}, got {other:?}"),
-    }
-}
-
-#[track_caller]
-fn assert_constraint<T: Debug>(result: StorageResult<T>) {
-    match result {
-        Err(StorageError::Constraint { .. }) => {}
-        other => panic!("expected Constraint, got {other:?}"),
     }
 }
 
@@ -449,11 +385,11 @@ async fn a_department_cannot_sit_in_another_tenants_office<S: Backend>(
     assert_eq!((shimin.tenant_id, shimin.office_id), (t.id, Some(hq.id)));
     assert_eq!(s.department(t.id, shimin.id).await?, shimin);
 
-    assert_constraint(
+    assert_any_constraint(
         s.create_department(t.id, &new_department("zeimu", Some(other_hq.id)))
             .await,
     );
-    assert_constraint(
+    assert_any_constraint(
         s.create_department(t.id, &new_department("zeimu", Some(OfficeId::new())))
             .await,
     );
@@ -578,7 +514,7 @@ async fn a_duplicate_account_is_refused_and_leaves_nothing_half_written<S: Backe
         role(Role::BranchStaff, Some(other_branch.id), None),
     ];
     let jiro = new_account(AccountKind::Staff, "jiro@example.jp", scoped_elsewhere);
-    assert_constraint(s.create_account(t.id, &jiro).await);
+    assert_any_constraint(s.create_account(t.id, &jiro).await);
     assert_not_found(
         s.account_by_email(t.id, AccountKind::Staff, &email("jiro@example.jp"))
             .await,
@@ -786,10 +722,10 @@ async fn a_role_scoped_to_another_tenants_office_is_refused_and_keeps_the_previo
         .await?;
 
     let elsewhere = role(Role::BranchStaff, Some(other_branch.id), None);
-    assert_constraint(s.set_roles(t.id, staff.id, &[admin(), elsewhere]).await);
+    assert_any_constraint(s.set_roles(t.id, staff.id, &[admin(), elsewhere]).await);
     assert_eq!(s.roles(t.id, staff.id).await?, vec![mine.clone()]);
     let other_hq_staff = role(Role::HqStaff, None, Some(other_department.id));
-    assert_constraint(s.set_roles(t.id, staff.id, &[other_hq_staff]).await);
+    assert_any_constraint(s.set_roles(t.id, staff.id, &[other_hq_staff]).await);
     assert_eq!(s.roles(t.id, staff.id).await?, vec![mine]);
     Ok(())
 }

@@ -3,16 +3,10 @@
 //! in `ical_feed.rs`).
 
 use futures::future::join_all;
-use madoguchi_domain::{AccountKind, DisplayName, Email, Lang, TenantId, TenantSlug};
-use madoguchi_storage::{
-    Account, NewAccount, NewReservationFeed, NewTenant, PasswordHash, StorageError, StorageResult,
-    Tenant,
-};
+use madoguchi_storage::{Account, NewReservationFeed};
 use madoguchi_tests::db::Backend;
-use std::fmt::Debug;
+use madoguchi_tests::fixtures::*;
 use std::sync::Arc;
-use time::OffsetDateTime;
-use time::macros::datetime;
 use tokio::sync::Barrier;
 
 use madoguchi_tests::on_both_databases;
@@ -24,31 +18,6 @@ on_both_databases!(
     simultaneous_first_issues_agree_on_one_feed,
 );
 
-const T0: OffsetDateTime = datetime!(2030-04-01 09:00:00 UTC);
-
-async fn tenant<S: Backend>(s: &S, raw_slug: &str) -> anyhow::Result<Tenant> {
-    Ok(s.create_tenant(&NewTenant {
-        slug: TenantSlug::parse(raw_slug).expect("valid slug"),
-        name_ja: format!("{raw_slug}市"),
-        name_en: format!("{raw_slug} City"),
-        host: None,
-    })
-    .await?)
-}
-
-async fn resident<S: Backend>(s: &S, tenant: TenantId, address: &str) -> anyhow::Result<Account> {
-    let new = NewAccount {
-        kind: AccountKind::Resident,
-        email: Email::parse(address).expect("valid email"),
-        display_name: DisplayName::parse("山田 花子").expect("valid name"),
-        password_hash: PasswordHash("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
-        locale: Lang::Ja,
-        email_verified_at: None,
-        roles: vec![],
-    };
-    Ok(s.create_account(tenant, &new).await?)
-}
-
 fn feed(account: &Account, label: &str) -> NewReservationFeed {
     let mut token_hash = format!("hash-{label}").into_bytes();
     token_hash.resize(32, b'.');
@@ -56,14 +25,6 @@ fn feed(account: &Account, label: &str) -> NewReservationFeed {
         account_id: account.id,
         nonce: format!("nonce-{label}").into_bytes(),
         token_hash,
-    }
-}
-
-#[track_caller]
-fn assert_not_found<T: Debug>(result: StorageResult<T>) {
-    match result {
-        Err(StorageError::NotFound) => {}
-        other => panic!("expected NotFound, got {other:?}"),
     }
 }
 

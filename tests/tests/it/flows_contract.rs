@@ -3,8 +3,7 @@
 //! and remote-consultation appointments. Built on the booking contract's town and helpers.
 
 use crate::booking_contract::{
-    T0, Town, assert_constraint, assert_not_found, assert_refused, booking, created, new_service,
-    office, resident, secs, slot_at, taken, town,
+    Town, assert_refused, booking, created, new_service, office, slot_at, taken, town,
 };
 use futures::future::join_all;
 use madoguchi_domain::AccountId;
@@ -13,6 +12,7 @@ use madoguchi_storage::{
     Refusal, RemoteJoin, ReservationStatus, StorageError, WaitlistStatus, waitlist_idempotency_key,
 };
 use madoguchi_tests::db::Backend;
+use madoguchi_tests::fixtures::{T0, assert_constraint, assert_not_found, resident, secs, tenant};
 use madoguchi_tests::on_both_databases;
 use serde_json::json;
 use std::sync::Arc;
@@ -231,7 +231,7 @@ async fn a_suspension_is_imposed_once_and_lifted_once<S: Backend>(s: &S) -> anyh
 }
 
 async fn town_b<S: Backend>(s: &S) -> anyhow::Result<madoguchi_domain::TenantId> {
-    Ok(crate::booking_contract::tenant(s, "tonari").await?.id)
+    Ok(tenant(s, "tonari").await?.id)
 }
 
 async fn the_waiting_list_serves_in_order_and_refuses_what_cannot_wait<S: Backend>(

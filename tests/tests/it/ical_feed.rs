@@ -6,10 +6,11 @@
 //! Also the booking fixture shared with `line.rs`: a consultation with slots on the coming
 //! days, of which a resident books the first one the city's calendar keeps open.
 
-use crate::support::*;
 use madoguchi_domain::Role;
 use madoguchi_domain::tokyo::JST;
 use madoguchi_tests::app::{TestApp, csrf_from};
+use madoguchi_tests::clients::*;
+use madoguchi_tests::days::rfc3339;
 use madoguchi_tests::on_both_backends;
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
@@ -28,10 +29,6 @@ on_both_backends!(
 pub struct Bookable {
     pub name_ja: String,
     pub slots: Vec<(String, OffsetDateTime)>,
-}
-
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
 }
 
 /// A consultation named `name_ja` with one 10:00–10:30 (Tokyo) slot of five seats on each of

@@ -6,15 +6,15 @@
 //! push is retried by the job system and shown on the jobs page.
 
 use crate::ical_feed::{book_first_open, consultation_with_slots, unescape_html};
-use crate::support::*;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
-use madoguchi_domain::{AccountId, AccountKind, Email, JobId, Role};
+use madoguchi_domain::{AccountId, JobId, Role};
 use madoguchi_notify::line_webhook::signature;
 use madoguchi_storage::{AuditFilter, JobStatus};
 use madoguchi_tests::app::{RawPool, TestApp, csrf_from};
+use madoguchi_tests::clients::*;
 use madoguchi_tests::on_both_backends;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
@@ -183,27 +183,19 @@ async fn city_with_line(app: &TestApp) -> anyhow::Result<FakeLine> {
     Ok(fake)
 }
 
-/// A verified resident signed in through the browser, with their account id and API token.
-struct Resident {
+/// A verified resident (`clients::resident`) also signed in through the browser, where the
+/// account page links LINE.
+struct LineResident {
     email: String,
     id: AccountId,
     client: reqwest::Client,
     token: String,
 }
 
-async fn resident(app: &TestApp) -> anyhow::Result<Resident> {
-    let email = unique_email("line");
-    verified_resident(app, &email).await?;
-    let client = app.client();
-    let response = sign_in_page(&client, app, "/signin", &email, PASSWORD).await?;
-    anyhow::ensure!(response.status() == 303, "sign-in: {}", response.status());
-    let id = app
-        .storage
-        .account_by_email(app.tenant.id, AccountKind::Resident, &Email::parse(&email)?)
-        .await?
-        .id;
-    let token = api_token(app, "resident", &email, PASSWORD).await?;
-    Ok(Resident {
+async fn line_resident(app: &TestApp) -> anyhow::Result<LineResident> {
+    let Resident { id, email, token } = resident(app).await?;
+    let client = resident_client(app, &email).await?;
+    Ok(LineResident {
         email,
         id,
         client,
@@ -212,7 +204,7 @@ async fn resident(app: &TestApp) -> anyhow::Result<Resident> {
 }
 
 /// Presses "LINEと連携する" on the account page and reads the code off the page.
-async fn link_code(app: &TestApp, resident: &Resident) -> anyhow::Result<String> {
+async fn link_code(app: &TestApp, resident: &LineResident) -> anyhow::Result<String> {
     let account = resident
         .client
         .get(app.at("/account"))
@@ -283,8 +275,8 @@ async fn post_webhook(
 }
 
 /// A resident linked through the whole flow.
-async fn linked_resident(app: &TestApp, fake: &FakeLine) -> anyhow::Result<Resident> {
-    let resident = resident(app).await?;
+async fn linked_resident(app: &TestApp, fake: &FakeLine) -> anyhow::Result<LineResident> {
+    let resident = line_resident(app).await?;
     let code = link_code(app, &resident).await?;
     let body = text_event(USER, "reply-token-1", &code);
     let status = post_webhook(app, &body, Some(&signature(SECRET, body.as_bytes()))).await?;
@@ -302,7 +294,7 @@ fn japanese_date(t: OffsetDateTime) -> String {
 async fn linking_story(app: TestApp) -> anyhow::Result<()> {
     let fake = city_with_line(&app).await?;
     let bookable = consultation_with_slots(&app, "line-soudan", "子育て相談").await?;
-    let resident = resident(&app).await?;
+    let resident = line_resident(&app).await?;
     let code = link_code(&app, &resident).await?;
     let link = || app.storage.line_link(app.tenant.id, resident.id);
 
@@ -531,7 +523,7 @@ async fn retry_story(app: TestApp) -> anyhow::Result<()> {
 
 async fn settings_story(app: TestApp) -> anyhow::Result<()> {
     // Before a city sets LINE up, residents are not offered it.
-    let someone = resident(&app).await?;
+    let someone = line_resident(&app).await?;
     let account = someone
         .client
         .get(app.at("/account"))

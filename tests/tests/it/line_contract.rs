@@ -8,16 +8,11 @@
 //! unique violation surfacing from the one-link-per-user constraints.
 
 use futures::future::join_all;
-use madoguchi_domain::{AccountKind, DisplayName, Email, Lang, TenantId, TenantSlug};
-use madoguchi_storage::{
-    Account, LineLink, NewAccount, NewLineChannel, NewLineLinkCode, NewTenant, PasswordHash,
-    StorageError, StorageResult, Tenant,
-};
+use madoguchi_storage::{Account, LineLink, NewLineChannel, NewLineLinkCode, StorageError};
 use madoguchi_tests::db::Backend;
+use madoguchi_tests::fixtures::*;
 use secrecy::{ExposeSecret, SecretString};
-use std::fmt::Debug;
 use std::sync::Arc;
-use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use tokio::sync::Barrier;
 
@@ -34,34 +29,8 @@ on_both_databases!(
     one_line_user_redeeming_codes_of_several_accounts_at_once_ends_with_one_link,
 );
 
-/// A fixed instant on a whole minute, far from any test machine's clock.
-const T0: OffsetDateTime = datetime!(2030-04-01 09:00:00 UTC);
-
 fn mins(m: i64) -> Duration {
     Duration::minutes(m)
-}
-
-async fn tenant<S: Backend>(s: &S, raw_slug: &str) -> anyhow::Result<Tenant> {
-    Ok(s.create_tenant(&NewTenant {
-        slug: TenantSlug::parse(raw_slug).expect("valid slug"),
-        name_ja: format!("{raw_slug}市"),
-        name_en: format!("{raw_slug} City"),
-        host: None,
-    })
-    .await?)
-}
-
-async fn resident<S: Backend>(s: &S, tenant: TenantId, address: &str) -> anyhow::Result<Account> {
-    let new = NewAccount {
-        kind: AccountKind::Resident,
-        email: Email::parse(address).expect("valid email"),
-        display_name: DisplayName::parse("山田 花子").expect("valid name"),
-        password_hash: PasswordHash("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
-        locale: Lang::Ja,
-        email_verified_at: None,
-        roles: vec![],
-    };
-    Ok(s.create_account(tenant, &new).await?)
 }
 
 fn channel(secret: &str, token: &str, enabled: bool) -> NewLineChannel {
@@ -87,14 +56,6 @@ fn code(account: &Account, label: &str, expires_at: OffsetDateTime) -> NewLineLi
         account_id: account.id,
         code_hash: hash(label),
         expires_at,
-    }
-}
-
-#[track_caller]
-fn assert_not_found<T: Debug>(result: StorageResult<T>) {
-    match result {
-        Err(StorageError::NotFound) => {}
-        other => panic!("expected NotFound, got {other:?}"),
     }
 }
 

@@ -29,4 +29,3 @@ mod restart;
 mod schemathesis;
 mod scope;
 mod staff_pages;
-mod support;

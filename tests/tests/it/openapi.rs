@@ -3,8 +3,8 @@
 //! where they can happen. And an unauthenticated or unauthorised caller is refused before its
 //! body is read.
 
-use crate::support::{PASSWORD, api_token, unique_email, verified_resident};
 use madoguchi_tests::app::TestApp;
+use madoguchi_tests::clients::{PASSWORD, api_token, unique_email, verified_resident};
 use madoguchi_tests::on_both_backends;
 use serde_json::Value;
 

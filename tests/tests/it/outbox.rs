@@ -9,12 +9,12 @@
 //! The kill test runs the binary built next to this test binary (`cargo build -p madoguchi`
 //! puts it there; `cargo test --workspace` builds it too).
 
-use crate::support::*;
 use madoguchi_domain::{AccountKind, DisplayName, Email, Lang, OrgCode, SlotId, TenantId};
 use madoguchi_storage::{
     NewAccount, NewService, NewSlot, PasswordHash, ServiceKind, Storage, now_utc,
 };
 use madoguchi_tests::app::TestApp;
+use madoguchi_tests::clients::*;
 use madoguchi_tests::on_both_backends;
 use madoguchi_tests::on_both_databases;
 use serde_json::{Value, json};
@@ -373,10 +373,11 @@ on_both_backends!(
 async fn notices_are_written_with_their_change_and_once<S: madoguchi_tests::db::Backend>(
     s: &S,
 ) -> anyhow::Result<()> {
-    use crate::booking_contract::{T0, booking, created, resident, slot_at, town};
+    use crate::booking_contract::{booking, created, slot_at, town};
     use madoguchi_storage::{
         NewJob, NewReservation, Refusal, ReservationNotice, ReservationNoticeEvent, StorageError,
     };
+    use madoguchi_tests::fixtures::{T0, resident};
     let kita = town(s, "kita-outbox").await?;
     let slot = slot_at(s, &kita, T0 + time::Duration::days(7), 1).await?;
     let hanako = resident(s, kita.tenant, "hanako-outbox@example.jp").await?;

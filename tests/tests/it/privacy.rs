@@ -1,10 +1,10 @@
 //! What the app lets others keep or learn: caches never store personal answers, cookies stay
 //! on HTTPS, metrics are not public, and sign-up does not tell who is registered.
 
-use crate::support::*;
 use madoguchi_domain::Role;
 use madoguchi_server::{AppState, ServerConfig};
 use madoguchi_tests::app::{Backend, Options, TestApp, spawn};
+use madoguchi_tests::clients::*;
 use madoguchi_tests::on_both_backends;
 use secrecy::SecretString;
 use serde_json::json;
@@ -210,24 +210,6 @@ async fn the_separate_metrics_address_serves_metrics_only() -> anyhow::Result<()
     Ok(())
 }
 
-/// Waits until `count` mails went to `to`, and returns the last.
-async fn nth_mail(
-    app: &TestApp,
-    to: &str,
-    count: usize,
-) -> anyhow::Result<madoguchi_tests::smtp::ReceivedMail> {
-    for _ in 0..100 {
-        if app.mail.count_to(to).await >= count {
-            return app
-                .mail
-                .wait_for(to, std::time::Duration::from_secs(1))
-                .await;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    anyhow::bail!("fewer than {count} mails to {to}")
-}
-
 async fn sign_up_answers_a_known_address_like_a_new_one_and_mails_its_owner(
     app: TestApp,
 ) -> anyhow::Result<()> {
@@ -267,13 +249,19 @@ async fn sign_up_answers_a_known_address_like_a_new_one_and_mails_its_owner(
 
     // The new address gets its verification link; the owner of the known one is told instead,
     // once per attempt, with no link that could verify or take over anything.
-    let verification = nth_mail(&app, &new, 1).await?;
+    let verification = app
+        .mail
+        .wait_for_nth(&new, 1, std::time::Duration::from_secs(10))
+        .await?;
     assert!(
         verification
             .link_containing("/verify-email?token=")
             .is_some()
     );
-    let warning = nth_mail(&app, &known, 3).await?;
+    let warning = app
+        .mail
+        .wait_for_nth(&known, 3, std::time::Duration::from_secs(10))
+        .await?;
     let text = warning.text();
     assert!(
         text.contains("/signin") && text.contains("/password-reset"),

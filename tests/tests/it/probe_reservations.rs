@@ -3,19 +3,14 @@
 //! far outside any calendar, the office scope of suspensions, changes by a suspended resident,
 //! and limits on what is stored.
 
-use crate::support::*;
-use madoguchi_domain::{AccountKind, Email, OfficeId, Role};
+use madoguchi_domain::{OfficeId, Role};
 use madoguchi_storage::{NewSuspension, now_utc};
 use madoguchi_tests::app::{TestApp, csrf_from};
-use madoguchi_tests::days::open_instant_ahead;
+use madoguchi_tests::clients::*;
+use madoguchi_tests::days::{open_instant_ahead, rfc3339};
 use madoguchi_tests::on_both_backends;
 use serde_json::{Value, json};
-use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
-
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
-}
 
 fn code(body: &Value) -> Option<&str> {
     body["error"]["code"].as_str()
@@ -24,11 +19,6 @@ fn code(body: &Value) -> Option<&str> {
 fn field(body: &Value) -> (Option<&str>, Option<&str>) {
     let f = &body["error"]["fields"][0];
     (f["field"].as_str(), f["code"].as_str())
-}
-
-async fn staff_token(app: &TestApp, role: Role) -> anyhow::Result<String> {
-    let login = app.login(role).clone();
-    api_token(app, "staff", &login.email, &login.password).await
 }
 
 async fn office(app: &TestApp, code: &str) -> anyhow::Result<OfficeId> {
@@ -119,23 +109,6 @@ async fn slot_at(
         .find(|s| s.office_id == office)
         .map(|s| s.id.to_string())
         .ok_or_else(|| anyhow::anyhow!("slot not stored"))
-}
-
-/// A verified resident: the account id, the email and an API token.
-async fn resident(app: &TestApp) -> anyhow::Result<(madoguchi_domain::AccountId, String, String)> {
-    let email = unique_email("probe");
-    verified_resident(app, &email).await?;
-    let token = api_token(app, "resident", &email, PASSWORD).await?;
-    let account = app
-        .storage
-        .account_by_email(
-            app.tenant.id,
-            AccountKind::Resident,
-            &Email::parse(&email).map_err(|e| anyhow::anyhow!("{e:?}"))?,
-        )
-        .await?
-        .id;
-    Ok((account, email, token))
 }
 
 fn caller(name: &str) -> Value {
@@ -259,7 +232,9 @@ async fn suspend(
 
 async fn a_suspended_resident_cannot_change_online(app: TestApp) -> anyhow::Result<()> {
     let s = setup(&app).await?;
-    let (account, _, token) = resident(&app).await?;
+    let Resident {
+        id: account, token, ..
+    } = resident(&app).await?;
     let (status, booked) = post(
         &app,
         &token,
@@ -298,9 +273,9 @@ async fn only_the_imposing_office_or_an_admin_lifts_a_suspension(
     let honcho = office(&app, "honcho").await?;
     let admin = staff_token(&app, Role::Admin).await?;
     let clerk = staff_token(&app, Role::BranchStaff).await?;
-    let (hq_case, _, _) = resident(&app).await?;
-    let (kita_case, _, _) = resident(&app).await?;
-    let (old_case, _, _) = resident(&app).await?;
+    let hq_case = resident(&app).await?.id;
+    let kita_case = resident(&app).await?.id;
+    let old_case = resident(&app).await?.id;
     let by_honcho = suspend(&app, hq_case, Some(honcho)).await?;
     let by_kita = suspend(&app, kita_case, Some(kita)).await?;
     let without_office = suspend(&app, old_case, None).await?;
@@ -370,7 +345,7 @@ on_both_backends!(
 
 async fn control_characters_are_refused_everywhere(app: TestApp) -> anyhow::Result<()> {
     let s = setup(&app).await?;
-    let (_, _, token) = resident(&app).await?;
+    let token = resident(&app).await?.token;
     for bad in ["a\u{0}b", "abc\u{202E}gpj.exe"] {
         // Reservation answers.
         let (status, body) = post(
@@ -560,7 +535,7 @@ async fn a_panic_is_answered_with_the_security_headers_and_the_request_id() -> a
 
 async fn garbage_is_refused_with_field_codes(app: TestApp) -> anyhow::Result<()> {
     let s = setup(&app).await?;
-    let (_, _, token) = resident(&app).await?;
+    let token = resident(&app).await?.token;
     // Answers to questions the service does not ask, or too long.
     let junk: serde_json::Map<String, Value> = (0..100)
         .map(|i| (format!("junk{i}"), Value::from("x".repeat(1000))))

@@ -1,22 +1,18 @@
 //! Reservations over HTTP: an administrator defines a service and its slots, residents book,
 //! and every refusal has its own code and stores nothing.
 
-use crate::support::*;
 use madoguchi_domain::Role;
 use madoguchi_tests::app::TestApp;
+use madoguchi_tests::clients::*;
+use madoguchi_tests::days::rfc3339;
 use madoguchi_tests::on_both_backends;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 struct Fixture {
     admin: String,
     service: String,
     slot: String,
-}
-
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
 }
 
 /// A screening service (women 40+ at fiscal-year end, one per fiscal year, questions) with one
@@ -80,12 +76,6 @@ async fn screening(app: &TestApp, capacity: u16) -> anyhow::Result<Fixture> {
     })
 }
 
-async fn resident(app: &TestApp) -> anyhow::Result<String> {
-    let email = unique_email("kenshin");
-    verified_resident(app, &email).await?;
-    api_token(app, "resident", &email, PASSWORD).await
-}
-
 fn eligible() -> Value {
     json!({"birth_date": "1980-05-05", "sex": "female"})
 }
@@ -112,7 +102,7 @@ async fn book(
 
 async fn a_resident_books_once_and_a_retry_never_books_twice(app: TestApp) -> anyhow::Result<()> {
     let f = screening(&app, 2).await?;
-    let token = resident(&app).await?;
+    let token = resident(&app).await?.token;
     let body = json!({"slot_id": f.slot, "applicant": eligible(), "answers": {"pregnant": "no"}});
     let (status, first) = book(&app, &token, body.clone(), Some("retry-1")).await?;
     assert_eq!(status, 201, "{first}");
@@ -137,7 +127,7 @@ on_both_backends!(
 
 async fn every_refusal_has_its_code_and_stores_nothing(app: TestApp) -> anyhow::Result<()> {
     let f = screening(&app, 1).await?;
-    let token = resident(&app).await?;
+    let token = resident(&app).await?.token;
     let ok = json!({"slot_id": f.slot, "applicant": eligible(), "answers": {"pregnant": "no"}});
     // Ineligible: too young at the end of the fiscal year, or another sex, or no birth date.
     let young = json!({"slot_id": f.slot, "applicant": {"birth_date": "2000-01-01", "sex": "female"}, "answers": {"pregnant": "no"}});
@@ -191,7 +181,7 @@ async fn every_refusal_has_its_code_and_stores_nothing(app: TestApp) -> anyhow::
     // Nothing so far took the seat.
     assert_eq!(book(&app, &token, ok.clone(), None).await?.0, 201);
     // Full for the next resident.
-    let other = resident(&app).await?;
+    let other = resident(&app).await?.token;
     let (status, body) = book(&app, &other, ok.clone(), None).await?;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
@@ -214,7 +204,7 @@ async fn a_cancellation_gives_the_seat_back_and_the_month_view_shows_it(
     app: TestApp,
 ) -> anyhow::Result<()> {
     let f = screening(&app, 1).await?;
-    let (a, b) = (resident(&app).await?, resident(&app).await?);
+    let (a, b) = (resident(&app).await?.token, resident(&app).await?.token);
     let body = json!({"slot_id": f.slot, "applicant": eligible(), "answers": {"pregnant": "no"}});
     let (_, booked) = book(&app, &a, body.clone(), None).await?;
     let start = madoguchi_tests::days::open_date_ahead(7);
@@ -429,7 +419,7 @@ on_both_backends!(
 
 async fn the_same_key_from_two_residents_books_two_seats(app: TestApp) -> anyhow::Result<()> {
     let f = screening(&app, 5).await?;
-    let (a, b) = (resident(&app).await?, resident(&app).await?);
+    let (a, b) = (resident(&app).await?.token, resident(&app).await?.token);
     let body = json!({"slot_id": f.slot, "applicant": eligible(), "answers": {"pregnant": "no"}});
     let (status_a, first) = book(&app, &a, body.clone(), Some("retry-1")).await?;
     let (status_b, second) = book(&app, &b, body, Some("retry-1")).await?;

@@ -6,10 +6,10 @@
 //! an hour ahead, so the test moves the job's `run_at` to now with SQL while no app runs: a
 //! fixture, as an operator's clock would reach that time.
 
-use crate::support::*;
 use madoguchi_domain::{JobId, Role};
 use madoguchi_storage::{Job, JobStatus};
 use madoguchi_tests::app::{RawPool, TestApp};
+use madoguchi_tests::clients::*;
 use madoguchi_tests::on_both_backends;
 use serde_json::{Value, json};
 use std::time::Duration;

@@ -9,9 +9,9 @@
 //! it, a developer machine lacking it gets a notice instead (`pip install schemathesis==4.32.5`).
 //! `MADOGUCHI_SCHEMATHESIS_REPORT_DIR=DIR` keeps every request and answer as HAR files there.
 
-use crate::support::{PASSWORD, api_token, unique_email, verified_resident};
 use madoguchi_domain::Role;
 use madoguchi_tests::app::TestApp;
+use madoguchi_tests::clients::{PASSWORD, api_token, unique_email, verified_resident};
 use madoguchi_tests::on_both_backends;
 use std::process::Stdio;
 use std::time::Duration;

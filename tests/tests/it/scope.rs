@@ -1,9 +1,9 @@
 //! Authorisation: roles, office scope and tenant scope are checked on the server for every route.
 
-use crate::support::*;
 use madoguchi_domain::{AccountKind, Role, TenantSlug};
 use madoguchi_storage::{NewOffice, NewTenant};
 use madoguchi_tests::app::TestApp;
+use madoguchi_tests::clients::*;
 use madoguchi_tests::on_both_backends;
 use serde_json::{Value, json};
 

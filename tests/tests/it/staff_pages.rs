@@ -3,60 +3,20 @@
 //! being refused ahead of the day), the CSV export, what a branch clerk may see, the proxy
 //! form's field errors, and lifting a suspension.
 
-use crate::support::*;
-use madoguchi_calendar::MunicipalCalendar;
 use madoguchi_domain::tokyo::JST;
 use madoguchi_domain::{AccountKind, Email, OfficeId, ReservationId, Role, SlotId};
 use madoguchi_storage::{AuditFilter, NewReservation, NewSuspension, ReservationStatus, now_utc};
 use madoguchi_tests::app::{TestApp, csrf_from};
+use madoguchi_tests::clients::*;
+use madoguchi_tests::days::{open_date_ahead, rfc3339};
 use madoguchi_tests::on_both_backends;
+use madoguchi_tests::pages::{hidden, location};
 use serde_json::{Value, json};
-use time::format_description::well_known::Rfc3339;
 use time::{Date, Duration, OffsetDateTime, PrimitiveDateTime, Time};
-
-/// A weekday at least `from_days` ahead that the default calendar keeps open.
-fn open_weekday(from_days: i64) -> Date {
-    let calendar = MunicipalCalendar::builder()
-        .build()
-        .expect("default calendar");
-    let mut day = (OffsetDateTime::now_utc() + Duration::days(from_days))
-        .to_offset(JST)
-        .date();
-    while !calendar
-        .is_open(OfficeId(uuid::Uuid::nil()), day)
-        .unwrap_or(false)
-    {
-        day = day.next_day().expect("a next day");
-    }
-    day
-}
 
 /// `hour`:00 Tokyo time on `date`.
 fn tokyo(date: Date, hour: u8) -> OffsetDateTime {
     PrimitiveDateTime::new(date, Time::from_hms(hour, 0, 0).expect("valid hour")).assume_offset(JST)
-}
-
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
-}
-
-async fn admin_token(app: &TestApp) -> anyhow::Result<String> {
-    let login = app.login(Role::Admin).clone();
-    api_token(app, "staff", &login.email, &login.password).await
-}
-
-/// A client signed in through the staff pages as the demo login of `role`.
-async fn staff_client(app: &TestApp, role: Role) -> anyhow::Result<reqwest::Client> {
-    let login = app.login(role).clone();
-    let client = app.client();
-    let response =
-        sign_in_page(&client, app, "/staff/signin", &login.email, &login.password).await?;
-    anyhow::ensure!(
-        response.status() == 303,
-        "staff sign-in answered {}",
-        response.status()
-    );
-    Ok(client)
 }
 
 /// A consultation anyone may book from 60 days ahead until an hour before, with one optional
@@ -163,26 +123,6 @@ async fn get(client: &reqwest::Client, app: &TestApp, path: &str) -> anyhow::Res
     Ok((response.status().as_u16(), response.text().await?))
 }
 
-fn location(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
-}
-
-/// The value of the hidden input `name` in a rendered form.
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    html.find(&marker)
-        .map(|start| {
-            let rest = &html[start + marker.len()..];
-            rest[..rest.find('"').unwrap_or(0)].to_owned()
-        })
-        .unwrap_or_default()
-}
-
 /// What a clerk types for a caller, with the CSRF token and key of `form_html`.
 fn caller_form<'a>(form_html: &str, slot: &'a str, kana: &'a str) -> Vec<(String, String)> {
     [
@@ -209,7 +149,7 @@ async fn a_caller_booked_through_the_proxy_form_is_on_the_day_sheet(
     let admin = admin_token(&app).await?;
     let service = consultation(&app, &admin, "kosodate-soudan").await?;
     let office = office_id(&app, "kita-shisho").await?;
-    let day = open_weekday(2);
+    let day = open_date_ahead(2);
     let slot = slot_at(&app, &admin, &service, office, tokyo(day, 10), 3).await?;
     let client = staff_client(&app, Role::Admin).await?;
 
@@ -380,7 +320,7 @@ async fn attendance_is_marked_on_the_day_and_refused_ahead_of_it(
         .reservation()
         .clone();
     let past_day = start.to_offset(JST).date();
-    let day = open_weekday(2);
+    let day = open_date_ahead(2);
     let future_slot = slot_at(&app, &admin, &service, office, tokyo(day, 10), 2).await?;
     let ahead = proxy_book(&app, &admin, &future_slot, "佐藤 花子", "サトウ ハナコ", "").await?;
 
@@ -452,7 +392,7 @@ async fn the_csv_opens_in_excel_and_its_export_is_audited(app: TestApp) -> anyho
     let admin = admin_token(&app).await?;
     let service = consultation(&app, &admin, "nayamigoto").await?;
     let office = office_id(&app, "honcho").await?;
-    let day = open_weekday(2);
+    let day = open_date_ahead(2);
     let slot = slot_at(&app, &admin, &service, office, tokyo(day, 9), 5).await?;
     proxy_book(
         &app,
@@ -540,7 +480,7 @@ async fn a_branch_clerk_sees_only_their_own_office(app: TestApp) -> anyhow::Resu
     let service = consultation(&app, &admin, "madoguchi-soudan").await?;
     let kita = office_id(&app, "kita-shisho").await?;
     let honcho = office_id(&app, "honcho").await?;
-    let day = open_weekday(2);
+    let day = open_date_ahead(2);
     let kita_slot = slot_at(&app, &admin, &service, kita, tokyo(day, 10), 3).await?;
     let honcho_slot = slot_at(&app, &admin, &service, honcho, tokyo(day, 11), 3).await?;
     proxy_book(&app, &admin, &kita_slot, "北野 一子", "キタノ イチコ", "").await?;
@@ -640,7 +580,7 @@ async fn the_proxy_form_refuses_a_bad_reading_and_stores_nothing(
     let admin = admin_token(&app).await?;
     let service = consultation(&app, &admin, "zeimu-soudan").await?;
     let office = office_id(&app, "kita-shisho").await?;
-    let day = open_weekday(2);
+    let day = open_date_ahead(2);
     let slot = slot_at(&app, &admin, &service, office, tokyo(day, 13), 2).await?;
     let client = staff_client(&app, Role::BranchStaff).await?;
     let (_, form) = get(&client, &app, &format!("/staff/proxy-booking?slot={slot}")).await?;

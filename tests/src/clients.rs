@@ -1,11 +1,15 @@
-//! Helpers shared by the HTTP tests: signing up, signing in, getting API tokens.
+//! Clients of the HTTP tests: signing up and verifying residents, signing in residents and the
+//! demo staff through the pages, and API tokens for both.
 
-use madoguchi_tests::app::{TestApp, csrf_from};
+use crate::app::{TestApp, csrf_from};
+use madoguchi_domain::{AccountId, AccountKind, Email, Role};
 use serde_json::{Value, json};
 use std::time::Duration;
 
+/// The password of every resident these helpers sign up.
 pub const PASSWORD: &str = "Sakura-Koen-2026!";
 
+/// An address no other test uses: `prefix-<uuid>@example.jp`.
 pub fn unique_email(prefix: &str) -> String {
     format!("{prefix}-{}@example.jp", uuid::Uuid::new_v4().simple())
 }
@@ -118,4 +122,74 @@ pub async fn confirm_email(
         .form(&[("csrf_token", csrf.as_str()), ("token", token)])
         .send()
         .await?)
+}
+
+/// An API token for the demo staff login of `role`.
+pub async fn staff_token(app: &TestApp, role: Role) -> anyhow::Result<String> {
+    let login = app.login(role).clone();
+    api_token(app, "staff", &login.email, &login.password).await
+}
+
+/// An API token for the demo administrator.
+pub async fn admin_token(app: &TestApp) -> anyhow::Result<String> {
+    staff_token(app, Role::Admin).await
+}
+
+/// A client signed in through the staff pages as the demo login of `role`.
+pub async fn staff_client(app: &TestApp, role: Role) -> anyhow::Result<reqwest::Client> {
+    let login = app.login(role).clone();
+    let client = app.client();
+    let response =
+        sign_in_page(&client, app, "/staff/signin", &login.email, &login.password).await?;
+    anyhow::ensure!(
+        response.status() == 303,
+        "staff sign-in answered {}",
+        response.status()
+    );
+    Ok(client)
+}
+
+/// A verified resident of the API: the account id, the address and an API token.
+pub struct Resident {
+    pub id: AccountId,
+    pub email: String,
+    pub token: String,
+}
+
+/// Signs up a new resident, verifies the address through the mailed link and gets an API token.
+pub async fn resident(app: &TestApp) -> anyhow::Result<Resident> {
+    let email = unique_email("resident");
+    verified_resident(app, &email).await?;
+    let token = api_token(app, "resident", &email, PASSWORD).await?;
+    let id = app
+        .storage
+        .account_by_email(
+            app.tenant.id,
+            AccountKind::Resident,
+            &Email::parse(&email).map_err(|e| anyhow::anyhow!("{e:?}"))?,
+        )
+        .await?
+        .id;
+    Ok(Resident { id, email, token })
+}
+
+/// A client signed in through the resident pages as `email` (a verified resident).
+pub async fn resident_client(app: &TestApp, email: &str) -> anyhow::Result<reqwest::Client> {
+    let client = app.client();
+    let response = sign_in_page(&client, app, "/signin", email, PASSWORD).await?;
+    anyhow::ensure!(
+        response.status() == 303,
+        "sign-in answered {}",
+        response.status()
+    );
+    Ok(client)
+}
+
+/// A new verified resident signed in through the pages (no API token): the address and a
+/// client holding the session cookie.
+pub async fn signed_in_resident(app: &TestApp) -> anyhow::Result<(String, reqwest::Client)> {
+    let email = unique_email("resident");
+    verified_resident(app, &email).await?;
+    let client = resident_client(app, &email).await?;
+    Ok((email, client))
 }
