@@ -7,11 +7,9 @@ use crate::http::Ctx;
 use crate::http::auth::StaffSession;
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::PageForm;
-use crate::routes::account_pages::form_errors;
-use crate::routes::api::{RoleInput, parse_roles};
-use crate::routes::pages::page_base;
+use crate::input::{RoleInput, parse_roles};
 use crate::state::AppState;
-use crate::templates::PageBase;
+use crate::view::page::{form_errors, staff_base};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
@@ -48,21 +46,6 @@ pub fn router() -> Router<AppState> {
             "/admin/booking-policy",
             get(booking_policy).post(save_booking_policy),
         )
-}
-
-/// The page frame for a signed-in staff member (the admin navigation for administrators).
-pub(crate) async fn staff_base(
-    ctx: &Ctx,
-    staff: &StaffSession,
-    session: &Session,
-) -> AppResult<PageBase> {
-    page_base(
-        ctx,
-        Some(AccountKind::Staff),
-        Some(session),
-        staff.access.is_admin(),
-    )
-    .await
 }
 
 #[derive(Serialize)]

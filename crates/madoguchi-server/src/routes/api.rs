@@ -4,6 +4,7 @@
 use crate::accounts::{self, NewStaffInput, SignUpInput};
 use crate::http::error::{AppError, AppResult, ErrorBody};
 use crate::http::{ApiAdmin, ApiCaller, ApiJson, Ctx};
+use crate::input::{RoleInput, parse_roles};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -11,8 +12,7 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use madoguchi_auth::ApiScope;
 use madoguchi_domain::{
-    AccountId, AccountKind, DepartmentId, ErrorCode, Lang, OfficeId, OfficeKind, Role,
-    RoleAssignment,
+    AccountId, AccountKind, ErrorCode, Lang, OfficeId, OfficeKind, RoleAssignment,
 };
 use madoguchi_storage::{Account, AuditEntry, AuditFilter, Department, Office, now_utc};
 use madoguchi_usecases::{Actor, org};
@@ -151,16 +151,6 @@ pub struct StaffResponse {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RoleInput {
-    pub role: String,
-    #[serde(default)]
-    pub office_id: Option<Uuid>,
-    #[serde(default)]
-    pub department_id: Option<Uuid>,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct InviteStaffRequest {
     pub display_name: String,
     pub email: String,
@@ -234,23 +224,6 @@ fn audit_response(e: AuditEntry) -> AuditResponse {
         target: e.target,
         details: e.details,
     }
-}
-
-/// Parses role inputs, collecting every problem.
-pub fn parse_roles(inputs: &[RoleInput]) -> AppResult<Vec<RoleAssignment>> {
-    inputs
-        .iter()
-        .map(|input| {
-            let role = Role::parse(&input.role)
-                .ok_or_else(|| AppError::field("roles", ErrorCode::ValidationFailed))?;
-            RoleAssignment::new(
-                role,
-                input.office_id.map(OfficeId),
-                input.department_id.map(DepartmentId),
-            )
-            .map_err(|code| AppError::field("roles", code))
-        })
-        .collect()
 }
 
 async fn staff_response(state: &AppState, ctx: &Ctx, account: Account) -> AppResult<StaffResponse> {

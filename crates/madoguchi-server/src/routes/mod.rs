@@ -10,7 +10,6 @@ pub mod feed;
 pub mod line_pages;
 pub mod ops;
 pub mod pages;
-pub mod present;
 pub mod reservation_flows_api;
 pub mod reservations_api;
 pub mod staff_pages;

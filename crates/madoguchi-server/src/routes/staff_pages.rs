@@ -10,14 +10,14 @@
 //! [`StaffAccess::may_handle_reservations`] alone.
 
 use crate::booking::{self, Actor, Bookable, BookingRequest, parse_idempotency_key, rules_of};
+use crate::day_sheet::{DaySheetLine, day_sheet_line, day_sheet_rows};
 use crate::http::Ctx;
 use crate::http::auth::StaffSession;
 use crate::http::error::{AppError, AppResult, FieldError};
 use crate::http::extract::PageForm;
-use crate::routes::admin_pages::staff_base;
-use crate::routes::present::*;
-use crate::routes::reservation_flows_api::{DaySheetLine, day_sheet_line, day_sheet_rows};
 use crate::state::AppState;
+use crate::view::page::staff_base;
+use crate::view::present::*;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
