@@ -1,14 +1,14 @@
 //! Every route of the server, grouped by audience.
 
-pub mod account_pages;
-pub mod admin_pages;
-pub mod api;
+pub mod accounts;
+pub mod admin;
 pub mod booking_pages;
 pub mod calendar_api;
 pub mod calendar_pages;
 pub mod feed;
 pub mod line_pages;
 pub mod ops;
+pub mod org;
 pub mod pages;
 pub mod reservation_flows_api;
 pub mod reservations_api;
@@ -20,8 +20,9 @@ use axum::Router;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(pages::router())
-        .merge(account_pages::router())
-        .merge(admin_pages::router())
+        .merge(accounts::router())
+        .merge(org::router())
+        .merge(admin::router())
         .merge(calendar_pages::router())
         .merge(booking_pages::router())
         .merge(line_pages::router())
@@ -29,7 +30,9 @@ pub fn router() -> Router<AppState> {
         .merge(feed::router())
         .nest(
             "/api/v1",
-            api::router()
+            accounts::api_router()
+                .merge(org::api_router())
+                .merge(admin::api_router())
                 .merge(reservations_api::router())
                 .merge(calendar_api::router())
                 .merge(reservation_flows_api::router())
