@@ -2,7 +2,8 @@
 //! cannot drift from the code; served at `/api/openapi.json`.
 
 use crate::http::error::{ErrorBody, ErrorDetail, FieldErrorBody};
-use crate::routes::{accounts, admin, calendar_api, org, reservation_flows_api, reservations_api};
+use crate::routes::reservations::{api as reservations_api, flows_api as reservation_flows_api};
+use crate::routes::{accounts, admin, calendar_api, org};
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};

@@ -2,7 +2,6 @@
 
 pub mod accounts;
 pub mod admin;
-pub mod booking_pages;
 pub mod calendar_api;
 pub mod calendar_pages;
 pub mod feed;
@@ -10,9 +9,7 @@ pub mod line_pages;
 pub mod ops;
 pub mod org;
 pub mod pages;
-pub mod reservation_flows_api;
-pub mod reservations_api;
-pub mod staff_pages;
+pub mod reservations;
 
 use crate::state::AppState;
 use axum::Router;
@@ -24,18 +21,16 @@ pub fn router() -> Router<AppState> {
         .merge(org::router())
         .merge(admin::router())
         .merge(calendar_pages::router())
-        .merge(booking_pages::router())
+        .merge(reservations::router())
         .merge(line_pages::router())
-        .merge(staff_pages::router())
         .merge(feed::router())
         .nest(
             "/api/v1",
             accounts::api_router()
                 .merge(org::api_router())
                 .merge(admin::api_router())
-                .merge(reservations_api::router())
+                .merge(reservations::api_router())
                 .merge(calendar_api::router())
-                .merge(reservation_flows_api::router())
                 .merge(feed::api_router()),
         )
         .merge(ops::router())

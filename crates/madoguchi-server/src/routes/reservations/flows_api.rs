@@ -2,14 +2,14 @@
 //! reservation, the waiting list, booking by staff for a caller, the staff day sheet,
 //! attendance, no-show suspensions and the city's booking policy.
 
+use super::api::{
+    ApplicantInput, ReservationResponse, applicant_of, own_reservation, parse_date,
+    reservation_response,
+};
 use crate::booking::{self, Actor, BookingRequest};
 use crate::day_sheet::{DaySheetLine, day_sheet_line, day_sheet_rows};
 use crate::http::error::{AppError, AppResult, ErrorBody};
 use crate::http::{ApiAccount, ApiAdmin, ApiCaller, ApiJson, ApiResident, ApiStaff, Ctx};
-use crate::routes::reservations_api::{
-    ApplicantInput, ReservationResponse, applicant_of, own_reservation, parse_date,
-    reservation_response,
-};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
