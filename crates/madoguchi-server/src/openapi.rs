@@ -2,8 +2,9 @@
 //! cannot drift from the code; served at `/api/openapi.json`.
 
 use crate::http::error::{ErrorBody, ErrorDetail, FieldErrorBody};
+use crate::routes::calendar::api as calendar_api;
 use crate::routes::reservations::{api as reservations_api, flows_api as reservation_flows_api};
-use crate::routes::{accounts, admin, calendar_api, org};
+use crate::routes::{accounts, admin, org};
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
