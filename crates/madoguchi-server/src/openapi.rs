@@ -2,7 +2,9 @@
 //! cannot drift from the code; served at `/api/openapi.json`.
 
 use crate::http::error::{ErrorBody, ErrorDetail, FieldErrorBody};
-use crate::routes::{api, calendar_api, reservation_flows_api, reservations_api};
+use crate::routes::calendar::api as calendar_api;
+use crate::routes::reservations::{api as reservations_api, flows_api as reservation_flows_api};
+use crate::routes::{accounts, admin, org};
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
@@ -13,10 +15,11 @@ use utoipa::{Modify, OpenApi, ToSchema};
     info(title = "Madoguchi API", description = "The front-yard platform of a Japanese municipality. \
 Errors carry a stable `code` and a `message` in the language of `Accept-Language` (Japanese by default)."),
     paths(
-        api::create_token, api::me, api::sign_up, api::resident, api::verify_email,
-        api::list_offices, api::office, api::create_office, api::update_office, api::office_staff,
-        api::list_departments, api::create_department,
-        api::list_staff, api::invite_staff, api::set_roles, api::audit,
+        accounts::api::create_token, accounts::api::me, accounts::api::sign_up, accounts::api::resident,
+        accounts::api::verify_email,
+        org::api::list_offices, org::api::office, org::api::create_office, org::api::update_office,
+        org::api::office_staff, org::api::list_departments, org::api::create_department,
+        org::api::list_staff, org::api::invite_staff, org::api::set_roles, admin::api::audit,
         reservations_api::list_services, reservations_api::create_service, reservations_api::add_slots, reservations_api::generate_slots,
         reservations_api::day_slots, reservations_api::availability, reservations_api::reserve,
         reservations_api::reservation, reservations_api::confirm, reservations_api::cancel,

@@ -2,16 +2,15 @@
 
 use crate::http::Ctx;
 use crate::http::auth::MaybeSignedIn;
-use crate::http::csrf::csrf_token;
 use crate::http::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::templates::PageBase;
+use crate::view::page::page_base;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use madoguchi_domain::{AccountKind, ErrorCode};
+use madoguchi_domain::ErrorCode;
 use minijinja::context;
 use serde::Serialize;
 use tower_sessions::Session;
@@ -20,30 +19,6 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/static/{file}", get(static_file))
-}
-
-/// The layout context of a page. `csrf` is the session's token for pages with forms (the
-/// header's sign-out button is a form too, so signed-in pages always pass it).
-pub async fn page_base(
-    ctx: &Ctx,
-    signed_in: Option<AccountKind>,
-    session: Option<&Session>,
-    is_admin: bool,
-) -> AppResult<PageBase> {
-    let csrf_token = match session {
-        Some(session) => Some(csrf_token(session).await?),
-        None => None,
-    };
-    Ok(PageBase {
-        lang: ctx.lang.tag(),
-        other_lang: ctx.lang.other().tag(),
-        city_name: ctx.tenant.name(ctx.lang).to_owned(),
-        signed_in: signed_in.map(AccountKind::as_str),
-        is_admin,
-        csrf_token,
-        path: ctx.path.clone(),
-        lang_value: ctx.lang,
-    })
 }
 
 #[derive(Serialize)]

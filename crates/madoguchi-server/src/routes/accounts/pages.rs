@@ -3,20 +3,18 @@
 
 use crate::accounts::{self, SignUpInput};
 use crate::http::auth::{MaybeSignedIn, ResidentSession};
-use crate::http::error::{AppError, AppResult};
+use crate::http::error::AppResult;
 use crate::http::extract::PageForm;
 use crate::http::{Ctx, SessionAuth};
-use crate::routes::pages::page_base;
 use crate::state::AppState;
+use crate::view::page::{form_errors, page_base};
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use madoguchi_domain::{AccountKind, Lang};
+use madoguchi_domain::AccountKind;
 use minijinja::context;
 use serde::Deserialize;
-use std::collections::BTreeMap;
 use tower_sessions::Session;
 
 pub fn router() -> Router<AppState> {
@@ -37,30 +35,6 @@ pub fn router() -> Router<AppState> {
             "/password-reset/confirm",
             get(reset_form).post(reset_confirm),
         )
-}
-
-/// Field messages and an overall alert for re-rendering a form after `error`. Server errors
-/// are not form problems: they go to the error page.
-pub fn form_errors(
-    error: AppError,
-    lang: Lang,
-) -> Result<(StatusCode, BTreeMap<String, String>, String), AppError> {
-    if error.status.is_server_error() {
-        return Err(error);
-    }
-    let fields: BTreeMap<String, String> = error
-        .fields
-        .iter()
-        .map(|f| (f.field.clone(), f.code.message(lang).to_owned()))
-        .collect();
-    let alert = if fields.is_empty() {
-        error.code.message(lang).to_owned()
-    } else {
-        madoguchi_domain::ErrorCode::ValidationFailed
-            .message(lang)
-            .to_owned()
-    };
-    Ok((error.status, fields, alert))
 }
 
 #[derive(Deserialize)]

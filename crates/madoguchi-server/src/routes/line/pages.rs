@@ -1,10 +1,5 @@
-//! LINE pages and the webhook: the resident's "link with LINE" code and unlinking (from the
-//! account page), the administrator's channel settings, and `POST /hooks/line/{tenant_slug}`,
-//! which LINE calls with the official account's events.
-//!
-//! The webhook is the one unsafe route outside `/api/` that the CSRF guard lets through: LINE
-//! has no session, and the request is authenticated by its `X-Line-Signature` instead (see
-//! [`crate::line::handle_webhook`]).
+//! LINE pages: the resident's "link with LINE" code and unlinking (from the account page), and
+//! the administrator's channel settings.
 
 use crate::accounts::tenant_base_url;
 use crate::http::Ctx;
@@ -12,17 +7,15 @@ use crate::http::auth::{ResidentSession, StaffSession};
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::PageForm;
 use crate::line::{self, ChannelForm};
-use crate::routes::pages::page_base;
 use crate::state::AppState;
+use crate::view::page::page_base;
 use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use bytes::Bytes;
 use madoguchi_domain::{AccountKind, ErrorCode};
-use madoguchi_notify::line_webhook::SIGNATURE_HEADER;
-use madoguchi_storage::{LineChannel, StorageError};
+use madoguchi_storage::LineChannel;
 use minijinja::context;
 use std::collections::BTreeMap;
 use tower_sessions::Session;
@@ -32,7 +25,6 @@ pub fn router() -> Router<AppState> {
         .route("/account/line/code", post(issue_code))
         .route("/account/line/unlink", post(unlink))
         .route("/admin/line", get(settings).post(save_settings))
-        .route("/hooks/line/{tenant_slug}", post(webhook))
 }
 
 async fn issue_code(
@@ -173,22 +165,4 @@ async fn save_settings(
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
     }
-}
-
-/// LINE's webhook: 200 once the events are handled, 401 for a wrong signature, 404 for a city
-/// without LINE.
-async fn webhook(
-    State(state): State<AppState>,
-    Path(tenant_slug): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> AppResult<StatusCode> {
-    let tenant = match state.storage.tenant_by_slug(&tenant_slug).await {
-        Ok(tenant) => tenant,
-        Err(StorageError::NotFound) => return Err(AppError::new(ErrorCode::NotFound)),
-        Err(other) => return Err(other.into()),
-    };
-    let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
-    line::handle_webhook(&state, &tenant, signature, &body).await?;
-    Ok(StatusCode::OK)
 }

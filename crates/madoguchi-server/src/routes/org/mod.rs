@@ -1,0 +1,16 @@
+//! The organisation: offices, departments, staff and their roles, and the staff home.
+
+pub mod api;
+pub mod pages;
+
+use crate::state::AppState;
+use axum::Router;
+
+pub fn router() -> Router<AppState> {
+    pages::router()
+}
+
+/// The routes under `/api/v1`.
+pub fn api_router() -> Router<AppState> {
+    api::router()
+}

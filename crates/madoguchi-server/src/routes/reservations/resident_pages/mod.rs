@@ -1,0 +1,183 @@
+//! Resident pages for booking: the bookable services, a month of availability, one day's
+//! times, the booking form, and the resident's own reservations with cancellation.
+//!
+//! They work without JavaScript (links, plain forms and redirects) and book through the same
+//! flow as the API ([`booking::book`]): the window, eligibility and required answers are checked
+//! there, and capacity and personal limits are decided by the database inside `reserve`. The
+//! calendar's ○△×－ marks are hints for choosing a day; nothing here checks capacity before
+//! booking.
+
+mod catalogue;
+mod form;
+mod my;
+
+use crate::booking::rules_of;
+use crate::http::Ctx;
+use crate::http::error::{AppError, AppResult};
+use crate::state::AppState;
+use crate::templates::PageBase;
+use crate::view::page::page_base;
+use axum::Router;
+use madoguchi_booking::ServiceRules;
+use madoguchi_domain::{AccountKind, ErrorCode};
+use madoguchi_storage::Service;
+use time::{Date, Month};
+use tower_sessions::Session;
+
+pub fn router() -> Router<AppState> {
+    catalogue::router()
+        .merge(form::router())
+        .merge(my::router())
+}
+
+/// How far ahead the month view may be paged, in days.
+const MONTHS_AHEAD_DAYS_MAX: i64 = 400;
+
+// ---------------------------------------------------------------------------------------------
+// Tokyo dates and times as residents read them.
+
+/// `YYYY-MM` as the first of that month; years far outside any booking are refused.
+fn parse_month(raw: &str) -> Option<Date> {
+    let (year, month) = raw.split_once('-')?;
+    let ok_shape = year.len() == 4 && month.len() == 2;
+    let year: i32 = year.parse().ok()?;
+    let month: u8 = month.parse().ok()?;
+    if !ok_shape || !(2000..=2199).contains(&year) {
+        return None;
+    }
+    Date::from_calendar_date(year, Month::try_from(month).ok()?, 1).ok()
+}
+
+fn month_param(first: Date) -> String {
+    format!("{:04}-{:02}", first.year(), u8::from(first.month()))
+}
+
+fn next_month(first: Date) -> Option<Date> {
+    let (year, month) = match first.month() {
+        Month::December => (first.year() + 1, Month::January),
+        m => (first.year(), m.next()),
+    };
+    Date::from_calendar_date(year, month, 1).ok()
+}
+
+fn previous_month(first: Date) -> Option<Date> {
+    let (year, month) = match first.month() {
+        Month::January => (first.year() - 1, Month::December),
+        m => (first.year(), m.previous()),
+    };
+    Date::from_calendar_date(year, month, 1).ok()
+}
+
+fn month_of(date: Date) -> Date {
+    date.replace_day(1).unwrap_or(date)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared look-ups.
+
+/// An active, bookable service by its code; anything else is not found.
+async fn bookable_service(
+    state: &AppState,
+    ctx: &Ctx,
+    code: &str,
+) -> AppResult<(Service, ServiceRules)> {
+    let service = state
+        .storage
+        .list_services(ctx.tenant.id)
+        .await?
+        .into_iter()
+        .find(|s| s.active && s.code.as_str() == code)
+        .ok_or_else(|| AppError::new(ErrorCode::NotFound))?;
+    let rules = rules_of(&service)?;
+    Ok((service, rules))
+}
+
+/// The layout of a public page: the header shows whoever is signed in.
+async fn public_base(
+    ctx: &Ctx,
+    auth: Option<crate::http::SessionAuth>,
+    session: &Session,
+) -> AppResult<PageBase> {
+    let session = auth.is_some().then_some(session);
+    page_base(ctx, auth.map(|a| a.kind), session, false).await
+}
+
+async fn resident_base(ctx: &Ctx, session: &Session) -> AppResult<PageBase> {
+    page_base(ctx, Some(AccountKind::Resident), Some(session), false).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::catalogue::seat_status;
+    use super::form::scoped_key;
+    use super::*;
+    use crate::view::present::{
+        birth_year_label, clock, date_label, new_idempotency_key, parse_day,
+    };
+    use madoguchi_domain::Lang;
+    use time::macros::{date, datetime};
+
+    #[test]
+    fn dates_read_the_japanese_way_and_the_english_way() {
+        assert_eq!(
+            date_label(date!(2026 - 07 - 10), Lang::Ja),
+            "2026年7月10日（金）"
+        );
+        assert_eq!(
+            date_label(date!(2026 - 07 - 10), Lang::En),
+            "Fri 10 July 2026"
+        );
+        assert_eq!(clock(datetime!(2026-07-10 00:05 UTC)), "9:05");
+        assert_eq!(parse_day(" 2026-07-10"), Some(date!(2026 - 07 - 10)));
+        assert_eq!(parse_day("9999-01-01"), None, "far outside any booking");
+    }
+
+    #[test]
+    fn a_birth_year_shows_its_era_and_both_eras_in_a_year_of_change() {
+        assert_eq!(birth_year_label(1980, Lang::Ja), "1980（昭和55年）");
+        assert_eq!(
+            birth_year_label(1989, Lang::Ja),
+            "1989（昭和64年・平成元年）"
+        );
+        assert_eq!(
+            birth_year_label(2019, Lang::Ja),
+            "2019（平成31年・令和元年）"
+        );
+        assert_eq!(birth_year_label(1980, Lang::En), "1980");
+    }
+
+    #[test]
+    fn months_parse_only_in_the_yyyy_mm_shape() {
+        assert_eq!(parse_month("2026-07"), Some(date!(2026 - 07 - 01)));
+        assert_eq!(parse_month("2026-7"), None);
+        assert_eq!(parse_month("2026-13"), None);
+        assert_eq!(parse_month("9999-12"), None);
+        assert_eq!(
+            next_month(date!(2026 - 12 - 01)),
+            Some(date!(2027 - 01 - 01))
+        );
+        assert_eq!(
+            previous_month(date!(2026 - 01 - 01)),
+            Some(date!(2025 - 12 - 01))
+        );
+    }
+
+    #[test]
+    fn a_fifth_or_fewer_seats_left_is_few() {
+        assert_eq!(seat_status(30, 0), ("open", 30));
+        assert_eq!(seat_status(30, 24), ("few", 6));
+        assert_eq!(seat_status(1, 0), ("open", 1));
+        assert_eq!(seat_status(2, 2), ("full", 0));
+    }
+
+    #[test]
+    fn the_page_key_is_scoped_to_the_account() {
+        let a = madoguchi_domain::AccountId::new();
+        let b = madoguchi_domain::AccountId::new();
+        let key = new_idempotency_key();
+        assert_ne!(scoped_key(a, &key), scoped_key(b, &key));
+        assert!(scoped_key(a, &key).is_some());
+        assert_eq!(scoped_key(a, "short"), None);
+        assert_eq!(scoped_key(a, &format!("{key}:x")), None);
+    }
+}

@@ -1,0 +1,541 @@
+//! The resident's own reservations and waiting-list places: the list, one reservation, and
+//! cancelling, changing, confirming an offered seat and withdrawing (/my/…).
+
+use super::catalogue::slot_state;
+use super::resident_base;
+use crate::booking::{self, rules_of};
+use crate::http::Ctx;
+use crate::http::auth::ResidentSession;
+use crate::http::error::{AppError, AppResult};
+use crate::http::extract::PageForm;
+use crate::state::AppState;
+use crate::view::present::*;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use madoguchi_booking::ServiceRules;
+use madoguchi_domain::tokyo::{JST, start_of_tokyo_day};
+use madoguchi_domain::{ErrorCode, Lang, ReservationId, ServiceId, SlotId};
+use madoguchi_storage::{Office, Reservation, Service, now_utc};
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use time::{Date, OffsetDateTime};
+use tower_sessions::Session;
+use uuid::Uuid;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/my/reservations", get(my_reservations))
+        .route("/my/reservations/{id}", get(my_reservation))
+        .route("/my/reservations/{id}/cancel", post(cancel))
+        .route("/my/reservations/{id}/confirm", post(confirm_offer))
+        .route(
+            "/my/reservations/{id}/change",
+            get(change_form).post(change_submit),
+        )
+        .route("/my/waitlist/{id}/withdraw", post(withdraw_waiting))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The resident's reservations
+
+#[derive(Serialize)]
+struct ReservationView {
+    id: String,
+    when: String,
+    service: String,
+    office: String,
+    /// held, confirmed, cancelled, expired, attended or no_show.
+    status: &'static str,
+    may_cancel: bool,
+    /// Still holds a seat, but only the office can cancel it now.
+    cancel_by_phone: bool,
+    cancel_deadline: String,
+    /// A seat offered from the waiting list: take it before this.
+    offer_until: Option<String>,
+    booked_at: String,
+    #[serde(skip)]
+    starts_at: OffsetDateTime,
+    #[serde(skip)]
+    upcoming: bool,
+}
+
+#[derive(Serialize)]
+struct AnswerView {
+    label: String,
+    answer: String,
+}
+
+/// Services by id, loaded once per page.
+struct ServiceCache(BTreeMap<ServiceId, (Service, Option<ServiceRules>)>);
+
+impl ServiceCache {
+    async fn get(
+        &mut self,
+        state: &AppState,
+        ctx: &Ctx,
+        id: ServiceId,
+    ) -> AppResult<&(Service, Option<ServiceRules>)> {
+        use std::collections::btree_map::Entry;
+        match self.0.entry(id) {
+            Entry::Occupied(entry) => Ok(entry.into_mut()),
+            Entry::Vacant(entry) => {
+                let service = state.storage.service(ctx.tenant.id, id).await?;
+                let rules = rules_of(&service).ok();
+                Ok(entry.insert((service, rules)))
+            }
+        }
+    }
+}
+
+async fn reservation_view(
+    state: &AppState,
+    ctx: &Ctx,
+    services: &mut ServiceCache,
+    offices: &[Office],
+    reservation: &Reservation,
+    now: OffsetDateTime,
+) -> AppResult<ReservationView> {
+    let lang = ctx.lang;
+    let slot = state
+        .storage
+        .slot(ctx.tenant.id, reservation.slot_id)
+        .await?;
+    let (service, rules) = services.get(state, ctx, reservation.service_id).await?;
+    let active = reservation.status.holds_a_seat();
+    let before_start = now < slot.starts_at;
+    // Without readable rules only the office can cancel.
+    let may_cancel = active
+        && rules
+            .as_ref()
+            .is_some_and(|r| r.cancellation.resident_may_cancel(now, slot.starts_at));
+    let cancel_deadline = rules
+        .as_ref()
+        .map(|r| instant_label(r.cancellation.deadline(slot.starts_at), lang))
+        .unwrap_or_default();
+    Ok(ReservationView {
+        id: reservation.id.to_string(),
+        when: slot_when(&slot, lang),
+        service: service_name(service, lang).to_owned(),
+        office: office_name(offices, slot.office_id, lang),
+        status: reservation.status.as_str(),
+        may_cancel,
+        cancel_by_phone: active && before_start && !may_cancel,
+        cancel_deadline,
+        offer_until: (reservation.status == madoguchi_storage::ReservationStatus::Held)
+            .then_some(reservation.hold_expires_at)
+            .flatten()
+            .map(|until| instant_label(until, lang)),
+        booked_at: instant_label(reservation.created_at, lang),
+        starts_at: slot.starts_at,
+        upcoming: active && slot.ends_at > now,
+    })
+}
+
+/// The resident's own reservation; another's is "not found", never "forbidden".
+async fn own_reservation(
+    state: &AppState,
+    ctx: &Ctx,
+    resident: &ResidentSession,
+    id: Uuid,
+) -> AppResult<Reservation> {
+    let reservation = state
+        .storage
+        .reservation(ctx.tenant.id, ReservationId(id))
+        .await?;
+    if reservation.account_id == Some(resident.account.id) {
+        Ok(reservation)
+    } else {
+        Err(AppError::new(ErrorCode::NotFound))
+    }
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    #[serde(default)]
+    cancelled: Option<String>,
+    #[serde(default)]
+    waiting: Option<String>,
+    #[serde(default)]
+    withdrawn: Option<String>,
+}
+
+/// A waiting-list entry on the resident's list.
+#[derive(Serialize)]
+struct WaitingView {
+    id: String,
+    service: String,
+    when: String,
+    office: String,
+    position: i64,
+}
+
+async fn my_reservations(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    resident: ResidentSession,
+    Query(query): Query<ListQuery>,
+) -> AppResult<Html<String>> {
+    let now = now_utc();
+    let list = state
+        .storage
+        .reservations_of_account(ctx.tenant.id, resident.account.id)
+        .await?;
+    let offices = state.offices(ctx.tenant.id).await?;
+    let mut services = ServiceCache(BTreeMap::new());
+    let mut upcoming = Vec::new();
+    let mut past = Vec::new();
+    for reservation in &list {
+        let view =
+            reservation_view(&state, &ctx, &mut services, &offices, reservation, now).await?;
+        if view.upcoming {
+            upcoming.push(view);
+        } else {
+            past.push(view);
+        }
+    }
+    // Upcoming soonest first; the rest most recent first.
+    upcoming.sort_by_key(|v| v.starts_at);
+    past.sort_by_key(|v| std::cmp::Reverse(v.starts_at));
+    let mut waiting = Vec::new();
+    for place in state
+        .storage
+        .waitlist_of_account(ctx.tenant.id, resident.account.id)
+        .await?
+    {
+        let slot = state
+            .storage
+            .slot(ctx.tenant.id, place.entry.slot_id)
+            .await?;
+        let (service, _) = services.get(&state, &ctx, place.entry.service_id).await?;
+        waiting.push(WaitingView {
+            id: place.entry.id.to_string(),
+            service: service_name(service, ctx.lang).to_owned(),
+            when: slot_when(&slot, ctx.lang),
+            office: office_name(&offices, slot.office_id, ctx.lang),
+            position: place.position,
+        });
+    }
+    let base = resident_base(&ctx, &session).await?;
+    // The secret calendar feed of these reservations, issued on first view.
+    let feed =
+        crate::reservation_feed::feed_view(&state, &ctx, resident.account.id, &session).await?;
+    state.templates.page(
+        "booking/my_list.html",
+        &base,
+        context! {
+            upcoming,
+            past,
+            feed,
+            waiting,
+            joined_waitlist => query.waiting.is_some(),
+            withdrawn => query.withdrawn.is_some(),
+            cancelled => query.cancelled.is_some(),
+        },
+    )
+}
+
+#[derive(Deserialize)]
+struct DetailQuery {
+    #[serde(default)]
+    booked: Option<String>,
+    #[serde(default)]
+    changed: Option<String>,
+    #[serde(default)]
+    cancelled: Option<String>,
+}
+
+/// What the detail page says on top: booked, cancelled, or why a cancellation failed.
+#[derive(Default)]
+struct DetailNotice {
+    booked: bool,
+    changed: bool,
+    cancelled: bool,
+    alert: Option<String>,
+}
+
+async fn render_detail(
+    state: &AppState,
+    ctx: &Ctx,
+    session: &Session,
+    reservation: &Reservation,
+    notice: DetailNotice,
+) -> AppResult<Html<String>> {
+    let lang = ctx.lang;
+    let offices = state.offices(ctx.tenant.id).await?;
+    let mut services = ServiceCache(BTreeMap::new());
+    let view =
+        reservation_view(state, ctx, &mut services, &offices, reservation, now_utc()).await?;
+    let (_, rules) = services.get(state, ctx, reservation.service_id).await?;
+    let stored = reservation.details.get("answers");
+    let answers: Vec<AnswerView> = rules
+        .iter()
+        .flat_map(|r| r.questions.iter())
+        .filter_map(|q| {
+            let answer = stored?.get(&q.id)?.as_str()?.to_owned();
+            Some(AnswerView {
+                label: match lang {
+                    Lang::Ja => q.label_ja.clone(),
+                    Lang::En => q.label_en.clone(),
+                },
+                answer,
+            })
+        })
+        .collect();
+    let base = resident_base(ctx, session).await?;
+    state.templates.page(
+        "booking/my_detail.html",
+        &base,
+        context! {
+            r => view,
+            answers,
+            booked => notice.booked,
+            changed => notice.changed,
+            cancelled => notice.cancelled,
+            alert => notice.alert,
+        },
+    )
+}
+
+async fn my_reservation(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    resident: ResidentSession,
+    Path(id): Path<Uuid>,
+    Query(query): Query<DetailQuery>,
+) -> AppResult<Html<String>> {
+    let reservation = own_reservation(&state, &ctx, &resident, id).await?;
+    let notice = DetailNotice {
+        booked: query.booked.is_some() && reservation.status.holds_a_seat(),
+        changed: query.changed.is_some() && reservation.status.holds_a_seat(),
+        cancelled: query.cancelled.is_some()
+            && reservation.status == madoguchi_storage::ReservationStatus::Cancelled,
+        alert: None,
+    };
+    render_detail(&state, &ctx, &session, &reservation, notice).await
+}
+
+#[derive(Deserialize)]
+struct CancelForm {
+    /// `list` to go back to the list; otherwise back to the reservation.
+    #[serde(default)]
+    back: String,
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    resident: ResidentSession,
+    Path(id): Path<Uuid>,
+    PageForm(form): PageForm<CancelForm>,
+) -> AppResult<Response> {
+    let reservation = own_reservation(&state, &ctx, &resident, id).await?;
+    let canceller = booking::Actor {
+        account: resident.account.id,
+        by_staff: false,
+        access: None,
+        reason: None,
+    };
+    // The shared flow checks the deadline, gives the seat back, audits and tells the resident.
+    let outcome = booking::cancel(&state, &ctx, &reservation, canceller)
+        .await
+        .map(|_| ());
+    match outcome {
+        Ok(()) => {
+            let to = if form.back == "list" {
+                "/my/reservations?cancelled=1".to_owned()
+            } else {
+                format!("/my/reservations/{}?cancelled=1", reservation.id)
+            };
+            Ok(Redirect::to(&to).into_response())
+        }
+        Err(error) if error.status.is_client_error() && error.code != ErrorCode::NotFound => {
+            // Already cancelled (a second press, another tab) or too late: say so on the
+            // reservation's page, as it is now.
+            let current = own_reservation(&state, &ctx, &resident, id).await?;
+            let notice = DetailNotice {
+                alert: Some(error.code.message(ctx.lang).to_owned()),
+                ..DetailNotice::default()
+            };
+            let html = render_detail(&state, &ctx, &session, &current, notice).await?;
+            Ok((error.status, html).into_response())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Takes a seat offered from the waiting list (a hold) before its deadline.
+async fn confirm_offer(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    resident: ResidentSession,
+    Path(id): Path<Uuid>,
+    PageForm(_form): PageForm<CancelForm>,
+) -> AppResult<Response> {
+    let reservation = own_reservation(&state, &ctx, &resident, id).await?;
+    match booking::confirm_hold(&state, &ctx, &reservation).await {
+        Ok(_) => Ok(Redirect::to(&format!("/my/reservations/{id}?booked=1")).into_response()),
+        Err(error) if error.status.is_client_error() && error.code != ErrorCode::NotFound => {
+            let current = own_reservation(&state, &ctx, &resident, id).await?;
+            let notice = DetailNotice {
+                alert: Some(error.code.message(ctx.lang).to_owned()),
+                ..DetailNotice::default()
+            };
+            let html = render_detail(&state, &ctx, &session, &current, notice).await?;
+            Ok((error.status, html).into_response())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+#[derive(Deserialize)]
+struct ChangeQuery {
+    #[serde(default)]
+    date: Option<String>,
+}
+
+/// One time the reservation can move to.
+#[derive(Serialize)]
+struct ChangeChoice {
+    id: String,
+    time: String,
+    office: String,
+    seats_left: i64,
+    current: bool,
+}
+
+/// The change page: the times of one day (the reservation's own by default) of the same
+/// service with seats left, as radio buttons, and links to the days before and after.
+async fn render_change(
+    state: &AppState,
+    ctx: &Ctx,
+    session: &Session,
+    reservation: &Reservation,
+    date: Option<Date>,
+    alert: Option<String>,
+) -> AppResult<Html<String>> {
+    let lang = ctx.lang;
+    let current = state
+        .storage
+        .slot(ctx.tenant.id, reservation.slot_id)
+        .await?;
+    let service = state
+        .storage
+        .service(ctx.tenant.id, reservation.service_id)
+        .await?;
+    let rules = rules_of(&service)?;
+    let date = date.unwrap_or_else(|| current.starts_at.to_offset(JST).date());
+    let from = start_of_tokyo_day(date);
+    let offices = state.offices(ctx.tenant.id).await?;
+    let now = now_utc();
+    let choices: Vec<ChangeChoice> = state
+        .storage
+        .slots(
+            ctx.tenant.id,
+            service.id,
+            from,
+            from + time::Duration::days(1),
+        )
+        .await?
+        .iter()
+        .filter(|slot| slot.id == current.id || slot_state(&rules, slot, now, lang).0 == "bookable")
+        .map(|slot| ChangeChoice {
+            id: slot.id.to_string(),
+            time: time_range(slot, lang),
+            office: office_name(&offices, slot.office_id, lang),
+            seats_left: (slot.capacity - slot.taken).max(0),
+            current: slot.id == current.id,
+        })
+        .collect();
+    let base = resident_base(ctx, session).await?;
+    state.templates.page(
+        "booking/change.html",
+        &base,
+        context! {
+            id => reservation.id.to_string(),
+            service_name => service_name(&service, lang),
+            current_when => slot_when(&current, lang),
+            date_label => date_label(date, lang),
+            previous_day => date.previous_day().map(|d| d.to_string()),
+            next_day => date.next_day().map(|d| d.to_string()),
+            choices,
+            alert,
+        },
+    )
+}
+
+async fn change_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    resident: ResidentSession,
+    Path(id): Path<Uuid>,
+    Query(query): Query<ChangeQuery>,
+) -> AppResult<Html<String>> {
+    let reservation = own_reservation(&state, &ctx, &resident, id).await?;
+    let date = query.date.as_deref().and_then(parse_day);
+    render_change(&state, &ctx, &session, &reservation, date, None).await
+}
+
+#[derive(Deserialize)]
+struct ChangeForm {
+    #[serde(default)]
+    slot_id: String,
+}
+
+async fn change_submit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    resident: ResidentSession,
+    Path(id): Path<Uuid>,
+    PageForm(form): PageForm<ChangeForm>,
+) -> AppResult<Response> {
+    let reservation = own_reservation(&state, &ctx, &resident, id).await?;
+    let Ok(slot) = form.slot_id.parse::<Uuid>() else {
+        let alert = crate::i18n::text(ctx.lang, "change_choose_time");
+        let html = render_change(&state, &ctx, &session, &reservation, None, Some(alert)).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response());
+    };
+    let actor = booking::Actor {
+        account: resident.account.id,
+        by_staff: false,
+        access: None,
+        reason: None,
+    };
+    match booking::change(&state, &ctx, &reservation, SlotId(slot), actor).await {
+        Ok(_) => Ok(Redirect::to(&format!("/my/reservations/{id}?changed=1")).into_response()),
+        Err(error) if error.status.is_client_error() && error.code != ErrorCode::NotFound => {
+            let alert = Some(error.code.message(ctx.lang).to_owned());
+            let current = own_reservation(&state, &ctx, &resident, id).await?;
+            let html = render_change(&state, &ctx, &session, &current, None, alert).await?;
+            Ok((error.status, html).into_response())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+async fn withdraw_waiting(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    resident: ResidentSession,
+    Path(id): Path<Uuid>,
+    PageForm(_form): PageForm<CancelForm>,
+) -> AppResult<Response> {
+    match crate::waitlist::withdraw(&state, &ctx, resident.account.id, id).await {
+        // Already promoted or withdrawn (a second press): the list shows how things are.
+        Ok(())
+        | Err(AppError {
+            code: ErrorCode::ReservationNotActive,
+            ..
+        }) => Ok(Redirect::to("/my/reservations?withdrawn=1").into_response()),
+        Err(error) => Err(error),
+    }
+}

@@ -1,0 +1,405 @@
+//! One reservation as staff handle it (change, cancel) and its printable confirmation.
+
+use super::AnswerView;
+use super::answer_views;
+use super::handled_reservation;
+use super::handled_slot;
+use super::optional_uuid;
+use super::proxy::handled_slots;
+use super::require_handler;
+use super::shown_on_page;
+use super::text;
+use crate::booking::{self, Actor, rules_of};
+use crate::day_sheet::day_sheet_line;
+use crate::http::Ctx;
+use crate::http::auth::StaffSession;
+use crate::http::error::{AppError, AppResult, FieldError};
+use crate::http::extract::PageForm;
+use crate::state::AppState;
+use crate::view::page::staff_base;
+use crate::view::present::*;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use madoguchi_domain::tokyo::format_tokyo_minutes;
+use madoguchi_domain::{ErrorCode, SlotId};
+use madoguchi_storage::{DaySheetRow, Reservation, Service, Slot, StorageError, now_utc};
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use time::Date;
+use tower_sessions::Session;
+use uuid::Uuid;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/staff/reservations/{id}",
+            get(reservation_page).post(reservation_submit),
+        )
+        .route("/staff/reservations/{id}/confirmation", get(confirmation))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The reservation: GET and POST /staff/reservations/{id}, GET …/confirmation
+
+#[derive(Serialize)]
+struct ReservationView {
+    id: String,
+    service: String,
+    when: String,
+    date: String,
+    office: String,
+    status: &'static str,
+    name: String,
+    kana: String,
+    birth_date: String,
+    phone: String,
+    email: String,
+    /// The reservation belongs to a resident's online account.
+    account: bool,
+    answers: Vec<AnswerView>,
+    booked_by_staff: bool,
+    booked_at: String,
+    cancel_reason: Option<String>,
+    active: bool,
+}
+
+/// The reservation as staff see it: the same lines as the day sheet's.
+async fn reservation_view(
+    state: &AppState,
+    ctx: &Ctx,
+    reservation: &Reservation,
+) -> AppResult<(ReservationView, Slot, Service)> {
+    let lang = ctx.lang;
+    let slot = state
+        .storage
+        .slot(ctx.tenant.id, reservation.slot_id)
+        .await?;
+    let service = state
+        .storage
+        .service(ctx.tenant.id, reservation.service_id)
+        .await?;
+    let account = match reservation.account_id {
+        None => None,
+        Some(id) => match state.storage.account(ctx.tenant.id, id).await {
+            Ok(account) => Some(account),
+            Err(StorageError::NotFound) => None,
+            Err(other) => return Err(other.into()),
+        },
+    };
+    let row = DaySheetRow {
+        reservation: reservation.clone(),
+        slot,
+        service_code: service.code.as_str().to_owned(),
+        service_name_ja: service.name_ja.clone(),
+        service_name_en: service.name_en.clone(),
+        account_name: account.as_ref().map(|a| a.display_name.as_str().to_owned()),
+        account_email: account.as_ref().map(|a| a.email.as_str().to_owned()),
+    };
+    let line = day_sheet_line(&row);
+    let birth_date = reservation
+        .details
+        .get("caller")
+        .and_then(|c| c.get("birth_date"))
+        .and_then(|b| b.as_str())
+        .and_then(parse_birth_date)
+        .map(|d| date_label(d, lang))
+        .unwrap_or_default();
+    let offices = state.offices(ctx.tenant.id).await?;
+    let date = tokyo_date(slot.starts_at);
+    let view = ReservationView {
+        id: reservation.id.to_string(),
+        service: service_name(&service, lang).to_owned(),
+        when: format!("{} {}", date_label(date, lang), time_range(&slot, lang)),
+        date: date.to_string(),
+        office: office_name(&offices, slot.office_id, lang),
+        status: line.status,
+        name: line.name.unwrap_or_default(),
+        kana: line.name_kana.unwrap_or_default(),
+        birth_date,
+        phone: line.phone.unwrap_or_default(),
+        email: line.email.unwrap_or_default(),
+        account: reservation.account_id.is_some(),
+        answers: answer_views(&line.answers, rules_of(&service).ok().as_ref(), lang),
+        booked_by_staff: line.booked_by_staff,
+        booked_at: format_tokyo_minutes(reservation.created_at),
+        cancel_reason: reservation.cancel_reason.clone(),
+        active: reservation.status.holds_a_seat(),
+    };
+    Ok((view, slot, service))
+}
+
+/// A date of birth as stored (`YYYY-MM-DD`), any year.
+fn parse_birth_date(raw: &str) -> Option<Date> {
+    Date::parse(
+        raw,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .ok()
+}
+
+#[derive(Deserialize, Default)]
+struct DetailQuery {
+    /// The day whose slots the change form lists.
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    booked: String,
+    #[serde(default)]
+    changed: String,
+    #[serde(default)]
+    cancelled: String,
+}
+
+/// What the detail page shows besides the reservation.
+#[derive(Default)]
+struct DetailPage {
+    notice: Option<String>,
+    booked: bool,
+    alert: Option<String>,
+    /// By form: `cancel_reason`, `change_reason`, `change_slot`.
+    errors: BTreeMap<String, String>,
+    values: BTreeMap<String, String>,
+    date: Option<Date>,
+}
+
+#[derive(Serialize)]
+struct ChangeSlot {
+    id: String,
+    time: String,
+    office: String,
+    seats_left: i64,
+    full: bool,
+    checked: bool,
+}
+
+async fn render_detail(
+    state: &AppState,
+    ctx: &Ctx,
+    session: &Session,
+    staff: &StaffSession,
+    reservation: &Reservation,
+    page: DetailPage,
+) -> AppResult<Html<String>> {
+    let lang = ctx.lang;
+    let (view, slot, service) = reservation_view(state, ctx, reservation).await?;
+    let offices = state.offices(ctx.tenant.id).await?;
+    // The change form: other slots of the same service on the chosen day, at offices the staff
+    // member handles, not yet over.
+    let date = page.date.unwrap_or_else(|| tokyo_date(slot.starts_at));
+    let now = now_utc();
+    let chosen = page.values.get("slot").cloned().unwrap_or_default();
+    let candidates: Vec<ChangeSlot> = if view.active {
+        handled_slots(
+            state,
+            ctx,
+            &staff.access,
+            &service,
+            date,
+            date.next_day().unwrap_or(date),
+        )
+        .await?
+        .iter()
+        .filter(|s| s.id != slot.id && s.ends_at > now)
+        .map(|s| ChangeSlot {
+            id: s.id.to_string(),
+            time: time_range(s, lang),
+            office: office_name(&offices, s.office_id, lang),
+            seats_left: (s.capacity - s.taken).max(0),
+            full: s.taken >= s.capacity,
+            checked: chosen == s.id.to_string(),
+        })
+        .collect()
+    } else {
+        Vec::new()
+    };
+    let id = reservation.id;
+    let day_link = |d: Date| {
+        context! {
+            href => format!("/staff/reservations/{id}?date={d}#change"),
+            label => date_label(d, lang),
+        }
+    };
+    let base = staff_base(ctx, staff, session).await?;
+    state.templates.page(
+        "staff/reservation.html",
+        &base,
+        context! {
+            section => "sheet",
+            r => view,
+            notice => page.notice,
+            booked => page.booked,
+            alert => page.alert,
+            errors => page.errors,
+            values => page.values,
+            change_date => date.to_string(),
+            change_date_label => date_label(date, lang),
+            change_previous => date.previous_day().map(day_link),
+            change_next => date.next_day().map(day_link),
+            candidates,
+            sheet_href => format!("/staff/day-sheet?date={}", tokyo_date(slot.starts_at)),
+        },
+    )
+}
+
+async fn reservation_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    staff: StaffSession,
+    Path(id): Path<Uuid>,
+    Query(query): Query<DetailQuery>,
+) -> AppResult<Html<String>> {
+    require_handler(&staff)?;
+    let lang = ctx.lang;
+    let reservation = handled_reservation(&state, &ctx, &staff, id).await?;
+    let date = match query.date.trim() {
+        "" => None,
+        raw => Some(
+            parse_day(raw).ok_or_else(|| AppError::field("date", ErrorCode::ValidationFailed))?,
+        ),
+    };
+    let notice = if !query.changed.is_empty() {
+        Some(text(lang, "staff_res_changed"))
+    } else if !query.cancelled.is_empty() {
+        Some(text(lang, "staff_res_cancelled"))
+    } else {
+        None
+    };
+    let page = DetailPage {
+        notice,
+        booked: !query.booked.is_empty() && reservation.status.holds_a_seat(),
+        date,
+        ..DetailPage::default()
+    };
+    render_detail(&state, &ctx, &session, &staff, &reservation, page).await
+}
+
+#[derive(Deserialize)]
+struct DetailForm {
+    /// `cancel` or `change`.
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    reason: String,
+    /// The new slot, for a change.
+    #[serde(default)]
+    slot: String,
+    /// The day the change form listed.
+    #[serde(default)]
+    date: String,
+}
+
+async fn reservation_submit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    staff: StaffSession,
+    Path(id): Path<Uuid>,
+    PageForm(form): PageForm<DetailForm>,
+) -> AppResult<Response> {
+    require_handler(&staff)?;
+    let lang = ctx.lang;
+    let reservation = handled_reservation(&state, &ctx, &staff, id).await?;
+    let actor = Actor {
+        account: staff.account.id,
+        by_staff: true,
+        access: Some(&staff.access),
+        reason: Some(form.reason.as_str()),
+    };
+    let action = match form.action.as_str() {
+        "cancel" => "cancel",
+        "change" => "change",
+        _ => return Err(AppError::field("action", ErrorCode::ValidationFailed)),
+    };
+    let outcome = if action == "cancel" {
+        booking::cancel(&state, &ctx, &reservation, actor)
+            .await
+            .map(|_| "cancelled")
+    } else {
+        match optional_uuid("slot", &form.slot).ok().flatten() {
+            None => {
+                // Say both at once when the reason is missing too (the flow would say it next).
+                let mut fields = vec![FieldError {
+                    field: "slot".to_owned(),
+                    code: ErrorCode::ValidationFailed,
+                }];
+                if form.reason.trim().is_empty() {
+                    fields.push(FieldError {
+                        field: "reason".to_owned(),
+                        code: ErrorCode::ValidationFailed,
+                    });
+                }
+                Err(AppError::fields(fields))
+            }
+            Some(slot) => {
+                let target = handled_slot(&state, &ctx, &staff, SlotId(slot)).await?;
+                booking::change(&state, &ctx, &reservation, target.slot.id, actor)
+                    .await
+                    .map(|_| "changed")
+            }
+        }
+    };
+    match outcome {
+        Ok(done) => Ok(
+            Redirect::to(&format!("/staff/reservations/{}?{done}=1", reservation.id))
+                .into_response(),
+        ),
+        Err(error) if shown_on_page(&error) => {
+            let errors: BTreeMap<String, String> = error
+                .fields
+                .iter()
+                .map(|f| {
+                    let message = match f.field.as_str() {
+                        "reason" => text(lang, "staff_res_error_reason"),
+                        "slot" => text(lang, "staff_res_error_slot"),
+                        _ => f.code.message(lang).to_owned(),
+                    };
+                    (format!("{action}_{}", f.field), message)
+                })
+                .collect();
+            let alert = if errors.is_empty() {
+                error.code.message(lang).to_owned()
+            } else {
+                ErrorCode::ValidationFailed.message(lang).to_owned()
+            };
+            let values = BTreeMap::from([
+                (format!("{action}_reason"), form.reason.clone()),
+                ("slot".to_owned(), form.slot.trim().to_owned()),
+            ]);
+            // Show the reservation as it is now (another clerk may have acted on it).
+            let current = handled_reservation(&state, &ctx, &staff, id).await?;
+            let page = DetailPage {
+                alert: Some(alert),
+                errors,
+                values,
+                date: parse_day(&form.date),
+                ..DetailPage::default()
+            };
+            let html = render_detail(&state, &ctx, &session, &staff, &current, page).await?;
+            Ok((error.status, html).into_response())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// The confirmation to print and hand to the caller (予約確認票).
+async fn confirmation(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    staff: StaffSession,
+    Path(id): Path<Uuid>,
+) -> AppResult<Html<String>> {
+    require_handler(&staff)?;
+    let reservation = handled_reservation(&state, &ctx, &staff, id).await?;
+    let (view, _, _) = reservation_view(&state, &ctx, &reservation).await?;
+    let base = staff_base(&ctx, &staff, &session).await?;
+    state.templates.page(
+        "staff/confirmation.html",
+        &base,
+        context! { section => "proxy", r => view },
+    )
+}

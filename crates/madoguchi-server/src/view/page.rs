@@ -1,0 +1,75 @@
+//! The frame every page is rendered in (language, city, who is signed in, the CSRF token) and
+//! the re-rendering of a form with its errors, shared by the pages of every capability.
+
+use crate::http::Ctx;
+use crate::http::auth::StaffSession;
+use crate::http::csrf::csrf_token;
+use crate::http::error::{AppError, AppResult};
+use crate::templates::PageBase;
+use axum::http::StatusCode;
+use madoguchi_domain::{AccountKind, Lang};
+use std::collections::BTreeMap;
+use tower_sessions::Session;
+
+/// The layout context of a page. `csrf` is the session's token for pages with forms (the
+/// header's sign-out button is a form too, so signed-in pages always pass it).
+pub async fn page_base(
+    ctx: &Ctx,
+    signed_in: Option<AccountKind>,
+    session: Option<&Session>,
+    is_admin: bool,
+) -> AppResult<PageBase> {
+    let csrf_token = match session {
+        Some(session) => Some(csrf_token(session).await?),
+        None => None,
+    };
+    Ok(PageBase {
+        lang: ctx.lang.tag(),
+        other_lang: ctx.lang.other().tag(),
+        city_name: ctx.tenant.name(ctx.lang).to_owned(),
+        signed_in: signed_in.map(AccountKind::as_str),
+        is_admin,
+        csrf_token,
+        path: ctx.path.clone(),
+        lang_value: ctx.lang,
+    })
+}
+
+/// The page frame for a signed-in staff member (the admin navigation for administrators).
+pub(crate) async fn staff_base(
+    ctx: &Ctx,
+    staff: &StaffSession,
+    session: &Session,
+) -> AppResult<PageBase> {
+    page_base(
+        ctx,
+        Some(AccountKind::Staff),
+        Some(session),
+        staff.access.is_admin(),
+    )
+    .await
+}
+
+/// Field messages and an overall alert for re-rendering a form after `error`. Server errors
+/// are not form problems: they go to the error page.
+pub fn form_errors(
+    error: AppError,
+    lang: Lang,
+) -> Result<(StatusCode, BTreeMap<String, String>, String), AppError> {
+    if error.status.is_server_error() {
+        return Err(error);
+    }
+    let fields: BTreeMap<String, String> = error
+        .fields
+        .iter()
+        .map(|f| (f.field.clone(), f.code.message(lang).to_owned()))
+        .collect();
+    let alert = if fields.is_empty() {
+        error.code.message(lang).to_owned()
+    } else {
+        madoguchi_domain::ErrorCode::ValidationFailed
+            .message(lang)
+            .to_owned()
+    };
+    Ok((error.status, fields, alert))
+}
