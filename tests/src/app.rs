@@ -7,7 +7,7 @@
 use crate::db::{fresh_postgres, fresh_sqlite};
 use crate::smtp::{self, MailSink};
 use madoguchi_auth::PasswordHasher;
-use madoguchi_domain::Role;
+use madoguchi_domain::{Clock, Role};
 use madoguchi_mail::{Mailer, OutboxMailer, SmtpConfig, SmtpMailer, SmtpSecurity};
 use madoguchi_server::demo::{DemoLogin, seed_demo};
 use madoguchi_server::{AppState, ServerConfig};
@@ -175,6 +175,8 @@ impl TestApp {
             logins: self.logins.clone(),
             mail: self.mail_to.clone(),
             tweak: Box::new(|_| {}),
+            // The same clock: a test standing at a chosen instant stays there across a restart.
+            clock: self.state.clock.clone(),
         })
         .await
     }
@@ -185,6 +187,9 @@ pub struct Options {
     pub backend: Backend,
     pub mail: MailTo,
     pub tweak: Box<dyn FnOnce(&mut ServerConfig) + Send>,
+    /// The clock the use cases read; the system clock unless a test stands at a chosen instant
+    /// with a `ManualClock`.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Options {
@@ -193,6 +198,7 @@ impl Options {
             backend,
             mail: MailTo::Smtp,
             tweak: Box::new(|_| {}),
+            clock: Arc::new(madoguchi_storage::SystemClock),
         }
     }
 }
@@ -239,6 +245,7 @@ pub async fn spawn(options: Options) -> anyhow::Result<Option<TestApp>> {
         logins,
         mail: options.mail,
         tweak: options.tweak,
+        clock: options.clock,
     })
     .await
     .map(Some)
@@ -253,6 +260,7 @@ struct Started {
     logins: Vec<DemoLogin>,
     mail: MailTo,
     tweak: Box<dyn FnOnce(&mut ServerConfig) + Send>,
+    clock: Arc<dyn Clock>,
 }
 
 /// Serves the app on a free port with its job runner, both stopped by the app's stop signal.
@@ -285,7 +293,7 @@ async fn start(app: Started) -> anyhow::Result<TestApp> {
     config.argon2_passes = 1;
     config.outbox_dir = outbox_dir;
     (app.tweak)(&mut config);
-    let state = AppState::new(app.storage.clone(), config, None)?;
+    let state = AppState::with_clock(app.storage.clone(), config, None, app.clock)?;
     let (stop, shutdown) = watch::channel(false);
     let runner = madoguchi_server::app::spawn_job_runner(&state, mailer, shutdown.clone());
     let server = tokio::spawn(madoguchi_server::serve(listener, state.clone(), shutdown));
