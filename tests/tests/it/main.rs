@@ -12,6 +12,7 @@ mod booking_pages;
 mod browser;
 mod calendar_admin;
 mod calendar_contract;
+mod calendar_usecases;
 mod contract;
 mod demo;
 mod feed_contract;
