@@ -58,6 +58,23 @@ pub enum CsvError {
     NoRows,
 }
 
+impl CsvError {
+    /// The line of the file the problem is on (the header is line 1), when it has one: pages
+    /// and the API point the administrator at it.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            CsvError::Empty | CsvError::NoRows => None,
+            CsvError::BadHeader { .. } => Some(1),
+            CsvError::Undecodable { line }
+            | CsvError::BadDate { line, .. }
+            | CsvError::MissingName { line }
+            | CsvError::BadName { line, .. }
+            | CsvError::TooManyFields { line, .. }
+            | CsvError::DuplicateDate { line, .. } => Some(*line),
+        }
+    }
+}
+
 /// One row of an imported list: a date and the name the list gives it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ImportedHoliday {

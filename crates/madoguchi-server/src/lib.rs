@@ -8,7 +8,6 @@
 pub mod accounts;
 pub mod app;
 pub mod booking;
-pub mod calendar;
 pub mod config;
 pub mod day_sheet;
 pub mod demo;

@@ -9,12 +9,13 @@
 //! Architecture invariant: a use case reads the time from `Scope::now`, never from the
 //! operating system, so tests can stand at any instant.
 //!
-//! Capabilities move here from `madoguchi-server` one at a time (`org` first); see
-//! ARCHITECTURE.md for where a new capability's parts go.
+//! Capabilities move here from `madoguchi-server` one at a time (`org` first, then
+//! `reservations` and `calendar`); see ARCHITECTURE.md for where a new capability's parts go.
 
 pub mod audit;
 pub mod cache;
 pub mod caches;
+pub mod calendar;
 pub mod error;
 pub mod org;
 pub mod reservations;

@@ -12,6 +12,7 @@ mod booking_pages;
 mod browser;
 mod calendar_admin;
 mod calendar_contract;
+mod calendar_usecases;
 mod clock;
 mod contract;
 mod demo;

@@ -1,5 +1,6 @@
 //! What pages share: the page frame, form errors, and how reservations, dates and names are
 //! written. Route modules use these instead of importing one another.
 
+pub mod calendar;
 pub mod page;
 pub mod present;

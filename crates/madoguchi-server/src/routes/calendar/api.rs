@@ -1,11 +1,11 @@
-//! `/api/v1/calendar`: the city's calendar settings for administrators, as JSON. The same flows
-//! as the pages (`crate::calendar`): a holiday file is sent as the raw CSV body (Shift_JIS or
-//! UTF-8), previewed against the computed holidays, then imported.
+//! `/api/v1/calendar`: the city's calendar settings for administrators, as JSON. The same use
+//! cases as the pages (`madoguchi_usecases::calendar`): a holiday file is sent as the raw CSV
+//! body (Shift_JIS or UTF-8), previewed against the computed holidays, then imported.
 
-use crate::calendar as cal;
 use crate::http::error::{AppError, AppResult, ErrorBody, FieldErrorBody};
 use crate::http::{ApiAdmin, ApiCaller, ApiJson, Ctx};
 use crate::state::AppState;
+use crate::view::calendar as text;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -17,6 +17,7 @@ use madoguchi_calendar::{ClosingRule, CsvError, HolidayDifference, OfficeClosing
 use madoguchi_domain::tokyo::JST;
 use madoguchi_domain::{ErrorCode, Lang, OfficeId};
 use madoguchi_storage::{HolidayImport, OfficeCalendar};
+use madoguchi_usecases::{Actor, calendar as uc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -177,7 +178,7 @@ fn office_response(calendar: &OfficeCalendar, lang: Lang) -> OfficeCalendarRespo
             .iter()
             .map(|stored| ClosingRuleResponse {
                 id: stored.id,
-                description: cal::describe_rule(&stored.rule, lang),
+                description: text::describe_rule(&stored.rule, lang),
                 rule: stored.rule.clone(),
             })
             .collect(),
@@ -185,21 +186,21 @@ fn office_response(calendar: &OfficeCalendar, lang: Lang) -> OfficeCalendarRespo
 }
 
 fn difference_response(difference: &HolidayDifference) -> DifferenceResponse {
-    let (computed, listed) = cal::difference_names(difference);
+    let (computed, listed) = text::difference_names(difference);
     DifferenceResponse {
         date: difference.date().to_string(),
-        difference: cal::difference_kind(difference),
+        difference: text::difference_kind(difference),
         computed_name: computed.map(str::to_owned),
         listed_name: listed.map(str::to_owned),
     }
 }
 
 fn file_error(error: &CsvError, lang: Lang) -> Response {
-    let message = cal::csv_error_message(error, lang);
+    let message = text::csv_error_message(error, lang);
     let body = HolidayFileErrorBody {
         error: HolidayFileError {
             code: ErrorCode::InvalidHolidayFile,
-            line: cal::csv_error_line(error),
+            line: error.line(),
             fields: vec![FieldErrorBody {
                 field: "file".into(),
                 code: ErrorCode::InvalidHolidayFile,
@@ -224,11 +225,14 @@ pub async fn overview(
     caller.require_admin(ApiScope::OrgRead)?;
     let year = query
         .year
-        .unwrap_or_else(|| madoguchi_storage::now_utc().to_offset(JST).year());
+        .unwrap_or_else(|| state.clock.now().to_offset(JST).year());
     if !(1948..=madoguchi_domain::tokyo::LATEST_YEAR).contains(&year) {
         return Err(AppError::field("year", ErrorCode::DateOutOfRange));
     }
-    let calendar = cal::municipal_calendar(&state, ctx.tenant.id).await?;
+    let calendar = state
+        .catalogue
+        .calendar(&*state.storage, ctx.tenant.id)
+        .await?;
     let holidays = calendar
         .holidays_in_year(year)
         .unwrap_or_default()
@@ -237,7 +241,7 @@ pub async fn overview(
             date: h.date().to_string(),
             name_ja: h.name_ja().to_owned(),
             name_en: h.name_en().to_owned(),
-            source: cal::holiday_source(h),
+            source: text::holiday_source(h),
         })
         .collect();
     let offices = state
@@ -265,7 +269,7 @@ pub async fn overview(
     request_body(content = String, content_type = "text/csv", description = "`国民の祝日・休日月日,国民の祝日・休日名称`, then `YYYY/M/D,名称` rows; Shift_JIS or UTF-8"),
     responses((status = 200, body = HolidayFileResponse), (status = 422, body = HolidayFileErrorBody)))]
 pub async fn preview(ctx: Ctx, _admin: ApiAdmin, body: Bytes) -> AppResult<Response> {
-    let preview = match cal::preview_holiday_file(&body) {
+    let preview = match uc::preview_holiday_file(&body) {
         Ok(preview) => preview,
         Err(error) => return Ok(file_error(&error, ctx.lang)),
     };
@@ -294,7 +298,7 @@ pub async fn import(
     caller: ApiAdmin,
     body: Bytes,
 ) -> AppResult<Response> {
-    let preview = match cal::preview_holiday_file(&body) {
+    let preview = match uc::preview_holiday_file(&body) {
         Ok(preview) => preview,
         Err(error) => return Ok(file_error(&error, ctx.lang)),
     };
@@ -302,7 +306,13 @@ pub async fn import(
         years,
         removed,
         stored,
-    } = cal::import_holidays(&state, &ctx, caller.account.id, &preview.holidays).await?;
+    } = uc::import_holidays(
+        &*state.storage,
+        &state.catalogue,
+        &state.scope(ctx.tenant.id, Actor::Staff(caller.account.id)),
+        &preview.holidays,
+    )
+    .await?;
     Ok(Json(HolidayFileResponse {
         years,
         holidays: preview.holidays.len(),
@@ -327,7 +337,8 @@ pub async fn remove_year(
     Path(year): Path<i32>,
 ) -> AppResult<Json<RemovedResponse>> {
     caller.require_admin(ApiScope::OrgWrite)?;
-    let removed = cal::remove_imported_year(&state, &ctx, caller.account.id, year).await?;
+    let scope = state.scope(ctx.tenant.id, Actor::Staff(caller.account.id));
+    let removed = uc::remove_imported_year(&*state.storage, &state.catalogue, &scope, year).await?;
     Ok(Json(RemovedResponse { removed }))
 }
 
@@ -343,9 +354,10 @@ pub async fn set_year_end_closure(
 ) -> AppResult<StatusCode> {
     let closure = body
         .closure
-        .map(|c| cal::parse_year_end_closure(&c.first, &c.last))
+        .map(|c| uc::parse_year_end_closure(&c.first, &c.last))
         .transpose()?;
-    cal::set_year_end_closure(&state, &ctx, caller.account.id, closure).await?;
+    let scope = state.scope(ctx.tenant.id, Actor::Staff(caller.account.id));
+    uc::set_year_end_closure(&*state.storage, &state.catalogue, &scope, closure).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -380,14 +392,21 @@ pub async fn replace_office(
     let rules = body
         .rules
         .into_iter()
-        .map(cal::checked_rule)
-        .collect::<AppResult<Vec<_>>>()?;
+        .map(uc::checked_rule)
+        .collect::<Result<Vec<_>, _>>()?;
     let days = OfficeClosingDays {
         open_on_weekends_and_holidays: body.open_on_weekends_and_holidays,
         rules,
     };
-    let calendar =
-        cal::replace_office_calendar(&state, &ctx, caller.account.id, OfficeId(id), &days).await?;
+    let scope = state.scope(ctx.tenant.id, Actor::Staff(caller.account.id));
+    let calendar = uc::replace_office_calendar(
+        &*state.storage,
+        &state.catalogue,
+        &scope,
+        OfficeId(id),
+        &days,
+    )
+    .await?;
     Ok(Json(office_response(&calendar, ctx.lang)))
 }
 
@@ -402,9 +421,10 @@ pub async fn add_rule(
     Path(id): Path<Uuid>,
     ApiJson(body): ApiJson<ClosingRuleRequest>,
 ) -> AppResult<Json<OfficeCalendarResponse>> {
-    let rule = cal::checked_rule(body.rule)?;
+    let rule = uc::checked_rule(body.rule)?;
     let office = OfficeId(id);
-    cal::add_closing_rule(&state, &ctx, caller.account.id, office, rule).await?;
+    let scope = state.scope(ctx.tenant.id, Actor::Staff(caller.account.id));
+    uc::add_closing_rule(&*state.storage, &state.catalogue, &scope, office, rule).await?;
     let calendar = state.storage.office_calendar(ctx.tenant.id, office).await?;
     Ok(Json(office_response(&calendar, ctx.lang)))
 }
@@ -420,6 +440,14 @@ pub async fn remove_rule(
     Path((id, rule_id)): Path<(Uuid, Uuid)>,
 ) -> AppResult<StatusCode> {
     caller.require_admin(ApiScope::OrgWrite)?;
-    cal::remove_closing_rule(&state, &ctx, caller.account.id, OfficeId(id), rule_id).await?;
+    let scope = state.scope(ctx.tenant.id, Actor::Staff(caller.account.id));
+    uc::remove_closing_rule(
+        &*state.storage,
+        &state.catalogue,
+        &scope,
+        OfficeId(id),
+        rule_id,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

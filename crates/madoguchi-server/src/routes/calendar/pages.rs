@@ -6,21 +6,23 @@
 //! checked again there, so any node can confirm a preview another node showed, and nothing is
 //! kept in memory between the two requests.
 
-use crate::calendar::{self as cal, WEEKDAYS, WEEKS};
 use crate::http::Ctx;
 use crate::http::auth::StaffSession;
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::PageForm;
 use crate::state::AppState;
+use crate::view::calendar as cal;
 use crate::view::page::{form_errors, staff_base};
 use axum::Router;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use madoguchi_calendar::{ClosingRule, CsvError, HolidayDifference, OnHoliday};
+use madoguchi_calendar::{CsvError, HolidayDifference};
 use madoguchi_domain::tokyo::JST;
 use madoguchi_domain::{ErrorCode, Lang, OfficeId};
+use madoguchi_usecases::calendar::{self as uc, RuleInput};
+use madoguchi_usecases::{Actor, Scope};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
@@ -102,7 +104,10 @@ async fn render_overview(
     form: Option<YearEndForm>,
 ) -> AppResult<Html<String>> {
     let lang = ctx.lang;
-    let calendar = cal::municipal_calendar(state, ctx.tenant.id).await?;
+    let calendar = state
+        .catalogue
+        .calendar(&*state.storage, ctx.tenant.id)
+        .await?;
     let covered = calendar.covers(year);
     let holidays = calendar.holidays_in_year(year).unwrap_or_default();
     let imported_year = holidays
@@ -170,8 +175,14 @@ async fn render_overview(
     )
 }
 
-fn this_year() -> i32 {
-    madoguchi_storage::now_utc().to_offset(JST).year()
+/// This year in Tokyo, by the node's clock.
+fn this_year(state: &AppState) -> i32 {
+    state.clock.now().to_offset(JST).year()
+}
+
+/// The scope of an administrator's change.
+fn admin_scope(state: &AppState, ctx: &Ctx, staff: &StaffSession) -> Scope {
+    state.scope(ctx.tenant.id, Actor::Staff(staff.account.id))
 }
 
 async fn overview(
@@ -182,7 +193,7 @@ async fn overview(
     Query(query): Query<OverviewQuery>,
 ) -> AppResult<Html<String>> {
     staff.require_admin()?;
-    let year = query.year.unwrap_or_else(this_year);
+    let year = query.year.unwrap_or_else(|| this_year(&state));
     if !YEARS_SHOWN.contains(&year) {
         return Err(AppError::field("year", ErrorCode::ValidationFailed));
     }
@@ -212,10 +223,11 @@ async fn set_year_end(
     let result = async {
         let closure = match form.mode.as_str() {
             "none" => None,
-            "closure" => Some(cal::parse_year_end_closure(&form.first, &form.last)?),
+            "closure" => Some(uc::parse_year_end_closure(&form.first, &form.last)?),
             _ => return Err(AppError::field("mode", ErrorCode::ValidationFailed)),
         };
-        cal::set_year_end_closure(&state, &ctx, staff.account.id, closure).await
+        let scope = admin_scope(&state, &ctx, &staff);
+        Ok(uc::set_year_end_closure(&*state.storage, &state.catalogue, &scope, closure).await?)
     }
     .await;
     match result {
@@ -227,7 +239,7 @@ async fn set_year_end(
                 &ctx,
                 &session,
                 &staff,
-                this_year(),
+                this_year(&state),
                 context! { errors, alert },
                 Some(form),
             )
@@ -252,7 +264,8 @@ async fn remove_year(
     if !YEARS_SHOWN.contains(&form.year) {
         return Err(AppError::field("year", ErrorCode::ValidationFailed));
     }
-    cal::remove_imported_year(&state, &ctx, staff.account.id, form.year).await?;
+    let scope = admin_scope(&state, &ctx, &staff);
+    uc::remove_imported_year(&*state.storage, &state.catalogue, &scope, form.year).await?;
     Ok(Redirect::to(&format!("/admin/calendar?year={}", form.year)))
 }
 
@@ -347,7 +360,7 @@ async fn import_preview(
 ) -> AppResult<Response> {
     staff.require_admin()?;
     let bytes = uploaded_file(multipart).await?;
-    let preview = match cal::preview_holiday_file(&bytes) {
+    let preview = match uc::preview_holiday_file(&bytes) {
         Ok(preview) => preview,
         Err(error) => return render_file_error(&state, &ctx, &session, &staff, &error).await,
     };
@@ -363,7 +376,7 @@ async fn import_preview(
             .iter()
             .map(|d| difference_view(d, ctx.lang))
             .collect(),
-        payload: cal::encode_holidays(&preview.holidays),
+        payload: uc::encode_holidays(&preview.holidays),
     };
     let base = staff_base(&ctx, &staff, &session).await?;
     Ok(state
@@ -390,12 +403,17 @@ async fn import_confirm(
     PageForm(form): PageForm<ConfirmForm>,
 ) -> AppResult<Response> {
     staff.require_admin()?;
-    let holidays = match cal::decode_holidays(&form.holidays) {
+    let holidays = match uc::decode_holidays(&form.holidays) {
         Ok(holidays) => holidays,
         Err(error) => return render_file_error(&state, &ctx, &session, &staff, &error).await,
     };
-    let import = cal::import_holidays(&state, &ctx, staff.account.id, &holidays).await?;
-    let year = import.years.first().copied().unwrap_or_else(this_year);
+    let scope = admin_scope(&state, &ctx, &staff);
+    let import = uc::import_holidays(&*state.storage, &state.catalogue, &scope, &holidays).await?;
+    let year = import
+        .years
+        .first()
+        .copied()
+        .unwrap_or_else(|| this_year(&state));
     Ok(Redirect::to(&format!(
         "/admin/calendar?year={year}&imported={}",
         import.stored
@@ -456,32 +474,14 @@ async fn render_office(
             text: cal::describe_rule(&r.rule, lang),
         })
         .collect();
-    let weekdays: Vec<OptionView> = WEEKDAYS
-        .iter()
-        .map(|(_, value, ja, en)| OptionView {
-            value,
-            label: match lang {
-                Lang::Ja => format!("{ja}曜日"),
-                Lang::En => (*en).to_owned(),
-            },
-        })
-        .collect();
-    let weeks: Vec<OptionView> = WEEKS
-        .iter()
-        .map(|(_, value, ja, en)| OptionView {
-            value,
-            label: match lang {
-                Lang::Ja => (*ja).to_owned(),
-                Lang::En => {
-                    let mut label = en.to_string();
-                    if let Some(first) = label.get_mut(..1) {
-                        first.make_ascii_uppercase();
-                    }
-                    label
-                }
-            },
-        })
-        .collect();
+    let options = |pairs: Vec<(&'static str, String)>| -> Vec<OptionView> {
+        pairs
+            .into_iter()
+            .map(|(value, label)| OptionView { value, label })
+            .collect()
+    };
+    let weekdays = options(cal::weekday_options(lang));
+    let weeks = options(cal::week_options(lang));
     let base = staff_base(ctx, staff, session).await?;
     state.templates.page(
         "admin/calendar_office.html",
@@ -516,44 +516,19 @@ async fn office_page(
     .await
 }
 
-/// The closing rule a form describes.
-fn rule_from_form(form: &RuleForm) -> AppResult<ClosingRule> {
-    let weekday = || {
-        cal::parse_weekday(&form.weekday)
-            .ok_or_else(|| AppError::field("weekday", ErrorCode::ValidationFailed))
-    };
-    let rule = match form.kind.as_str() {
-        "date" => {
-            let date = cal::parse_iso_date(&form.date)
-                .ok_or_else(|| AppError::field("date", ErrorCode::ValidationFailed))?;
-            let note = cal::parse_note(Some(&form.note))?;
-            if form.last.trim().is_empty() {
-                ClosingRule::Date { date, note }
-            } else {
-                let last = cal::parse_iso_date(&form.last)
-                    .ok_or_else(|| AppError::field("last", ErrorCode::ValidationFailed))?;
-                ClosingRule::Period {
-                    first: date,
-                    last,
-                    note,
-                }
-            }
+impl RuleForm {
+    /// The form's fields as the use case reads them.
+    fn input(&self) -> RuleInput<'_> {
+        RuleInput {
+            kind: &self.kind,
+            date: &self.date,
+            last: &self.last,
+            note: &self.note,
+            weekday: &self.weekday,
+            on_holiday: &self.on_holiday,
+            week: &self.week,
         }
-        "weekly" => ClosingRule::Weekly {
-            weekday: weekday()?,
-            on_holiday: match form.on_holiday.as_str() {
-                "close_next_weekday" => OnHoliday::CloseNextWeekday,
-                _ => OnHoliday::StayClosed,
-            },
-        },
-        "monthly_weekday" => ClosingRule::MonthlyWeekday {
-            week: cal::parse_week(&form.week)
-                .ok_or_else(|| AppError::field("week", ErrorCode::ValidationFailed))?,
-            weekday: weekday()?,
-        },
-        _ => return Err(AppError::field("kind", ErrorCode::ValidationFailed)),
-    };
-    cal::checked_rule(rule)
+    }
 }
 
 async fn add_rule(
@@ -567,14 +542,15 @@ async fn add_rule(
     staff.require_admin()?;
     let office = OfficeId(id);
     let result = async {
-        let rule = rule_from_form(&form)?;
-        cal::add_closing_rule(&state, &ctx, staff.account.id, office, rule).await
+        let rule = uc::parse_rule(&form.input())?;
+        let scope = admin_scope(&state, &ctx, &staff);
+        uc::add_closing_rule(&*state.storage, &state.catalogue, &scope, office, rule).await
     }
     .await;
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/admin/calendar/offices/{id}#rules")).into_response()),
         Err(error) => {
-            let (status, errors, alert) = form_errors(error, ctx.lang)?;
+            let (status, errors, alert) = form_errors(error.into(), ctx.lang)?;
             let page = render_office(
                 &state,
                 &ctx,
@@ -596,7 +572,15 @@ async fn remove_rule(
     Path((id, rule)): Path<(Uuid, Uuid)>,
 ) -> AppResult<Redirect> {
     staff.require_admin()?;
-    cal::remove_closing_rule(&state, &ctx, staff.account.id, OfficeId(id), rule).await?;
+    let scope = admin_scope(&state, &ctx, &staff);
+    uc::remove_closing_rule(
+        &*state.storage,
+        &state.catalogue,
+        &scope,
+        OfficeId(id),
+        rule,
+    )
+    .await?;
     Ok(Redirect::to(&format!("/admin/calendar/offices/{id}#rules")))
 }
 
@@ -615,10 +599,11 @@ async fn set_open_days(
     PageForm(form): PageForm<OpenDaysForm>,
 ) -> AppResult<Redirect> {
     staff.require_admin()?;
-    cal::set_open_on_weekends_and_holidays(
-        &state,
-        &ctx,
-        staff.account.id,
+    let scope = admin_scope(&state, &ctx, &staff);
+    uc::set_open_on_weekends_and_holidays(
+        &*state.storage,
+        &state.catalogue,
+        &scope,
         OfficeId(id),
         form.open.is_some(),
     )

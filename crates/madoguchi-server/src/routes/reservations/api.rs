@@ -422,7 +422,10 @@ pub async fn generate_slots(
         .await
         .map_err(|_| AppError::field("office_id", ErrorCode::ValidationFailed))?;
     // The city's own calendar: imported holidays, its year-end closure, the office's closing days.
-    let calendar = crate::calendar::municipal_calendar(&state, ctx.tenant.id).await?;
+    let calendar = state
+        .catalogue
+        .calendar(&*state.storage, ctx.tenant.id)
+        .await?;
     let specs = madoguchi_booking::slots_for_range(&body.patterns, from, to, |date| {
         calendar.is_open(office, date).unwrap_or(false)
     });

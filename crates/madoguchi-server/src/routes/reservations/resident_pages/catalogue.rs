@@ -22,6 +22,7 @@ use madoguchi_booking::{ServiceRules, WindowError};
 use madoguchi_domain::tokyo::start_of_tokyo_day;
 use madoguchi_domain::{ErrorCode, Lang};
 use madoguchi_storage::{ServiceKind, Slot, now_utc};
+use madoguchi_usecases::reservations::slot_is_closed;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
@@ -315,13 +316,16 @@ pub(super) async fn render_day(
         )
         .await?;
     let offices = state.offices(ctx.tenant.id).await?;
-    let calendar = crate::calendar::municipal_calendar(state, ctx.tenant.id).await?;
+    let calendar = state
+        .catalogue
+        .calendar(&*state.storage, ctx.tenant.id)
+        .await?;
     let now = now_utc();
     let rows: Vec<SlotRow> = slots
         .iter()
         .map(|slot| {
             // A day the city closed after the slot was made: shown, not offered.
-            let (state, opens_at) = if crate::calendar::slot_is_closed(&calendar, slot) {
+            let (state, opens_at) = if slot_is_closed(&calendar, slot) {
                 ("closed", None)
             } else {
                 slot_state(&rules, slot, now, lang)
