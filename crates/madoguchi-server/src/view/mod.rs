@@ -1,5 +1,7 @@
 //! What pages share: the page frame, form errors, and how reservations, dates and names are
 //! written. Route modules use these instead of importing one another.
 
+pub mod feed;
+pub mod line;
 pub mod page;
 pub mod present;
