@@ -62,7 +62,7 @@ pub fn with_layers(state: AppState, routes: Router<AppState>) -> Router {
             let request_id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
             // The path only: query strings can carry tokens from mail links, and a calendar
             // feed's path is its token.
-            let path = crate::reservation_feed::loggable_path(request.uri().path());
+            let path = madoguchi_usecases::feed::loggable_path(request.uri().path());
             tracing::info_span!("request", method = %request.method(), path = %path, request_id = %request_id)
         }))
         .layer(from_fn_with_state(state.clone(), security_headers))
@@ -126,15 +126,17 @@ pub fn spawn_job_runner(
         .with_email(Arc::new(madoguchi_notify::EmailNotifier::new(mailer)));
     runner.register(
         madoguchi_storage::RESERVATION_EVENT,
-        Arc::new(crate::notify::FanOutReservationEvent {
+        Arc::new(madoguchi_usecases::notices::FanOutReservationEvent {
             storage: state.storage.clone(),
+            clock: state.clock.clone(),
         }),
     );
     runner.register(
         madoguchi_notify::NOTIFY_RESERVATION,
-        Arc::new(crate::notify::DeliverReservationNotice {
+        Arc::new(madoguchi_usecases::notices::DeliverReservationNotice {
             notifiers,
             storage: state.storage.clone(),
+            clock: state.clock.clone(),
             public_url: state.config.public_url.clone(),
         }),
     );

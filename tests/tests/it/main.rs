@@ -22,6 +22,7 @@ mod ical_feed;
 mod jobs;
 mod line;
 mod line_contract;
+mod line_usecases;
 mod openapi;
 mod outbox;
 mod privacy;

@@ -4,8 +4,8 @@
 
 use crate::http::error::{AppError, AppResult};
 use crate::http::{ApiCaller, Ctx, ResidentSession};
-use crate::reservation_feed;
 use crate::state::AppState;
+use crate::view::feed::{deps, flash_reissued, resident_scope};
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -13,6 +13,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use madoguchi_auth::ApiScope;
 use madoguchi_domain::{AccountKind, ErrorCode};
+use madoguchi_usecases::{Actor, feed};
 use serde::Serialize;
 use time::OffsetDateTime;
 use tower_sessions::Session;
@@ -35,7 +36,9 @@ async fn calendar(
     ctx: Ctx,
     Path(file): Path<String>,
 ) -> AppResult<Response> {
-    let body = reservation_feed::calendar(&state, &ctx, &file).await?;
+    // Calendar apps fetch the feed without a session: the token is the only credential.
+    let scope = state.scope(ctx.tenant.id, Actor::Anonymous);
+    let body = feed::calendar(&deps(&state), &scope, &ctx.tenant, &file).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
@@ -58,8 +61,10 @@ async fn reissue(
     session: Session,
     resident: ResidentSession,
 ) -> AppResult<Redirect> {
-    reservation_feed::reissue(&state, &ctx, resident.account.id).await?;
-    reservation_feed::flash_reissued(&session).await?;
+    let account = resident.account.id;
+    let scope = resident_scope(&state, &ctx, account);
+    feed::reissue(&deps(&state), &scope, &ctx.tenant, account).await?;
+    flash_reissued(&session).await?;
     Ok(Redirect::to("/my/reservations#calendar-feed"))
 }
 
@@ -90,7 +95,9 @@ pub async fn calendar_feed(
     if caller.account.kind != AccountKind::Resident {
         return Err(AppError::new(ErrorCode::Forbidden));
     }
-    let urls = reservation_feed::feed_urls(&state, &ctx, caller.account.id).await?;
+    let account = caller.account.id;
+    let scope = resident_scope(&state, &ctx, account);
+    let urls = feed::feed_urls(&deps(&state), &scope, &ctx.tenant, account).await?;
     Ok(Json(CalendarFeedResponse {
         url: urls.url,
         webcal_url: urls.webcal_url,

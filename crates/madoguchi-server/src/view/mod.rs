@@ -2,5 +2,7 @@
 //! written. Route modules use these instead of importing one another.
 
 pub mod calendar;
+pub mod feed;
+pub mod line;
 pub mod page;
 pub mod present;

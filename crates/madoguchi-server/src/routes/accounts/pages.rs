@@ -270,7 +270,7 @@ async fn account(
     let base = page_base(&ctx, Some(AccountKind::Resident), Some(&session), false).await?;
     let a = &resident.account;
     let member_since = madoguchi_domain::tokyo::format_tokyo_minutes(a.created_at);
-    let line = crate::line::account_view(&state, &ctx, a.id, &session).await?;
+    let line = crate::view::line::account_view(&state, &ctx, a.id, &session).await?;
     state.templates.page(
         "account.html",
         &base,

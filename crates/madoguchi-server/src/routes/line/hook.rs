@@ -2,10 +2,9 @@
 //!
 //! The webhook is the one unsafe route outside `/api/` that the CSRF guard lets through: LINE
 //! has no session, and the request is authenticated by its `X-Line-Signature` instead (see
-//! [`crate::line::handle_webhook`]).
+//! `madoguchi_usecases::line::handle_webhook`).
 
 use crate::http::error::{AppError, AppResult};
-use crate::line;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::{Path, State};
@@ -15,6 +14,7 @@ use bytes::Bytes;
 use madoguchi_domain::ErrorCode;
 use madoguchi_notify::line_webhook::SIGNATURE_HEADER;
 use madoguchi_storage::StorageError;
+use madoguchi_usecases::{Actor, line};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/hooks/line/{tenant_slug}", post(webhook))
@@ -34,6 +34,8 @@ async fn webhook(
         Err(other) => return Err(other.into()),
     };
     let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
-    line::handle_webhook(&state, &tenant, signature, &body).await?;
+    // LINE signs the request; there is no session, and the events name who acts.
+    let scope = state.scope(tenant.id, Actor::Anonymous);
+    line::handle_webhook(&*state.storage, &scope, &tenant, signature, &body).await?;
     Ok(StatusCode::OK)
 }

@@ -6,8 +6,8 @@ use crate::http::Ctx;
 use crate::http::auth::{ResidentSession, StaffSession};
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::PageForm;
-use crate::line::{self, ChannelForm};
 use crate::state::AppState;
+use crate::view::line::set_flash;
 use crate::view::page::page_base;
 use axum::Router;
 use axum::extract::State;
@@ -16,6 +16,8 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use madoguchi_domain::{AccountKind, ErrorCode};
 use madoguchi_storage::LineChannel;
+use madoguchi_usecases::Actor;
+use madoguchi_usecases::line::{self, ChannelForm};
 use minijinja::context;
 use std::collections::BTreeMap;
 use tower_sessions::Session;
@@ -33,12 +35,23 @@ async fn issue_code(
     session: Session,
     resident: ResidentSession,
 ) -> AppResult<Html<String>> {
-    let issued = line::issue_link_code(&state, &ctx, resident.account.id).await?;
+    let scope = state.scope(ctx.tenant.id, Actor::Resident(resident.account.id));
+    let issued = line::issue_link_code(&*state.storage, &scope, resident.account.id).await?;
+    // Tokyo time, `2026-11-21 09:35`.
+    let expires_at = madoguchi_domain::tokyo::format_tokyo_minutes(issued.expires_at);
     let base = page_base(&ctx, Some(AccountKind::Resident), Some(&session), false).await?;
     state.templates.page(
         "line_link.html",
         &base,
-        context! { issued, minutes => line::LINK_CODE_TTL_MIN.to_string() },
+        context! {
+            issued => context! {
+                code => issued.code,
+                expires_at,
+                add_friend_url => issued.add_friend_url,
+                send_url => issued.send_url,
+            },
+            minutes => line::LINK_CODE_TTL_MIN.to_string(),
+        },
     )
 }
 
@@ -48,8 +61,9 @@ async fn unlink(
     session: Session,
     resident: ResidentSession,
 ) -> AppResult<Redirect> {
-    if line::unlink(&state, &ctx, resident.account.id).await? {
-        line::set_flash(&session, "unlinked").await?;
+    let scope = state.scope(ctx.tenant.id, Actor::Resident(resident.account.id));
+    if line::unlink(&*state.storage, &scope, resident.account.id).await? {
+        set_flash(&session, "unlinked").await?;
     }
     Ok(Redirect::to("/account"))
 }
@@ -139,7 +153,8 @@ async fn save_settings(
     let stored = state.storage.line_channel(ctx.tenant.id).await?;
     match line::parse_channel(&form, stored.as_ref()) {
         Ok(new) => {
-            line::save_channel(&state, &ctx, staff.account.id, stored.as_ref(), &new).await?;
+            let scope = state.scope(ctx.tenant.id, Actor::Staff(staff.account.id));
+            line::save_channel(&*state.storage, &scope, stored.as_ref(), &new).await?;
             session
                 .insert("line_saved", true)
                 .await

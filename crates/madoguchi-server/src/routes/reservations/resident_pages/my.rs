@@ -222,8 +222,7 @@ async fn my_reservations(
     }
     let base = resident_base(&ctx, &session).await?;
     // The secret calendar feed of these reservations, issued on first view.
-    let feed =
-        crate::reservation_feed::feed_view(&state, &ctx, resident.account.id, &session).await?;
+    let feed = crate::view::feed::feed_view(&state, &ctx, resident.account.id, &session).await?;
     state.templates.page(
         "booking/my_list.html",
         &base,

@@ -1,5 +1,5 @@
-//! The resident's secret "my reservations" calendar feed: `GET /calendar/{token}.ics`, for a
-//! calendar app to subscribe to.
+//! The resident's secret "my reservations" calendar feed, for a calendar app to subscribe to:
+//! issuing and reissuing its token, and building the feed a token opens.
 //!
 //! The token is a capability, so it is treated like a password reset link:
 //! - it is unguessable: the keyed HMAC-SHA256 (key derived from the server's secret) of the
@@ -16,10 +16,8 @@
 //! and Outlook show cancelled events of a subscribed feed as if they stood, while every client
 //! removes an event that is no longer in the feed.
 
-use crate::accounts::tenant_base_url;
-use crate::http::Ctx;
-use crate::http::error::{AppError, AppResult};
-use crate::state::AppState;
+use crate::notices::base_url_for;
+use crate::{Scope, UseCaseError, UseCaseResult, audit};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
@@ -27,10 +25,11 @@ use madoguchi_auth::one_time::{looks_like_token, token_hash};
 use madoguchi_domain::{AccountId, ErrorCode};
 use madoguchi_notify::{Bilingual, FeedEntry, ReservationFacts, my_reservations_feed};
 use madoguchi_storage::{
-    ActorKind, NewReservationFeed, Reservation, ReservationFeed, ReservationStatus, now_utc,
+    AccountStore, AuditStore, BookingStore, FeedStore, NewReservationFeed, OrgStore, Reservation,
+    ReservationFeed, ReservationStatus, Tenant,
 };
 use rand::RngCore;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -43,10 +42,27 @@ const PAST_DAYS_KEPT: i64 = 365;
 /// Path prefix of feed URLs.
 pub const FEED_PATH: &str = "/calendar/";
 
+/// The storage the feed needs: the feeds, the account, its reservations with their slots and
+/// services, the offices, and the audit log.
+pub trait FeedStores: FeedStore + AccountStore + BookingStore + OrgStore + AuditStore {}
+
+impl<T> FeedStores for T where
+    T: FeedStore + AccountStore + BookingStore + OrgStore + AuditStore + ?Sized
+{
+}
+
+/// What the feed use cases work with besides the scope.
+pub struct FeedDeps<'a, S: ?Sized> {
+    pub store: &'a S,
+    /// The server secret the feed key is derived from.
+    pub secret: &'a SecretString,
+    /// The installation's public URL; a city on its own host gets that host instead.
+    pub public_url: &'a str,
+}
+
 /// The feed's token for a nonce: HMAC-SHA256 under a key derived from the server secret.
-fn token_for(state: &AppState, feed_tenant: &str, account: AccountId, nonce: &[u8]) -> String {
-    let secret = state.config.api_token_secret.expose_secret().as_bytes();
-    let key = match Hmac::<Sha256>::new_from_slice(secret) {
+fn token_for(secret: &SecretString, scope: &Scope, account: AccountId, nonce: &[u8]) -> String {
+    let key = match Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes()) {
         Ok(mut mac) => {
             mac.update(KEY_LABEL);
             mac.finalize().into_bytes()
@@ -55,7 +71,7 @@ fn token_for(state: &AppState, feed_tenant: &str, account: AccountId, nonce: &[u
     };
     match Hmac::<Sha256>::new_from_slice(&key) {
         Ok(mut mac) => {
-            mac.update(feed_tenant.as_bytes());
+            mac.update(scope.tenant.to_string().as_bytes());
             mac.update(b":");
             mac.update(account.to_string().as_bytes());
             mac.update(b":");
@@ -66,10 +82,14 @@ fn token_for(state: &AppState, feed_tenant: &str, account: AccountId, nonce: &[u
     }
 }
 
-fn new_feed(state: &AppState, ctx: &Ctx, account: AccountId) -> (NewReservationFeed, String) {
+fn new_feed(
+    secret: &SecretString,
+    scope: &Scope,
+    account: AccountId,
+) -> (NewReservationFeed, String) {
     let mut nonce = vec![0u8; NONCE_BYTES];
     rand::rng().fill_bytes(&mut nonce);
-    let token = token_for(state, &ctx.tenant.id.to_string(), account, &nonce);
+    let token = token_for(secret, scope, account, &nonce);
     let new = NewReservationFeed {
         account_id: account,
         token_hash: token_hash(&token),
@@ -88,8 +108,14 @@ pub struct FeedUrls {
     pub issued_at: time::OffsetDateTime,
 }
 
-fn urls(state: &AppState, ctx: &Ctx, token: &str, feed: &ReservationFeed) -> FeedUrls {
-    let url = format!("{}{FEED_PATH}{token}.ics", tenant_base_url(state, ctx));
+fn urls<S: ?Sized>(
+    d: &FeedDeps<'_, S>,
+    city: &Tenant,
+    token: &str,
+    feed: &ReservationFeed,
+) -> FeedUrls {
+    let base = base_url_for(d.public_url, city.host.as_deref());
+    let url = format!("{base}{FEED_PATH}{token}.ics");
     let webcal_url = url
         .strip_prefix("https://")
         .map(|rest| format!("webcal://{rest}"));
@@ -102,91 +128,65 @@ fn urls(state: &AppState, ctx: &Ctx, token: &str, feed: &ReservationFeed) -> Fee
 
 /// The account's feed URL, issuing the feed on first use. If the server secret changed since
 /// (the stored hash no longer matches the derived token) a new feed replaces the old one.
-pub async fn feed_urls(state: &AppState, ctx: &Ctx, account: AccountId) -> AppResult<FeedUrls> {
-    let tenant = ctx.tenant.id;
-    if let Some(feed) = state.storage.reservation_feed(tenant, account).await? {
-        let token = token_for(state, &tenant.to_string(), account, &feed.nonce);
+/// `city` is the scope's tenant.
+pub async fn feed_urls<S: FeedStores + ?Sized>(
+    d: &FeedDeps<'_, S>,
+    scope: &Scope,
+    city: &Tenant,
+    account: AccountId,
+) -> UseCaseResult<FeedUrls> {
+    let tenant = scope.tenant;
+    if let Some(feed) = d.store.reservation_feed(tenant, account).await? {
+        let token = token_for(d.secret, scope, account, &feed.nonce);
         if token_hash(&token) == feed.token_hash {
-            return Ok(urls(state, ctx, &token, &feed));
+            return Ok(urls(d, city, &token, &feed));
         }
         tracing::info!(tenant_id = %tenant, account_id = %account, "feed key changed; feed reissued");
-        return reissue_quietly(state, ctx, account).await;
+        return reissue_quietly(d, scope, city, account).await;
     }
-    let (new, _) = new_feed(state, ctx, account);
-    let feed = state
-        .storage
-        .ensure_reservation_feed(tenant, &new, now_utc())
+    let (new, _) = new_feed(d.secret, scope, account);
+    let feed = d
+        .store
+        .ensure_reservation_feed(tenant, &new, scope.now())
         .await?;
     // Two first visits at once agree on whichever feed was stored first.
-    let token = token_for(state, &tenant.to_string(), account, &feed.nonce);
-    Ok(urls(state, ctx, &token, &feed))
+    let token = token_for(d.secret, scope, account, &feed.nonce);
+    Ok(urls(d, city, &token, &feed))
 }
 
-async fn reissue_quietly(state: &AppState, ctx: &Ctx, account: AccountId) -> AppResult<FeedUrls> {
-    let (new, token) = new_feed(state, ctx, account);
-    let feed = state
-        .storage
-        .replace_reservation_feed(ctx.tenant.id, &new, now_utc())
+async fn reissue_quietly<S: FeedStores + ?Sized>(
+    d: &FeedDeps<'_, S>,
+    scope: &Scope,
+    city: &Tenant,
+    account: AccountId,
+) -> UseCaseResult<FeedUrls> {
+    let (new, token) = new_feed(d.secret, scope, account);
+    let feed = d
+        .store
+        .replace_reservation_feed(scope.tenant, &new, scope.now())
         .await?;
-    Ok(urls(state, ctx, &token, &feed))
+    Ok(urls(d, city, &token, &feed))
 }
 
 /// A new feed URL for the account; the old one stops working at once. Audited.
-pub async fn reissue(state: &AppState, ctx: &Ctx, account: AccountId) -> AppResult<FeedUrls> {
-    let urls = reissue_quietly(state, ctx, account).await?;
-    crate::accounts::audit(
-        state,
-        ctx,
-        ActorKind::Resident,
-        Some(account),
+pub async fn reissue<S: FeedStores + ?Sized>(
+    d: &FeedDeps<'_, S>,
+    scope: &Scope,
+    city: &Tenant,
+    account: AccountId,
+) -> UseCaseResult<FeedUrls> {
+    let urls = reissue_quietly(d, scope, city, account).await?;
+    let target = Some(account.to_string());
+    let details = serde_json::json!({});
+    audit::record(
+        d.store,
+        scope,
         "resident.calendar_feed_reissued",
-        Some(account.to_string()),
-        serde_json::json!({}),
+        target,
+        details,
     )
     .await?;
     Ok(urls)
-}
-
-const FLASH_KEY: &str = "feed_flash";
-
-/// The feed section of the "my reservations" page.
-#[derive(Debug, serde::Serialize)]
-pub struct FeedView {
-    pub url: String,
-    pub webcal_url: Option<String>,
-    /// Tokyo time, `2026-11-21 09:05`.
-    pub issued_at: String,
-    /// The URL was just reissued.
-    pub reissued: bool,
-}
-
-/// The feed section of the "my reservations" page (issuing the feed on first view), with the
-/// message of a reissue just done.
-pub async fn feed_view(
-    state: &AppState,
-    ctx: &Ctx,
-    account: AccountId,
-    session: &tower_sessions::Session,
-) -> AppResult<FeedView> {
-    let reissued: Option<bool> = session
-        .remove(FLASH_KEY)
-        .await
-        .map_err(AppError::internal)?;
-    let urls = feed_urls(state, ctx, account).await?;
-    Ok(FeedView {
-        issued_at: madoguchi_domain::tokyo::format_tokyo_minutes(urls.issued_at),
-        url: urls.url,
-        webcal_url: urls.webcal_url,
-        reissued: reissued.unwrap_or(false),
-    })
-}
-
-/// Remembers, for the next "my reservations" page, that the URL was reissued.
-pub async fn flash_reissued(session: &tower_sessions::Session) -> AppResult<()> {
-    session
-        .insert(FLASH_KEY, true)
-        .await
-        .map_err(AppError::internal)
 }
 
 /// Whether a reservation belongs in the feed.
@@ -202,44 +202,43 @@ fn in_feed(reservation: &Reservation) -> bool {
 
 /// The calendar behind `file` (`<token>.ics`); `NotFound` for any token that is not a current
 /// feed's, for a disabled account, and for anything else.
-pub async fn calendar(state: &AppState, ctx: &Ctx, file: &str) -> AppResult<String> {
-    let not_found = || AppError::new(ErrorCode::NotFound);
+pub async fn calendar<S: FeedStores + ?Sized>(
+    d: &FeedDeps<'_, S>,
+    scope: &Scope,
+    city: &Tenant,
+    file: &str,
+) -> UseCaseResult<String> {
+    let not_found = || UseCaseError::new(ErrorCode::NotFound);
     let token = file.strip_suffix(".ics").ok_or_else(not_found)?;
     if !looks_like_token(token) {
         return Err(not_found());
     }
-    let tenant = ctx.tenant.id;
-    let account_id = state
-        .storage
+    let tenant = scope.tenant;
+    let store = d.store;
+    let account_id = store
         .reservation_feed_account(tenant, &token_hash(token))
         .await?;
-    let account = state.storage.account(tenant, account_id).await?;
+    let account = store.account(tenant, account_id).await?;
     if account.disabled {
         return Err(not_found());
     }
-    let now = now_utc();
+    let now = scope.now();
     let oldest = now - time::Duration::days(PAST_DAYS_KEPT);
-    let base_url = tenant_base_url(state, ctx);
-    let city = Bilingual::new(ctx.tenant.name_ja.clone(), ctx.tenant.name_en.clone());
+    let base_url = base_url_for(d.public_url, city.host.as_deref());
+    let city = Bilingual::new(city.name_ja.clone(), city.name_en.clone());
     let mut services = BTreeMap::new();
     let mut offices = BTreeMap::new();
     let mut entries = Vec::new();
-    let reservations = state
-        .storage
-        .reservations_of_account(tenant, account_id)
-        .await?;
+    let reservations = store.reservations_of_account(tenant, account_id).await?;
     for reservation in reservations.iter().filter(|r| in_feed(r)) {
-        let slot = state.storage.slot(tenant, reservation.slot_id).await?;
+        let slot = store.slot(tenant, reservation.slot_id).await?;
         if slot.ends_at < oldest {
             continue;
         }
         let service = match services.get(&reservation.service_id) {
             Some(name) => Bilingual::clone(name),
             None => {
-                let s = state
-                    .storage
-                    .service(tenant, reservation.service_id)
-                    .await?;
+                let s = store.service(tenant, reservation.service_id).await?;
                 let name = Bilingual::new(s.name_ja, s.name_en);
                 services.insert(reservation.service_id, name.clone());
                 name
@@ -248,7 +247,7 @@ pub async fn calendar(state: &AppState, ctx: &Ctx, file: &str) -> AppResult<Stri
         let office = match offices.get(&slot.office_id) {
             Some(name) => Bilingual::clone(name),
             None => {
-                let o = state.storage.office(tenant, slot.office_id).await?;
+                let o = store.office(tenant, slot.office_id).await?;
                 let name = Bilingual::new(o.name_ja, o.name_en);
                 offices.insert(slot.office_id, name.clone());
                 name
