@@ -20,7 +20,6 @@ pub mod line;
 pub mod metrics_endpoint;
 pub mod notify;
 pub mod openapi;
-pub mod operator;
 pub mod reservation_feed;
 pub mod routes;
 pub mod state;

@@ -1,13 +1,14 @@
 //! Administration over HTTP: the audit log's pages, and a city never losing its last
 //! administrator (with the operator's command-line recovery).
 
-use madoguchi_domain::Role;
-use madoguchi_server::operator::{Granted, OperatorError, RoleGrant, grant_role};
-use madoguchi_storage::{ActorKind, AuditFilter, NewAuditEntry};
+use madoguchi_domain::{Clock, ManualClock, Role};
+use madoguchi_storage::{ActorKind, AuditFilter, NewAuditEntry, SystemClock};
 use madoguchi_tests::app::TestApp;
 use madoguchi_tests::clients::*;
 use madoguchi_tests::on_both_backends;
+use madoguchi_usecases::accounts::{Granted, OperatorError, RoleGrant, grant_role};
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 /// The `href` of the "older entries" link, with `&amp;` decoded.
 fn older_link(html: &str) -> Option<String> {
@@ -125,9 +126,15 @@ async fn the_only_administrator_cannot_drop_the_role_until_an_operator_grants_an
         office_code: None,
         department_code: None,
     };
-    assert_eq!(grant_role(&*app.storage, &grant).await?, Granted::Added);
+    // The grant reads its time from the clock it is given, as every use case does.
+    let at = time::macros::datetime!(2031-04-01 09:00 UTC);
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(at));
     assert_eq!(
-        grant_role(&*app.storage, &grant).await?,
+        grant_role(&*app.storage, clock.clone(), &grant).await?,
+        Granted::Added
+    );
+    assert_eq!(
+        grant_role(&*app.storage, clock, &grant).await?,
         Granted::AlreadyHeld
     );
     let audit = app
@@ -147,6 +154,7 @@ async fn the_only_administrator_cannot_drop_the_role_until_an_operator_grants_an
         (ActorKind::System, None)
     );
     assert_eq!(audit[0].details["by"], "operator");
+    assert_eq!(audit[0].at, at);
 
     // Now there are two, and the first may step down.
     let stepped_down = client
@@ -174,7 +182,8 @@ async fn the_operator_grant_names_what_is_wrong(app: TestApp) -> anyhow::Result<
     };
     let error = |grant: RoleGrant| {
         let storage = app.storage.clone();
-        async move { grant_role(&*storage, &grant).await.map(|_| ()) }
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        async move { grant_role(&*storage, clock, &grant).await.map(|_| ()) }
     };
     assert!(matches!(
         error(RoleGrant {

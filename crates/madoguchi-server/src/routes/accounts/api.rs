@@ -2,7 +2,6 @@
 //! verification. Bearer tokens only (no cookies), errors as
 //! `{"error": {"code", "message", "fields"}}` in the caller's `Accept-Language`.
 
-use crate::accounts::{self, SignUpInput};
 use crate::http::error::{AppError, AppResult, ErrorBody};
 use crate::http::{ApiCaller, ApiJson, Ctx};
 use crate::state::AppState;
@@ -13,6 +12,8 @@ use axum::{Json, Router};
 use madoguchi_auth::ApiScope;
 use madoguchi_domain::{AccountId, AccountKind, ErrorCode, Lang, RoleAssignment};
 use madoguchi_storage::now_utc;
+use madoguchi_usecases::Actor;
+use madoguchi_usecases::accounts::{self, SignIn, SignUpInput};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -96,7 +97,14 @@ pub async fn create_token(
     ctx: Ctx,
     ApiJson(body): ApiJson<TokenRequest>,
 ) -> AppResult<Json<TokenResponse>> {
-    let account = accounts::sign_in(&state, &ctx, body.kind, &body.email, body.password).await?;
+    let input = SignIn {
+        kind: body.kind,
+        email: body.email,
+        password: body.password,
+        client: ctx.client_ip,
+    };
+    let scope = state.scope(ctx.tenant.id, Actor::Anonymous);
+    let account = accounts::sign_in(&state.accounts(&ctx.tenant), &scope, input).await?;
     let allowed: Vec<ApiScope> = match account.kind {
         AccountKind::Resident => vec![ApiScope::AccountRead],
         AccountKind::Staff => {
@@ -188,9 +196,11 @@ pub async fn sign_up(
         email: body.email,
         password: body.password,
         locale: body.locale.unwrap_or(ctx.lang),
+        client: ctx.client_ip,
     };
     let email = input.email.clone();
-    accounts::sign_up(&state, &ctx, input).await?;
+    let scope = state.scope(ctx.tenant.id, Actor::Anonymous);
+    accounts::sign_up(&state.accounts(&ctx.tenant), &scope, input).await?;
     // The address as parsed (it was, or sign-up would have failed), never the account's id.
     let email = madoguchi_domain::Email::parse(&email)
         .map(|e| e.as_str().to_owned())
@@ -237,6 +247,7 @@ pub async fn verify_email(
     ctx: Ctx,
     ApiJson(body): ApiJson<VerifyEmailRequest>,
 ) -> AppResult<StatusCode> {
-    accounts::verify_email(&state, &ctx, &body.token).await?;
+    let scope = state.scope(ctx.tenant.id, Actor::Anonymous);
+    accounts::verify_email(&*state.storage, &scope, &body.token).await?;
     Ok(StatusCode::NO_CONTENT)
 }
