@@ -13,6 +13,7 @@ pub mod reset;
 pub mod sign_in;
 pub mod sign_up;
 pub mod staff;
+pub mod tokens;
 
 pub use mail::{Letters, MAIL_SEND, base_url_for};
 pub use operator::{Granted, OperatorError, RoleGrant, grant_role};
@@ -20,6 +21,7 @@ pub use reset::{request_password_reset, reset_password};
 pub use sign_in::{SignIn, actor_for, sign_in, sign_out};
 pub use sign_up::{SignUpInput, send_verification, sign_up, verify_email};
 pub use staff::{NewStaffInput, add_roles, change_roles, invite_staff, remove_role};
+pub use tokens::{IssuedToken, TokenRequest, issue_api_token};
 
 use madoguchi_auth::PasswordHasher;
 use madoguchi_jobs::JobQueue;
