@@ -6,8 +6,8 @@ use madoguchi_mail::{MailError, Mailer, OutgoingMail};
 use madoguchi_storage::Job;
 use std::sync::Arc;
 
-/// Sends one email (`payload` is an [`OutgoingMail`]).
-pub const MAIL_SEND: &str = "mail.send";
+/// Sends one email (`payload` is an [`OutgoingMail`]); the kind is named where mail is queued.
+pub use madoguchi_usecases::accounts::MAIL_SEND;
 
 pub struct SendMail {
     pub mailer: Arc<dyn Mailer>,

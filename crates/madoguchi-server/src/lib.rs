@@ -17,7 +17,6 @@ pub mod input;
 pub mod jobs;
 pub mod metrics_endpoint;
 pub mod openapi;
-pub mod operator;
 pub mod routes;
 pub mod state;
 pub mod templates;

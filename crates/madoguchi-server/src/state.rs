@@ -6,6 +6,7 @@ use madoguchi_auth::{ApiTokenKeys, PasswordHasher};
 use madoguchi_domain::{Clock, TenantId};
 use madoguchi_jobs::JobQueue;
 use madoguchi_storage::{Office, Storage, StorageResult, SystemClock, Tenant};
+use madoguchi_usecases::accounts;
 use madoguchi_usecases::cache::Catalogue;
 pub use madoguchi_usecases::cache::{CACHE_ENTRIES_MAX, CACHE_TTL, TtlCache};
 use madoguchi_usecases::reservations::Deps;
@@ -121,6 +122,26 @@ impl AppState {
             store: &*self.storage,
             catalogue: &self.catalogue,
             jobs: &self.jobs,
+        }
+    }
+
+    /// What the account use cases work with on this node, for a request in `city`.
+    pub fn accounts<'a>(&'a self, city: &'a Tenant) -> accounts::Deps<'a, dyn Storage> {
+        let config = &self.config;
+        accounts::Deps {
+            store: &*self.storage,
+            hasher: &self.hasher,
+            jobs: &self.jobs,
+            letters: &*self.templates,
+            settings: accounts::AccountSettings {
+                public_url: config.public_url.clone(),
+                lockout: config.lockout.clone(),
+                sign_in_per_ip_per_minute: config.sign_in_per_ip_per_minute,
+                sign_up_per_ip_per_hour: config.sign_up_per_ip_per_hour,
+                verification_ttl_s: config.verification_ttl_s,
+                reset_ttl_s: config.reset_ttl_s,
+            },
+            city,
         }
     }
 

@@ -129,12 +129,13 @@ impl Templates {
     }
 
     /// A mail body in `lang` (`mail/<name>.<lang>.txt`).
-    pub fn mail_text(&self, name: &str, lang: Lang, ctx: Value) -> Result<String, AppError> {
+    /// `mail/<name>.<lang>.txt`, or what went wrong (for the log).
+    fn render_mail(&self, name: &str, lang: Lang, ctx: Value) -> Result<String, String> {
         let file = format!("mail/{name}.{}.txt", lang.tag());
         self.env
             .get_template(&file)
             .and_then(|t| t.render(ctx))
-            .map_err(|e| AppError::internal(format!("template {file}: {e:#}")))
+            .map_err(|e| format!("template {file}: {e:#}"))
     }
 
     /// The error page; never fails (falls back to the bare message).
@@ -164,5 +165,21 @@ impl Templates {
             Ok(Html(body)) => body,
             Err(_) => code.message(lang).to_owned(),
         }
+    }
+}
+
+/// The texts of account mail: `mail/<kind>.<lang>.txt` and the subject `mail_subject_<kind>`.
+impl madoguchi_usecases::accounts::Letters for Templates {
+    fn compose(
+        &self,
+        kind: &str,
+        lang: Lang,
+        values: serde_json::Value,
+    ) -> madoguchi_usecases::UseCaseResult<(String, String)> {
+        let body = self
+            .render_mail(kind, lang, Value::from_serialize(&values))
+            .map_err(madoguchi_usecases::UseCaseError::internal)?;
+        let subject = crate::i18n::text(lang, &format!("mail_subject_{kind}"));
+        Ok((subject, body))
     }
 }

@@ -12,6 +12,7 @@
 //! Capabilities move here from `madoguchi-server` one at a time (`org` first, then
 //! `reservations` and `calendar`); see ARCHITECTURE.md for where a new capability's parts go.
 
+pub mod accounts;
 pub mod audit;
 pub mod cache;
 pub mod caches;

@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 use config::{Cli, Settings};
 use madoguchi_mail::{Mailer, OutboxMailer, SmtpMailer};
 use madoguchi_server::{AppState, ServerConfig};
+use madoguchi_usecases::accounts::{Granted, RoleGrant, grant_role};
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -148,18 +149,19 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 .check_schema()
                 .await
                 .context("run `madoguchi migrate` first")?;
-            let grant = madoguchi_server::operator::RoleGrant {
+            let grant = RoleGrant {
                 tenant_slug: tenant,
                 email,
                 role,
                 office_code: office,
                 department_code: department,
             };
-            match madoguchi_server::operator::grant_role(&*storage, &grant).await? {
-                madoguchi_server::operator::Granted::Added => {
+            let clock = Arc::new(madoguchi_storage::SystemClock);
+            match grant_role(&*storage, clock, &grant).await? {
+                Granted::Added => {
                     println!("Granted {} (recorded in the audit log).", grant.role)
                 }
-                madoguchi_server::operator::Granted::AlreadyHeld => {
+                Granted::AlreadyHeld => {
                     println!(
                         "The staff member already holds {}; nothing changed.",
                         grant.role

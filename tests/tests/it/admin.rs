@@ -1,13 +1,14 @@
 //! Administration over HTTP: the audit log's pages, and a city never losing its last
 //! administrator (with the operator's command-line recovery).
 
-use madoguchi_domain::Role;
-use madoguchi_server::operator::{Granted, OperatorError, RoleGrant, grant_role};
-use madoguchi_storage::{ActorKind, AuditFilter, NewAuditEntry};
+use madoguchi_domain::{Clock, ManualClock, Role};
+use madoguchi_storage::{ActorKind, AuditFilter, NewAuditEntry, SystemClock};
 use madoguchi_tests::app::TestApp;
 use madoguchi_tests::clients::*;
 use madoguchi_tests::on_both_backends;
+use madoguchi_usecases::accounts::{Granted, OperatorError, RoleGrant, grant_role};
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 /// The `href` of the "older entries" link, with `&amp;` decoded.
 fn older_link(html: &str) -> Option<String> {
@@ -125,9 +126,15 @@ async fn the_only_administrator_cannot_drop_the_role_until_an_operator_grants_an
         office_code: None,
         department_code: None,
     };
-    assert_eq!(grant_role(&*app.storage, &grant).await?, Granted::Added);
+    // The grant reads its time from the clock it is given, as every use case does.
+    let at = time::macros::datetime!(2031-04-01 09:00 UTC);
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(at));
     assert_eq!(
-        grant_role(&*app.storage, &grant).await?,
+        grant_role(&*app.storage, clock.clone(), &grant).await?,
+        Granted::Added
+    );
+    assert_eq!(
+        grant_role(&*app.storage, clock, &grant).await?,
         Granted::AlreadyHeld
     );
     let audit = app
@@ -147,6 +154,7 @@ async fn the_only_administrator_cannot_drop_the_role_until_an_operator_grants_an
         (ActorKind::System, None)
     );
     assert_eq!(audit[0].details["by"], "operator");
+    assert_eq!(audit[0].at, at);
 
     // Now there are two, and the first may step down.
     let stepped_down = client
@@ -174,7 +182,8 @@ async fn the_operator_grant_names_what_is_wrong(app: TestApp) -> anyhow::Result<
     };
     let error = |grant: RoleGrant| {
         let storage = app.storage.clone();
-        async move { grant_role(&*storage, &grant).await.map(|_| ()) }
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        async move { grant_role(&*storage, clock, &grant).await.map(|_| ()) }
     };
     assert!(matches!(
         error(RoleGrant {
@@ -246,4 +255,82 @@ async fn the_operator_grant_names_what_is_wrong(app: TestApp) -> anyhow::Result<
 on_both_backends!(
     the_operator_grant_names_what_is_wrong,
     the_operator_grant_names_what_is_wrong
+);
+
+async fn the_staff_page_adds_a_role_once_and_removes_it_by_its_place(
+    app: TestApp,
+) -> anyhow::Result<()> {
+    let page = staff_client(&app, Role::Admin).await?;
+    let clerk = app.login(Role::Finance).clone();
+    let email = madoguchi_domain::Email::parse(&clerk.email).map_err(anyhow::Error::msg)?;
+    let clerk_id = app
+        .storage
+        .account_by_email(app.tenant.id, madoguchi_domain::AccountKind::Staff, &email)
+        .await?
+        .id;
+    let roles_of = || {
+        let storage = app.storage.clone();
+        let tenant = app.tenant.id;
+        async move {
+            let roles = storage.roles(tenant, clerk_id).await?;
+            anyhow::Ok(roles.into_iter().map(|r| r.role).collect::<Vec<_>>())
+        }
+    };
+    let add_url = app.at(&format!("/admin/staff/{clerk_id}/roles"));
+    for _ in 0..2 {
+        let csrf = form_token(&page, &app, "/admin/staff").await?;
+        let added = page
+            .post(&add_url)
+            .form(&[("csrf_token", csrf.as_str()), ("role", "admin")])
+            .send()
+            .await?;
+        assert_eq!(added.status(), 303);
+    }
+    // Asked twice, held once.
+    let mut held = roles_of().await?;
+    held.sort_by_key(|r| r.as_str());
+    assert_eq!(held, [Role::Admin, Role::Finance]);
+
+    // The page lists the roles in the order the storage gives them; it removes by place.
+    let place = roles_of()
+        .await?
+        .iter()
+        .position(|r| *r == Role::Admin)
+        .unwrap_or_default()
+        .to_string();
+    let remove_url = app.at(&format!("/admin/staff/{clerk_id}/roles/remove"));
+    for index in ["9", place.as_str()] {
+        // A place past the end (the list changed since the page was shown) changes nothing.
+        let csrf = form_token(&page, &app, "/admin/staff").await?;
+        let removed = page
+            .post(&remove_url)
+            .form(&[("csrf_token", csrf.as_str()), ("index", index)])
+            .send()
+            .await?;
+        assert_eq!(removed.status(), 303);
+    }
+    assert_eq!(roles_of().await?, [Role::Finance]);
+
+    let audit = app
+        .storage
+        .list_audit(
+            app.tenant.id,
+            &AuditFilter {
+                action_prefix: Some("staff.roles_changed".into()),
+                limit: 10,
+                ..AuditFilter::default()
+            },
+        )
+        .await?;
+    assert!(
+        audit
+            .iter()
+            .all(|e| e.actor_kind == ActorKind::Staff && e.actor_id.is_some()),
+        "recorded as the administrator"
+    );
+    Ok(())
+}
+on_both_backends!(
+    the_staff_page_adds_a_role_once_and_removes_it_by_its_place,
+    the_staff_page_adds_a_role_once_and_removes_it_by_its_place
 );

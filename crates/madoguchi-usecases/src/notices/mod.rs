@@ -70,18 +70,9 @@ pub fn job_error(error: UseCaseError) -> JobError {
     }
 }
 
-/// The base URL of a tenant served on `host` (or on the installation's own `public_url`), for
-/// links in notices and feeds, which are built without a request.
-pub fn base_url_for(public_url: &str, host: Option<&str>) -> String {
-    let public = public_url.trim_end_matches('/');
-    match host {
-        Some(host) => {
-            let scheme = public.split("://").next().unwrap_or("https");
-            format!("{scheme}://{host}")
-        }
-        None => public.to_owned(),
-    }
-}
+/// The base URL of a tenant, for links in notices and feeds built without a request: the same
+/// rule as the account mails' links.
+pub use crate::accounts::base_url_for;
 
 #[cfg(test)]
 mod tests {

@@ -2,7 +2,6 @@
 //! verification. Bearer tokens only (no cookies), errors as
 //! `{"error": {"code", "message", "fields"}}` in the caller's `Accept-Language`.
 
-use crate::accounts::{self, SignUpInput};
 use crate::http::error::{AppError, AppResult, ErrorBody};
 use crate::http::{ApiCaller, ApiJson, Ctx};
 use crate::state::AppState;
@@ -12,7 +11,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use madoguchi_auth::ApiScope;
 use madoguchi_domain::{AccountId, AccountKind, ErrorCode, Lang, RoleAssignment};
-use madoguchi_storage::now_utc;
+use madoguchi_usecases::Actor;
+use madoguchi_usecases::accounts::{self, SignIn, SignUpInput};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -96,54 +96,24 @@ pub async fn create_token(
     ctx: Ctx,
     ApiJson(body): ApiJson<TokenRequest>,
 ) -> AppResult<Json<TokenResponse>> {
-    let account = accounts::sign_in(&state, &ctx, body.kind, &body.email, body.password).await?;
-    let allowed: Vec<ApiScope> = match account.kind {
-        AccountKind::Resident => vec![ApiScope::AccountRead],
-        AccountKind::Staff => {
-            let access = madoguchi_domain::account::StaffAccess::new(
-                state.storage.roles(ctx.tenant.id, account.id).await?,
-            );
-            let mut scopes = vec![ApiScope::AccountRead, ApiScope::OrgRead];
-            if access.may_manage_organisation() {
-                scopes.push(ApiScope::OrgWrite);
-            }
-            if access.may_read_audit_log() {
-                scopes.push(ApiScope::AuditRead);
-            }
-            scopes
-        }
+    let request = accounts::TokenRequest {
+        sign_in: SignIn {
+            kind: body.kind,
+            email: body.email,
+            password: body.password,
+            client: ctx.client_ip,
+        },
+        scopes: body.scopes,
     };
-    let scopes = match body.scopes {
-        None => allowed,
-        Some(requested) => {
-            let mut granted = Vec::new();
-            for raw in requested {
-                let scope = ApiScope::parse(&raw)
-                    .ok_or_else(|| AppError::field("scopes", ErrorCode::ValidationFailed))?;
-                if !allowed.contains(&scope) {
-                    return Err(AppError::new(ErrorCode::Forbidden));
-                }
-                granted.push(scope);
-            }
-            granted
-        }
-    };
-    let (token, claims) = state
-        .api_keys
-        .issue(
-            account.id,
-            ctx.tenant.id,
-            account.kind,
-            scopes,
-            now_utc(),
-            state.config.api_token_ttl_s,
-        )
-        .map_err(AppError::internal)?;
+    let scope = state.scope(ctx.tenant.id, Actor::Anonymous);
+    let deps = state.accounts(&ctx.tenant);
+    let ttl_s = state.config.api_token_ttl_s;
+    let issued = accounts::issue_api_token(&deps, &scope, &state.api_keys, ttl_s, request).await?;
     Ok(Json(TokenResponse {
-        token,
+        token: issued.token,
         token_type: "Bearer",
-        expires_at: OffsetDateTime::from_unix_timestamp(claims.exp).map_err(AppError::internal)?,
-        scopes: claims
+        expires_at: issued.expires_at,
+        scopes: issued
             .scopes
             .iter()
             .map(|s| s.as_str().to_owned())
@@ -188,9 +158,11 @@ pub async fn sign_up(
         email: body.email,
         password: body.password,
         locale: body.locale.unwrap_or(ctx.lang),
+        client: ctx.client_ip,
     };
     let email = input.email.clone();
-    accounts::sign_up(&state, &ctx, input).await?;
+    let scope = state.scope(ctx.tenant.id, Actor::Anonymous);
+    accounts::sign_up(&state.accounts(&ctx.tenant), &scope, input).await?;
     // The address as parsed (it was, or sign-up would have failed), never the account's id.
     let email = madoguchi_domain::Email::parse(&email)
         .map(|e| e.as_str().to_owned())
@@ -237,6 +209,7 @@ pub async fn verify_email(
     ctx: Ctx,
     ApiJson(body): ApiJson<VerifyEmailRequest>,
 ) -> AppResult<StatusCode> {
-    accounts::verify_email(&state, &ctx, &body.token).await?;
+    let scope = state.scope(ctx.tenant.id, Actor::Anonymous);
+    accounts::verify_email(&*state.storage, &scope, &body.token).await?;
     Ok(StatusCode::NO_CONTENT)
 }

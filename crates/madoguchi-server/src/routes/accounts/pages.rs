@@ -1,7 +1,6 @@
 //! Pages for signing up, verifying the address, signing in and out, resetting a password, and
 //! the resident's account page. They work without JavaScript: plain forms and redirects.
 
-use crate::accounts::{self, SignUpInput};
 use crate::http::auth::{MaybeSignedIn, ResidentSession};
 use crate::http::error::AppResult;
 use crate::http::extract::PageForm;
@@ -13,6 +12,8 @@ use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use madoguchi_domain::AccountKind;
+use madoguchi_usecases::Actor;
+use madoguchi_usecases::accounts::{self, SignIn, SignUpInput};
 use minijinja::context;
 use serde::Deserialize;
 use tower_sessions::Session;
@@ -71,11 +72,13 @@ async fn sign_up(
         email: form.email.clone(),
         password: form.password,
         locale: ctx.lang,
+        client: ctx.client_ip,
     };
-    match accounts::sign_up(&state, &ctx, input).await {
+    let scope = state.scope(ctx.tenant.id, Actor::Anonymous);
+    match accounts::sign_up(&state.accounts(&ctx.tenant), &scope, input).await {
         Ok(_) => Ok(Redirect::to("/signup/sent").into_response()),
         Err(error) => {
-            let (status, errors, alert) = form_errors(error, ctx.lang)?;
+            let (status, errors, alert) = form_errors(error.into(), ctx.lang)?;
             let base = page_base(&ctx, None, Some(&session), false).await?;
             let values = context! { display_name => form.display_name, email => form.email };
             let page =
@@ -120,13 +123,14 @@ async fn verify_email(
     PageForm(form): PageForm<TokenQuery>,
 ) -> AppResult<Response> {
     let base = page_base(&ctx, None, None, false).await?;
-    match accounts::verify_email(&state, &ctx, &form.token).await {
+    let scope = state.scope(ctx.tenant.id, Actor::Anonymous);
+    match accounts::verify_email(&*state.storage, &scope, &form.token).await {
         Ok(_) => Ok(state
             .templates
             .page("verify_result.html", &base, context! { ok => true })?
             .into_response()),
         Err(error) => {
-            let (status, _, alert) = form_errors(error, ctx.lang)?;
+            let (status, _, alert) = form_errors(error.into(), ctx.lang)?;
             let page = state.templates.page(
                 "verify_result.html",
                 &base,
@@ -174,7 +178,14 @@ async fn sign_in(
     kind: AccountKind,
     form: SignInForm,
 ) -> AppResult<Response> {
-    match accounts::sign_in(state, ctx, kind, &form.email, form.password).await {
+    let input = SignIn {
+        kind,
+        email: form.email.clone(),
+        password: form.password,
+        client: ctx.client_ip,
+    };
+    let scope = state.scope(ctx.tenant.id, Actor::Anonymous);
+    match accounts::sign_in(&state.accounts(&ctx.tenant), &scope, input).await {
         Ok(account) => {
             SessionAuth::sign_in(
                 session,
@@ -189,7 +200,7 @@ async fn sign_in(
             Ok(Redirect::to(sign_in_paths(kind).1).into_response())
         }
         Err(error) => {
-            let (status, _, alert) = form_errors(error, ctx.lang)?;
+            let (status, _, alert) = form_errors(error.into(), ctx.lang)?;
             let base = page_base(ctx, None, Some(session), false).await?;
             let (action, _) = sign_in_paths(kind);
             let values = context! { email => form.email };
@@ -244,18 +255,9 @@ async fn sign_out(
     MaybeSignedIn(auth): MaybeSignedIn,
 ) -> AppResult<Redirect> {
     if let Some(auth) = auth {
-        let action = format!("{}.signed_out", auth.kind.as_str());
-        let actor = accounts::actor_of(auth.kind);
-        accounts::audit(
-            &state,
-            &ctx,
-            actor,
-            Some(auth.account_id),
-            &action,
-            Some(auth.account_id.to_string()),
-            serde_json::json!({}),
-        )
-        .await?;
+        let actor = accounts::actor_for(auth.kind, auth.account_id);
+        let scope = state.scope(ctx.tenant.id, actor);
+        accounts::sign_out(&*state.storage, &scope).await?;
     }
     SessionAuth::sign_out(&session).await?;
     Ok(Redirect::to("/"))
@@ -319,10 +321,12 @@ async fn reset_request(
     PageForm(form): PageForm<ResetRequestForm>,
 ) -> AppResult<Response> {
     let kind = kind_of(form.kind.as_deref());
-    match accounts::request_password_reset(&state, &ctx, kind, &form.email).await {
+    let scope = state.scope(ctx.tenant.id, Actor::Anonymous);
+    let deps = state.accounts(&ctx.tenant);
+    match accounts::request_password_reset(&deps, &scope, kind, &form.email, ctx.client_ip).await {
         Ok(()) => Ok(Redirect::to("/password-reset/sent").into_response()),
         Err(error) => {
-            let (status, errors, alert) = form_errors(error, ctx.lang)?;
+            let (status, errors, alert) = form_errors(error.into(), ctx.lang)?;
             let base = page_base(&ctx, None, Some(&session), false).await?;
             let values = context! { email => form.email };
             let page = state.templates.page(
@@ -366,7 +370,9 @@ async fn reset_confirm(
     session: Session,
     PageForm(form): PageForm<ResetForm>,
 ) -> AppResult<Response> {
-    match accounts::reset_password(&state, &ctx, &form.token, form.password).await {
+    let scope = state.scope(ctx.tenant.id, Actor::Anonymous);
+    let deps = state.accounts(&ctx.tenant);
+    match accounts::reset_password(&deps, &scope, &form.token, form.password).await {
         Ok(account) => {
             let base = page_base(&ctx, None, None, false).await?;
             let (signin, _) = sign_in_paths(account.kind);
@@ -376,7 +382,7 @@ async fn reset_confirm(
                 .into_response())
         }
         Err(error) => {
-            let (status, errors, alert) = form_errors(error, ctx.lang)?;
+            let (status, errors, alert) = form_errors(error.into(), ctx.lang)?;
             let base = page_base(&ctx, None, Some(&session), false).await?;
             let page = state.templates.page(
                 "reset_form.html",

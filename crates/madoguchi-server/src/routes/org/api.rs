@@ -1,6 +1,5 @@
 //! `/api/v1` for the organisation: offices, departments, and staff with their roles.
 
-use crate::accounts::{self, NewStaffInput};
 use crate::http::error::{AppError, AppResult, ErrorBody};
 use crate::http::{ApiAdmin, ApiCaller, ApiJson, Ctx};
 use crate::input::{RoleInput, parse_roles};
@@ -14,6 +13,7 @@ use madoguchi_domain::{
     AccountId, AccountKind, ErrorCode, Lang, OfficeId, OfficeKind, RoleAssignment,
 };
 use madoguchi_storage::{Account, Department, Office};
+use madoguchi_usecases::accounts::{self, NewStaffInput};
 use madoguchi_usecases::{Actor, org};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -288,7 +288,8 @@ pub async fn invite_staff(
         locale: body.locale.unwrap_or(ctx.lang),
         roles,
     };
-    let account = accounts::invite_staff(&state, &ctx, &caller.account, input).await?;
+    let scope = state.scope(ctx.tenant.id, Actor::Staff(caller.account.id));
+    let account = accounts::invite_staff(&state.accounts(&ctx.tenant), &scope, input).await?;
     Ok((
         StatusCode::CREATED,
         Json(staff_response(&state, &ctx, account).await?),
@@ -307,6 +308,7 @@ pub async fn set_roles(
     ApiJson(body): ApiJson<RolesRequest>,
 ) -> AppResult<StatusCode> {
     let roles = parse_roles(&body.roles)?;
-    accounts::change_roles(&state, &ctx, &caller.account, AccountId(id), roles).await?;
+    let scope = state.scope(ctx.tenant.id, Actor::Staff(caller.account.id));
+    accounts::change_roles(&*state.storage, &scope, AccountId(id), roles).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,7 +1,6 @@
 //! Staff pages: the staff home, an office's roster (scoped: branch staff see only their own
 //! office), and the administrator's pages for offices, departments, staff and roles.
 
-use crate::accounts::{self, NewStaffInput};
 use crate::http::Ctx;
 use crate::http::auth::StaffSession;
 use crate::http::error::{AppError, AppResult};
@@ -14,6 +13,7 @@ use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use madoguchi_domain::{AccountId, AccountKind, ErrorCode, OfficeId, OfficeKind, Role};
+use madoguchi_usecases::accounts::{self, NewStaffInput};
 use madoguchi_usecases::{Actor, org};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
@@ -503,7 +503,9 @@ async fn invite_staff(
             locale: ctx.lang,
             roles,
         };
-        accounts::invite_staff(&state, &ctx, &staff.account, input).await
+        let scope = state.scope(ctx.tenant.id, Actor::Staff(staff.account.id));
+        let deps = state.accounts(&ctx.tenant);
+        Ok(accounts::invite_staff(&deps, &scope, input).await?)
     }
     .await;
     match result {
@@ -543,14 +545,9 @@ async fn add_role(
 ) -> AppResult<Response> {
     staff.require_admin()?;
     let result = async {
-        let target = AccountId(id);
-        let mut roles = state.storage.roles(ctx.tenant.id, target).await?;
-        for role in role_from_form(&form.role, &form.office_id, &form.department_id)? {
-            if !roles.contains(&role) {
-                roles.push(role);
-            }
-        }
-        accounts::change_roles(&state, &ctx, &staff.account, target, roles).await
+        let added = role_from_form(&form.role, &form.office_id, &form.department_id)?;
+        let scope = state.scope(ctx.tenant.id, Actor::Staff(staff.account.id));
+        Ok(accounts::add_roles(&*state.storage, &scope, AccountId(id), added).await?)
     }
     .await;
     match result {
@@ -583,11 +580,7 @@ async fn remove_role(
     PageForm(form): PageForm<RemoveRoleForm>,
 ) -> AppResult<Redirect> {
     staff.require_admin()?;
-    let target = AccountId(id);
-    let mut roles = state.storage.roles(ctx.tenant.id, target).await?;
-    if form.index < roles.len() {
-        roles.remove(form.index);
-        accounts::change_roles(&state, &ctx, &staff.account, target, roles).await?;
-    }
+    let scope = state.scope(ctx.tenant.id, Actor::Staff(staff.account.id));
+    accounts::remove_role(&*state.storage, &scope, AccountId(id), form.index).await?;
     Ok(Redirect::to("/admin/staff"))
 }

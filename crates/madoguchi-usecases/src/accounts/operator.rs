@@ -2,9 +2,14 @@
 //! a role, e.g. to give a city an administrator again (`madoguchi grant-role`). The storage
 //! refuses to take the last administrator's role away, but a city seeded without one, or
 //! whose administrators all left, needs a way in that does not depend on signing in.
+//!
+//! Unlike the other use cases it answers with [`OperatorError`], whose messages tell the
+//! operator at a terminal what to correct (there is no page to translate a code for).
 
-use madoguchi_domain::{AccountKind, Email, Role, RoleAssignment};
-use madoguchi_storage::{ActorKind, NewAuditEntry, Storage, StorageError, now_utc};
+use crate::{Actor, Scope, UseCaseError, audit};
+use madoguchi_domain::{AccountKind, Clock, Email, Role, RoleAssignment};
+use madoguchi_storage::{AccountStore, AuditStore, OrgStore, StorageError, TenantStore};
+use std::sync::Arc;
 
 /// Why a grant was refused; each message tells the operator what to correct.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +32,8 @@ pub enum OperatorError {
     ScopeMissing(&'static str),
     #[error(transparent)]
     Storage(#[from] StorageError),
+    #[error(transparent)]
+    UseCase(#[from] UseCaseError),
 }
 
 /// One role for one staff member, as the operator typed it.
@@ -50,21 +57,27 @@ pub enum Granted {
 }
 
 /// Adds the role to the staff member's roles and records it in the tenant's audit log as done
-/// by the system (the operator), with the roles before and after.
-pub async fn grant_role(
-    storage: &dyn Storage,
+/// by the system (the operator), with the roles before and after. The tenant is named by the
+/// operator, so the scope is built here once it is found.
+pub async fn grant_role<S>(
+    store: &S,
+    clock: Arc<dyn Clock>,
     grant: &RoleGrant,
-) -> Result<Granted, OperatorError> {
+) -> Result<Granted, OperatorError>
+where
+    S: TenantStore + OrgStore + AccountStore + AuditStore + ?Sized,
+{
     let slug = grant.tenant_slug.trim();
-    let tenant = match storage.tenant_by_slug(slug).await {
+    let tenant = match store.tenant_by_slug(slug).await {
         Ok(tenant) => tenant,
         Err(StorageError::NotFound) => return Err(OperatorError::UnknownTenant(slug.to_owned())),
         Err(other) => return Err(other.into()),
     };
+    let scope = Scope::new(tenant.id, Actor::Operator, clock);
     let email = Email::parse(&grant.email).map_err(|_| OperatorError::InvalidEmail)?;
     let role = Role::parse(grant.role.trim())
         .ok_or_else(|| OperatorError::UnknownRole(grant.role.clone()))?;
-    let account = match storage
+    let account = match store
         .account_by_email(tenant.id, AccountKind::Staff, &email)
         .await
     {
@@ -74,7 +87,7 @@ pub async fn grant_role(
     };
     let office_id = match &grant.office_code {
         Some(code) => Some(
-            storage
+            store
                 .list_offices(tenant.id)
                 .await?
                 .into_iter()
@@ -89,7 +102,7 @@ pub async fn grant_role(
     };
     let department_id = match &grant.department_code {
         Some(code) => Some(
-            storage
+            store
                 .list_departments(tenant.id)
                 .await?
                 .into_iter()
@@ -104,25 +117,15 @@ pub async fn grant_role(
     };
     let assignment = RoleAssignment::new(role, office_id, department_id)
         .map_err(|_| OperatorError::ScopeMissing(role.as_str()))?;
-    let before = storage.roles(tenant.id, account.id).await?;
+    let before = store.roles(tenant.id, account.id).await?;
     if before.contains(&assignment) {
         return Ok(Granted::AlreadyHeld);
     }
     let mut after = before.clone();
     after.push(assignment);
-    storage.set_roles(tenant.id, account.id, &after).await?;
-    storage
-        .append_audit(
-            tenant.id,
-            &NewAuditEntry {
-                at: now_utc(),
-                actor_kind: ActorKind::System,
-                actor_id: None,
-                action: "staff.roles_changed".to_owned(),
-                target: Some(account.id.to_string()),
-                details: serde_json::json!({ "before": before, "after": after, "by": "operator" }),
-            },
-        )
-        .await?;
+    store.set_roles(tenant.id, account.id, &after).await?;
+    let details = serde_json::json!({ "before": before, "after": after, "by": "operator" });
+    let target = Some(account.id.to_string());
+    audit::record(store, &scope, "staff.roles_changed", target, details).await?;
     Ok(Granted::Added)
 }
