@@ -3,7 +3,6 @@
 use super::catalogue::render_day;
 use super::catalogue::slot_state;
 use super::resident_base;
-use crate::booking::{self, Bookable, BookingRequest, parse_idempotency_key};
 use crate::http::Ctx;
 use crate::http::auth::{MaybeSignedIn, PageAuthRejection, ResidentSession};
 use crate::http::error::{AppError, AppResult};
@@ -19,6 +18,8 @@ use madoguchi_booking::{Applicant, ServiceRules, Sex, WaitlistRule};
 use madoguchi_domain::tokyo::JST;
 use madoguchi_domain::{ErrorCode, Lang, SlotId};
 use madoguchi_storage::{RemoteJoin, ServiceKind, now_utc};
+use madoguchi_usecases::Actor;
+use madoguchi_usecases::reservations::{self as uc, Bookable, BookingRequest};
 use minijinja::context;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -216,7 +217,9 @@ pub(super) fn scoped_key(account: madoguchi_domain::AccountId, raw: &str) -> Opt
     if !shaped {
         return None;
     }
-    parse_idempotency_key(&format!("page:{account}:{raw}")).ok()
+    madoguchi_domain::IdempotencyKey::parse(&format!("page:{account}:{raw}"))
+        .ok()
+        .map(String::from)
 }
 
 /// `/reservations/book/{x}`: a slot's form, or the day page of a service coded `book`.
@@ -241,7 +244,8 @@ async fn book_form(
     if let Err(rejection) = resident {
         return Ok(rejection.into_response());
     }
-    let booking = booking::bookable(&state, &ctx, SlotId(slot_id)).await?;
+    let scope = state.scope(ctx.tenant.id, Actor::Anonymous);
+    let booking = uc::bookable(&state.reservations(), &scope, SlotId(slot_id)).await?;
     let page = FormPage {
         booking: &booking,
         values: &BookingValues::default(),
@@ -433,7 +437,8 @@ async fn book_submit(
     Path(slot_id): Path<Uuid>,
     PageForm(pairs): PageForm<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    let booking = booking::bookable(&state, &ctx, SlotId(slot_id)).await?;
+    let scope = state.scope(ctx.tenant.id, Actor::Resident(resident.account.id));
+    let booking = uc::bookable(&state.reservations(), &scope, SlotId(slot_id)).await?;
     let (values, raw_key) = read_form(&pairs, &booking.rules);
     // Keep the page's key when showing the form again: nothing was stored under it.
     let key = if raw_key.is_empty() {
@@ -451,9 +456,9 @@ async fn book_submit(
             ErrorCode::ValidationFailed.message(lang).to_owned(),
         ),
         Ok(input) if waitlist => {
-            let joined = crate::waitlist::join(
-                &state,
-                &ctx,
+            let joined = uc::waitlist::join(
+                &state.reservations(),
+                &scope,
                 resident.account.id,
                 booking.slot.id,
                 &input.applicant,
@@ -463,7 +468,7 @@ async fn book_submit(
             .await;
             match joined {
                 Ok(_) => return Ok(Redirect::to("/my/reservations?waiting=1").into_response()),
-                Err(error) => refusal(error, lang)?,
+                Err(error) => refusal(error.into(), lang)?,
             }
         }
         Ok(FormInput {
@@ -482,7 +487,7 @@ async fn book_submit(
                 remote_join: join,
                 caller: None,
             };
-            match booking::book(&state, &ctx, request).await {
+            match uc::book(&state.reservations(), &scope, request).await {
                 Ok((outcome, _)) => {
                     // A replay (the same page sent twice) leads to the same confirmation.
                     let id = outcome.reservation().id;
@@ -490,12 +495,12 @@ async fn book_submit(
                         Redirect::to(&format!("/my/reservations/{id}?booked=1")).into_response()
                     );
                 }
-                Err(error) => refusal(error, lang)?,
+                Err(error) => refusal(error.into(), lang)?,
             }
         }
     };
     // Show the slot as it is now (a refusal may mean it just filled up).
-    let booking = booking::bookable(&state, &ctx, booking.slot.id).await?;
+    let booking = uc::bookable(&state.reservations(), &scope, booking.slot.id).await?;
     let page = FormPage {
         booking: &booking,
         values: &values,

@@ -64,7 +64,7 @@ async fn booking_policy(
     Query(query): Query<SavedQuery>,
 ) -> AppResult<Html<String>> {
     staff.require_admin()?;
-    let policy = crate::booking::policy_of(&state, ctx.tenant.id)
+    let policy = madoguchi_usecases::reservations::policy_of(&*state.storage, ctx.tenant.id)
         .await?
         .no_show;
     let values = PolicyForm {

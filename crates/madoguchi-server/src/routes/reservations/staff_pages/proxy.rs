@@ -9,7 +9,6 @@ use super::require_handler;
 use super::scope_of;
 use super::shown_on_page;
 use super::text;
-use crate::booking::{self, Bookable, BookingRequest, parse_idempotency_key, rules_of};
 use crate::http::Ctx;
 use crate::http::auth::StaffSession;
 use crate::http::error::{AppError, AppResult};
@@ -29,6 +28,8 @@ use madoguchi_domain::{
     AccountId, AccountKind, Email, ErrorCode, Lang, OfficeId, ServiceId, SlotId,
 };
 use madoguchi_storage::{Office, RemoteJoin, Service, ServiceKind, Slot, StorageError, now_utc};
+use madoguchi_usecases::Actor;
+use madoguchi_usecases::reservations::{self as uc, Bookable, BookingRequest, rules_of};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -543,7 +544,9 @@ pub(super) fn scoped_key(staff: AccountId, raw: &str) -> Option<String> {
     if !shaped {
         return None;
     }
-    parse_idempotency_key(&format!("proxy:{staff}:{raw}")).ok()
+    madoguchi_domain::IdempotencyKey::parse(&format!("proxy:{staff}:{raw}"))
+        .ok()
+        .map(String::from)
 }
 
 /// What the form page shows besides the slot.
@@ -722,13 +725,14 @@ async fn proxy_submit(
                     remote_join: checked.join,
                     caller: Some(checked.caller),
                 };
-                match booking::book(&state, &ctx, request).await {
+                let scope = state.scope(ctx.tenant.id, Actor::Staff(staff.account.id));
+                match uc::book(&state.reservations(), &scope, request).await {
                     Ok((outcome, _)) => {
                         let id = outcome.reservation().id;
                         return Ok(Redirect::to(&format!("/staff/reservations/{id}?booked=1"))
                             .into_response());
                     }
-                    Err(error) => refusal(error, lang)?,
+                    Err(error) => refusal(error.into(), lang)?,
                 }
             }
         };
