@@ -568,17 +568,14 @@ pub(crate) fn applicant_of(input: Option<&ApplicantInput>) -> AppResult<Applican
         .as_deref()
         .map(|d| parse_date("applicant.birth_date", d))
         .transpose()?;
-    let sex = match input.sex.as_deref() {
-        None => None,
-        Some("female") => Some(Sex::Female),
-        Some("male") => Some(Sex::Male),
-        Some(_) => {
-            return Err(AppError::field(
-                "applicant.sex",
-                ErrorCode::ValidationFailed,
-            ));
-        }
-    };
+    let sex = input
+        .sex
+        .as_deref()
+        .map(|raw| {
+            Sex::parse(raw)
+                .ok_or_else(|| AppError::field("applicant.sex", ErrorCode::ValidationFailed))
+        })
+        .transpose()?;
     Ok(Applicant {
         birth_date,
         sex,
