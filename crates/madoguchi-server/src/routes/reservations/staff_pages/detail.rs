@@ -15,7 +15,7 @@ use crate::http::auth::StaffSession;
 use crate::http::error::{AppError, AppResult, FieldError};
 use crate::http::extract::PageForm;
 use crate::state::AppState;
-use crate::view::page::staff_base;
+use crate::view::page::{FormProblems, staff_base};
 use crate::view::present::*;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -358,23 +358,14 @@ async fn reservation_submit(
                 .into_response(),
         ),
         Err(error) if shown_on_page(&error) => {
-            let errors: BTreeMap<String, String> = error
-                .fields
-                .iter()
-                .map(|f| {
-                    let message = match f.field.as_str() {
-                        "reason" => text(lang, "staff_res_error_reason"),
-                        "slot" => text(lang, "staff_res_error_slot"),
-                        _ => f.code.message(lang).to_owned(),
-                    };
-                    (format!("{action}_{}", f.field), message)
-                })
-                .collect();
-            let alert = if errors.is_empty() {
-                error.code.message(lang).to_owned()
-            } else {
-                ErrorCode::ValidationFailed.message(lang).to_owned()
-            };
+            let problems = FormProblems::refused(&error, lang, |f| {
+                let message = match f.field.as_str() {
+                    "reason" => text(lang, "staff_res_error_reason"),
+                    "slot" => text(lang, "staff_res_error_slot"),
+                    _ => f.code.message(lang).to_owned(),
+                };
+                (format!("{action}_{}", f.field), message)
+            });
             let values = BTreeMap::from([
                 (format!("{action}_reason"), form.reason.clone()),
                 ("slot".to_owned(), form.slot.trim().to_owned()),
@@ -382,14 +373,14 @@ async fn reservation_submit(
             // Show the reservation as it is now (another clerk may have acted on it).
             let current = handled_reservation(&state, &ctx, &staff, id).await?;
             let page = DetailPage {
-                alert: Some(alert),
-                errors,
+                alert: Some(problems.alert.clone()),
+                errors: problems.errors.clone(),
                 values,
                 date: parse_day(&form.date),
                 ..DetailPage::default()
             };
             let html = render_detail(&state, &ctx, &session, &staff, &current, page).await?;
-            Ok((error.status, html).into_response())
+            Ok(problems.respond(html))
         }
         Err(error) => Err(error),
     }
