@@ -235,11 +235,11 @@ async fn rush(
     );
     let ids: Vec<SlotId> = slots.iter().map(|s| s.id).collect();
     // The personal-limit check the app makes for a slot, for the ceiling's direct bookings.
-    let service_rules = madoguchi_server::booking::rules_of(&service)
+    let service_rules = madoguchi_usecases::reservations::rules_of(&service)
         .map_err(|e| anyhow::anyhow!("{:?}", e.code))?;
     let limits: Vec<Option<madoguchi_storage::LimitCheck>> = slots
         .iter()
-        .map(|slot| madoguchi_server::booking::limit_for(&service_rules, slot))
+        .map(|slot| madoguchi_usecases::reservations::limit_for(&service_rules, slot))
         .collect();
     let (contested, rest) = ids.split_first().context("no slots")?;
     let (ceiling_slots, rest) = rest.split_at(ceiling_pools.len());

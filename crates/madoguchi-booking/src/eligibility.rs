@@ -10,6 +10,25 @@ pub enum Sex {
     Male,
 }
 
+impl Sex {
+    /// `female` or `male`, as forms and the API spell it (the serde names); anything else is
+    /// no answer. The one parser of a sex from text, so pages and the API agree.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "female" => Some(Self::Female),
+            "male" => Some(Self::Male),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Female => "female",
+            Self::Male => "male",
+        }
+    }
+}
+
 /// The date at which age is measured for eligibility.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -114,6 +133,20 @@ impl Eligibility {
 mod tests {
     use super::*;
     use time::macros::date;
+
+    #[test]
+    fn a_sex_is_read_from_its_serde_name_only() {
+        assert_eq!(Sex::parse("female"), Some(Sex::Female));
+        assert_eq!(Sex::parse("male"), Some(Sex::Male));
+        for other in ["", "Female", "f", "other", " male"] {
+            assert_eq!(Sex::parse(other), None, "{other:?}");
+        }
+        for sex in [Sex::Female, Sex::Male] {
+            let json = serde_json::to_value(sex).ok();
+            assert_eq!(json.as_ref().and_then(|v| v.as_str()), Some(sex.as_str()));
+            assert_eq!(Sex::parse(sex.as_str()), Some(sex));
+        }
+    }
 
     #[test]
     fn age_increases_at_the_end_of_the_day_before_the_birthday() {

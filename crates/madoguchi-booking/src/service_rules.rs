@@ -131,6 +131,21 @@ impl ServiceRules {
         Ok(())
     }
 
+    /// The required questions that `answers` leaves unanswered (absent, null or empty text), in
+    /// the service's order. The one required-answers check: admission refuses a booking with
+    /// any, and the booking forms mark each at its field.
+    pub fn unanswered_required<'a>(
+        &'a self,
+        answers: &'a serde_json::Value,
+    ) -> impl Iterator<Item = &'a Question> + 'a {
+        self.questions.iter().filter(move |q| {
+            q.required
+                && !answers
+                    .get(&q.id)
+                    .is_some_and(|v| !v.is_null() && v.as_str() != Some(""))
+        })
+    }
+
     /// Checks the answers of a booking: only this service's questions, each answered with text
     /// of at most [`ANSWER_MAX_CHARS`] characters, a number, yes/no or nothing. Required
     /// answers are checked with the rest of the admission.
@@ -239,6 +254,33 @@ mod tests {
             rules.check_answers(&json!("x")),
             Err(AnswerError::NotAnObject)
         );
+    }
+
+    #[test]
+    fn a_required_question_counts_as_unanswered_when_absent_null_or_empty() {
+        use serde_json::json;
+        let rules: ServiceRules = serde_json::from_value(screening_json()).unwrap();
+        let missing = |answers: serde_json::Value| -> Vec<String> {
+            rules
+                .unanswered_required(&answers)
+                .map(|q| q.id.clone())
+                .collect()
+        };
+        for unanswered in [
+            json!({}),
+            json!({"pregnant": null}),
+            json!({"pregnant": ""}),
+            json!(null),
+        ] {
+            assert_eq!(missing(unanswered.clone()), ["pregnant"], "{unanswered}");
+        }
+        for answered in [
+            json!({"pregnant": "no"}),
+            json!({"pregnant": false}),
+            json!({"pregnant": 0}),
+        ] {
+            assert!(missing(answered.clone()).is_empty(), "{answered}");
+        }
     }
 
     #[test]

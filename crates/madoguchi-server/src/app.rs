@@ -173,7 +173,12 @@ pub async fn maintenance_pass(state: &AppState) {
     }
     // Seats freed by expired holds and offers (or by a cancellation whose promotion a crash
     // cut short) go to the waiting lists.
-    match crate::waitlist::promote_due(state).await {
+    let promoted = madoguchi_usecases::reservations::waitlist::promote_due(
+        &state.reservations(),
+        state.clock.clone(),
+    )
+    .await;
+    match promoted {
         Ok(0) => {}
         Ok(promoted) => tracing::info!(promoted, "waiting lists promoted"),
         Err(error) => tracing::warn!(error = %error.code, "could not promote waiting lists"),

@@ -7,7 +7,6 @@
 
 pub mod accounts;
 pub mod app;
-pub mod booking;
 pub mod config;
 pub mod day_sheet;
 pub mod demo;
@@ -21,7 +20,6 @@ pub mod routes;
 pub mod state;
 pub mod templates;
 pub mod view;
-pub mod waitlist;
 
 pub use app::{build_router, serve};
 pub use config::ServerConfig;

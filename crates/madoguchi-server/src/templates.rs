@@ -48,6 +48,8 @@ const TEMPLATES: &[(&str, &str)] = embedded_templates!(
     "booking/month.html",
     "booking/day.html",
     "booking/form.html",
+    "booking/_booking_summary.html",
+    "booking/_booking_form.html",
     "booking/my_list.html",
     "booking/my_detail.html",
     "staff/nav.html",

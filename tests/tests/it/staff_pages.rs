@@ -705,3 +705,121 @@ on_both_backends!(
     a_suspension_is_lifted_from_the_page,
     a_suspension_is_lifted_from_the_page
 );
+
+/// A consultation for women residents with a required question: what the applicant's fields of
+/// both booking forms are asked for.
+async fn women_only(app: &TestApp, admin: &str) -> anyhow::Result<String> {
+    let created: Value = reqwest::Client::new()
+        .post(app.at("/api/v1/services"))
+        .bearer_auth(admin)
+        .json(&json!({
+            "code": "josei-soudan", "kind": "consultation", "name_ja": "女性相談", "name_en": "Women's consultation",
+            "rules": {
+                "window": {"opens_days_before": 60, "opens_at_local": "00:00", "closes_hours_before": 1},
+                "cancellation": {"deadline_hours_before": 24},
+                "eligibility": {"sex": "female", "residents_only": true},
+                "questions": [{"id": "topic", "label_ja": "ご相談内容", "label_en": "Topic", "required": true}]
+            }
+        }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    created["id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("service not created: {created}"))
+}
+
+/// The resident's form and the clerk's proxy form are one form: the same fields, marked the
+/// same way, and the same refusal of a sex neither knows (the API refuses it too).
+async fn both_booking_forms_mark_the_applicants_fields_alike(app: TestApp) -> anyhow::Result<()> {
+    let admin = admin_token(&app).await?;
+    let service = women_only(&app, &admin).await?;
+    let office = office_id(&app, "kita-shisho").await?;
+    let slot = slot_at(
+        &app,
+        &admin,
+        &service,
+        office,
+        tokyo(open_date_ahead(2), 13),
+        2,
+    )
+    .await?;
+
+    let own = signed_in_resident(&app).await?.1;
+    let (status, resident_form) = get(&own, &app, &format!("/reservations/book/{slot}")).await?;
+    assert_eq!(status, 200);
+    let clerk = staff_client(&app, Role::BranchStaff).await?;
+    let (status, clerk_form) =
+        get(&clerk, &app, &format!("/staff/proxy-booking?slot={slot}")).await?;
+    assert_eq!(status, 200);
+    for html in [&resident_form, &clerk_form] {
+        for field in [
+            "id=\"f-sex-female\"",
+            "id=\"f-sex-male\"",
+            "id=\"f-q_topic\"",
+            "ご相談内容",
+        ] {
+            assert!(html.contains(field), "{field} missing");
+        }
+    }
+    // Residency is asked of a caller only: a resident signed up as one.
+    assert!(clerk_form.contains("id=\"f-resident-yes\""));
+    assert!(!resident_form.contains("id=\"f-resident-yes\""));
+
+    let resident_post = own
+        .post(app.at(&format!("/reservations/book/{slot}")))
+        .form(&[
+            ("csrf_token", csrf_from(&resident_form)),
+            ("idempotency_key", hidden(&resident_form, "idempotency_key")),
+            ("sex", "other".to_owned()),
+        ])
+        .send()
+        .await?;
+    let mut fields = caller_form(&clerk_form, &slot, "ヤマダ　タロウ");
+    fields.retain(|(k, _)| k != "q_topic");
+    fields.push(("sex".into(), "Female".into()));
+    let clerk_post = clerk
+        .post(app.at("/staff/proxy-booking"))
+        .form(&fields)
+        .send()
+        .await?;
+    for response in [resident_post, clerk_post] {
+        assert_eq!(response.status(), 422);
+        let html = response.text().await?;
+        for marked in [
+            "id=\"f-sex-error\"",
+            "href=\"#f-sex-female\"",
+            "href=\"#f-q_topic\"",
+            "id=\"f-q_topic-error\"",
+            "入力してください。",
+        ] {
+            assert!(html.contains(marked), "{marked} missing in {html}");
+        }
+    }
+
+    let token = resident(&app).await?.token;
+    let refused = reqwest::Client::new()
+        .post(app.at("/api/v1/reservations"))
+        .bearer_auth(&token)
+        .json(&json!({"slot_id": slot, "applicant": {"sex": "Female", "resident": true}, "answers": {"topic": "x"}}))
+        .send()
+        .await?;
+    assert_eq!(refused.status(), 422);
+    let body: Value = refused.json().await?;
+    assert_eq!(
+        body["error"]["fields"][0]["field"], "applicant.sex",
+        "{body}"
+    );
+    let stored = app
+        .storage
+        .slot(app.tenant.id, SlotId(uuid::Uuid::parse_str(&slot)?))
+        .await?;
+    assert_eq!(stored.taken, 0, "nothing was booked");
+    Ok(())
+}
+on_both_backends!(
+    both_booking_forms_mark_the_applicants_fields_alike,
+    both_booking_forms_mark_the_applicants_fields_alike
+);

@@ -1,6 +1,8 @@
-//! What pages share: the page frame, form errors, and how reservations, dates and names are
+//! What pages share: the page frame, form errors (and showing a posted form again), the
+//! booking form of residents and staff, and how reservations, dates and names are
 //! written. Route modules use these instead of importing one another.
 
+pub mod booking_form;
 pub mod calendar;
 pub mod feed;
 pub mod line;

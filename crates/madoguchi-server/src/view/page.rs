@@ -7,6 +7,7 @@ use crate::http::csrf::csrf_token;
 use crate::http::error::{AppError, AppResult};
 use crate::templates::PageBase;
 use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
 use madoguchi_domain::{AccountKind, Lang};
 use std::collections::BTreeMap;
 use tower_sessions::Session;
@@ -72,4 +73,54 @@ pub fn form_errors(
             .to_owned()
     };
     Ok((error.status, fields, alert))
+}
+
+/// What a posted form is shown again with: the status, each field's message and the alert at
+/// the top. Pages build it from their own check ([`FormProblems::invalid`]) or from a refusal of
+/// the flow, render the form with it and [`respond`](FormProblems::respond): one shape for "post
+/// the form, show it again with its errors".
+pub(crate) struct FormProblems {
+    pub(crate) status: StatusCode,
+    pub(crate) errors: BTreeMap<String, String>,
+    pub(crate) alert: String,
+}
+
+impl FormProblems {
+    /// The form's own check found `errors`: 422 and "check the fields below".
+    pub(crate) fn invalid(errors: BTreeMap<String, String>, lang: Lang) -> Self {
+        FormProblems {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            errors,
+            alert: madoguchi_domain::ErrorCode::ValidationFailed
+                .message(lang)
+                .to_owned(),
+        }
+    }
+
+    /// A refusal of a flow that names fields: each is shown under the name and with the message
+    /// `field` gives it on this form; the alert is the refusal's own message when it names none.
+    pub(crate) fn refused(
+        error: &AppError,
+        lang: Lang,
+        field: impl Fn(&crate::http::error::FieldError) -> (String, String),
+    ) -> Self {
+        let errors: BTreeMap<String, String> = error.fields.iter().map(field).collect();
+        let alert = if errors.is_empty() {
+            error.code.message(lang).to_owned()
+        } else {
+            madoguchi_domain::ErrorCode::ValidationFailed
+                .message(lang)
+                .to_owned()
+        };
+        FormProblems {
+            status: error.status,
+            errors,
+            alert,
+        }
+    }
+
+    /// The form shown again, with the status that says why.
+    pub(crate) fn respond(&self, html: Html<String>) -> Response {
+        (self.status, html).into_response()
+    }
 }

@@ -100,16 +100,11 @@ pub fn admit(
             UseCaseError::field(&format!("answers.{id}"), ErrorCode::TextTooLong)
         }
     })?;
-    for question in rules.questions.iter().filter(|q| q.required) {
-        let answered = answers
-            .get(&question.id)
-            .is_some_and(|v| !v.is_null() && v.as_str() != Some(""));
-        if !answered {
-            return Err(UseCaseError::field(
-                &format!("answers.{}", question.id),
-                ErrorCode::ValidationFailed,
-            ));
-        }
+    if let Some(question) = rules.unanswered_required(answers).next() {
+        return Err(UseCaseError::field(
+            &format!("answers.{}", question.id),
+            ErrorCode::ValidationFailed,
+        ));
     }
     Ok(())
 }

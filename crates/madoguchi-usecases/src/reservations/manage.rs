@@ -60,7 +60,7 @@ impl By<'_> {
     }
 
     /// How the audit log records who acted.
-    fn actor(&self) -> Actor {
+    pub fn actor(&self) -> Actor {
         if self.by_staff {
             Actor::Staff(self.account)
         } else {

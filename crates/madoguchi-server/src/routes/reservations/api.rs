@@ -1,7 +1,6 @@
 //! `/api/v1` for services, availability and reservations.
 
 use crate::accounts;
-use crate::booking::{self, BookingRequest, parse_idempotency_key};
 use crate::http::error::{AppError, AppResult, ErrorBody};
 use crate::http::{ApiAdmin, ApiCaller, ApiJson, ApiResident, Ctx};
 use crate::state::AppState;
@@ -14,11 +13,14 @@ use madoguchi_booking::{Applicant, ServiceRules, Sex};
 use madoguchi_domain::org::parse_org_name;
 use madoguchi_domain::tokyo::start_of_tokyo_day;
 use madoguchi_domain::{
-    AccountKind, DepartmentId, ErrorCode, OfficeId, OrgCode, ReservationId, ServiceId, SlotId,
+    AccountKind, DepartmentId, ErrorCode, IdempotencyKey, OfficeId, OrgCode, ReservationId,
+    ServiceId, SlotId,
 };
 use madoguchi_storage::{
     ActorKind, NewService, NewSlot, Reservation, ReserveOutcome, Service, ServiceKind,
 };
+use madoguchi_usecases::Actor;
+use madoguchi_usecases::reservations::{self as uc, BookingRequest};
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use utoipa::{IntoParams, ToSchema};
@@ -569,17 +571,14 @@ pub(crate) fn applicant_of(input: Option<&ApplicantInput>) -> AppResult<Applican
         .as_deref()
         .map(|d| parse_date("applicant.birth_date", d))
         .transpose()?;
-    let sex = match input.sex.as_deref() {
-        None => None,
-        Some("female") => Some(Sex::Female),
-        Some("male") => Some(Sex::Male),
-        Some(_) => {
-            return Err(AppError::field(
-                "applicant.sex",
-                ErrorCode::ValidationFailed,
-            ));
-        }
-    };
+    let sex = input
+        .sex
+        .as_deref()
+        .map(|raw| {
+            Sex::parse(raw)
+                .ok_or_else(|| AppError::field("applicant.sex", ErrorCode::ValidationFailed))
+        })
+        .transpose()?;
     Ok(Applicant {
         birth_date,
         sex,
@@ -606,8 +605,9 @@ pub async fn reserve(
         .get("idempotency-key")
         .map(|v| {
             v.to_str()
-                .map_err(|_| AppError::new(ErrorCode::InvalidIdempotencyKey))
-                .and_then(parse_idempotency_key)
+                .map_err(|_| ErrorCode::InvalidIdempotencyKey)
+                .and_then(IdempotencyKey::parse)
+                .map_err(AppError::new)
         })
         .transpose()?;
     let request = BookingRequest {
@@ -623,7 +623,8 @@ pub async fn reserve(
         remote_join: body.join,
         caller: None,
     };
-    let (outcome, _slot) = booking::book(&state, &ctx, request).await?;
+    let scope = state.scope(ctx.tenant.id, Actor::Resident(caller.account.id));
+    let (outcome, _slot) = uc::book(&state.reservations(), &scope, request).await?;
     Ok(match outcome {
         ReserveOutcome::Created(r) => (StatusCode::CREATED, Json(reservation_response(&r))),
         ReserveOutcome::Replayed(r) => (StatusCode::OK, Json(reservation_response(&r))),
@@ -642,7 +643,10 @@ pub(crate) async fn own_reservation(
         .await?;
     let mine = reservation.account_id == Some(caller.account.id);
     let staff = match &caller.access {
-        Some(access) => crate::booking::staff_may_handle(state, ctx, access, &reservation).await?,
+        Some(access) => {
+            let scope = state.scope(ctx.tenant.id, Actor::Staff(caller.account.id));
+            uc::staff_may_handle(&state.reservations(), &scope, access, &reservation).await?
+        }
         None => false,
     };
     if mine || staff {
@@ -678,7 +682,11 @@ pub async fn confirm(
 ) -> AppResult<Json<ReservationResponse>> {
     caller.require(ApiScope::AccountRead)?;
     let reservation = own_reservation(&state, &ctx, &caller, id).await?;
-    let confirmed = booking::confirm_hold(&state, &ctx, &reservation).await?;
+    let actor = reservation
+        .account_id
+        .map_or(Actor::Anonymous, Actor::Resident);
+    let scope = state.scope(ctx.tenant.id, actor);
+    let confirmed = uc::confirm_hold(&state.reservations(), &scope, &reservation).await?;
     Ok(Json(reservation_response(&confirmed)))
 }
 
@@ -695,13 +703,14 @@ pub async fn cancel(
     caller.require(ApiScope::AccountRead)?;
     let reservation = own_reservation(&state, &ctx, &caller, id).await?;
     let by_staff = caller.account.kind == AccountKind::Staff;
-    let canceller = booking::Actor {
+    let canceller = uc::By {
         account: caller.account.id,
         by_staff,
         access: caller.access.as_ref(),
         reason: query.reason.as_deref(),
     };
-    let cancelled = booking::cancel(&state, &ctx, &reservation, canceller).await?;
+    let scope = state.scope(ctx.tenant.id, canceller.actor());
+    let cancelled = uc::cancel(&state.reservations(), &scope, &reservation, canceller).await?;
     Ok(Json(reservation_response(&cancelled)))
 }
 

@@ -6,7 +6,6 @@ use super::api::{
     ApplicantInput, ReservationResponse, applicant_of, own_reservation, parse_date,
     reservation_response,
 };
-use crate::booking::{self, Actor, BookingRequest};
 use crate::day_sheet::{DaySheetLine, day_sheet_line, day_sheet_rows};
 use crate::http::error::{AppError, AppResult, ErrorBody};
 use crate::http::{ApiAccount, ApiAdmin, ApiCaller, ApiJson, ApiResident, ApiStaff, Ctx};
@@ -22,6 +21,8 @@ use madoguchi_domain::{AccountKind, DepartmentId, Email, ErrorCode, OfficeId, Sl
 use madoguchi_storage::{
     Attendance, RemoteJoin, ReserveOutcome, Suspension, WaitlistPlace, now_utc,
 };
+use madoguchi_usecases::Actor;
+use madoguchi_usecases::reservations::{self as uc, BookingRequest, By};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
@@ -73,13 +74,21 @@ pub async fn change(
     ApiJson(body): ApiJson<ChangeRequest>,
 ) -> AppResult<Json<ReservationResponse>> {
     let reservation = own_reservation(&state, &ctx, &caller, id).await?;
-    let actor = Actor {
+    let by = By {
         account: caller.account.id,
         by_staff: caller.account.kind == AccountKind::Staff,
         access: caller.access.as_ref(),
         reason: body.reason.as_deref(),
     };
-    let moved = booking::change(&state, &ctx, &reservation, SlotId(body.slot_id), actor).await?;
+    let scope = state.scope(ctx.tenant.id, by.actor());
+    let moved = uc::change(
+        &state.reservations(),
+        &scope,
+        &reservation,
+        SlotId(body.slot_id),
+        by,
+    )
+    .await?;
     Ok(Json(reservation_response(&moved)))
 }
 
@@ -111,9 +120,10 @@ pub async fn attendance(
     ApiJson(body): ApiJson<AttendanceRequest>,
 ) -> AppResult<Json<AttendanceResponse>> {
     let reservation = own_reservation(&state, &ctx, &caller, id).await?;
-    let outcome = booking::mark_attendance(
-        &state,
-        &ctx,
+    let scope = state.scope(ctx.tenant.id, Actor::Staff(caller.account.id));
+    let outcome = uc::mark_attendance(
+        &state.reservations(),
+        &scope,
         caller.account.id,
         &reservation,
         body.attendance,
@@ -175,9 +185,10 @@ pub async fn join_waitlist(
 ) -> AppResult<(StatusCode, Json<WaitlistResponse>)> {
     let applicant = applicant_of(body.applicant.as_ref())?;
     let answers = body.answers.unwrap_or_else(|| serde_json::json!({}));
-    let place = crate::waitlist::join(
-        &state,
-        &ctx,
+    let scope = state.scope(ctx.tenant.id, Actor::Resident(caller.account.id));
+    let place = uc::waitlist::join(
+        &state.reservations(),
+        &scope,
         caller.account.id,
         SlotId(id),
         &applicant,
@@ -214,7 +225,8 @@ pub async fn withdraw(
     Path(id): Path<Uuid>,
 ) -> AppResult<StatusCode> {
     resident_of(&caller)?;
-    crate::waitlist::withdraw(&state, &ctx, caller.account.id, id).await?;
+    let scope = state.scope(ctx.tenant.id, Actor::Resident(caller.account.id));
+    uc::waitlist::withdraw(&state.reservations(), &scope, caller.account.id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -346,7 +358,8 @@ pub async fn proxy_reserve(
         remote_join: body.join,
         caller: Some(proxy),
     };
-    let (outcome, _) = booking::book(&state, &ctx, request).await?;
+    let scope = state.scope(ctx.tenant.id, Actor::Staff(caller.account.id));
+    let (outcome, _) = uc::book(&state.reservations(), &scope, request).await?;
     let reservation = match outcome {
         ReserveOutcome::Created(r) | ReserveOutcome::Replayed(r) => r,
     };
@@ -453,8 +466,16 @@ pub async fn lift(
     ApiJson(body): ApiJson<LiftRequest>,
 ) -> AppResult<Json<SuspensionResponse>> {
     let access = staff_of(&caller)?;
-    let lifted =
-        booking::lift_suspension(&state, &ctx, caller.account.id, access, id, &body.reason).await?;
+    let scope = state.scope(ctx.tenant.id, Actor::Staff(caller.account.id));
+    let lifted = uc::lift_suspension(
+        &state.reservations(),
+        &scope,
+        caller.account.id,
+        access,
+        id,
+        &body.reason,
+    )
+    .await?;
     Ok(Json(suspension_response(&lifted)))
 }
 
@@ -467,7 +488,7 @@ pub async fn policy(
     caller: ApiCaller,
 ) -> AppResult<Json<BookingPolicy>> {
     staff_of(&caller)?;
-    Ok(Json(booking::policy_of(&state, ctx.tenant.id).await?))
+    Ok(Json(uc::policy_of(&*state.storage, ctx.tenant.id).await?))
 }
 
 /// Set the city's booking policy (administrators), e.g.

@@ -2,7 +2,7 @@
 //! times, the booking form, and the resident's own reservations with cancellation.
 //!
 //! They work without JavaScript (links, plain forms and redirects) and book through the same
-//! flow as the API ([`booking::book`]): the window, eligibility and required answers are checked
+//! flow as the API ([`madoguchi_usecases::reservations::book`]): the window, eligibility and required answers are checked
 //! there, and capacity and personal limits are decided by the database inside `reserve`. The
 //! calendar's ○△×－ marks are hints for choosing a day; nothing here checks capacity before
 //! booking.
@@ -11,7 +11,6 @@ mod catalogue;
 mod form;
 mod my;
 
-use crate::booking::rules_of;
 use crate::http::Ctx;
 use crate::http::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -21,6 +20,7 @@ use axum::Router;
 use madoguchi_booking::ServiceRules;
 use madoguchi_domain::{AccountKind, ErrorCode};
 use madoguchi_storage::Service;
+use madoguchi_usecases::reservations::rules_of;
 use time::{Date, Month};
 use tower_sessions::Session;
 

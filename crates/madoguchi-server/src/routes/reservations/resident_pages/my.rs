@@ -3,7 +3,6 @@
 
 use super::catalogue::slot_state;
 use super::resident_base;
-use crate::booking::{self, rules_of};
 use crate::http::Ctx;
 use crate::http::auth::ResidentSession;
 use crate::http::error::{AppError, AppResult};
@@ -19,6 +18,8 @@ use madoguchi_booking::ServiceRules;
 use madoguchi_domain::tokyo::{JST, start_of_tokyo_day};
 use madoguchi_domain::{ErrorCode, Lang, ReservationId, ServiceId, SlotId};
 use madoguchi_storage::{Office, Reservation, Service, now_utc};
+use madoguchi_usecases::Actor;
+use madoguchi_usecases::reservations::{self as uc, By, rules_of};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -335,16 +336,18 @@ async fn cancel(
     PageForm(form): PageForm<CancelForm>,
 ) -> AppResult<Response> {
     let reservation = own_reservation(&state, &ctx, &resident, id).await?;
-    let canceller = booking::Actor {
+    let canceller = By {
         account: resident.account.id,
         by_staff: false,
         access: None,
         reason: None,
     };
     // The shared flow checks the deadline, gives the seat back, audits and tells the resident.
-    let outcome = booking::cancel(&state, &ctx, &reservation, canceller)
+    let scope = state.scope(ctx.tenant.id, Actor::Resident(resident.account.id));
+    let outcome = uc::cancel(&state.reservations(), &scope, &reservation, canceller)
         .await
-        .map(|_| ());
+        .map(|_| ())
+        .map_err(AppError::from);
     match outcome {
         Ok(()) => {
             let to = if form.back == "list" {
@@ -379,7 +382,9 @@ async fn confirm_offer(
     PageForm(_form): PageForm<CancelForm>,
 ) -> AppResult<Response> {
     let reservation = own_reservation(&state, &ctx, &resident, id).await?;
-    match booking::confirm_hold(&state, &ctx, &reservation).await {
+    let scope = state.scope(ctx.tenant.id, Actor::Resident(resident.account.id));
+    let confirmed = uc::confirm_hold(&state.reservations(), &scope, &reservation).await;
+    match confirmed.map_err(AppError::from) {
         Ok(_) => Ok(Redirect::to(&format!("/my/reservations/{id}?booked=1")).into_response()),
         Err(error) if error.status.is_client_error() && error.code != ErrorCode::NotFound => {
             let current = own_reservation(&state, &ctx, &resident, id).await?;
@@ -503,13 +508,22 @@ async fn change_submit(
         let html = render_change(&state, &ctx, &session, &reservation, None, Some(alert)).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response());
     };
-    let actor = booking::Actor {
+    let actor = By {
         account: resident.account.id,
         by_staff: false,
         access: None,
         reason: None,
     };
-    match booking::change(&state, &ctx, &reservation, SlotId(slot), actor).await {
+    let scope = state.scope(ctx.tenant.id, Actor::Resident(resident.account.id));
+    let changed = uc::change(
+        &state.reservations(),
+        &scope,
+        &reservation,
+        SlotId(slot),
+        actor,
+    )
+    .await;
+    match changed.map_err(AppError::from) {
         Ok(_) => Ok(Redirect::to(&format!("/my/reservations/{id}?changed=1")).into_response()),
         Err(error) if error.status.is_client_error() && error.code != ErrorCode::NotFound => {
             let alert = Some(error.code.message(ctx.lang).to_owned());
@@ -528,7 +542,10 @@ async fn withdraw_waiting(
     Path(id): Path<Uuid>,
     PageForm(_form): PageForm<CancelForm>,
 ) -> AppResult<Response> {
-    match crate::waitlist::withdraw(&state, &ctx, resident.account.id, id).await {
+    let scope = state.scope(ctx.tenant.id, Actor::Resident(resident.account.id));
+    let withdrawn =
+        uc::waitlist::withdraw(&state.reservations(), &scope, resident.account.id, id).await;
+    match withdrawn.map_err(AppError::from) {
         // Already promoted or withdrawn (a second press): the list shows how things are.
         Ok(())
         | Err(AppError {

@@ -12,7 +12,6 @@ use super::rules_by_service;
 use super::scope_of;
 use super::shown_on_page;
 use super::text;
-use crate::booking::{self};
 use crate::day_sheet::{DaySheetLine, day_sheet_line, day_sheet_rows};
 use crate::http::Ctx;
 use crate::http::auth::StaffSession;
@@ -30,6 +29,8 @@ use madoguchi_booking::ServiceRules;
 use madoguchi_domain::account::StaffAccess;
 use madoguchi_domain::{DepartmentId, ErrorCode, Lang, OfficeId, ReservationId, ServiceId};
 use madoguchi_storage::{ActorKind, Attendance, DaySheetRow, Office, ReservationStatus, now_utc};
+use madoguchi_usecases::Actor;
+use madoguchi_usecases::reservations as uc;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -505,7 +506,17 @@ async fn attendance(
         tokyo_date(slot.starts_at),
         &scope,
     )?;
-    match booking::mark_attendance(&state, &ctx, staff.account.id, &reservation, mark).await {
+    let actor = Actor::Staff(staff.account.id);
+    let marked = uc::mark_attendance(
+        &state.reservations(),
+        &state.scope(ctx.tenant.id, actor),
+        staff.account.id,
+        &reservation,
+        mark,
+    )
+    .await
+    .map_err(AppError::from);
+    match marked {
         Ok(outcome) => {
             let mut to = format!(
                 "/staff/day-sheet?{}&marked={}",

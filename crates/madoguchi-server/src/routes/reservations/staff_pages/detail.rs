@@ -9,14 +9,13 @@ use super::proxy::handled_slots;
 use super::require_handler;
 use super::shown_on_page;
 use super::text;
-use crate::booking::{self, Actor, rules_of};
 use crate::day_sheet::day_sheet_line;
 use crate::http::Ctx;
 use crate::http::auth::StaffSession;
 use crate::http::error::{AppError, AppResult, FieldError};
 use crate::http::extract::PageForm;
 use crate::state::AppState;
-use crate::view::page::staff_base;
+use crate::view::page::{FormProblems, staff_base};
 use crate::view::present::*;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -25,6 +24,8 @@ use axum::routing::get;
 use madoguchi_domain::tokyo::format_tokyo_minutes;
 use madoguchi_domain::{ErrorCode, SlotId};
 use madoguchi_storage::{DaySheetRow, Reservation, Service, Slot, StorageError, now_utc};
+use madoguchi_usecases::Actor;
+use madoguchi_usecases::reservations::{self as uc, By, rules_of};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -303,21 +304,23 @@ async fn reservation_submit(
     require_handler(&staff)?;
     let lang = ctx.lang;
     let reservation = handled_reservation(&state, &ctx, &staff, id).await?;
-    let actor = Actor {
+    let actor = By {
         account: staff.account.id,
         by_staff: true,
         access: Some(&staff.access),
         reason: Some(form.reason.as_str()),
     };
+    let scope = state.scope(ctx.tenant.id, Actor::Staff(staff.account.id));
     let action = match form.action.as_str() {
         "cancel" => "cancel",
         "change" => "change",
         _ => return Err(AppError::field("action", ErrorCode::ValidationFailed)),
     };
     let outcome = if action == "cancel" {
-        booking::cancel(&state, &ctx, &reservation, actor)
+        uc::cancel(&state.reservations(), &scope, &reservation, actor)
             .await
             .map(|_| "cancelled")
+            .map_err(AppError::from)
     } else {
         match optional_uuid("slot", &form.slot).ok().flatten() {
             None => {
@@ -336,9 +339,16 @@ async fn reservation_submit(
             }
             Some(slot) => {
                 let target = handled_slot(&state, &ctx, &staff, SlotId(slot)).await?;
-                booking::change(&state, &ctx, &reservation, target.slot.id, actor)
-                    .await
-                    .map(|_| "changed")
+                uc::change(
+                    &state.reservations(),
+                    &scope,
+                    &reservation,
+                    target.slot.id,
+                    actor,
+                )
+                .await
+                .map(|_| "changed")
+                .map_err(AppError::from)
             }
         }
     };
@@ -348,23 +358,14 @@ async fn reservation_submit(
                 .into_response(),
         ),
         Err(error) if shown_on_page(&error) => {
-            let errors: BTreeMap<String, String> = error
-                .fields
-                .iter()
-                .map(|f| {
-                    let message = match f.field.as_str() {
-                        "reason" => text(lang, "staff_res_error_reason"),
-                        "slot" => text(lang, "staff_res_error_slot"),
-                        _ => f.code.message(lang).to_owned(),
-                    };
-                    (format!("{action}_{}", f.field), message)
-                })
-                .collect();
-            let alert = if errors.is_empty() {
-                error.code.message(lang).to_owned()
-            } else {
-                ErrorCode::ValidationFailed.message(lang).to_owned()
-            };
+            let problems = FormProblems::refused(&error, lang, |f| {
+                let message = match f.field.as_str() {
+                    "reason" => text(lang, "staff_res_error_reason"),
+                    "slot" => text(lang, "staff_res_error_slot"),
+                    _ => f.code.message(lang).to_owned(),
+                };
+                (format!("{action}_{}", f.field), message)
+            });
             let values = BTreeMap::from([
                 (format!("{action}_reason"), form.reason.clone()),
                 ("slot".to_owned(), form.slot.trim().to_owned()),
@@ -372,14 +373,14 @@ async fn reservation_submit(
             // Show the reservation as it is now (another clerk may have acted on it).
             let current = handled_reservation(&state, &ctx, &staff, id).await?;
             let page = DetailPage {
-                alert: Some(alert),
-                errors,
+                alert: Some(problems.alert.clone()),
+                errors: problems.errors.clone(),
                 values,
                 date: parse_day(&form.date),
                 ..DetailPage::default()
             };
             let html = render_detail(&state, &ctx, &session, &staff, &current, page).await?;
-            Ok((error.status, html).into_response())
+            Ok(problems.respond(html))
         }
         Err(error) => Err(error),
     }

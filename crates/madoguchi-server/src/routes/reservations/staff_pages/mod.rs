@@ -4,7 +4,7 @@
 //! lifting.
 //!
 //! The pages work without JavaScript (links, plain forms, redirects). They do no booking logic
-//! of their own: the shared flows of [`crate::booking`] do the work, as for the API, and the day
+//! of their own: the use cases of [`madoguchi_usecases::reservations`] do the work, as for the API, and the day
 //! sheet's rows come from [`day_sheet_rows`] and [`day_sheet_line`], so the API, the page and the
 //! CSV show the same thing. Who may do what is
 //! [`StaffAccess::may_handle_reservations`] alone.
@@ -15,7 +15,6 @@ mod policy;
 mod proxy;
 mod suspensions;
 
-use crate::booking::{self, Bookable, rules_of};
 use crate::http::Ctx;
 use crate::http::auth::StaffSession;
 use crate::http::error::{AppError, AppResult};
@@ -25,6 +24,8 @@ use madoguchi_booking::ServiceRules;
 use madoguchi_domain::account::StaffAccess;
 use madoguchi_domain::{ErrorCode, Lang, ReservationId, ServiceId, SlotId};
 use madoguchi_storage::{Department, Office, Reservation, Service};
+use madoguchi_usecases::Actor;
+use madoguchi_usecases::reservations::{self as uc, Bookable, rules_of};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -134,7 +135,8 @@ async fn handled_reservation(
         .storage
         .reservation(ctx.tenant.id, ReservationId(id))
         .await?;
-    if booking::staff_may_handle(state, ctx, &staff.access, &reservation).await? {
+    let scope = state.scope(ctx.tenant.id, Actor::Staff(staff.account.id));
+    if uc::staff_may_handle(&state.reservations(), &scope, &staff.access, &reservation).await? {
         Ok(reservation)
     } else {
         Err(AppError::new(ErrorCode::Forbidden))
@@ -148,7 +150,8 @@ async fn handled_slot(
     staff: &StaffSession,
     id: SlotId,
 ) -> AppResult<Bookable> {
-    let target = booking::bookable(state, ctx, id).await?;
+    let scope = state.scope(ctx.tenant.id, Actor::Staff(staff.account.id));
+    let target = uc::bookable(&state.reservations(), &scope, id).await?;
     if staff
         .access
         .may_handle_reservations(target.slot.office_id, target.service.department_id)

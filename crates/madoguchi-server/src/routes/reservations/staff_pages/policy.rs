@@ -6,12 +6,11 @@ use crate::http::auth::StaffSession;
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::PageForm;
 use crate::state::AppState;
-use crate::view::page::staff_base;
+use crate::view::page::{FormProblems, staff_base};
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
-use madoguchi_domain::ErrorCode;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -64,7 +63,7 @@ async fn booking_policy(
     Query(query): Query<SavedQuery>,
 ) -> AppResult<Html<String>> {
     staff.require_admin()?;
-    let policy = crate::booking::policy_of(&state, ctx.tenant.id)
+    let policy = madoguchi_usecases::reservations::policy_of(&*state.storage, ctx.tenant.id)
         .await?
         .no_show;
     let values = PolicyForm {
@@ -110,7 +109,8 @@ async fn save_booking_policy(
         suspend_days: number("suspend_days", &form.suspend_days, 0..=3650),
     };
     if !errors.is_empty() {
-        let alert = ErrorCode::ValidationFailed.message(ctx.lang);
+        let problems = FormProblems::invalid(errors, ctx.lang);
+        let (errors, alert) = (&problems.errors, &problems.alert);
         let page = render_booking_policy(
             &state,
             &ctx,
@@ -119,7 +119,7 @@ async fn save_booking_policy(
             context! { values => form, errors, alert },
         )
         .await?;
-        return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        return Ok(problems.respond(page));
     }
     let json = serde_json::to_value(madoguchi_booking::BookingPolicy { no_show: policy })
         .map_err(AppError::internal)?;

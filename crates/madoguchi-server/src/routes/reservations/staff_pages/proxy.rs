@@ -7,34 +7,34 @@ use super::handled_slot;
 use super::optional_uuid;
 use super::require_handler;
 use super::scope_of;
-use super::shown_on_page;
 use super::text;
-use crate::booking::{self, Bookable, BookingRequest, parse_idempotency_key, rules_of};
 use crate::http::Ctx;
 use crate::http::auth::StaffSession;
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::PageForm;
 use crate::state::AppState;
+use crate::view::booking_form::{
+    FieldMessages, FormFor, FormState, FormValues, check_applicant, check_join, form_context,
+    form_value, refusal,
+};
+use crate::view::page::FormProblems;
 use crate::view::page::staff_base;
 use crate::view::present::*;
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
-use madoguchi_booking::{Applicant, CallerError, ProxyCaller, ServiceRules, Sex, WindowError};
+use madoguchi_booking::{Applicant, CallerError, ProxyCaller, ServiceRules, WindowError};
 use madoguchi_domain::account::StaffAccess;
 use madoguchi_domain::tokyo::start_of_tokyo_day;
-use madoguchi_domain::{
-    AccountId, AccountKind, Email, ErrorCode, Lang, OfficeId, ServiceId, SlotId,
-};
-use madoguchi_storage::{Office, RemoteJoin, Service, ServiceKind, Slot, StorageError, now_utc};
+use madoguchi_domain::{AccountId, AccountKind, Email, ErrorCode, Lang, ServiceId, SlotId};
+use madoguchi_storage::{Office, RemoteJoin, Service, Slot, StorageError, now_utc};
+use madoguchi_usecases::Actor;
+use madoguchi_usecases::reservations::{self as uc, Bookable, BookingRequest, rules_of};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
-use time::{Date, Month, OffsetDateTime};
+use time::{Date, OffsetDateTime};
 use tower_sessions::Session;
-use uuid::Uuid;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new().route("/staff/proxy-booking", get(proxy_page).post(proxy_submit))
@@ -146,9 +146,9 @@ async fn proxy_page(
     require_handler(&staff)?;
     if let Some(slot) = optional_uuid("slot", &query.slot)? {
         let target = handled_slot(&state, &ctx, &staff, SlotId(slot)).await?;
-        let page = ProxyFormPage {
-            values: &CallerValues::default(),
-            errors: &BTreeMap::new(),
+        let page = FormState {
+            values: &FormValues::default(),
+            errors: &FieldMessages::new(),
             alert: None,
             idempotency_key: &new_idempotency_key(),
         };
@@ -275,62 +275,6 @@ async fn proxy_page(
     )
 }
 
-/// What the clerk typed, kept for showing the form again.
-#[derive(Default, Serialize)]
-struct CallerValues {
-    name_kanji: String,
-    name_kana: String,
-    birth_year: String,
-    birth_month: String,
-    birth_day: String,
-    phone: String,
-    email: String,
-    sex: String,
-    /// `yes` or `no`.
-    resident: String,
-    /// `home` or an office id (its kiosk).
-    join: String,
-    /// By form field name (`q_<question id>`).
-    answers: BTreeMap<String, String>,
-}
-
-fn form_value(pairs: &[(String, String)], name: &str) -> String {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.trim().to_owned())
-        .unwrap_or_default()
-}
-
-/// The form's fields, read from the pairs so that the service's own questions can be picked out;
-/// also the page's idempotency key.
-fn read_caller(pairs: &[(String, String)], rules: &ServiceRules) -> (CallerValues, String) {
-    let get = |name: &str| form_value(pairs, name);
-    let answers = rules
-        .questions
-        .iter()
-        .map(|q| {
-            let name = question_field(&q.id);
-            let value = get(&name);
-            (name, value)
-        })
-        .collect();
-    let values = CallerValues {
-        name_kanji: get("name_kanji"),
-        name_kana: get("name_kana"),
-        birth_year: get("birth_year"),
-        birth_month: get("birth_month"),
-        birth_day: get("birth_day"),
-        phone: get("phone"),
-        email: get("email"),
-        sex: get("sex"),
-        resident: get("resident"),
-        join: get("join"),
-        answers,
-    };
-    (values, get("idempotency_key"))
-}
-
 /// What the form yields once every field is acceptable.
 struct CheckedCaller {
     caller: ProxyCaller,
@@ -352,55 +296,49 @@ fn caller_error_text(error: CallerError, lang: Lang) -> String {
     )
 }
 
-/// Checks the form's fields, every problem at once, and builds the caller, applicant and
-/// answers. The caller's own rules are [`ProxyCaller::new`]'s alone, as for the API.
+/// Checks the form's fields, every problem at once: the applicant's and the service's own
+/// through the shared booking form, and the caller's details, whose rules are
+/// [`ProxyCaller::new`]'s alone, as for the API.
 fn check_caller(
-    values: &CallerValues,
+    values: &FormValues,
     target: &Bookable,
     offices: &[Office],
     today: Date,
     lang: Lang,
-) -> Result<CheckedCaller, BTreeMap<String, String>> {
-    let mut errors = BTreeMap::new();
+) -> Result<CheckedCaller, FieldMessages> {
+    let mut errors = FieldMessages::new();
     let required = text(lang, "staff_res_error_required");
-    let choose = text(lang, "staff_res_error_choose");
-    for (field, value) in [
-        ("name_kanji", &values.name_kanji),
-        ("name_kana", &values.name_kana),
-        ("phone", &values.phone),
-    ] {
-        if value.is_empty() {
+    for field in ["name_kanji", "name_kana", "phone"] {
+        if values.get(field).is_empty() {
             errors.insert(field.to_owned(), required.clone());
         }
     }
-    let birth_date = (|| {
-        let year: i32 = values.birth_year.parse().ok()?;
-        let month: u8 = values.birth_month.parse().ok()?;
-        let day: u8 = values.birth_day.parse().ok()?;
-        Date::from_calendar_date(year, Month::try_from(month).ok()?, day).ok()
-    })()
-    .filter(|d| madoguchi_domain::tokyo::is_supported_date(*d));
-    if birth_date.is_none() {
-        errors.insert(
-            "birth_date".to_owned(),
-            text(lang, "booking_birth_date_invalid"),
-        );
-    }
+    let checked = check_applicant(
+        values,
+        FormFor::Staff,
+        &target.rules,
+        today,
+        lang,
+        &mut errors,
+    );
     // `ProxyCaller::new` names the first field it refuses. To name every bad field at once, a
     // refused field is replaced by a valid stand-in and the caller checked again; the stand-ins
     // never reach a booking, since any error stops here.
-    let stand_in = |field: &str, value: &str| -> String {
+    let stand_in = |field: &str| -> String {
         match (errors.contains_key(field), field) {
-            (false, _) => value.to_owned(),
+            (false, _) => values.get(field).to_owned(),
             (true, "name_kanji") => "山田".to_owned(),
             (true, "name_kana") => "ヤマダ".to_owned(),
             (true, _) => "0300000000".to_owned(),
         }
     };
-    let mut kanji = stand_in("name_kanji", &values.name_kanji);
-    let mut kana = stand_in("name_kana", &values.name_kana);
-    let mut phone = stand_in("phone", &values.phone);
-    let mut birth = birth_date.unwrap_or(time::macros::date!(1950 - 01 - 01));
+    let mut kanji = stand_in("name_kanji");
+    let mut kana = stand_in("name_kana");
+    let mut phone = stand_in("phone");
+    let mut birth = checked
+        .applicant
+        .birth_date
+        .unwrap_or(time::macros::date!(1950 - 01 - 01));
     let mut caller = None;
     for _ in 0..4 {
         match ProxyCaller::new(&kanji, &kana, birth, &phone, today) {
@@ -421,7 +359,7 @@ fn check_caller(
             }
         }
     }
-    let email = match values.email.as_str() {
+    let email = match values.get("email") {
         "" => None,
         raw => match Email::parse(raw) {
             Ok(email) => Some(email),
@@ -431,109 +369,27 @@ fn check_caller(
             }
         },
     };
-    let eligibility = &target.rules.eligibility;
-    let sex = match (eligibility.sex.is_some(), values.sex.as_str()) {
-        (false, _) => None,
-        (true, "female") => Some(Sex::Female),
-        (true, "male") => Some(Sex::Male),
-        (true, _) => {
-            errors.insert("sex".to_owned(), choose.clone());
-            None
-        }
-    };
-    // Residency is asked only where it matters; elsewhere the caller counts as a resident, as in
-    // the API's default.
-    let resident = match (eligibility.residents_only, values.resident.as_str()) {
-        (false, _) | (true, "yes") => true,
-        (true, "no") => false,
-        (true, _) => {
-            errors.insert("resident".to_owned(), choose.clone());
-            true
-        }
-    };
-    let mut answers = serde_json::Map::new();
-    for question in &target.rules.questions {
-        let name = question_field(&question.id);
-        let answer = values.answers.get(&name).map(String::as_str).unwrap_or("");
-        if answer.chars().count() > ANSWER_CHARS_MAX {
-            errors.insert(name, text(lang, "booking_answer_too_long"));
-        } else if answer.is_empty() {
-            if question.required {
-                errors.insert(name, text(lang, "booking_answer_required"));
-            }
-        } else {
-            answers.insert(question.id.clone(), answer.into());
-        }
-    }
-    let join = match (target.service.kind, values.join.as_str()) {
-        (ServiceKind::RemoteConsultation, "" | "home") => Some(RemoteJoin::Home),
-        (ServiceKind::RemoteConsultation, raw) => {
-            match Uuid::parse_str(raw)
-                .ok()
-                .map(OfficeId)
-                .filter(|id| offices.iter().any(|o| o.id == *id))
-            {
-                Some(office_id) => Some(RemoteJoin::Kiosk { office_id }),
-                None => {
-                    errors.insert("join".to_owned(), choose.clone());
-                    None
-                }
-            }
-        }
-        _ => None,
-    };
+    let join = check_join(
+        values,
+        FormFor::Staff,
+        &target.service,
+        offices,
+        lang,
+        &mut errors,
+    );
     match caller {
         Some(caller) if errors.is_empty() => Ok(CheckedCaller {
             applicant: Applicant {
                 birth_date: Some(caller.birth_date),
-                sex,
-                resident,
+                ..checked.applicant
             },
             caller,
             email,
-            answers: serde_json::Value::Object(answers),
+            answers: checked.answers,
             join,
         }),
         _ => Err(errors),
     }
-}
-
-/// A refusal from the booking flow as field messages and an alert; server errors and a slot or
-/// service that vanished go to the error page instead.
-fn refusal(
-    error: AppError,
-    lang: Lang,
-) -> AppResult<(StatusCode, BTreeMap<String, String>, String)> {
-    if !shown_on_page(&error) {
-        return Err(error);
-    }
-    let message = error.code.message(lang).to_owned();
-    let mut fields = BTreeMap::new();
-    match error.code {
-        ErrorCode::IneligibleAge | ErrorCode::BirthDateRequired => {
-            fields.insert("birth_date".to_owned(), message.clone());
-        }
-        ErrorCode::IneligibleSex => {
-            fields.insert("sex".to_owned(), message.clone());
-        }
-        ErrorCode::IneligibleNonResident => {
-            fields.insert("resident".to_owned(), message.clone());
-        }
-        _ => {}
-    }
-    for field in &error.fields {
-        if let Some(id) = field.field.strip_prefix("answers.") {
-            fields.insert(question_field(id), text(lang, "booking_answer_required"));
-        } else if field.field == "join" {
-            fields.insert("join".to_owned(), text(lang, "staff_res_error_choose"));
-        }
-    }
-    let alert = if error.fields.is_empty() {
-        message
-    } else {
-        ErrorCode::ValidationFailed.message(lang).to_owned()
-    };
-    Ok((error.status, fields, alert))
 }
 
 /// The stored key is the form's key scoped to the staff member, so a key sent by anyone else
@@ -543,128 +399,38 @@ pub(super) fn scoped_key(staff: AccountId, raw: &str) -> Option<String> {
     if !shaped {
         return None;
     }
-    parse_idempotency_key(&format!("proxy:{staff}:{raw}")).ok()
+    madoguchi_domain::IdempotencyKey::parse(&format!("proxy:{staff}:{raw}"))
+        .ok()
+        .map(String::from)
 }
 
-/// What the form page shows besides the slot.
-struct ProxyFormPage<'a> {
-    values: &'a CallerValues,
-    errors: &'a BTreeMap<String, String>,
-    alert: Option<String>,
-    idempotency_key: &'a str,
-}
-
+/// The staff member's form: the shared booking form, for a caller.
 async fn render_proxy_form(
     state: &AppState,
     ctx: &Ctx,
     session: &Session,
     staff: &StaffSession,
     target: &Bookable,
-    page: ProxyFormPage<'_>,
+    page: FormState<'_>,
 ) -> AppResult<Html<String>> {
-    let lang = ctx.lang;
-    let Bookable {
-        slot,
-        service,
-        rules,
-    } = target;
+    let now = now_utc();
     let offices = state.offices(ctx.tenant.id).await?;
-    let questions: Vec<QuestionField> = rules
-        .questions
-        .iter()
-        .map(|q| QuestionField {
-            name: question_field(&q.id),
-            label: match lang {
-                Lang::Ja => q.label_ja.clone(),
-                Lang::En => q.label_en.clone(),
-            },
-            required: q.required,
-        })
-        .collect();
-    let ask_sex = rules.eligibility.sex.is_some();
-    let ask_resident = rules.eligibility.residents_only;
-    let remote = service.kind == ServiceKind::RemoteConsultation;
-    // The summary at the top lists each field's problem in form order, linked to the field.
-    let mut order: Vec<(String, String, String)> = [
-        ("name_kanji", "f-name_kanji", "staff_res_name_kanji"),
-        ("name_kana", "f-name_kana", "staff_res_name_kana"),
-        ("birth_date", "f-birth_year", "staff_res_birth_date"),
-        ("phone", "f-phone", "staff_res_phone"),
-        ("email", "f-email", "staff_res_email"),
-        ("sex", "f-sex-female", "booking_sex"),
-        ("resident", "f-resident-yes", "staff_res_resident"),
-        ("join", "f-join", "staff_res_join"),
-    ]
-    .into_iter()
-    .map(|(field, target, label)| (field.to_owned(), target.to_owned(), text(lang, label)))
-    .collect();
-    order.extend(
-        questions
-            .iter()
-            .map(|q| (q.name.clone(), format!("f-{}", q.name), q.label.clone())),
+    let form = form_context(
+        FormFor::Staff,
+        target,
+        &offices,
+        page,
+        tokyo_today(now),
+        ctx.lang,
     );
-    let error_links: Vec<ErrorLink> = order
-        .into_iter()
-        .filter_map(|(field, target, label)| {
-            page.errors.get(&field).map(|message| ErrorLink {
-                target,
-                label,
-                message: message.clone(),
-            })
-        })
-        .collect();
-    let today = tokyo_today(now_utc());
-    let years: Vec<Choice> = (BIRTH_YEAR_MIN..=today.year())
-        .rev()
-        .map(|y| Choice {
-            value: y.to_string(),
-            label: birth_year_label(y, lang),
-        })
-        .collect();
-    let numbers = |range: std::ops::RangeInclusive<u8>| -> Vec<Choice> {
-        range
-            .map(|n| Choice {
-                value: n.to_string(),
-                label: n.to_string(),
-            })
-            .collect()
-    };
-    let join_options: Vec<Choice> = offices
-        .iter()
-        .map(|o| Choice {
-            value: o.id.to_string(),
-            label: text(lang, "staff_res_join_kiosk").replace("{office}", o.name(lang)),
-        })
-        .collect();
-    let date = tokyo_date(slot.starts_at);
     let base = staff_base(ctx, staff, session).await?;
     state.templates.page(
         "staff/proxy_form.html",
         &base,
         context! {
             section => "proxy",
-            slot_id => slot.id.to_string(),
-            service_id => service.id.to_string(),
-            date => date.to_string(),
-            service_name => service_name(service, lang),
-            when => format!("{} {}", date_label(date, lang), time_range(slot, lang)),
-            office => office_name(&offices, slot.office_id, lang),
-            seats_left => (slot.capacity - slot.taken).max(0),
-            slot_state => slot_state(rules, slot, now_utc()),
-            eligibility => eligibility_lines(rules, lang),
-            ask_sex,
-            ask_resident,
-            remote,
-            join_options,
-            years,
-            months => numbers(1..=12),
-            days => numbers(1..=31),
-            questions,
-            values => page.values,
-            errors => page.errors,
-            error_links,
-            alert => page.alert,
-            idempotency_key => page.idempotency_key,
+            slot_state => slot_state(&target.rules, &target.slot, now),
+            ..form
         },
     )
 }
@@ -681,7 +447,8 @@ async fn proxy_submit(
     let slot_id = optional_uuid("slot", &form_value(&pairs, "slot"))?
         .ok_or_else(|| AppError::field("slot", ErrorCode::ValidationFailed))?;
     let target = handled_slot(&state, &ctx, &staff, SlotId(slot_id)).await?;
-    let (values, raw_key) = read_caller(&pairs, &target.rules);
+    let values = FormValues::read(&pairs, FormFor::Staff, &target.rules);
+    let raw_key = form_value(&pairs, "idempotency_key");
     // Keep the page's key when showing the form again: nothing was stored under it.
     let key = if scoped_key(staff.account.id, &raw_key).is_some() {
         raw_key
@@ -689,57 +456,54 @@ async fn proxy_submit(
         new_idempotency_key()
     };
     let offices = state.offices(ctx.tenant.id).await?;
-    let (status, errors, alert) =
-        match check_caller(&values, &target, &offices, tokyo_today(now_utc()), lang) {
-            Err(errors) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                errors,
-                ErrorCode::ValidationFailed.message(lang).to_owned(),
-            ),
-            Ok(checked) => {
-                // A caller with an online account gets the booking as theirs (their limits apply,
-                // they get the mails), as in the API.
-                let account = match &checked.email {
-                    None => None,
-                    Some(email) => match state
-                        .storage
-                        .account_by_email(ctx.tenant.id, AccountKind::Resident, email)
-                        .await
-                    {
-                        Ok(account) => Some(account.id),
-                        Err(StorageError::NotFound) => None,
-                        Err(other) => return Err(other.into()),
-                    },
-                };
-                let request = BookingRequest {
-                    slot_id: target.slot.id,
-                    account_id: account,
-                    booked_by: Some(staff.account.id),
-                    idempotency_key: scoped_key(staff.account.id, &key),
-                    hold: false,
-                    applicant: checked.applicant,
-                    answers: checked.answers,
-                    remote_join: checked.join,
-                    caller: Some(checked.caller),
-                };
-                match booking::book(&state, &ctx, request).await {
-                    Ok((outcome, _)) => {
-                        let id = outcome.reservation().id;
-                        return Ok(Redirect::to(&format!("/staff/reservations/{id}?booked=1"))
-                            .into_response());
-                    }
-                    Err(error) => refusal(error, lang)?,
+    let problems = match check_caller(&values, &target, &offices, tokyo_today(now_utc()), lang) {
+        Err(errors) => FormProblems::invalid(errors, lang),
+        Ok(checked) => {
+            // A caller with an online account gets the booking as theirs (their limits apply,
+            // they get the mails), as in the API.
+            let account = match &checked.email {
+                None => None,
+                Some(email) => match state
+                    .storage
+                    .account_by_email(ctx.tenant.id, AccountKind::Resident, email)
+                    .await
+                {
+                    Ok(account) => Some(account.id),
+                    Err(StorageError::NotFound) => None,
+                    Err(other) => return Err(other.into()),
+                },
+            };
+            let request = BookingRequest {
+                slot_id: target.slot.id,
+                account_id: account,
+                booked_by: Some(staff.account.id),
+                idempotency_key: scoped_key(staff.account.id, &key),
+                hold: false,
+                applicant: checked.applicant,
+                answers: checked.answers,
+                remote_join: checked.join,
+                caller: Some(checked.caller),
+            };
+            let scope = state.scope(ctx.tenant.id, Actor::Staff(staff.account.id));
+            match uc::book(&state.reservations(), &scope, request).await {
+                Ok((outcome, _)) => {
+                    let id = outcome.reservation().id;
+                    return Ok(
+                        Redirect::to(&format!("/staff/reservations/{id}?booked=1")).into_response()
+                    );
                 }
+                Err(error) => refusal(error.into(), FormFor::Staff, lang)?,
             }
-        };
+        }
+    };
     // Show the slot as it is now (a refusal may mean it just filled up).
     let target = handled_slot(&state, &ctx, &staff, target.slot.id).await?;
-    let page = ProxyFormPage {
+    let page = FormState {
         values: &values,
-        errors: &errors,
-        alert: Some(alert),
+        errors: &problems.errors,
+        alert: Some(problems.alert.clone()),
         idempotency_key: &key,
     };
     let html = render_proxy_form(&state, &ctx, &session, &staff, &target, page).await?;
-    Ok((status, html).into_response())
+    Ok(problems.respond(html))
 }

@@ -2,10 +2,9 @@
 
 use super::require_handler;
 use super::text;
-use crate::booking::{self};
 use crate::http::Ctx;
 use crate::http::auth::StaffSession;
-use crate::http::error::AppResult;
+use crate::http::error::{AppError, AppResult};
 use crate::http::extract::PageForm;
 use crate::state::AppState;
 use crate::view::page::staff_base;
@@ -16,6 +15,8 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use madoguchi_domain::ErrorCode;
 use madoguchi_storage::{StorageError, now_utc};
+use madoguchi_usecases::Actor;
+use madoguchi_usecases::reservations as uc;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
@@ -151,15 +152,17 @@ async fn lift(
 ) -> AppResult<Response> {
     require_handler(&staff)?;
     let lang = ctx.lang;
-    match booking::lift_suspension(
-        &state,
-        &ctx,
+    let scope = state.scope(ctx.tenant.id, Actor::Staff(staff.account.id));
+    match uc::lift_suspension(
+        &state.reservations(),
+        &scope,
         staff.account.id,
         &staff.access,
         id,
         &form.reason,
     )
     .await
+    .map_err(AppError::from)
     {
         Ok(_) => Ok(Redirect::to("/staff/suspensions?lifted=1").into_response()),
         Err(error) if error.status.is_client_error() && error.code != ErrorCode::Forbidden => {
