@@ -25,6 +25,12 @@ pub fn code(raw: &str) -> OrgCode {
     OrgCode::parse(raw).unwrap_or_else(|e| panic!("code {raw:?}: {e:?}"))
 }
 
+/// Service rules written as the JSON an administrator posts; the shape must be one the booking
+/// crate reads (unknown fields are refused).
+pub fn rules(value: serde_json::Value) -> madoguchi_booking::ServiceRules {
+    serde_json::from_value(value).unwrap_or_else(|e| panic!("service rules: {e}"))
+}
+
 /// A tenant named after its slug (`<slug>市`), with `host` if given.
 pub fn new_tenant(raw_slug: &str, host: Option<&str>) -> NewTenant {
     NewTenant {

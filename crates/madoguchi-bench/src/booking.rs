@@ -193,7 +193,7 @@ async fn rush(
                 name_ja: "がん検診（集団）".into(),
                 name_en: "Cancer screening (group)".into(),
                 department_id: None,
-                rules,
+                rules: serde_json::from_value(rules)?,
             },
         )
         .await?;
@@ -235,11 +235,9 @@ async fn rush(
     );
     let ids: Vec<SlotId> = slots.iter().map(|s| s.id).collect();
     // The personal-limit check the app makes for a slot, for the ceiling's direct bookings.
-    let service_rules = madoguchi_usecases::reservations::rules_of(&service)
-        .map_err(|e| anyhow::anyhow!("{:?}", e.code))?;
     let limits: Vec<Option<madoguchi_storage::LimitCheck>> = slots
         .iter()
-        .map(|slot| madoguchi_usecases::reservations::limit_for(&service_rules, slot))
+        .map(|slot| madoguchi_usecases::reservations::limit_for(&service.rules, slot))
         .collect();
     let (contested, rest) = ids.split_first().context("no slots")?;
     let (ceiling_slots, rest) = rest.split_at(ceiling_pools.len());
@@ -682,7 +680,7 @@ async fn month_view_in(args: &MonthArgs, storage: Arc<dyn Storage>) -> anyhow::R
                 name_ja: "特定健診".into(),
                 name_en: "Specific health checkup".into(),
                 department_id: None,
-                rules,
+                rules: serde_json::from_value(rules)?,
             },
         )
         .await?;

@@ -4,7 +4,7 @@
 
 use madoguchi_auth::PasswordHasher;
 use madoguchi_auth::one_time::new_token;
-use madoguchi_booking::{WeeklyPattern, slots_for_range};
+use madoguchi_booking::{ServiceRules, WeeklyPattern, slots_for_range};
 use madoguchi_calendar::MunicipalCalendar;
 use madoguchi_domain::{
     AccountKind, DisplayName, Email, Lang, OfficeKind, OrgCode, Role, RoleAssignment, TenantSlug,
@@ -426,6 +426,10 @@ pub async fn seed_demo_services(
         let (Some(office), Ok(code)) = (office, OrgCode::parse(demo.code)) else {
             continue;
         };
+        // Written as JSON above to read like what an administrator posts; a typo there is a
+        // bug of this file, reported rather than skipped.
+        let rules: ServiceRules = serde_json::from_value(demo.rules)
+            .map_err(|e| StorageError::Other(format!("demo rules of {}: {e}", demo.code)))?;
         let service = storage
             .create_service(
                 tenant.id,
@@ -438,7 +442,7 @@ pub async fn seed_demo_services(
                         .iter()
                         .find(|d| d.code.as_str() == demo.department)
                         .map(|d| d.id),
-                    rules: demo.rules,
+                    rules,
                 },
             )
             .await?;

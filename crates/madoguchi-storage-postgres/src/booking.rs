@@ -30,8 +30,10 @@ use uuid::Uuid;
 const IDEMPOTENCY_CONSTRAINT: &str = "reservations_idempotency";
 
 fn service_from_row(row: &PgRow) -> StorageResult<Service> {
+    let id = ServiceId(get(row, "id")?);
+    let rules: serde_json::Value = get(row, "rules")?;
     Ok(Service {
-        id: ServiceId(get(row, "id")?),
+        id,
         tenant_id: TenantId(get(row, "tenant_id")?),
         code: OrgCode::parse(&get::<String>(row, "code")?).map_err(|_| corrupt("service code"))?,
         kind: ServiceKind::parse(&get::<String>(row, "kind")?)
@@ -39,7 +41,7 @@ fn service_from_row(row: &PgRow) -> StorageResult<Service> {
         name_ja: get(row, "name_ja")?,
         name_en: get(row, "name_en")?,
         department_id: get::<Option<Uuid>>(row, "department_id")?.map(DepartmentId),
-        rules: get(row, "rules")?,
+        rules: serde_json::from_value(rules).map_err(|_| StorageError::UnreadableRules(id))?,
         active: get(row, "active")?,
         created_at: get(row, "created_at")?,
     })
@@ -350,7 +352,7 @@ impl BookingStore for PgStorage {
         .bind(&new.name_ja)
         .bind(&new.name_en)
         .bind(new.department_id.map(|d| d.0))
-        .bind(&new.rules)
+        .bind(sqlx::types::Json(&new.rules))
         .bind(now_utc())
         .fetch_optional(&self.pool)
         .await
@@ -379,7 +381,7 @@ impl BookingStore for PgStorage {
                 .fetch_all(&self.pool)
                 .await
                 .map_err(map_err)?;
-        rows.iter().map(service_from_row).collect()
+        madoguchi_storage::skip_unreadable_rules(rows.iter().map(service_from_row))
     }
 
     async fn add_slots(

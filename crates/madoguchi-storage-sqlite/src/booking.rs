@@ -21,9 +21,10 @@ use sqlx::{Row, Sqlite, Transaction};
 use time::OffsetDateTime;
 
 fn service_from_row(row: &SqliteRow) -> StorageResult<Service> {
+    let id = ServiceId(get_uuid(row, "id")?);
     let rules: String = get_string(row, "rules")?;
     Ok(Service {
-        id: ServiceId(get_uuid(row, "id")?),
+        id,
         tenant_id: TenantId(get_uuid(row, "tenant_id")?),
         code: OrgCode::parse(&get_string(row, "code")?).map_err(|_| corrupt("service code"))?,
         kind: ServiceKind::parse(&get_string(row, "kind")?)
@@ -31,7 +32,7 @@ fn service_from_row(row: &SqliteRow) -> StorageResult<Service> {
         name_ja: get_string(row, "name_ja")?,
         name_en: get_string(row, "name_en")?,
         department_id: get_opt_uuid(row, "department_id")?.map(DepartmentId),
-        rules: serde_json::from_str(&rules).map_err(|_| corrupt("service rules"))?,
+        rules: serde_json::from_str(&rules).map_err(|_| StorageError::UnreadableRules(id))?,
         active: row.try_get::<i64, _>("active").map_err(map_err)? != 0,
         created_at: get_instant(row, "created_at")?,
     })
@@ -220,7 +221,7 @@ impl BookingStore for SqliteStorage {
             .fetch_all(&self.pool)
             .await
             .map_err(map_err)?;
-        rows.iter().map(service_from_row).collect()
+        madoguchi_storage::skip_unreadable_rules(rows.iter().map(service_from_row))
     }
 
     async fn add_slots(

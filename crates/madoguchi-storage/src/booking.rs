@@ -6,6 +6,7 @@
 
 use crate::{ReservationNotice, StorageResult};
 use async_trait::async_trait;
+use madoguchi_booking::ServiceRules;
 pub use madoguchi_booking::{Attendance, RemoteJoin, ReservationStatus, ServiceKind};
 use madoguchi_domain::{
     AccountId, DepartmentId, OfficeId, OrgCode, ReservationId, ServiceId, SlotId, TenantId,
@@ -22,8 +23,9 @@ pub struct Service {
     pub name_ja: String,
     pub name_en: String,
     pub department_id: Option<DepartmentId>,
-    /// Window, cancellation, limit, eligibility and questions, as `madoguchi-booking` defines them.
-    pub rules: serde_json::Value,
+    /// Window, cancellation, limit, eligibility and questions; stored as JSON, decoded by the
+    /// backend on every read, so callers never parse them.
+    pub rules: ServiceRules,
     pub active: bool,
     pub created_at: OffsetDateTime,
 }
@@ -35,7 +37,8 @@ pub struct NewService {
     pub name_ja: String,
     pub name_en: String,
     pub department_id: Option<DepartmentId>,
-    pub rules: serde_json::Value,
+    /// Already validated by the caller (`ServiceRules::validate`).
+    pub rules: ServiceRules,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -216,6 +219,8 @@ pub enum Refusal {
 pub trait BookingStore: Send + Sync {
     async fn create_service(&self, tenant: TenantId, new: &NewService) -> StorageResult<Service>;
     async fn service(&self, tenant: TenantId, id: ServiceId) -> StorageResult<Service>;
+    /// The tenant's services by code. A service whose stored rules no longer decode is left
+    /// out (and its id logged); reading it alone answers `StorageError::UnreadableRules`.
     async fn list_services(&self, tenant: TenantId) -> StorageResult<Vec<Service>>;
 
     /// Adds slots; a slot at the same service, office and start is left as it is. Returns how
@@ -358,4 +363,23 @@ pub trait BookingStore: Send + Sync {
         tenant: TenantId,
         reservation: ReservationId,
     ) -> StorageResult<Option<RemoteAppointment>>;
+}
+
+/// What both backends' `list_services` do with decoded rows: a service whose stored rules no
+/// longer decode is left out, so the rest of the catalogue stays usable, and logged by id only
+/// (rules hold no personal data, but the id is all an operator needs). Other errors stop.
+pub fn skip_unreadable_rules(
+    rows: impl Iterator<Item = crate::StorageResult<Service>>,
+) -> crate::StorageResult<Vec<Service>> {
+    let mut services = Vec::new();
+    for row in rows {
+        match row {
+            Ok(service) => services.push(service),
+            Err(crate::StorageError::UnreadableRules(id)) => {
+                tracing::warn!(service_id = %id, "service left out: its stored rules no longer decode");
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(services)
 }

@@ -62,6 +62,11 @@ pub enum StorageError {
     /// The database could not be reached or timed out; worth retrying later.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// A service's stored rules no longer decode into `ServiceRules` (written by an older
+    /// version in another shape). Only reads of that one service fail with it;
+    /// `list_services` skips such a row and logs its id, so one bad row cannot hide the others.
+    #[error("the stored rules of service {0} no longer decode")]
+    UnreadableRules(madoguchi_domain::ServiceId),
     #[error("database error: {0}")]
     Other(String),
 }

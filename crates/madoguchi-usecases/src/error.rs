@@ -93,6 +93,8 @@ impl From<StorageError> for UseCaseError {
             },
             StorageError::Constraint { .. } => Self::new(ErrorCode::ValidationFailed),
             StorageError::LastAdmin => Self::new(ErrorCode::LastAdmin),
+            // The code a booking of such a service answered when rules were parsed on use.
+            StorageError::UnreadableRules(_) => Self::new(ErrorCode::InvalidServiceRules),
             StorageError::Refused(refusal) => Self::new(match refusal {
                 Refusal::SlotFull => ErrorCode::SlotFull,
                 Refusal::PersonalLimit => ErrorCode::PersonalLimitReached,

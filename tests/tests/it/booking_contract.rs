@@ -43,6 +43,7 @@ on_both_databases!(
     the_same_idempotency_key_twice_replays_the_first_reservation,
     a_personal_limit_of_one_refuses_a_second_booking_in_its_period_only,
     availability_is_summed_per_tokyo_day,
+    a_service_whose_stored_rules_no_longer_decode_is_left_out_of_lists_and_refused_alone,
 );
 
 on_both_databases!(
@@ -102,8 +103,16 @@ pub(crate) fn new_service(raw_code: &str, department_id: Option<DepartmentId>) -
         name_ja: format!("{raw_code}相談"),
         name_en: format!("{raw_code} consultation"),
         department_id,
-        rules: json!({"window": {"opens_days": 30, "closes_hours": 24}, "limit": null}),
+        rules: consultation_rules(),
     }
+}
+
+/// A month's window and a day's cancellation deadline, nothing else.
+fn consultation_rules() -> madoguchi_booking::ServiceRules {
+    rules(json!({
+        "window": {"opens_days_before": 30, "opens_at_local": "00:00", "closes_hours_before": 24},
+        "cancellation": {"deadline_hours_before": 24}
+    }))
 }
 
 /// A tenant with one office and one service: the setting of most stories.
@@ -195,6 +204,36 @@ pub(crate) fn assert_refused<T: Debug>(result: StorageResult<T>, refusal: Refusa
 // Services
 // ---------------------------------------------------------------------------------------------
 
+/// Rules are decoded on every read. A row written in a shape this version no longer reads (an
+/// older version's, or a hand edit) must not take the whole catalogue down with it.
+async fn a_service_whose_stored_rules_no_longer_decode_is_left_out_of_lists_and_refused_alone<
+    S: Backend,
+>(
+    s: &S,
+) -> anyhow::Result<()> {
+    let t = tenant(s, "kita").await?;
+    let kept = s.create_service(t.id, &new_service("kodomo", None)).await?;
+    let old = s
+        .create_service(t.id, &new_service("old-shape", None))
+        .await?;
+    // The old draft's field names: `deny_unknown_fields` and the missing `cancellation` refuse it.
+    let changed = s
+        .execute_raw(
+            "UPDATE services SET rules = '{\"window\": {\"opens_days\": 30}, \"limit\": null}' \
+             WHERE code = 'old-shape'",
+        )
+        .await?;
+    assert_eq!(changed, 1);
+
+    assert_eq!(s.list_services(t.id).await?, vec![kept.clone()]);
+    match s.service(t.id, old.id).await {
+        Err(StorageError::UnreadableRules(id)) => assert_eq!(id, old.id),
+        other => panic!("expected UnreadableRules, got {other:?}"),
+    }
+    assert_eq!(s.service(t.id, kept.id).await?, kept);
+    Ok(())
+}
+
 async fn services_are_created_listed_in_code_order_and_kept_within_their_tenant<S: Backend>(
     s: &S,
 ) -> anyhow::Result<()> {
@@ -219,10 +258,7 @@ async fn services_are_created_listed_in_code_order_and_kept_within_their_tenant<
         ("kenshin相談", "kenshin consultation")
     );
     assert_eq!(checkup.department_id, Some(kenko));
-    assert_eq!(
-        checkup.rules,
-        json!({"window": {"opens_days": 30, "closes_hours": 24}, "limit": null})
-    );
+    assert_eq!(checkup.rules, consultation_rules());
     assert!(checkup.active);
     assert_eq!(s.service(t.id, checkup.id).await?, checkup);
 

@@ -58,10 +58,10 @@ async fn rush_fixture(
                 name_ja: "がん検診".into(),
                 name_en: "Cancer screening".into(),
                 department_id: None,
-                rules: json!({
+                rules: madoguchi_tests::fixtures::rules(json!({
                     "window": {"opens_days_before": 365, "opens_at_local": "00:00", "closes_hours_before": 1},
                     "cancellation": {"deadline_hours_before": 24}
-                }),
+                })),
             },
         )
         .await?;

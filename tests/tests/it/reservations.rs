@@ -271,6 +271,52 @@ on_both_backends!(
     a_cancellation_gives_the_seat_back_and_the_month_view_shows_it
 );
 
+/// A service whose stored rules no longer decode (an older version's shape) is left out of the
+/// catalogue instead of failing it, and booking it says why, as parsing on use did before.
+async fn a_service_whose_stored_rules_no_longer_decode_is_left_out_and_not_bookable(
+    app: TestApp,
+) -> anyhow::Result<()> {
+    let f = screening(&app, 1).await?;
+    let old_shape = r#"{"window": {"opens_days": 30}}"#;
+    let changed = match app.raw_pool() {
+        madoguchi_tests::app::RawPool::Sqlite(pool) => sqlx::query("UPDATE services SET rules = ?")
+            .bind(old_shape)
+            .execute(pool)
+            .await?
+            .rows_affected(),
+        madoguchi_tests::app::RawPool::Postgres(pool) => {
+            sqlx::query("UPDATE services SET rules = $1::jsonb")
+                .bind(old_shape)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        }
+    };
+    assert_eq!(changed, 1);
+    // A new process: no node cache holds the service as it was.
+    let app = app.restart().await?;
+    let client = reqwest::Client::new();
+    let listed = client.get(app.at("/api/v1/services")).send().await?;
+    assert_eq!(listed.status(), 200);
+    assert_eq!(listed.json::<Value>().await?, json!([]));
+    let token = resident(&app).await?.token;
+    let response = client
+        .post(app.at("/api/v1/reservations"))
+        .bearer_auth(&token)
+        .json(&json!({"slot_id": f.slot, "applicant": eligible(), "answers": {"pregnant": "no"}}))
+        .send()
+        .await?;
+    assert_eq!(response.status(), 422);
+    let body: Value = response.json().await?;
+    assert_eq!(body["error"]["code"], "invalid_service_rules");
+    Ok(())
+}
+
+on_both_backends!(
+    a_service_whose_stored_rules_no_longer_decode_is_left_out_and_not_bookable,
+    a_service_whose_stored_rules_no_longer_decode_is_left_out_and_not_bookable
+);
+
 async fn bad_service_rules_are_refused(app: TestApp) -> anyhow::Result<()> {
     let admin_login = app.login(Role::Admin).clone();
     let admin = api_token(&app, "staff", &admin_login.email, &admin_login.password).await?;

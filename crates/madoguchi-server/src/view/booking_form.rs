@@ -324,11 +324,8 @@ pub(crate) fn form_context(
     today: Date,
     lang: Lang,
 ) -> Value {
-    let Bookable {
-        slot,
-        service,
-        rules,
-    } = target;
+    let Bookable { slot, service } = target;
+    let rules = &service.rules;
     let questions: Vec<QuestionField> = rules
         .questions
         .iter()

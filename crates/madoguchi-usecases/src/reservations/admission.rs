@@ -14,12 +14,6 @@ use madoguchi_domain::{AccountId, ErrorCode, SlotId, TenantId};
 use madoguchi_storage::{LimitCheck, RemoteJoin, Service, ServiceKind, Slot, SuspensionStore};
 use time::OffsetDateTime;
 
-/// The rules stored with a service; a service whose rules no longer parse is not bookable.
-pub fn rules_of(service: &Service) -> UseCaseResult<ServiceRules> {
-    serde_json::from_value(service.rules.clone())
-        .map_err(|_| UseCaseError::new(ErrorCode::InvalidServiceRules))
-}
-
 /// The city's booking policy, defaults when it never set one.
 pub async fn policy_of<S: SuspensionStore + ?Sized>(
     store: &S,
@@ -31,11 +25,10 @@ pub async fn policy_of<S: SuspensionStore + ?Sized>(
     }
 }
 
-/// A slot with its service and rules, loaded once per flow.
+/// A slot with its service (and so its rules), loaded once per flow.
 pub struct Bookable {
     pub slot: Slot,
     pub service: Service,
-    pub rules: ServiceRules,
 }
 
 /// Loads a slot of an active service with its rules.
@@ -54,12 +47,7 @@ pub async fn bookable<S: ReservationStores + ?Sized>(
     if !service.active {
         return Err(UseCaseError::new(ErrorCode::NotFound));
     }
-    let rules = rules_of(&service)?;
-    Ok(Bookable {
-        slot,
-        service,
-        rules,
-    })
+    Ok(Bookable { slot, service })
 }
 
 /// Whether `applicant` may take a seat of `target` now: the booking window, the calendar,
@@ -70,7 +58,8 @@ pub fn admit(
     answers: &serde_json::Value,
     now: OffsetDateTime,
 ) -> UseCaseResult<()> {
-    let Bookable { slot, rules, .. } = target;
+    let Bookable { slot, service } = target;
+    let rules = &service.rules;
     // Checked for retries too: a retry that straddles the closing instant is told "closed", and
     // the booking its first attempt made is in the resident's list.
     rules.window.check(now, slot.starts_at).map_err(|e| {

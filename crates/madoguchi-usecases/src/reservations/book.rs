@@ -123,9 +123,9 @@ pub async fn book<S: ReservationStores + ?Sized>(
         idempotency_key: request.idempotency_key,
         hold_until: request
             .hold
-            .then(|| now + time::Duration::minutes(i64::from(target.rules.hold_minutes))),
+            .then(|| now + time::Duration::minutes(i64::from(target.service.rules.hold_minutes))),
         details,
-        limit: limit_for(&target.rules, &target.slot),
+        limit: limit_for(&target.service.rules, &target.slot),
         booked_by: request.booked_by,
         remote_join,
         fingerprint: Some(fingerprint),

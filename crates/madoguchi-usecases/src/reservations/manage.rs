@@ -3,7 +3,7 @@
 //! touch reservations of the offices and departments they handle. Each change writes its notice
 //! in its own transaction and hands a freed seat to the waiting list.
 
-use super::admission::{bookable, ensure_not_suspended, ensure_open, rules_of};
+use super::admission::{bookable, ensure_not_suspended, ensure_open};
 use super::notices::notices;
 use super::{Deps, ReservationStores, waitlist};
 use crate::{Actor, Scope, UseCaseError, UseCaseResult, audit};
@@ -86,7 +86,8 @@ pub async fn cancel<S: ReservationStores + ?Sized>(
             .store
             .service(scope.tenant, reservation.service_id)
             .await?;
-        if !rules_of(&service)?
+        if !service
+            .rules
             .cancellation
             .resident_may_cancel(now, slot.starts_at)
         {
@@ -152,6 +153,7 @@ pub async fn change<S: ReservationStores + ?Sized>(
         ensure_not_suspended(r, scope, by.account, now).await?;
         let current = r.store.slot(scope.tenant, reservation.slot_id).await?;
         if !target
+            .service
             .rules
             .cancellation
             .resident_may_cancel(now, current.starts_at)
@@ -159,6 +161,7 @@ pub async fn change<S: ReservationStores + ?Sized>(
             return Err(UseCaseError::new(ErrorCode::ChangeDeadlinePassed));
         }
         target
+            .service
             .rules
             .window
             .check(now, target.slot.starts_at)

@@ -15,7 +15,7 @@ pub mod waitlist;
 
 pub use admission::{
     Bookable, admit, bookable, ensure_not_suspended, ensure_open, limit_for, policy_of,
-    remote_join_for, rules_of, slot_is_closed,
+    remote_join_for, slot_is_closed,
 };
 pub use attendance::{AttendanceOutcome, lift_suspension, mark_attendance};
 pub use book::{BookingRequest, book, request_fingerprint};

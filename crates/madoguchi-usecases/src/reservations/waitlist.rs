@@ -34,7 +34,7 @@ pub async fn join<S: ReservationStores + ?Sized>(
     join: Option<RemoteJoin>,
 ) -> UseCaseResult<WaitlistPlace> {
     let target = bookable(r, scope, slot_id).await?;
-    if target.rules.waitlist.is_none() {
+    if target.service.rules.waitlist.is_none() {
         return Err(UseCaseError::new(ErrorCode::WaitlistUnavailable));
     }
     let now = scope.now();
@@ -91,19 +91,14 @@ pub async fn promote<S: ReservationStores + ?Sized>(
 ) -> UseCaseResult<u32> {
     let mut handed_out = 0;
     let target = bookable(r, scope, slot_id).await;
-    let Ok(Bookable {
-        slot,
-        rules,
-        service,
-    }) = target
-    else {
+    let Ok(Bookable { slot, service }) = target else {
         // A slot of an inactive service keeps its queue; nobody is booked into it.
         return Ok(0);
     };
-    let Some(rule) = rules.waitlist else {
+    let Some(rule) = service.rules.waitlist else {
         return Ok(0);
     };
-    let limit = limit_for(&rules, &slot);
+    let limit = limit_for(&service.rules, &slot);
     for entry in r.store.waiting_for_slot(scope.tenant, slot_id).await? {
         let now = scope.now();
         let Some(handout) = rule.handout(now, slot.starts_at) else {

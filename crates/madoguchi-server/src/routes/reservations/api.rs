@@ -47,8 +47,9 @@ pub struct ServiceResponse {
     pub name_ja: String,
     pub name_en: String,
     pub department_id: Option<Uuid>,
+    /// The rules as stored, in their normalised form (defaults filled in).
     #[schema(value_type = Object)]
-    pub rules: serde_json::Value,
+    pub rules: ServiceRules,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -277,7 +278,8 @@ pub async fn create_service(
     let name_en = parse_org_name(&body.name_en)
         .map_err(|c| errors.push(field("name_en", c)))
         .ok();
-    let rules: Option<ServiceRules> = serde_json::from_value(body.rules.clone())
+    // Parsed here, at the edge: storage holds only `ServiceRules` that validate.
+    let rules: Option<ServiceRules> = serde_json::from_value(body.rules)
         .ok()
         .filter(|r: &ServiceRules| r.validate().is_ok());
     if rules.is_none() {
@@ -294,7 +296,7 @@ pub async fn create_service(
         name_ja,
         name_en,
         department_id: body.department_id.map(DepartmentId),
-        rules: serde_json::to_value(&rules).map_err(AppError::internal)?,
+        rules,
     };
     let service = state
         .storage

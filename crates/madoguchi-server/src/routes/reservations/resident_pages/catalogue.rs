@@ -21,7 +21,7 @@ use madoguchi_booking::{ServiceRules, WindowError};
 use madoguchi_domain::tokyo::start_of_tokyo_day;
 use madoguchi_domain::{ErrorCode, Lang};
 use madoguchi_storage::{ServiceKind, Slot, now_utc};
-use madoguchi_usecases::reservations::{rules_of, slot_is_closed};
+use madoguchi_usecases::reservations::slot_is_closed;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
@@ -62,8 +62,7 @@ async fn services_page(
             kind: kind.as_str(),
             services: services
                 .iter()
-                // A service whose rules no longer parse cannot be booked: leave it out.
-                .filter(|s| s.active && s.kind == kind && rules_of(s).is_ok())
+                .filter(|s| s.active && s.kind == kind)
                 .map(|s| ServiceLink {
                     name: service_name(s, ctx.lang).to_owned(),
                     code: s.code.as_str().to_owned(),
@@ -145,7 +144,8 @@ async fn month_page(
     Path(code): Path<String>,
     Query(query): Query<MonthQuery>,
 ) -> AppResult<Html<String>> {
-    let (service, rules) = bookable_service(&state, &ctx, &code).await?;
+    let service = bookable_service(&state, &ctx, &code).await?;
+    let rules = &service.rules;
     let now = now_utc();
     let today = tokyo_today(now);
     let this_month = month_of(today);
@@ -302,7 +302,8 @@ pub(super) async fn render_day(
     code: &str,
     date: Date,
 ) -> AppResult<Html<String>> {
-    let (service, rules) = bookable_service(state, ctx, code).await?;
+    let service = bookable_service(state, ctx, code).await?;
+    let rules = &service.rules;
     let lang = ctx.lang;
     let from = start_of_tokyo_day(date);
     let slots = state
@@ -327,7 +328,7 @@ pub(super) async fn render_day(
             let (state, opens_at) = if slot_is_closed(&calendar, slot) {
                 ("closed", None)
             } else {
-                slot_state(&rules, slot, now, lang)
+                slot_state(rules, slot, now, lang)
             };
             SlotRow {
                 id: slot.id.to_string(),

@@ -52,8 +52,8 @@ async fn render_form(
     let lang = ctx.lang;
     let now = now_utc();
     let offices = state.offices(ctx.tenant.id).await?;
-    let (slot_state, opens_at) = slot_state(&booking.rules, &booking.slot, now, lang);
-    let waitlist_help = match booking.rules.waitlist {
+    let (slot_state, opens_at) = slot_state(&booking.service.rules, &booking.slot, now, lang);
+    let waitlist_help = match booking.service.rules.waitlist {
         Some(WaitlistRule::Offer { respond_hours }) => {
             crate::i18n::text(lang, "waitlist_help_offer")
                 .replace("{hours}", &respond_hours.to_string())
@@ -133,7 +133,7 @@ async fn book_submit(
 ) -> AppResult<Response> {
     let scope = state.scope(ctx.tenant.id, Actor::Resident(resident.account.id));
     let booking = uc::bookable(&state.reservations(), &scope, SlotId(slot_id)).await?;
-    let values = FormValues::read(&pairs, FormFor::Resident, &booking.rules);
+    let values = FormValues::read(&pairs, FormFor::Resident, &booking.service.rules);
     let raw_key = crate::view::booking_form::form_value(&pairs, "idempotency_key");
     // Keep the page's key when showing the form again: nothing was stored under it.
     let key = if raw_key.is_empty() {
@@ -148,7 +148,7 @@ async fn book_submit(
     let checked = check_applicant(
         &values,
         FormFor::Resident,
-        &booking.rules,
+        &booking.service.rules,
         today,
         lang,
         &mut errors,

@@ -17,10 +17,8 @@ use crate::state::AppState;
 use crate::templates::PageBase;
 use crate::view::page::page_base;
 use axum::Router;
-use madoguchi_booking::ServiceRules;
 use madoguchi_domain::{AccountKind, ErrorCode};
 use madoguchi_storage::Service;
-use madoguchi_usecases::reservations::rules_of;
 use time::{Date, Month};
 use tower_sessions::Session;
 
@@ -76,20 +74,14 @@ fn month_of(date: Date) -> Date {
 // Shared look-ups.
 
 /// An active, bookable service by its code; anything else is not found.
-async fn bookable_service(
-    state: &AppState,
-    ctx: &Ctx,
-    code: &str,
-) -> AppResult<(Service, ServiceRules)> {
-    let service = state
+async fn bookable_service(state: &AppState, ctx: &Ctx, code: &str) -> AppResult<Service> {
+    state
         .storage
         .list_services(ctx.tenant.id)
         .await?
         .into_iter()
         .find(|s| s.active && s.code.as_str() == code)
-        .ok_or_else(|| AppError::new(ErrorCode::NotFound))?;
-    let rules = rules_of(&service)?;
-    Ok((service, rules))
+        .ok_or_else(|| AppError::new(ErrorCode::NotFound))
 }
 
 /// The layout of a public page: the header shows whoever is signed in.

@@ -14,12 +14,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use madoguchi_booking::ServiceRules;
 use madoguchi_domain::tokyo::{JST, start_of_tokyo_day};
 use madoguchi_domain::{ErrorCode, Lang, ReservationId, ServiceId, SlotId};
 use madoguchi_storage::{Office, Reservation, Service, now_utc};
 use madoguchi_usecases::Actor;
-use madoguchi_usecases::reservations::{self as uc, By, rules_of};
+use madoguchi_usecases::reservations::{self as uc, By};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -71,22 +70,16 @@ struct AnswerView {
 }
 
 /// Services by id, loaded once per page.
-struct ServiceCache(BTreeMap<ServiceId, (Service, Option<ServiceRules>)>);
+struct ServiceCache(BTreeMap<ServiceId, Service>);
 
 impl ServiceCache {
-    async fn get(
-        &mut self,
-        state: &AppState,
-        ctx: &Ctx,
-        id: ServiceId,
-    ) -> AppResult<&(Service, Option<ServiceRules>)> {
+    async fn get(&mut self, state: &AppState, ctx: &Ctx, id: ServiceId) -> AppResult<&Service> {
         use std::collections::btree_map::Entry;
         match self.0.entry(id) {
             Entry::Occupied(entry) => Ok(entry.into_mut()),
             Entry::Vacant(entry) => {
                 let service = state.storage.service(ctx.tenant.id, id).await?;
-                let rules = rules_of(&service).ok();
-                Ok(entry.insert((service, rules)))
+                Ok(entry.insert(service))
             }
         }
     }
@@ -105,18 +98,12 @@ async fn reservation_view(
         .storage
         .slot(ctx.tenant.id, reservation.slot_id)
         .await?;
-    let (service, rules) = services.get(state, ctx, reservation.service_id).await?;
+    let service = services.get(state, ctx, reservation.service_id).await?;
     let active = reservation.status.holds_a_seat();
     let before_start = now < slot.starts_at;
-    // Without readable rules only the office can cancel.
-    let may_cancel = active
-        && rules
-            .as_ref()
-            .is_some_and(|r| r.cancellation.resident_may_cancel(now, slot.starts_at));
-    let cancel_deadline = rules
-        .as_ref()
-        .map(|r| instant_label(r.cancellation.deadline(slot.starts_at), lang))
-        .unwrap_or_default();
+    let cancellation = &service.rules.cancellation;
+    let may_cancel = active && cancellation.resident_may_cancel(now, slot.starts_at);
+    let cancel_deadline = instant_label(cancellation.deadline(slot.starts_at), lang);
     Ok(ReservationView {
         id: reservation.id.to_string(),
         when: slot_when(&slot, lang),
@@ -212,7 +199,7 @@ async fn my_reservations(
             .storage
             .slot(ctx.tenant.id, place.entry.slot_id)
             .await?;
-        let (service, _) = services.get(&state, &ctx, place.entry.service_id).await?;
+        let service = services.get(&state, &ctx, place.entry.service_id).await?;
         waiting.push(WaitingView {
             id: place.entry.id.to_string(),
             service: service_name(service, ctx.lang).to_owned(),
@@ -270,11 +257,12 @@ async fn render_detail(
     let mut services = ServiceCache(BTreeMap::new());
     let view =
         reservation_view(state, ctx, &mut services, &offices, reservation, now_utc()).await?;
-    let (_, rules) = services.get(state, ctx, reservation.service_id).await?;
+    let service = services.get(state, ctx, reservation.service_id).await?;
     let stored = reservation.details.get("answers");
-    let answers: Vec<AnswerView> = rules
+    let answers: Vec<AnswerView> = service
+        .rules
+        .questions
         .iter()
-        .flat_map(|r| r.questions.iter())
         .filter_map(|q| {
             let answer = stored?.get(&q.id)?.as_str()?.to_owned();
             Some(AnswerView {
@@ -434,7 +422,7 @@ async fn render_change(
         .storage
         .service(ctx.tenant.id, reservation.service_id)
         .await?;
-    let rules = rules_of(&service)?;
+    let rules = &service.rules;
     let date = date.unwrap_or_else(|| current.starts_at.to_offset(JST).date());
     let from = start_of_tokyo_day(date);
     let offices = state.offices(ctx.tenant.id).await?;
@@ -449,7 +437,7 @@ async fn render_change(
         )
         .await?
         .iter()
-        .filter(|slot| slot.id == current.id || slot_state(&rules, slot, now, lang).0 == "bookable")
+        .filter(|slot| slot.id == current.id || slot_state(rules, slot, now, lang).0 == "bookable")
         .map(|slot| ChangeChoice {
             id: slot.id.to_string(),
             time: time_range(slot, lang),

@@ -25,7 +25,7 @@ use madoguchi_domain::tokyo::format_tokyo_minutes;
 use madoguchi_domain::{ErrorCode, SlotId};
 use madoguchi_storage::{DaySheetRow, Reservation, Service, Slot, StorageError, now_utc};
 use madoguchi_usecases::Actor;
-use madoguchi_usecases::reservations::{self as uc, By, rules_of};
+use madoguchi_usecases::reservations::{self as uc, By};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -123,7 +123,7 @@ async fn reservation_view(
         phone: line.phone.unwrap_or_default(),
         email: line.email.unwrap_or_default(),
         account: reservation.account_id.is_some(),
-        answers: answer_views(&line.answers, rules_of(&service).ok().as_ref(), lang),
+        answers: answer_views(&line.answers, Some(&service.rules), lang),
         booked_by_staff: line.booked_by_staff,
         booked_at: format_tokyo_minutes(reservation.created_at),
         cancel_reason: reservation.cancel_reason.clone(),

@@ -25,7 +25,7 @@ use madoguchi_domain::account::StaffAccess;
 use madoguchi_domain::{ErrorCode, Lang, ReservationId, ServiceId, SlotId};
 use madoguchi_storage::{Department, Office, Reservation, Service};
 use madoguchi_usecases::Actor;
-use madoguchi_usecases::reservations::{self as uc, Bookable, rules_of};
+use madoguchi_usecases::reservations::{self as uc, Bookable};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -162,12 +162,9 @@ async fn handled_slot(
     }
 }
 
-/// Rules of the services whose rules parse, by id.
+/// Rules of the services, by id.
 fn rules_by_service(services: &[Service]) -> BTreeMap<ServiceId, ServiceRules> {
-    services
-        .iter()
-        .filter_map(|s| rules_of(s).ok().map(|r| (s.id, r)))
-        .collect()
+    services.iter().map(|s| (s.id, s.rules.clone())).collect()
 }
 
 #[derive(Serialize)]

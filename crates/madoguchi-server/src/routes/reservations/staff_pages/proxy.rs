@@ -30,7 +30,7 @@ use madoguchi_domain::tokyo::start_of_tokyo_day;
 use madoguchi_domain::{AccountId, AccountKind, Email, ErrorCode, Lang, ServiceId, SlotId};
 use madoguchi_storage::{Office, RemoteJoin, Service, Slot, StorageError, now_utc};
 use madoguchi_usecases::Actor;
-use madoguchi_usecases::reservations::{self as uc, Bookable, BookingRequest, rules_of};
+use madoguchi_usecases::reservations::{self as uc, Bookable, BookingRequest};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
@@ -67,11 +67,7 @@ fn slot_state(rules: &ServiceRules, slot: &Slot, now: OffsetDateTime) -> &'stati
 }
 
 /// Active services with readable rules that the staff member handles at some office.
-fn proxy_services(
-    services: Vec<Service>,
-    access: &StaffAccess,
-    scope: &Scope,
-) -> Vec<(Service, ServiceRules)> {
+fn proxy_services(services: Vec<Service>, access: &StaffAccess, scope: &Scope) -> Vec<Service> {
     services
         .into_iter()
         .filter(|s| s.active)
@@ -81,7 +77,6 @@ fn proxy_services(
                 .iter()
                 .any(|o| access.may_handle_reservations(o.id, s.department_id))
         })
-        .filter_map(|s| rules_of(&s).ok().map(|r| (s, r)))
         .collect()
 }
 
@@ -164,7 +159,7 @@ async fn proxy_page(
     let chosen = optional_uuid("service", &query.service)?.map(ServiceId);
     let service_choices: Vec<ServiceChoice> = services
         .iter()
-        .map(|(s, _)| ServiceChoice {
+        .map(|s| ServiceChoice {
             id: s.id.to_string(),
             name: service_name(s, lang).to_owned(),
             kind: s.kind.as_str(),
@@ -179,10 +174,11 @@ async fn proxy_page(
             context! { section => "proxy", services => service_choices },
         );
     };
-    let (service, rules) = services
+    let service = services
         .iter()
-        .find(|(s, _)| s.id == chosen)
+        .find(|s| s.id == chosen)
         .ok_or_else(|| AppError::new(ErrorCode::NotFound))?;
+    let rules = &service.rules;
     let today = tokyo_today(now_utc());
     let from = match query.from.trim() {
         "" => today,
@@ -316,7 +312,7 @@ fn check_caller(
     let checked = check_applicant(
         values,
         FormFor::Staff,
-        &target.rules,
+        &target.service.rules,
         today,
         lang,
         &mut errors,
@@ -429,7 +425,7 @@ async fn render_proxy_form(
         &base,
         context! {
             section => "proxy",
-            slot_state => slot_state(&target.rules, &target.slot, now),
+            slot_state => slot_state(&target.service.rules, &target.slot, now),
             ..form
         },
     )
@@ -447,7 +443,7 @@ async fn proxy_submit(
     let slot_id = optional_uuid("slot", &form_value(&pairs, "slot"))?
         .ok_or_else(|| AppError::field("slot", ErrorCode::ValidationFailed))?;
     let target = handled_slot(&state, &ctx, &staff, SlotId(slot_id)).await?;
-    let values = FormValues::read(&pairs, FormFor::Staff, &target.rules);
+    let values = FormValues::read(&pairs, FormFor::Staff, &target.service.rules);
     let raw_key = form_value(&pairs, "idempotency_key");
     // Keep the page's key when showing the form again: nothing was stored under it.
     let key = if scoped_key(staff.account.id, &raw_key).is_some() {
