@@ -6,6 +6,7 @@
 //! the database refuses a booking beyond capacity (see the storage crates), because a check
 //! made here could race.
 
+pub mod admission;
 pub mod caller;
 pub mod eligibility;
 pub mod pattern;
@@ -15,6 +16,7 @@ pub mod rules;
 pub mod service_rules;
 pub mod waitlist;
 
+pub use admission::{JoinNotAsked, LimitWindow, REASON_MAX_CHARS, Refused};
 pub use caller::{CallerError, ProxyCaller};
 pub use eligibility::{AgeReference, Applicant, Eligibility, Ineligible, Sex, age_on};
 pub use pattern::{CAPACITY_MAX, SlotSpec, WeeklyPattern, capacity_is_valid, slots_for_range};

@@ -5,11 +5,12 @@
 
 use super::{Deps, ReservationStores};
 use crate::{Scope, UseCaseError, UseCaseResult};
+use madoguchi_booking::admission::{self, Refused};
 use madoguchi_booking::{
     AnswerError, Applicant, BookingPolicy, Ineligible, ServiceRules, WindowError,
 };
 use madoguchi_calendar::{ClosedReason, MunicipalCalendar};
-use madoguchi_domain::tokyo::{JST, start_of_tokyo_day};
+use madoguchi_domain::tokyo::JST;
 use madoguchi_domain::{AccountId, ErrorCode, SlotId, TenantId};
 use madoguchi_storage::{LimitCheck, RemoteJoin, Service, ServiceKind, Slot, SuspensionStore};
 use time::OffsetDateTime;
@@ -50,52 +51,48 @@ pub async fn bookable<S: ReservationStores + ?Sized>(
     Ok(Bookable { slot, service })
 }
 
-/// Whether `applicant` may take a seat of `target` now: the booking window, the calendar,
-/// eligibility and the required answers. Capacity and the personal limit are the database's.
+/// Whether `applicant` may take a seat of `target` now (`madoguchi_booking::admission::admit`:
+/// the window, eligibility and the answers), with each refusal as its error code.
 pub fn admit(
     target: &Bookable,
     applicant: &Applicant,
     answers: &serde_json::Value,
     now: OffsetDateTime,
 ) -> UseCaseResult<()> {
-    let Bookable { slot, service } = target;
-    let rules = &service.rules;
-    // Checked for retries too: a retry that straddles the closing instant is told "closed", and
-    // the booking its first attempt made is in the resident's list.
-    rules.window.check(now, slot.starts_at).map_err(|e| {
-        UseCaseError::new(match e {
-            WindowError::NotYetOpen { .. } => ErrorCode::BookingNotOpen,
-            WindowError::Closed { .. } => ErrorCode::BookingClosed,
-        })
-    })?;
-    let slot_date = slot.starts_at.to_offset(JST).date();
-    rules.eligibility.check(applicant, slot_date).map_err(|e| {
-        UseCaseError::new(match e {
+    let refused = match admission::admit(
+        &target.service.rules,
+        target.slot.starts_at,
+        applicant,
+        answers,
+        now,
+    ) {
+        Ok(()) => return Ok(()),
+        Err(refused) => refused,
+    };
+    Err(match refused {
+        Refused::Window(WindowError::NotYetOpen { .. }) => {
+            UseCaseError::new(ErrorCode::BookingNotOpen)
+        }
+        Refused::Window(WindowError::Closed { .. }) => UseCaseError::new(ErrorCode::BookingClosed),
+        Refused::Ineligible(why) => UseCaseError::new(match why {
             Ineligible::Age { .. } => ErrorCode::IneligibleAge,
             Ineligible::BirthDateMissing => ErrorCode::BirthDateRequired,
             Ineligible::Sex => ErrorCode::IneligibleSex,
             Ineligible::NotResident => ErrorCode::IneligibleNonResident,
-        })
-    })?;
-    rules.check_answers(answers).map_err(|e| match e {
-        AnswerError::NotAnObject => UseCaseError::field("answers", ErrorCode::ValidationFailed),
-        AnswerError::UnknownQuestion(id) => {
+        }),
+        Refused::Answer(AnswerError::NotAnObject) => {
+            UseCaseError::field("answers", ErrorCode::ValidationFailed)
+        }
+        Refused::Answer(AnswerError::UnknownQuestion(id)) => {
             UseCaseError::field(&format!("answers.{id}"), ErrorCode::UnknownQuestion)
         }
-        AnswerError::WrongKind(id) => {
+        Refused::Answer(AnswerError::WrongKind(id)) | Refused::Unanswered(id) => {
             UseCaseError::field(&format!("answers.{id}"), ErrorCode::ValidationFailed)
         }
-        AnswerError::TooLong(id) => {
+        Refused::Answer(AnswerError::TooLong(id)) => {
             UseCaseError::field(&format!("answers.{id}"), ErrorCode::TextTooLong)
         }
-    })?;
-    if let Some(question) = rules.unanswered_required(answers).next() {
-        return Err(UseCaseError::field(
-            &format!("answers.{}", question.id),
-            ErrorCode::ValidationFailed,
-        ));
-    }
-    Ok(())
+    })
 }
 
 /// Refuses online booking by a resident whose booking is suspended (no-shows). Staff booking
@@ -116,29 +113,24 @@ pub async fn ensure_not_suspended<S: ReservationStores + ?Sized>(
     }
 }
 
-/// Where a booking of a service of `kind` is joined from: a remote consultation from home
-/// unless a kiosk was chosen; any other service takes no join location.
+/// Where a booking of a service of `kind` is joined from
+/// (`madoguchi_booking::admission::remote_join_for`); a join location for any other service
+/// is refused on the `join` field.
 pub fn remote_join_for(
     kind: ServiceKind,
     join: Option<RemoteJoin>,
 ) -> UseCaseResult<Option<RemoteJoin>> {
-    match (kind, join) {
-        (ServiceKind::RemoteConsultation, join) => Ok(Some(join.unwrap_or(RemoteJoin::Home))),
-        (_, None) => Ok(None),
-        (_, Some(_)) => Err(UseCaseError::field("join", ErrorCode::ValidationFailed)),
-    }
+    admission::remote_join_for(kind, join)
+        .map_err(|_| UseCaseError::field("join", ErrorCode::ValidationFailed))
 }
 
-/// The personal-limit check for a booking in `slot`, if the service has a limit.
+/// The personal-limit check the database makes for a booking in `slot`, if the service has a
+/// limit (`madoguchi_booking::admission::limit_window`).
 pub fn limit_for(rules: &ServiceRules, slot: &Slot) -> Option<LimitCheck> {
-    let slot_date = slot.starts_at.to_offset(JST).date();
-    rules.limit.map(|limit| {
-        let (first, last) = limit.period_for(slot_date);
-        LimitCheck {
-            max: i64::from(limit.max),
-            from: start_of_tokyo_day(first),
-            until: start_of_tokyo_day(last.next_day().unwrap_or(last)),
-        }
+    admission::limit_window(rules, slot.starts_at).map(|window| LimitCheck {
+        max: i64::from(window.max),
+        from: window.from,
+        until: window.until,
     })
 }
 

@@ -7,7 +7,6 @@ use super::manage::REASON_MAX_CHARS;
 use super::{Deps, ReservationStores};
 use crate::{Actor, Scope, UseCaseError, UseCaseResult, audit};
 use madoguchi_domain::account::StaffAccess;
-use madoguchi_domain::tokyo::JST;
 use madoguchi_domain::{AccountId, ErrorCode};
 use madoguchi_storage::{Attendance, NewSuspension, Reservation, Suspension};
 
@@ -29,7 +28,7 @@ pub async fn mark_attendance<S: ReservationStores + ?Sized>(
     let now = scope.now();
     let slot = r.store.slot(scope.tenant, reservation.slot_id).await?;
     // Attendance is recorded on the day, not ahead of it.
-    if slot.starts_at.to_offset(JST).date() > now.to_offset(JST).date() {
+    if !madoguchi_booking::admission::attendance_may_be_marked(slot.starts_at, now) {
         return Err(UseCaseError::field(
             "attendance",
             ErrorCode::ValidationFailed,

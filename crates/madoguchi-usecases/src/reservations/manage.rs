@@ -32,9 +32,7 @@ pub async fn staff_may_handle<S: ReservationStores + ?Sized>(
     Ok(access.may_handle_reservations(slot.office_id, service.department_id))
 }
 
-/// The longest reason staff give for a cancellation, a change or lifting a suspension: it is
-/// shown to the resident and kept on the reservation, so a few sentences, not a document.
-pub const REASON_MAX_CHARS: usize = 500;
+pub use madoguchi_booking::REASON_MAX_CHARS;
 
 /// Who acts on a reservation, and why (staff must say).
 pub struct By<'a> {
@@ -48,15 +46,8 @@ pub struct By<'a> {
 impl By<'_> {
     /// The trimmed reason, at most [`REASON_MAX_CHARS`] characters; staff must give one.
     fn reason(&self) -> UseCaseResult<Option<&str>> {
-        let reason = match self.reason {
-            None => None,
-            Some(raw) => madoguchi_domain::text::bounded_text(raw, REASON_MAX_CHARS)
-                .map_err(|code| UseCaseError::field("reason", code))?,
-        };
-        if self.by_staff && reason.is_none() {
-            return Err(UseCaseError::field("reason", ErrorCode::ValidationFailed));
-        }
-        Ok(reason)
+        madoguchi_booking::admission::reason_given(self.reason, self.by_staff)
+            .map_err(|code| UseCaseError::field("reason", code))
     }
 
     /// How the audit log records who acted.
