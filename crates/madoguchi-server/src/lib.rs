@@ -5,7 +5,6 @@
 //! Sessions, rate limits, lockouts and jobs live in the database; the only in-process state is
 //! caches that any node can rebuild (templates, the tenant lookup).
 
-pub mod accounts;
 pub mod app;
 pub mod config;
 pub mod day_sheet;

@@ -1,7 +1,6 @@
 //! LINE pages: the resident's "link with LINE" code and unlinking (from the account page), and
 //! the administrator's channel settings.
 
-use crate::accounts::tenant_base_url;
 use crate::http::Ctx;
 use crate::http::auth::{ResidentSession, StaffSession};
 use crate::http::error::{AppError, AppResult};
@@ -99,7 +98,10 @@ async fn render_settings(
     };
     let webhook_url = format!(
         "{}/hooks/line/{}",
-        tenant_base_url(state, ctx),
+        madoguchi_usecases::accounts::base_url_for(
+            &state.config.public_url,
+            ctx.tenant.host.as_deref(),
+        ),
         ctx.tenant.slug.as_str()
     );
     state.templates.page(

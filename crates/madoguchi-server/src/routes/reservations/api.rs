@@ -1,6 +1,5 @@
 //! `/api/v1` for services, availability and reservations.
 
-use crate::accounts;
 use crate::http::error::{AppError, AppResult, ErrorBody};
 use crate::http::{ApiAdmin, ApiCaller, ApiJson, ApiResident, Ctx};
 use crate::state::AppState;
@@ -16,9 +15,7 @@ use madoguchi_domain::{
     AccountKind, DepartmentId, ErrorCode, IdempotencyKey, OfficeId, OrgCode, ReservationId,
     ServiceId, SlotId,
 };
-use madoguchi_storage::{
-    ActorKind, NewService, NewSlot, Reservation, ReserveOutcome, Service, ServiceKind,
-};
+use madoguchi_storage::{NewService, NewSlot, Reservation, ReserveOutcome, Service, ServiceKind};
 use madoguchi_usecases::Actor;
 use madoguchi_usecases::reservations::{self as uc, BookingRequest};
 use serde::{Deserialize, Serialize};
@@ -308,11 +305,12 @@ pub async fn create_service(
             }
             other => other.into(),
         })?;
-    accounts::audit(
-        &state,
-        &ctx,
-        ActorKind::Staff,
-        Some(caller.account.id),
+    madoguchi_usecases::audit::record(
+        &*state.storage,
+        &state.scope(
+            ctx.tenant.id,
+            madoguchi_usecases::Actor::Staff(caller.account.id),
+        ),
         "service.created",
         Some(service.id.to_string()),
         serde_json::json!({"code": service.code.as_str()}),
@@ -380,11 +378,12 @@ pub async fn add_slots(
         .storage
         .add_slots(ctx.tenant.id, ServiceId(id), &slots)
         .await?;
-    accounts::audit(
-        &state,
-        &ctx,
-        ActorKind::Staff,
-        Some(caller.account.id),
+    madoguchi_usecases::audit::record(
+        &*state.storage,
+        &state.scope(
+            ctx.tenant.id,
+            madoguchi_usecases::Actor::Staff(caller.account.id),
+        ),
         "service.slots_added",
         Some(id.to_string()),
         serde_json::json!({"added": added}),
@@ -450,11 +449,12 @@ pub async fn generate_slots(
             .add_slots(ctx.tenant.id, ServiceId(id), &slots)
             .await?
     };
-    accounts::audit(
-        &state,
-        &ctx,
-        ActorKind::Staff,
-        Some(caller.account.id),
+    madoguchi_usecases::audit::record(
+        &*state.storage,
+        &state.scope(
+            ctx.tenant.id,
+            madoguchi_usecases::Actor::Staff(caller.account.id),
+        ),
         "service.slots_generated",
         Some(id.to_string()),
         serde_json::json!({"added": added, "from": body.from, "to": body.to}),

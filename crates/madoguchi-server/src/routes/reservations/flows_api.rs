@@ -510,11 +510,12 @@ pub async fn set_policy(
         .storage
         .set_booking_policy(ctx.tenant.id, &json, now_utc())
         .await?;
-    crate::accounts::audit(
-        &state,
-        &ctx,
-        madoguchi_storage::ActorKind::Staff,
-        Some(caller.account.id),
+    madoguchi_usecases::audit::record(
+        &*state.storage,
+        &state.scope(
+            ctx.tenant.id,
+            madoguchi_usecases::Actor::Staff(caller.account.id),
+        ),
         "booking.policy_changed",
         None,
         json,

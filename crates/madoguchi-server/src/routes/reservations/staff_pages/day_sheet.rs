@@ -28,7 +28,7 @@ use axum::routing::{get, post};
 use madoguchi_booking::ServiceRules;
 use madoguchi_domain::account::StaffAccess;
 use madoguchi_domain::{DepartmentId, ErrorCode, Lang, OfficeId, ReservationId, ServiceId};
-use madoguchi_storage::{ActorKind, Attendance, DaySheetRow, Office, ReservationStatus, now_utc};
+use madoguchi_storage::{Attendance, DaySheetRow, Office, ReservationStatus, now_utc};
 use madoguchi_usecases::Actor;
 use madoguchi_usecases::reservations as uc;
 use minijinja::context;
@@ -440,11 +440,12 @@ async fn day_sheet_csv(
         "department_id": filter.department.map(|d| d.to_string()),
         "rows": entries.len(),
     });
-    crate::accounts::audit(
-        &state,
-        &ctx,
-        ActorKind::Staff,
-        Some(staff.account.id),
+    madoguchi_usecases::audit::record(
+        &*state.storage,
+        &state.scope(
+            ctx.tenant.id,
+            madoguchi_usecases::Actor::Staff(staff.account.id),
+        ),
         "day_sheet.exported",
         None,
         details,

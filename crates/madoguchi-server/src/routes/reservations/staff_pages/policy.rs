@@ -1,6 +1,5 @@
 //! The city's booking policy (administrators): how many no-shows suspend online booking.
 
-use crate::accounts::{self};
 use crate::http::Ctx;
 use crate::http::auth::StaffSession;
 use crate::http::error::{AppError, AppResult};
@@ -127,11 +126,12 @@ async fn save_booking_policy(
         .storage
         .set_booking_policy(ctx.tenant.id, &json, madoguchi_storage::now_utc())
         .await?;
-    accounts::audit(
-        &state,
-        &ctx,
-        madoguchi_storage::ActorKind::Staff,
-        Some(staff.account.id),
+    madoguchi_usecases::audit::record(
+        &*state.storage,
+        &state.scope(
+            ctx.tenant.id,
+            madoguchi_usecases::Actor::Staff(staff.account.id),
+        ),
         "booking.policy_changed",
         None,
         json,
