@@ -1,4 +1,4 @@
-//! The storage contract: one set of stories, each run against SQLite and PostgreSQL on a fresh
+//! The storage contract of the foundation (schema, tenants, offices, accounts and roles): one set of stories, each run against SQLite and PostgreSQL on a fresh
 //! database, so both backends behave alike down to error names and instant precision.
 //!
 //! Every story becomes `contract::<story>::on_sqlite` and `contract::<story>::on_postgres`
@@ -6,22 +6,18 @@
 //! one backend's half. Instants are fixed (`T0`) rather than read from the clock, so lease,
 //! lockout and expiry boundaries are tested exactly.
 
-use futures::future::join_all;
 use madoguchi_domain::{
     AccountId, AccountKind, DepartmentId, Email, OfficeId, OfficeKind, Role, RoleAssignment,
     TenantId,
 };
 use madoguchi_storage::{
-    ActorKind, AuditEntry, AuditFilter, Department, JobStatus, LockoutPolicy, MigrationReport,
-    NewAuditEntry, NewDepartment, NewJob, NewOffice, NewOneTimeToken, Office, PasswordHash,
-    SignInFailureState, StorageError, StorageResult, TokenPurpose,
+    Department, LockoutPolicy, MigrationReport, NewDepartment, NewJob, NewOffice, NewOneTimeToken,
+    Office, PasswordHash, StorageError, StorageResult, TokenPurpose,
 };
 use madoguchi_tests::db::Backend;
 use madoguchi_tests::fixtures::*;
 use serde_json::json;
-use std::collections::HashSet;
 use std::fmt::Debug;
-use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 use tokio::sync::Barrier;
 
@@ -44,35 +40,17 @@ on_both_databases!(
     a_role_scoped_to_another_tenants_office_is_refused_and_keeps_the_previous_roles,
     an_account_of_one_tenant_is_invisible_to_another,
     account_changes_are_stored,
-    a_token_works_exactly_once,
-    an_expired_token_is_refused,
-    a_token_for_another_purpose_is_refused,
-    a_token_is_refused_in_another_tenant,
-    twenty_simultaneous_uses_of_a_token_succeed_exactly_once,
-    five_failures_within_the_window_lock_the_account,
-    failures_spaced_beyond_the_window_do_not_accumulate,
-    a_successful_sign_in_resets_the_failure_count,
-    simultaneous_failures_are_each_counted_exactly_once,
-    the_rate_limit_allows_max_hits_per_window_then_refuses,
-    sessions_are_inserted_once_saved_loaded_and_deleted,
-    audit_entries_are_listed_newest_first_and_filtered,
-    the_audit_log_refuses_to_be_rewritten,
-    a_job_is_claimed_only_once_it_is_due,
-    a_leased_job_is_taken_over_only_after_its_lease_expires,
-    only_the_lease_holder_completes_a_job,
-    a_failed_job_is_retried_with_its_error_or_failed_for_good,
-    ten_workers_claim_a_hundred_jobs_each_exactly_once,
 );
 
 // ---------------------------------------------------------------------------------------------
 // Builders and assertions
 // ---------------------------------------------------------------------------------------------
 
-fn email(raw: &str) -> Email {
+pub(crate) fn email(raw: &str) -> Email {
     Email::parse(raw).expect("valid email")
 }
 
-fn new_office(raw_code: &str, kind: OfficeKind) -> NewOffice {
+pub(crate) fn new_office(raw_code: &str, kind: OfficeKind) -> NewOffice {
     NewOffice {
         code: code(raw_code),
         kind,
@@ -81,7 +59,7 @@ fn new_office(raw_code: &str, kind: OfficeKind) -> NewOffice {
     }
 }
 
-fn new_department(raw_code: &str, office_id: Option<OfficeId>) -> NewDepartment {
+pub(crate) fn new_department(raw_code: &str, office_id: Option<OfficeId>) -> NewDepartment {
     NewDepartment {
         code: code(raw_code),
         name_ja: format!("{raw_code}課"),
@@ -90,7 +68,7 @@ fn new_department(raw_code: &str, office_id: Option<OfficeId>) -> NewDepartment 
     }
 }
 
-fn role(
+pub(crate) fn role(
     role: Role,
     office_id: Option<OfficeId>,
     department_id: Option<DepartmentId>,
@@ -98,11 +76,11 @@ fn role(
     RoleAssignment::new(role, office_id, department_id).expect("valid role scope")
 }
 
-fn admin() -> RoleAssignment {
+pub(crate) fn admin() -> RoleAssignment {
     role(Role::Admin, None, None)
 }
 
-fn new_token(
+pub(crate) fn new_token(
     account_id: AccountId,
     purpose: TokenPurpose,
     byte: u8,
@@ -116,7 +94,7 @@ fn new_token(
     }
 }
 
-fn new_job(tenant_id: Option<TenantId>, run_at: OffsetDateTime) -> NewJob {
+pub(crate) fn new_job(tenant_id: Option<TenantId>, run_at: OffsetDateTime) -> NewJob {
     NewJob {
         tenant_id,
         kind: "mail.send".into(),
@@ -127,7 +105,7 @@ fn new_job(tenant_id: Option<TenantId>, run_at: OffsetDateTime) -> NewJob {
 }
 
 #[track_caller]
-fn assert_duplicate<T: Debug>(result: StorageResult<T>, constraint: &str) {
+pub(crate) fn assert_duplicate<T: Debug>(result: StorageResult<T>, constraint: &str) {
     match result {
         Err(StorageError::Duplicate { constraint: actual }) if actual == constraint => {}
         other => panic!("expected Duplicate {{ constraint: {constraint:?} }}, got {other:?}"),
@@ -589,7 +567,7 @@ async fn roles_round_trip_and_setting_them_replaces_all<S: Backend>(s: &S) -> an
     Ok(())
 }
 
-fn assert_last_admin<T: Debug>(result: StorageResult<T>) {
+pub(crate) fn assert_last_admin<T: Debug>(result: StorageResult<T>) {
     match result {
         Err(StorageError::LastAdmin) => {}
         other => panic!("expected LastAdmin, got {other:?}"),
@@ -823,786 +801,3 @@ async fn account_changes_are_stored<S: Backend>(s: &S) -> anyhow::Result<()> {
 // ---------------------------------------------------------------------------------------------
 // One-time tokens
 // ---------------------------------------------------------------------------------------------
-
-async fn a_token_works_exactly_once<S: Backend>(s: &S) -> anyhow::Result<()> {
-    let t = tenant(s, "kita").await?;
-    let hanako = resident(s, t.id, "hanako@example.jp").await?;
-    let token = new_token(hanako.id, TokenPurpose::VerifyEmail, 1, T0 + secs(3600));
-    s.create_token(t.id, &token).await?;
-    assert_duplicate(s.create_token(t.id, &token).await, "one_time_tokens_pkey");
-
-    assert_eq!(
-        s.peek_token(t.id, TokenPurpose::VerifyEmail, &token.token_hash, T0)
-            .await?,
-        hanako.id
-    );
-    assert_eq!(
-        s.peek_token(t.id, TokenPurpose::VerifyEmail, &token.token_hash, T0)
-            .await?,
-        hanako.id
-    );
-    assert_eq!(
-        s.consume_token(t.id, TokenPurpose::VerifyEmail, &token.token_hash, T0)
-            .await?,
-        hanako.id
-    );
-    assert_not_found(
-        s.consume_token(t.id, TokenPurpose::VerifyEmail, &token.token_hash, T0)
-            .await,
-    );
-    assert_not_found(
-        s.peek_token(t.id, TokenPurpose::VerifyEmail, &token.token_hash, T0)
-            .await,
-    );
-    assert_not_found(
-        s.consume_token(t.id, TokenPurpose::VerifyEmail, &[9; 32], T0)
-            .await,
-    );
-    Ok(())
-}
-
-async fn an_expired_token_is_refused<S: Backend>(s: &S) -> anyhow::Result<()> {
-    let t = tenant(s, "kita").await?;
-    let hanako = resident(s, t.id, "hanako@example.jp").await?;
-    let token = new_token(hanako.id, TokenPurpose::ResetPassword, 2, T0);
-    s.create_token(t.id, &token).await?;
-
-    assert_not_found(
-        s.peek_token(t.id, TokenPurpose::ResetPassword, &token.token_hash, T0)
-            .await,
-    );
-    assert_not_found(
-        s.consume_token(
-            t.id,
-            TokenPurpose::ResetPassword,
-            &token.token_hash,
-            T0 + secs(1),
-        )
-        .await,
-    );
-    // Expiry is exclusive: at the instant itself the token is already dead.
-    assert_not_found(
-        s.consume_token(t.id, TokenPurpose::ResetPassword, &token.token_hash, T0)
-            .await,
-    );
-    let just_before = T0 - Duration::microseconds(1);
-    assert_eq!(
-        s.consume_token(
-            t.id,
-            TokenPurpose::ResetPassword,
-            &token.token_hash,
-            just_before
-        )
-        .await?,
-        hanako.id
-    );
-    Ok(())
-}
-
-async fn a_token_for_another_purpose_is_refused<S: Backend>(s: &S) -> anyhow::Result<()> {
-    let t = tenant(s, "kita").await?;
-    let hanako = resident(s, t.id, "hanako@example.jp").await?;
-    let token = new_token(hanako.id, TokenPurpose::VerifyEmail, 3, T0 + secs(3600));
-    s.create_token(t.id, &token).await?;
-
-    assert_not_found(
-        s.peek_token(t.id, TokenPurpose::ResetPassword, &token.token_hash, T0)
-            .await,
-    );
-    assert_not_found(
-        s.consume_token(t.id, TokenPurpose::ResetPassword, &token.token_hash, T0)
-            .await,
-    );
-    // The refused attempt did not spend it.
-    assert_eq!(
-        s.consume_token(t.id, TokenPurpose::VerifyEmail, &token.token_hash, T0)
-            .await?,
-        hanako.id
-    );
-    Ok(())
-}
-
-async fn a_token_is_refused_in_another_tenant<S: Backend>(s: &S) -> anyhow::Result<()> {
-    let a = tenant(s, "kita").await?;
-    let b = tenant(s, "minami").await?;
-    let hanako = resident(s, a.id, "hanako@example.jp").await?;
-    let token = new_token(hanako.id, TokenPurpose::ResetPassword, 4, T0 + secs(3600));
-    s.create_token(a.id, &token).await?;
-
-    assert_not_found(
-        s.peek_token(b.id, TokenPurpose::ResetPassword, &token.token_hash, T0)
-            .await,
-    );
-    assert_not_found(
-        s.consume_token(b.id, TokenPurpose::ResetPassword, &token.token_hash, T0)
-            .await,
-    );
-    assert_eq!(
-        s.consume_token(a.id, TokenPurpose::ResetPassword, &token.token_hash, T0)
-            .await?,
-        hanako.id
-    );
-    Ok(())
-}
-
-async fn twenty_simultaneous_uses_of_a_token_succeed_exactly_once<S: Backend>(
-    s: &S,
-) -> anyhow::Result<()> {
-    const CLICKS: usize = 20;
-    let t = tenant(s, "kita").await?;
-    let hanako = resident(s, t.id, "hanako@example.jp").await?;
-    let token = new_token(hanako.id, TokenPurpose::VerifyEmail, 5, T0 + secs(3600));
-    s.create_token(t.id, &token).await?;
-
-    let start = Arc::new(Barrier::new(CLICKS));
-    let clicks = (0..CLICKS).map(|_| {
-        let (s, start, hash) = (s.clone(), start.clone(), token.token_hash.clone());
-        tokio::spawn(async move {
-            start.wait().await;
-            s.consume_token(t.id, TokenPurpose::VerifyEmail, &hash, T0)
-                .await
-        })
-    });
-    let mut used = 0;
-    for result in join_all(clicks).await {
-        match result? {
-            Ok(account) => {
-                assert_eq!(account, hanako.id);
-                used += 1;
-            }
-            Err(StorageError::NotFound) => {}
-            Err(other) => panic!("a losing click must see NotFound, got {other:?}"),
-        }
-    }
-    assert_eq!(used, 1);
-    Ok(())
-}
-
-// ---------------------------------------------------------------------------------------------
-// Lockout and rate limits
-// ---------------------------------------------------------------------------------------------
-
-async fn five_failures_within_the_window_lock_the_account<S: Backend>(s: &S) -> anyhow::Result<()> {
-    let policy = LockoutPolicy::default();
-    assert_eq!(
-        (policy.max_failures, policy.window_s, policy.lock_s),
-        (5, 900, 900)
-    );
-    let t = tenant(s, "kita").await?;
-    let hanako = resident(s, t.id, "hanako@example.jp").await?;
-
-    for n in 1..=4 {
-        let state = s
-            .record_sign_in_failure(t.id, hanako.id, T0 + secs(n * 60), &policy)
-            .await?;
-        assert_eq!(
-            state,
-            SignInFailureState {
-                failed_sign_ins: n,
-                locked_until: None
-            }
-        );
-    }
-    let stored = s.account(t.id, hanako.id).await?;
-    assert_eq!((stored.failed_sign_ins, stored.locked_until), (4, None));
-
-    let fifth = T0 + secs(5 * 60);
-    let state = s
-        .record_sign_in_failure(t.id, hanako.id, fifth, &policy)
-        .await?;
-    assert_eq!(
-        state,
-        SignInFailureState {
-            failed_sign_ins: 5,
-            locked_until: Some(fifth + secs(900))
-        }
-    );
-    let stored = s.account(t.id, hanako.id).await?;
-    assert_eq!(stored.locked_until, Some(fifth + secs(900)));
-    assert!(stored.is_locked(fifth + secs(899)));
-    assert!(!stored.is_locked(fifth + secs(900)));
-    assert_not_found(
-        s.record_sign_in_failure(t.id, AccountId::new(), fifth, &policy)
-            .await,
-    );
-    Ok(())
-}
-
-async fn failures_spaced_beyond_the_window_do_not_accumulate<S: Backend>(
-    s: &S,
-) -> anyhow::Result<()> {
-    let policy = LockoutPolicy::default();
-    let t = tenant(s, "kita").await?;
-    let hanako = resident(s, t.id, "hanako@example.jp").await?;
-    for n in 0..8 {
-        let at = T0 + secs(n * (policy.window_s + 1));
-        let state = s
-            .record_sign_in_failure(t.id, hanako.id, at, &policy)
-            .await?;
-        assert_eq!(
-            state,
-            SignInFailureState {
-                failed_sign_ins: 1,
-                locked_until: None
-            },
-            "failure {n}"
-        );
-    }
-    assert_eq!(s.account(t.id, hanako.id).await?.locked_until, None);
-    Ok(())
-}
-
-async fn a_successful_sign_in_resets_the_failure_count<S: Backend>(s: &S) -> anyhow::Result<()> {
-    let policy = LockoutPolicy::default();
-    let t = tenant(s, "kita").await?;
-    let hanako = resident(s, t.id, "hanako@example.jp").await?;
-    for n in 1..=4 {
-        s.record_sign_in_failure(t.id, hanako.id, T0 + secs(n), &policy)
-            .await?;
-    }
-    s.record_sign_in_success(t.id, hanako.id, T0 + secs(10))
-        .await?;
-    assert_eq!(s.account(t.id, hanako.id).await?.failed_sign_ins, 0);
-    let state = s
-        .record_sign_in_failure(t.id, hanako.id, T0 + secs(11), &policy)
-        .await?;
-    assert_eq!(
-        state.failed_sign_ins, 1,
-        "counting starts over after a success"
-    );
-
-    for n in 2..=5 {
-        s.record_sign_in_failure(t.id, hanako.id, T0 + secs(10 + n), &policy)
-            .await?;
-    }
-    assert!(s.account(t.id, hanako.id).await?.is_locked(T0 + secs(20)));
-    s.record_sign_in_success(t.id, hanako.id, T0 + secs(30))
-        .await?;
-    let stored = s.account(t.id, hanako.id).await?;
-    assert_eq!((stored.failed_sign_ins, stored.locked_until), (0, None));
-    Ok(())
-}
-
-async fn simultaneous_failures_are_each_counted_exactly_once<S: Backend>(
-    s: &S,
-) -> anyhow::Result<()> {
-    const GUESSES: usize = 10;
-    let policy = LockoutPolicy::default();
-    let t = tenant(s, "kita").await?;
-    let hanako = resident(s, t.id, "hanako@example.jp").await?;
-
-    let start = Arc::new(Barrier::new(GUESSES));
-    let guesses = (0..GUESSES).map(|_| {
-        let (s, start, policy) = (s.clone(), start.clone(), policy.clone());
-        tokio::spawn(async move {
-            start.wait().await;
-            s.record_sign_in_failure(t.id, hanako.id, T0, &policy).await
-        })
-    });
-    let mut states = Vec::new();
-    for result in join_all(guesses).await {
-        states.push(result??);
-    }
-    // Run one after another, ten failures count 1..5, lock, then 1..5 and lock again: any
-    // lost or doubled update shows up as a missing or extra number.
-    let mut counts: Vec<i64> = states.iter().map(|st| st.failed_sign_ins).collect();
-    counts.sort_unstable();
-    assert_eq!(counts, vec![1, 1, 2, 2, 3, 3, 4, 4, 5, 5]);
-    let locks: Vec<_> = states.iter().filter_map(|st| st.locked_until).collect();
-    assert_eq!(locks, vec![T0 + secs(900); 2]);
-    assert!(
-        states
-            .iter()
-            .all(|st| st.locked_until.is_some() == (st.failed_sign_ins == 5))
-    );
-    Ok(())
-}
-
-async fn the_rate_limit_allows_max_hits_per_window_then_refuses<S: Backend>(
-    s: &S,
-) -> anyhow::Result<()> {
-    let key = "sign_in:203.0.113.7";
-    // T0 is on a whole minute, so [T0, T0 + 60 s) is one window.
-    for offset in [0, 10, 20] {
-        assert!(
-            s.rate_limit_hit(key, T0 + secs(offset), 60, 3).await?,
-            "hit at +{offset}s"
-        );
-    }
-    assert!(!s.rate_limit_hit(key, T0 + secs(30), 60, 3).await?);
-    assert!(!s.rate_limit_hit(key, T0 + secs(59), 60, 3).await?);
-    assert!(
-        s.rate_limit_hit("sign_in:198.51.100.1", T0 + secs(30), 60, 3)
-            .await?,
-        "keys are counted apart"
-    );
-    assert!(
-        s.rate_limit_hit(key, T0 + secs(60), 60, 3).await?,
-        "a new window starts afresh"
-    );
-    assert!(s.rate_limit_hit(key, T0 + secs(61), 60, 3).await?);
-    // A misconfigured window of zero seconds counts per second instead of failing.
-    assert!(s.rate_limit_hit("zero", T0, 0, 1).await?);
-    assert!(!s.rate_limit_hit("zero", T0, 0, 1).await?);
-    assert!(s.rate_limit_hit("zero", T0 + secs(1), 0, 1).await?);
-    Ok(())
-}
-
-// ---------------------------------------------------------------------------------------------
-// Sessions
-// ---------------------------------------------------------------------------------------------
-
-async fn sessions_are_inserted_once_saved_loaded_and_deleted<S: Backend>(
-    s: &S,
-) -> anyhow::Result<()> {
-    let first = r#"{"account":"a","csrf":"1"}"#;
-    assert!(s.session_insert("s1", first, T0 + secs(3600)).await?);
-    assert!(
-        !s.session_insert("s1", "{}", T0 + secs(7200)).await?,
-        "a taken id is refused"
-    );
-    assert_eq!(
-        s.session_load("s1", T0).await?.as_deref(),
-        Some(first),
-        "and not overwritten"
-    );
-
-    let second = r#"{"account":"a","csrf":"2"}"#;
-    s.session_save("s1", second, T0 + secs(7200)).await?;
-    assert_eq!(
-        s.session_load("s1", T0 + secs(5400)).await?.as_deref(),
-        Some(second)
-    );
-
-    s.session_save("s2", "{}", T0 + secs(60)).await?;
-    assert_eq!(s.session_load("s2", T0).await?.as_deref(), Some("{}"));
-    assert_eq!(
-        s.session_load("s2", T0 + secs(60)).await?,
-        None,
-        "expired at its expiry instant"
-    );
-    assert_eq!(s.session_load("missing", T0).await?, None);
-
-    s.session_delete("s1").await?;
-    assert_eq!(s.session_load("s1", T0).await?, None);
-    s.session_delete("s1").await?;
-
-    assert!(s.session_insert("s3", "{}", T0 + secs(10)).await?);
-    assert!(s.session_insert("s4", "{}", T0 + secs(3600)).await?);
-    assert_eq!(s.session_delete_expired(T0 + secs(60)).await?, 2);
-    assert_eq!(s.session_load("s4", T0).await?.as_deref(), Some("{}"));
-    assert_eq!(s.session_delete_expired(T0 + secs(60)).await?, 0);
-    Ok(())
-}
-
-// ---------------------------------------------------------------------------------------------
-// Audit log
-// ---------------------------------------------------------------------------------------------
-
-async fn audit_entries_are_listed_newest_first_and_filtered<S: Backend>(
-    s: &S,
-) -> anyhow::Result<()> {
-    let t = tenant(s, "kita").await?;
-    let other = tenant(s, "minami").await?;
-    let (alice, bob) = (AccountId::new(), AccountId::new());
-    let entry = |minutes: i64, actor: Option<AccountId>, action: &str| NewAuditEntry {
-        at: T0 + Duration::minutes(minutes),
-        actor_kind: if actor.is_some() {
-            ActorKind::Staff
-        } else {
-            ActorKind::System
-        },
-        actor_id: actor,
-        action: action.to_owned(),
-        target: actor.map(|a| format!("account:{a}")),
-        details: json!({"minute": minutes, "nested": {"ids": [1, 2]}}),
-    };
-    let mut first = entry(0, Some(alice), "staff.sign_in");
-    first.at += Duration::nanoseconds(999); // dropped alike by both databases
-    let e1 = s.append_audit(t.id, &first).await?;
-    let e2 = s
-        .append_audit(t.id, &entry(1, Some(alice), "staff.roles_changed"))
-        .await?;
-    let e3 = s
-        .append_audit(t.id, &entry(2, Some(bob), "office.created"))
-        .await?;
-    let e4 = s
-        .append_audit(t.id, &entry(3, Some(bob), "staff.sign_in"))
-        .await?;
-    let e5 = s.append_audit(t.id, &entry(4, None, "jobs.purged")).await?;
-    let theirs = s
-        .append_audit(other.id, &entry(5, None, "staff.sign_in"))
-        .await?;
-    assert_eq!(e1.at, T0);
-    assert_eq!(e2.details, json!({"minute": 1, "nested": {"ids": [1, 2]}}));
-
-    let list = |filter: AuditFilter| async move {
-        s.list_audit(
-            t.id,
-            &AuditFilter {
-                limit: 100,
-                ..filter
-            },
-        )
-        .await
-    };
-    let all = list(AuditFilter::default()).await?;
-    assert_eq!(
-        all,
-        vec![e5.clone(), e4.clone(), e3.clone(), e2.clone(), e1.clone()]
-    );
-
-    let prefix = |p: &str| AuditFilter {
-        action_prefix: Some(p.to_owned()),
-        ..AuditFilter::default()
-    };
-    assert_eq!(
-        list(prefix("staff.")).await?,
-        vec![e4.clone(), e2.clone(), e1.clone()]
-    );
-    assert_eq!(
-        list(prefix("staff.sign_in")).await?,
-        vec![e4.clone(), e1.clone()]
-    );
-    // A prefix is literal text, not a pattern.
-    assert_eq!(list(prefix("staff%")).await?, Vec::<AuditEntry>::new());
-    assert_eq!(list(prefix("_taff")).await?, Vec::<AuditEntry>::new());
-
-    let by_actor = AuditFilter {
-        actor_id: Some(alice),
-        ..AuditFilter::default()
-    };
-    assert_eq!(list(by_actor).await?, vec![e2.clone(), e1.clone()]);
-    let range = AuditFilter {
-        from: Some(T0 + Duration::minutes(1)),
-        until: Some(T0 + Duration::minutes(3)),
-        ..AuditFilter::default()
-    };
-    assert_eq!(
-        list(range).await?,
-        vec![e3.clone(), e2.clone()],
-        "from is inclusive, until exclusive"
-    );
-    let before = AuditFilter {
-        before: Some(T0 + Duration::minutes(2)),
-        ..AuditFilter::default()
-    };
-    assert_eq!(list(before).await?, vec![e2.clone(), e1.clone()]);
-    let limited = s
-        .list_audit(
-            t.id,
-            &AuditFilter {
-                limit: 2,
-                ..AuditFilter::default()
-            },
-        )
-        .await?;
-    assert_eq!(limited, vec![e5, e4]);
-    assert_eq!(
-        s.list_audit(
-            other.id,
-            &AuditFilter {
-                limit: 100,
-                ..AuditFilter::default()
-            }
-        )
-        .await?,
-        vec![theirs]
-    );
-    Ok(())
-}
-
-async fn the_audit_log_refuses_to_be_rewritten<S: Backend>(s: &S) -> anyhow::Result<()> {
-    let t = tenant(s, "kita").await?;
-    let entry = s
-        .append_audit(
-            t.id,
-            &NewAuditEntry {
-                at: T0,
-                actor_kind: ActorKind::Anonymous,
-                actor_id: None,
-                action: "resident.sign_up".into(),
-                target: None,
-                details: json!({}),
-            },
-        )
-        .await?;
-
-    let update = s
-        .execute_raw("UPDATE audit_log SET action = 'tampered'")
-        .await;
-    assert!(
-        update
-            .as_ref()
-            .is_err_and(|e| e.to_string().contains("append-only")),
-        "UPDATE: {update:?}"
-    );
-    let delete = s.execute_raw("DELETE FROM audit_log").await;
-    assert!(
-        delete
-            .as_ref()
-            .is_err_and(|e| e.to_string().contains("append-only")),
-        "DELETE: {delete:?}"
-    );
-    // SQLite has no TRUNCATE; PostgreSQL refuses it with a statement trigger.
-    assert!(
-        s.execute_raw("TRUNCATE audit_log").await.is_err(),
-        "TRUNCATE"
-    );
-
-    assert_eq!(
-        s.list_audit(
-            t.id,
-            &AuditFilter {
-                limit: 10,
-                ..AuditFilter::default()
-            }
-        )
-        .await?,
-        vec![entry]
-    );
-    Ok(())
-}
-
-// ---------------------------------------------------------------------------------------------
-// Jobs
-// ---------------------------------------------------------------------------------------------
-
-async fn a_job_is_claimed_only_once_it_is_due<S: Backend>(s: &S) -> anyhow::Result<()> {
-    let t = tenant(s, "kita").await?;
-    let due = s.enqueue_job(&new_job(Some(t.id), T0)).await?;
-    let later = s.enqueue_job(&new_job(None, T0 + secs(3600))).await?;
-
-    assert_eq!(s.claim_jobs("w1", T0 - secs(1), 60, 10).await?, vec![]);
-    let claimed = s.claim_jobs("w1", T0, 60, 10).await?;
-    assert_eq!(claimed.len(), 1);
-    let job = &claimed[0];
-    assert_eq!(
-        (job.id, job.tenant_id, job.kind.as_str()),
-        (due, Some(t.id), "mail.send")
-    );
-    assert_eq!(job.payload, json!({"template": "verify_email", "n": 1}));
-    assert_eq!(
-        (job.status, job.attempts, job.max_attempts),
-        (JobStatus::Running, 1, 3)
-    );
-    assert_eq!(
-        (job.locked_by.as_deref(), job.lease_until, job.run_at),
-        (Some("w1"), Some(T0 + secs(60)), T0)
-    );
-    assert_eq!(s.job(due).await?, *job);
-
-    assert_eq!(
-        s.claim_jobs("w2", T0 + secs(30), 60, 10).await?,
-        vec![],
-        "leased and not yet due"
-    );
-    let waiting = s.job(later).await?;
-    assert_eq!(
-        (waiting.status, waiting.attempts, waiting.locked_by),
-        (JobStatus::Queued, 0, None)
-    );
-
-    s.complete_job(due, "w1", T0 + secs(5)).await?;
-    let claimed: Vec<_> = s
-        .claim_jobs("w2", T0 + secs(3600), 60, 10)
-        .await?
-        .into_iter()
-        .map(|j| j.id)
-        .collect();
-    assert_eq!(claimed, vec![later]);
-
-    // At most `limit` at a time, and nothing for a limit of zero or less.
-    for _ in 0..3 {
-        s.enqueue_job(&new_job(Some(t.id), T0)).await?;
-    }
-    assert_eq!(s.claim_jobs("w3", T0 + secs(3600), 60, 0).await?, vec![]);
-    assert_eq!(s.claim_jobs("w3", T0 + secs(3600), 60, -1).await?, vec![]);
-    assert_eq!(s.claim_jobs("w3", T0 + secs(3600), 60, 2).await?.len(), 2);
-    assert_eq!(s.claim_jobs("w3", T0 + secs(3600), 60, 2).await?.len(), 1);
-    assert_eq!(s.claim_jobs("w3", T0 + secs(3600), 60, 2).await?.len(), 0);
-    let done: Vec<_> = s
-        .list_jobs(Some(t.id), Some(JobStatus::Done), 10)
-        .await?
-        .into_iter()
-        .map(|j| j.id)
-        .collect();
-    assert_eq!(done, vec![due]);
-    assert_eq!(
-        s.list_jobs(Some(t.id), Some(JobStatus::Running), 10)
-            .await?
-            .len(),
-        3
-    );
-    assert_eq!(s.list_jobs(None, None, 10).await?.len(), 5);
-    Ok(())
-}
-
-async fn a_leased_job_is_taken_over_only_after_its_lease_expires<S: Backend>(
-    s: &S,
-) -> anyhow::Result<()> {
-    let id = s.enqueue_job(&new_job(None, T0)).await?;
-    assert_eq!(s.claim_jobs("w1", T0, 60, 10).await?.len(), 1);
-
-    assert_eq!(s.claim_jobs("w2", T0 + secs(59), 60, 10).await?, vec![]);
-    assert_eq!(
-        s.claim_jobs("w2", T0 + secs(60), 60, 10).await?,
-        vec![],
-        "a lease runs until its last instant"
-    );
-    let taken = s.claim_jobs("w2", T0 + secs(61), 60, 10).await?;
-    assert_eq!(taken.len(), 1);
-    assert_eq!((taken[0].id, taken[0].attempts), (id, 2));
-    assert_eq!(
-        (taken[0].locked_by.as_deref(), taken[0].lease_until),
-        (Some("w2"), Some(T0 + secs(121)))
-    );
-
-    // The worker that lost its lease can no longer finish or fail the job.
-    assert_not_found(s.complete_job(id, "w1", T0 + secs(62)).await);
-    assert_not_found(s.fail_job(id, "w1", "late", None, T0 + secs(62)).await);
-    s.complete_job(id, "w2", T0 + secs(63)).await?;
-    assert_eq!(s.job(id).await?.status, JobStatus::Done);
-    Ok(())
-}
-
-async fn only_the_lease_holder_completes_a_job<S: Backend>(s: &S) -> anyhow::Result<()> {
-    let id = s.enqueue_job(&new_job(None, T0)).await?;
-    s.claim_jobs("w1", T0, 60, 10).await?;
-    assert_not_found(s.complete_job(id, "w2", T0 + secs(1)).await);
-    assert_eq!(s.job(id).await?.status, JobStatus::Running);
-
-    s.complete_job(id, "w1", T0 + secs(2)).await?;
-    let job = s.job(id).await?;
-    assert_eq!(
-        (job.status, job.finished_at, job.lease_until, job.last_error),
-        (JobStatus::Done, Some(T0 + secs(2)), None, None)
-    );
-    assert_not_found(s.complete_job(id, "w1", T0 + secs(3)).await);
-    assert_eq!(
-        s.claim_jobs("w2", T0 + secs(3600), 60, 10).await?,
-        vec![],
-        "a done job never runs again"
-    );
-    assert_not_found(
-        s.complete_job(madoguchi_domain::JobId::new(), "w1", T0)
-            .await,
-    );
-    Ok(())
-}
-
-async fn a_failed_job_is_retried_with_its_error_or_failed_for_good<S: Backend>(
-    s: &S,
-) -> anyhow::Result<()> {
-    let id = s.enqueue_job(&new_job(None, T0)).await?;
-    s.claim_jobs("w1", T0, 60, 10).await?;
-    s.fail_job(
-        id,
-        "w1",
-        "smtp 451 try later",
-        Some(T0 + secs(300)),
-        T0 + secs(1),
-    )
-    .await?;
-    let job = s.job(id).await?;
-    assert_eq!(
-        (job.status, job.run_at, job.attempts),
-        (JobStatus::Queued, T0 + secs(300), 1)
-    );
-    assert_eq!(
-        (
-            job.last_error.as_deref(),
-            job.locked_by,
-            job.lease_until,
-            job.finished_at
-        ),
-        (Some("smtp 451 try later"), None, None, None)
-    );
-
-    assert_eq!(
-        s.claim_jobs("w2", T0 + secs(299), 60, 10).await?,
-        vec![],
-        "not before the retry time"
-    );
-    let retried = s.claim_jobs("w2", T0 + secs(300), 60, 10).await?;
-    assert_eq!(retried.len(), 1);
-    assert_eq!((retried[0].id, retried[0].attempts), (id, 2));
-
-    s.fail_job(id, "w2", "smtp 550 no such user", None, T0 + secs(301))
-        .await?;
-    let job = s.job(id).await?;
-    assert_eq!(
-        (job.status, job.finished_at, job.attempts),
-        (JobStatus::Failed, Some(T0 + secs(301)), 2)
-    );
-    assert_eq!(job.last_error.as_deref(), Some("smtp 550 no such user"));
-    assert_eq!(
-        s.claim_jobs("w3", T0 + secs(86_400), 60, 10).await?,
-        vec![],
-        "a failed job never runs again"
-    );
-    assert_not_found(s.fail_job(id, "w2", "again", None, T0 + secs(302)).await);
-    let failed: Vec<_> = s
-        .list_jobs(None, Some(JobStatus::Failed), 10)
-        .await?
-        .into_iter()
-        .map(|j| j.id)
-        .collect();
-    assert_eq!(failed, vec![id]);
-    assert_eq!(
-        s.list_jobs(None, Some(JobStatus::Queued), 10).await?,
-        vec![]
-    );
-    Ok(())
-}
-
-async fn ten_workers_claim_a_hundred_jobs_each_exactly_once<S: Backend>(
-    s: &S,
-) -> anyhow::Result<()> {
-    const JOBS: usize = 100;
-    const WORKERS: usize = 10;
-    let mut enqueued = HashSet::new();
-    for _ in 0..JOBS {
-        enqueued.insert(s.enqueue_job(&new_job(None, T0)).await?);
-    }
-
-    let start = Arc::new(Barrier::new(WORKERS));
-    let workers = (0..WORKERS).map(|n| {
-        let (s, start) = (s.clone(), start.clone());
-        tokio::spawn(async move {
-            let worker = format!("worker-{n}");
-            start.wait().await;
-            let mut mine = Vec::new();
-            loop {
-                let batch = s.claim_jobs(&worker, T0, 300, 5).await?;
-                assert!(batch.len() <= 5, "{worker} got {} jobs", batch.len());
-                if batch.is_empty() {
-                    return anyhow::Ok((worker, mine));
-                }
-                mine.extend(batch.into_iter().map(|job| job.id));
-            }
-        })
-    });
-    let mut claimed = HashSet::new();
-    let mut total = 0;
-    for result in join_all(workers).await {
-        let (worker, mine) = result??;
-        total += mine.len();
-        for id in mine {
-            let job = s.job(id).await?;
-            assert_eq!(
-                (job.locked_by.as_deref(), job.attempts),
-                (Some(worker.as_str()), 1),
-                "job {id}"
-            );
-            claimed.insert(id);
-        }
-    }
-    assert_eq!(total, JOBS, "no job was claimed twice");
-    assert_eq!(claimed, enqueued, "every job was claimed");
-    assert_eq!(
-        s.list_jobs(None, Some(JobStatus::Queued), 1000).await?,
-        vec![]
-    );
-    Ok(())
-}

@@ -3,12 +3,14 @@
 // Test helpers may panic on broken fixtures: a panic is a failed test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod access_contract;
 mod accounts;
 mod admin;
 mod bad_input;
 mod booking_contract;
 mod booking_flows;
 mod booking_pages;
+mod booking_rush_contract;
 mod browser;
 mod calendar_admin;
 mod calendar_contract;
@@ -24,6 +26,7 @@ mod line;
 mod line_contract;
 mod line_usecases;
 mod openapi;
+mod operations_contract;
 mod outbox;
 mod privacy;
 mod probe_reservations;
