@@ -111,11 +111,6 @@ impl AppState {
         }
     }
 
-    /// Call after changing a service (rules, names, active), so this node uses it at once.
-    pub fn service_changed(&self, tenant: TenantId, id: madoguchi_domain::ServiceId) {
-        self.catalogue.service_changed(tenant, id);
-    }
-
     /// What the reservation use cases work with on this node.
     pub fn reservations(&self) -> Deps<'_, dyn Storage> {
         Deps {

@@ -83,11 +83,6 @@ impl Catalogue {
         Ok(service)
     }
 
-    /// Call after changing a service (rules, names, active), so this node uses it at once.
-    pub fn service_changed(&self, tenant: TenantId, id: ServiceId) {
-        self.services.forget(&format!("{tenant}:{id}"));
-    }
-
     /// A city's municipal calendar built from its stored settings (imported holidays, the
     /// year-end closure, offices' closing days), from the cache when fresh.
     pub async fn calendar<S: CalendarStore + ?Sized>(
@@ -135,4 +130,12 @@ impl Catalogue {
     pub fn calendar_changed(&self, tenant: TenantId) {
         self.calendars.forget(&tenant.to_string());
     }
+}
+
+/// What a node must forget after a change so that it shows the change at once. The caches
+/// themselves belong to the node (the server holds them); other nodes catch up when their
+/// entries expire.
+pub trait NodeCaches: Send + Sync {
+    /// A tenant's offices or departments changed.
+    fn offices_changed(&self, tenant: TenantId);
 }

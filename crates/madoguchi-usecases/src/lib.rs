@@ -15,7 +15,6 @@
 pub mod accounts;
 pub mod audit;
 pub mod cache;
-pub mod caches;
 pub mod calendar;
 pub mod error;
 pub mod feed;
@@ -25,6 +24,6 @@ pub mod org;
 pub mod reservations;
 pub mod scope;
 
-pub use caches::{NoCaches, NodeCaches};
+pub use cache::NodeCaches;
 pub use error::{FieldError, UseCaseError, UseCaseResult};
 pub use scope::{Actor, Scope};

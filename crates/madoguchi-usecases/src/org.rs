@@ -2,7 +2,7 @@
 //! API call or command asks, written, forgotten by this node's caches, and audited in one place.
 //! Only administrators reach these use cases; the caller checks the role.
 
-use crate::caches::NodeCaches;
+use crate::cache::NodeCaches;
 use crate::{FieldError, Scope, UseCaseError, UseCaseResult, audit};
 use madoguchi_domain::org::parse_org_name;
 use madoguchi_domain::{ErrorCode, OfficeId, OfficeKind, OrgCode};

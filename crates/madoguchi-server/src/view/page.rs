@@ -60,19 +60,10 @@ pub fn form_errors(
     if error.status.is_server_error() {
         return Err(error);
     }
-    let fields: BTreeMap<String, String> = error
-        .fields
-        .iter()
-        .map(|f| (f.field.clone(), f.code.message(lang).to_owned()))
-        .collect();
-    let alert = if fields.is_empty() {
-        error.code.message(lang).to_owned()
-    } else {
-        madoguchi_domain::ErrorCode::ValidationFailed
-            .message(lang)
-            .to_owned()
-    };
-    Ok((error.status, fields, alert))
+    let problems = FormProblems::refused(&error, lang, |f| {
+        (f.field.clone(), f.code.message(lang).to_owned())
+    });
+    Ok((problems.status, problems.errors, problems.alert))
 }
 
 /// What a posted form is shown again with: the status, each field's message and the alert at
