@@ -6,8 +6,10 @@
 //!   to the first `200` from `/readyz` (migrations and demo seeding included).
 //! - `home`: home-page throughput measured with `wrk`, side by side with a bare axum "hello" on
 //!   the same machine in the same run, as the ceiling.
+//! - `pages`: Lighthouse accessibility scores and page weights of the resident pages.
 
 mod booking;
+mod pages;
 
 use anyhow::Context;
 use clap::Subcommand;
@@ -27,6 +29,9 @@ pub enum BenchCommand {
     BookingRush(booking::RushArgs),
     /// The month view of a service holding many reservations (default 100,000).
     MonthView(booking::MonthArgs),
+    /// Lighthouse accessibility score and bytes of HTML/CSS/JS of each resident page (needs
+    /// Node.js and Chromium), against the targets: 100 and 50 KB.
+    Pages(pages::PagesArgs),
     /// Home-page requests per second against a bare axum "hello" ceiling (needs `wrk`).
     Home {
         /// Seconds per wrk run.
@@ -47,6 +52,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         } => home(seconds, connections).await,
         BenchCommand::BookingRush(args) => crate::booking::run(args).await,
         BenchCommand::MonthView(args) => crate::booking::month_view(args).await,
+        BenchCommand::Pages(args) => crate::pages::run(args).await,
     }
 }
 

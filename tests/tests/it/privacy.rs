@@ -68,6 +68,26 @@ async fn personal_answers_are_never_stored(app: TestApp) -> anyhow::Result<()> {
     // Stylesheets are the same for everyone and stay cacheable, signed in or not.
     let css = resident.get(app.at("/static/app.css")).send().await?;
     assert_eq!(cache_control(&css), "public, max-age=3600");
+
+    // Stylesheets travel compressed to a browser that accepts it; pages never do, since they
+    // hold a CSRF token beside what the visitor typed (BREACH).
+    let compressed = resident
+        .get(app.at("/static/app.css"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await?;
+    assert_eq!(compressed.status(), 200);
+    assert_eq!(
+        compressed.headers().get("content-encoding").map(|v| v.as_bytes()),
+        Some(&b"gzip"[..])
+    );
+    let page = resident
+        .get(app.at("/my/reservations"))
+        .header("accept-encoding", "gzip, br")
+        .send()
+        .await?;
+    assert_eq!(page.status(), 200);
+    assert!(page.headers().get("content-encoding").is_none());
     Ok(())
 }
 on_both_backends!(
