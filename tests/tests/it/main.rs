@@ -30,6 +30,7 @@ mod operations_contract;
 mod outbox;
 mod privacy;
 mod probe_reservations;
+mod questions;
 mod reservations;
 mod restart;
 mod schemathesis;

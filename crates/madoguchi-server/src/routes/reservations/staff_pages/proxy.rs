@@ -488,7 +488,7 @@ async fn proxy_submit(
                         Redirect::to(&format!("/staff/reservations/{id}?booked=1")).into_response()
                     );
                 }
-                Err(error) => refusal(error.into(), FormFor::Staff, lang)?,
+                Err(error) => refusal(error.into(), FormFor::Staff, &target.service.rules, lang)?,
             }
         }
     };
