@@ -25,6 +25,7 @@ mod jobs;
 mod line;
 mod line_contract;
 mod line_usecases;
+mod messages;
 mod openapi;
 mod operations_contract;
 mod outbox;
