@@ -16,9 +16,8 @@ use time::OffsetDateTime;
 pub enum Refused {
     Window(WindowError),
     Ineligible(Ineligible),
+    /// Every answer that is wrong, required ones left out included.
     Answer(AnswerError),
-    /// A required question (its id) left unanswered.
-    Unanswered(String),
 }
 
 /// Whether `applicant` may take a seat of a session starting at `starts_at` now: the booking
@@ -41,11 +40,7 @@ pub fn admit(
         .eligibility
         .check(applicant, session_date)
         .map_err(Refused::Ineligible)?;
-    rules.check_answers(answers).map_err(Refused::Answer)?;
-    if let Some(question) = rules.unanswered_required(answers).next() {
-        return Err(Refused::Unanswered(question.id.clone()));
-    }
-    Ok(())
+    rules.check_answers(answers).map_err(Refused::Answer)
 }
 
 /// Where a booking of a service of `kind` is joined from: a remote consultation from home

@@ -23,5 +23,8 @@ pub use pattern::{CAPACITY_MAX, SlotSpec, WeeklyPattern, capacity_is_valid, slot
 pub use policy::{BookingPolicy, NoShowPolicy, SuspensionDecision};
 pub use reservation::{Attendance, RemoteJoin, ReservationStatus, ServiceKind};
 pub use rules::{BookingWindow, CancellationRule, LimitPeriod, PersonalLimit, WindowError};
-pub use service_rules::{AnswerError, Question, RulesError, ServiceRules};
+pub use service_rules::{
+    AnswerError, AnswerProblem, ChoiceOption, Question, QuestionKind, RulesError, ServiceRules,
+    parse_ymd,
+};
 pub use waitlist::{Handout, WaitlistRule};

@@ -12,10 +12,12 @@
 //! - `calendar`: `MunicipalCalendar`, answering "is this office open on this day, and if not,
 //!   why, and when next?".
 //! - `fiscal`: fiscal years (年度) and the 出納整理期間.
+//! - `era`: Japanese eras (和暦), e.g. 1975 is 昭和50年.
 
 pub mod cabinet_csv;
 pub mod calendar;
 pub mod closing;
+pub mod era;
 pub mod error;
 pub mod fiscal;
 pub mod holidays;
@@ -32,6 +34,7 @@ pub use calendar::{
 pub use closing::{
     ClosingRule, MonthDay, OfficeClosingDays, OnHoliday, WeekOfMonth, YearEndClosure,
 };
+pub use era::{Era, EraYear, era_of, era_years_of};
 pub use error::CalendarError;
 pub use fiscal::{FiscalYear, fiscal_year, fiscal_year_range, settlement_fiscal_year};
 pub use holidays::{

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 pub enum ErrorCode {
     // Input
     ValidationFailed,
+    Required,
     MalformedJson,
     UnsupportedMediaType,
     PayloadTooLarge,
@@ -30,6 +31,13 @@ pub enum ErrorCode {
     TextTooLong,
     DateOutOfRange,
     UnknownQuestion,
+    AnswerRequired,
+    AnswerNotText,
+    AnswerNotYesNo,
+    AnswerUnknownOption,
+    AnswerNotInteger,
+    AnswerNotDate,
+    AnswerOutOfRange,
     // State
     EmailTaken,
     OrgCodeTaken,
@@ -83,6 +91,7 @@ impl ErrorCode {
         use ErrorCode::*;
         match self {
             ValidationFailed => "validation_failed",
+            Required => "required",
             MalformedJson => "malformed_json",
             UnsupportedMediaType => "unsupported_media_type",
             PayloadTooLarge => "payload_too_large",
@@ -100,6 +109,13 @@ impl ErrorCode {
             TextTooLong => "text_too_long",
             DateOutOfRange => "date_out_of_range",
             UnknownQuestion => "unknown_question",
+            AnswerRequired => "answer_required",
+            AnswerNotText => "answer_not_text",
+            AnswerNotYesNo => "answer_not_yes_no",
+            AnswerUnknownOption => "answer_unknown_option",
+            AnswerNotInteger => "answer_not_integer",
+            AnswerNotDate => "answer_not_date",
+            AnswerOutOfRange => "answer_out_of_range",
             EmailTaken => "email_taken",
             OrgCodeTaken => "org_code_taken",
             TokenInvalid => "token_invalid",
@@ -151,6 +167,7 @@ impl ErrorCode {
                 "入力内容に誤りがあります。各項目をご確認ください。",
                 "Some of the information entered is not valid. Please check each field.",
             ),
+            Required => ("入力してください。", "Please fill this in."),
             MalformedJson => (
                 "リクエストの JSON を読み取れませんでした。",
                 "The request body is not valid JSON.",
@@ -218,6 +235,31 @@ impl ErrorCode {
             UnknownQuestion => (
                 "この予約にない質問への回答が含まれています。",
                 "The answers include a question this service does not ask.",
+            ),
+            AnswerRequired => ("この質問にお答えください。", "Please answer this question."),
+            AnswerNotText => (
+                "文章で入力してください。",
+                "Please answer this question with text.",
+            ),
+            AnswerNotYesNo => (
+                "「はい」か「いいえ」を選んでください。",
+                "Please answer yes or no.",
+            ),
+            AnswerUnknownOption => (
+                "選択肢の中から選んでください。",
+                "Please choose one of the options.",
+            ),
+            AnswerNotInteger => (
+                "数字（整数）で入力してください。",
+                "Please enter a whole number.",
+            ),
+            AnswerNotDate => (
+                "日付を選ぶか、2026-04-01 の形で入力してください。",
+                "Please choose a date or enter it as 2026-04-01.",
+            ),
+            AnswerOutOfRange => (
+                "受け付けられる範囲の外です。範囲をご確認ください。",
+                "This is outside the range accepted. Please check the range.",
             ),
             EmailTaken => (
                 "このメールアドレスは既に登録されています。ログインするか、パスワードを再設定してください。",

@@ -330,7 +330,14 @@ fn demo_services() -> Vec<DemoService> {
                 "cancellation": {"deadline_hours_before": 48},
                 "limit": {"max": 1, "period": {"kind": "fiscal_year"}},
                 "eligibility": {"age_min": 40, "age_reference": "fiscal_year_end", "residents_only": true},
-                "questions": [{"id": "previous_year", "label_ja": "昨年度の受診の有無", "label_en": "Screened last fiscal year?", "required": true}]
+                "questions": [
+                    {"id": "previous_year", "label_ja": "昨年度の受診の有無", "label_en": "Screened last fiscal year?", "required": true, "kind": {"type": "yes_no"}},
+                    {"id": "course", "label_ja": "受診するコース", "label_en": "Course", "required": true, "kind": {"type": "choice", "options": [
+                        {"id": "full", "label_ja": "胃・肺・大腸がん検診", "label_en": "Stomach, lung and colon"},
+                        {"id": "lung_colon", "label_ja": "肺・大腸がん検診のみ", "label_en": "Lung and colon only"},
+                        {"id": "colon", "label_ja": "大腸がん検診のみ", "label_en": "Colon only"}]}},
+                    {"id": "last_screening", "label_ja": "前回の受診日（わかる方のみ）", "label_en": "Date of your last screening (if you know it)", "kind": {"type": "date", "min": "2000-01-01"}}
+                ]
             }),
             patterns: vec![
                 opening(Weekday::Tuesday, (9, 0), (11, 0), 120, 0, 30),
@@ -344,7 +351,14 @@ fn demo_services() -> Vec<DemoService> {
             name_en: "Child-raising consultation",
             department: "kosodate",
             office: "honcho",
-            rules: serde_json::json!({"window": window(30), "cancellation": {"deadline_hours_before": 24}}),
+            rules: serde_json::json!({"window": window(30), "cancellation": {"deadline_hours_before": 24},
+            "questions": [
+                {"id": "child_age", "label_ja": "お子さんの年齢", "label_en": "Your child's age", "required": true, "kind": {"type": "choice", "options": [
+                    {"id": "baby", "label_ja": "0歳", "label_en": "Under 1"},
+                    {"id": "toddler", "label_ja": "1〜5歳", "label_en": "1 to 5"},
+                    {"id": "school", "label_ja": "小学生", "label_en": "Primary school"}]}},
+                {"id": "topic", "label_ja": "ご相談の内容", "label_en": "What you would like to talk about", "kind": {"type": "text", "max_chars": 400}}
+            ]}),
             patterns: vec![
                 opening(Weekday::Monday, (9, 30), (12, 0), 30, 10, 1),
                 opening(Weekday::Wednesday, (13, 30), (16, 0), 30, 10, 1),
@@ -377,7 +391,11 @@ fn demo_services() -> Vec<DemoService> {
             name_en: "Weaning-food class",
             department: "kosodate",
             office: "chuo-kominkan",
-            rules: serde_json::json!({"window": window(45), "cancellation": {"deadline_hours_before": 72}, "hold_minutes": 30}),
+            rules: serde_json::json!({"window": window(45), "cancellation": {"deadline_hours_before": 72}, "hold_minutes": 30,
+            "questions": [
+                {"id": "children", "label_ja": "一緒に参加するお子さんの人数", "label_en": "Children coming with you", "required": true, "kind": {"type": "number", "min": 0, "max": 3}},
+                {"id": "baby_months", "label_ja": "お子さんの月齢（か月）", "label_en": "Your baby's age in months", "kind": {"type": "number", "min": 0, "max": 24}}
+            ]}),
             patterns: vec![opening(Weekday::Saturday, (10, 0), (12, 0), 120, 0, 20)],
         },
         DemoService {

@@ -70,4 +70,29 @@ mod tests {
             "ja only: {only_ja:?}, en only: {only_en:?}"
         );
     }
+
+    /// Full-width punctuation: the CJK symbols and punctuation block (、。「」〜 and the
+    /// ideographic space) and the full-width forms (（）：！？，－／).
+    fn is_full_width_punctuation(c: char) -> bool {
+        matches!(c, '\u{3000}'..='\u{303F}' | '\u{FF01}'..='\u{FF0F}' | '\u{FF1A}'..='\u{FF20}'
+            | '\u{FF3B}'..='\u{FF40}' | '\u{FF5B}'..='\u{FF65}')
+    }
+
+    #[test]
+    fn english_messages_use_no_full_width_punctuation() {
+        assert!(is_full_width_punctuation('（') && is_full_width_punctuation('　'));
+        assert!(!is_full_width_punctuation('・') && !is_full_width_punctuation('祝'));
+        let offending: Vec<(String, String)> = catalogue(Lang::En)
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(key, value)| {
+                let text = value.as_str()?;
+                text.chars()
+                    .any(is_full_width_punctuation)
+                    .then(|| (key.clone(), text.to_owned()))
+            })
+            .collect();
+        assert!(offending.is_empty(), "{offending:?}");
+    }
 }

@@ -546,11 +546,10 @@ async fn a_branch_clerk_sees_only_their_own_office(app: TestApp) -> anyhow::Resu
         .send()
         .await?;
     assert_eq!(response.status(), 422, "a reason is required");
+    let html = response.text().await?;
     assert!(
-        response
-            .text()
-            .await?
-            .contains("理由を500文字以内で入力してください。")
+        html.contains("理由を入力してください。") && !html.contains("500文字"),
+        "an empty reason is told it is required, not how long it may be"
     );
     let response = client
         .post(app.at(&format!("/staff/reservations/{other}")))
@@ -677,7 +676,7 @@ async fn a_suspension_is_lifted_from_the_page(app: TestApp) -> anyhow::Result<()
         .await?;
     assert_eq!(response.status(), 422);
     let html = response.text().await?;
-    assert!(html.contains("理由を500文字以内で入力してください。"));
+    assert!(html.contains("理由を入力してください。"));
     assert!(html.contains(&format!("id=\"f-reason-{}-error\"", suspension.id)));
 
     let response = client

@@ -31,6 +31,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
     use ErrorCode::*;
     match code {
         ValidationFailed
+        | Required
         | InvalidEmail
         | InvalidDisplayName
         | PasswordTooShort
@@ -45,6 +46,13 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | TextTooLong
         | DateOutOfRange
         | UnknownQuestion
+        | AnswerRequired
+        | AnswerNotText
+        | AnswerNotYesNo
+        | AnswerUnknownOption
+        | AnswerNotInteger
+        | AnswerNotDate
+        | AnswerOutOfRange
         | IneligibleAge
         | IneligibleSex
         | IneligibleNonResident

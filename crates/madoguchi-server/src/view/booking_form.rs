@@ -10,10 +10,12 @@ use super::page::FormProblems;
 use super::present::*;
 use crate::http::error::AppError;
 use crate::i18n::text;
-use madoguchi_booking::{Applicant, ServiceRules, Sex};
+use madoguchi_booking::service_rules::ANSWER_MAX_CHARS;
+use madoguchi_booking::{AnswerProblem, Applicant, Question, QuestionKind, ServiceRules, Sex};
 use madoguchi_domain::{ErrorCode, Lang, OfficeId, OfficeKind};
 use madoguchi_storage::{Office, RemoteJoin, Service, ServiceKind, Slot};
 use madoguchi_usecases::reservations::Bookable;
+use madoguchi_usecases::reservations::admission::answer_code;
 use minijinja::{Value, context};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -144,7 +146,7 @@ pub(crate) fn check_applicant(
             let day: u8 = parts[2].parse().ok()?;
             Date::from_calendar_date(year, Month::try_from(month).ok()?, day).ok()
         })()
-        .filter(|d| d.year() >= BIRTH_YEAR_MIN && *d <= today);
+        .filter(|d| d.year() >= today.year() - BIRTH_YEARS_BACK && *d <= today);
         match parsed {
             Some(date) => birth_date = Some(date),
             // A resident who left it out is told it is needed, as the API tells them.
@@ -183,19 +185,20 @@ pub(crate) fn check_applicant(
     let mut answers = serde_json::Map::new();
     for question in &rules.questions {
         let name = question_field(&question.id);
-        let answer = values.get(&name);
-        if answer.chars().count() > ANSWER_CHARS_MAX {
-            errors.insert(name, text(lang, "booking_answer_too_long"));
-        } else if !answer.is_empty() {
-            answers.insert(question.id.clone(), answer.into());
+        let typed = question
+            .answer_from_form(values.get(&name))
+            .and_then(|answer| question.check_answer(answer.as_ref()).map(|()| answer));
+        match typed {
+            Ok(Some(answer)) => {
+                answers.insert(question.id.clone(), answer);
+            }
+            Ok(None) => {}
+            Err(problem) => {
+                errors.insert(name, answer_message(question, problem, lang));
+            }
         }
     }
     let answers = serde_json::Value::Object(answers);
-    for question in rules.unanswered_required(&answers) {
-        errors
-            .entry(question_field(&question.id))
-            .or_insert_with(|| text(lang, "booking_answer_required"));
-    }
     ApplicantFields {
         applicant: Applicant {
             birth_date,
@@ -205,6 +208,139 @@ pub(crate) fn check_applicant(
         answers,
     }
 }
+
+/// What the form says about a wrong answer, at its field: the bounds in words where there are
+/// some, "choose" for a question answered by choosing.
+pub(crate) fn answer_message(question: &Question, problem: AnswerProblem, lang: Lang) -> String {
+    let chosen = matches!(
+        question.kind,
+        QuestionKind::YesNo | QuestionKind::Choice { .. }
+    );
+    match problem {
+        AnswerProblem::Required if chosen => text(lang, "booking_answer_choose"),
+        AnswerProblem::Required => text(lang, "booking_answer_required"),
+        AnswerProblem::TooLong => text(lang, "booking_answer_too_long")
+            .replace("{max}", &answer_max_chars(question).to_string()),
+        AnswerProblem::OutOfRange => match question_hint(question, lang) {
+            Some(range) => text(lang, "booking_answer_out_of_range").replace("{range}", &range),
+            None => ErrorCode::AnswerOutOfRange.message(lang).to_owned(),
+        },
+        other => answer_code(other).message(lang).to_owned(),
+    }
+}
+
+/// The longest answer a free-text question takes.
+fn answer_max_chars(question: &Question) -> usize {
+    match question.kind {
+        QuestionKind::Text {
+            max_chars: Some(max),
+        } => usize::from(max),
+        _ => ANSWER_MAX_CHARS,
+    }
+}
+
+/// The bounds of a question in words (`0〜3の整数`, `2026年4月1日（水）以降`, `200文字以内`),
+/// shown as the field's hint.
+fn question_hint(question: &Question, lang: Lang) -> Option<String> {
+    let t = |key: &str| text(lang, key);
+    let day = |d: &Date| date_label(*d, lang);
+    match &question.kind {
+        QuestionKind::Number { min, max } => Some(match (min, max) {
+            (Some(min), Some(max)) => t("booking_answer_number_between")
+                .replace("{min}", &min.to_string())
+                .replace("{max}", &max.to_string()),
+            (Some(min), None) => t("booking_answer_number_min").replace("{min}", &min.to_string()),
+            (None, Some(max)) => t("booking_answer_number_max").replace("{max}", &max.to_string()),
+            (None, None) => t("booking_answer_number"),
+        }),
+        QuestionKind::Date { min, max } => match (min, max) {
+            (Some(min), Some(max)) => Some(
+                t("booking_answer_date_between")
+                    .replace("{min}", &day(min))
+                    .replace("{max}", &day(max)),
+            ),
+            (Some(min), None) => Some(t("booking_answer_date_min").replace("{min}", &day(min))),
+            (None, Some(max)) => Some(t("booking_answer_date_max").replace("{max}", &day(max))),
+            (None, None) => None,
+        },
+        QuestionKind::Text {
+            max_chars: Some(max),
+        } => Some(t("booking_answer_text_max").replace("{max}", &max.to_string())),
+        QuestionKind::Text { max_chars: None }
+        | QuestionKind::YesNo
+        | QuestionKind::Choice { .. } => None,
+    }
+}
+
+/// A question as the form draws it: its control, its options and bounds.
+fn question_field_of(question: &Question, lang: Lang) -> QuestionField {
+    let (control, options, min, max) = match &question.kind {
+        QuestionKind::YesNo => (
+            "radios",
+            vec![
+                Choice {
+                    value: "yes".to_owned(),
+                    label: text(lang, "booking_answer_yes"),
+                },
+                Choice {
+                    value: "no".to_owned(),
+                    label: text(lang, "booking_answer_no"),
+                },
+            ],
+            None,
+            None,
+        ),
+        QuestionKind::Choice { options } => (
+            "radios",
+            options
+                .iter()
+                .map(|o| Choice {
+                    value: o.id.clone(),
+                    label: o.label(lang).to_owned(),
+                })
+                .collect(),
+            None,
+            None,
+        ),
+        QuestionKind::Number { min, max } => (
+            "number",
+            Vec::new(),
+            min.map(|n| n.to_string()),
+            max.map(|n| n.to_string()),
+        ),
+        QuestionKind::Date { min, max } => (
+            "date",
+            Vec::new(),
+            min.map(|d| d.to_string()),
+            max.map(|d| d.to_string()),
+        ),
+        // Short answers on one line; longer ones get room to write.
+        QuestionKind::Text { max_chars } => (
+            if max_chars.is_some_and(|m| m <= TEXT_ONE_LINE_MAX_CHARS) || max_chars.is_none() {
+                "text"
+            } else {
+                "textarea"
+            },
+            Vec::new(),
+            None,
+            None,
+        ),
+    };
+    QuestionField {
+        name: question_field(&question.id),
+        label: question.label(lang).to_owned(),
+        required: question.required,
+        control,
+        options,
+        min,
+        max,
+        maxlength: answer_max_chars(question),
+        hint: question_hint(question, lang),
+    }
+}
+
+/// Free-text questions allowing up to this many characters are one line; longer ones a box.
+const TEXT_ONE_LINE_MAX_CHARS: u16 = 100;
 
 fn choose_message(form: FormFor, lang: Lang) -> String {
     match form {
@@ -261,6 +397,7 @@ fn join_message(form: FormFor, lang: Lang) -> String {
 pub(crate) fn refusal(
     error: AppError,
     form: FormFor,
+    rules: &ServiceRules,
     lang: Lang,
 ) -> Result<FormProblems, AppError> {
     // A slot of an office the staff member does not handle is a 403 page, not a form problem.
@@ -288,7 +425,14 @@ pub(crate) fn refusal(
     }
     for field in &error.fields {
         if let Some(id) = field.field.strip_prefix("answers.") {
-            fields.insert(question_field(id), text(lang, "booking_answer_required"));
+            let message = match rules.questions.iter().find(|q| q.id == id) {
+                Some(question) => match problem_of(field.code) {
+                    Some(problem) => answer_message(question, problem, lang),
+                    None => field.code.message(lang).to_owned(),
+                },
+                None => field.code.message(lang).to_owned(),
+            };
+            fields.insert(question_field(id), message);
         } else if field.field == "join" {
             fields.insert("join".to_owned(), join_message(form, lang));
         }
@@ -303,6 +447,22 @@ pub(crate) fn refusal(
         errors: fields,
         alert,
     })
+}
+
+/// The answer problem an error code stands for (the inverse of `answer_code`).
+fn problem_of(code: ErrorCode) -> Option<AnswerProblem> {
+    [
+        AnswerProblem::Required,
+        AnswerProblem::NotText,
+        AnswerProblem::TooLong,
+        AnswerProblem::NotYesNo,
+        AnswerProblem::UnknownOption,
+        AnswerProblem::NotInteger,
+        AnswerProblem::NotADate,
+        AnswerProblem::OutOfRange,
+    ]
+    .into_iter()
+    .find(|p| answer_code(*p) == code)
 }
 
 /// What the form shows besides the slot and its rules.
@@ -329,14 +489,7 @@ pub(crate) fn form_context(
     let questions: Vec<QuestionField> = rules
         .questions
         .iter()
-        .map(|q| QuestionField {
-            name: question_field(&q.id),
-            label: match lang {
-                Lang::Ja => q.label_ja.clone(),
-                Lang::En => q.label_en.clone(),
-            },
-            required: q.required,
-        })
+        .map(|q| question_field_of(q, lang))
         .collect();
     let error_links = error_links(form, &questions, state.errors, lang);
     let remote = service.kind == ServiceKind::RemoteConsultation;
@@ -359,7 +512,7 @@ pub(crate) fn form_context(
             .collect(),
         _ => Vec::new(),
     };
-    let (years, months, days) = birth_choices(form, today, lang);
+    let (years, months, days) = birth_choices(form, rules, today, lang);
     context! {
         form_for => form.as_str(),
         slot_id => slot.id.to_string(),
@@ -418,11 +571,14 @@ fn error_links(
         .into_iter()
         .filter(|(shown, ..)| *shown)
         .map(|(_, field, target, label)| (field.to_owned(), target.to_owned(), text(lang, label)))
-        .chain(
-            questions
-                .iter()
-                .map(|q| (q.name.clone(), format!("f-{}", q.name), q.label.clone())),
-        );
+        .chain(questions.iter().map(|q| {
+            // Radios are reached at their first option.
+            let target = match q.options.first() {
+                Some(first) if q.control == "radios" => format!("f-{}-{}", q.name, first.value),
+                _ => format!("f-{}", q.name),
+            };
+            (q.name.clone(), target, q.label.clone())
+        }));
     order
         .filter_map(|(field, target, label)| {
             errors.get(&field).map(|message| ErrorLink {
@@ -434,10 +590,12 @@ fn error_links(
         .collect()
 }
 
-/// Years (with their era, oldest first for residents; staff start from this year, as a
-/// caller's year is keyed in while they say it), months and days for a date of birth.
+/// Years (with their era; the years the service's age range allows, oldest first for
+/// residents, who are mostly older and find their year near the top; staff start from this
+/// year, as a caller's year is keyed in while they say it), months and days for a date of birth.
 fn birth_choices(
     form: FormFor,
+    rules: &ServiceRules,
     today: Date,
     lang: Lang,
 ) -> (Vec<Choice>, Vec<Choice>, Vec<Choice>) {
@@ -445,7 +603,7 @@ fn birth_choices(
         value: y.to_string(),
         label: birth_year_label(y, lang),
     };
-    let years = BIRTH_YEAR_MIN..=today.year();
+    let years = birth_years(rules, today);
     let years: Vec<Choice> = match form {
         FormFor::Resident => years.map(year).collect(),
         FormFor::Staff => years.rev().map(year).collect(),

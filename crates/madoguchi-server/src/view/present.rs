@@ -2,7 +2,7 @@
 //! Japanese and English (era years for dates of birth), service and office names, who may
 //! book in words, and the shapes the booking forms share.
 
-use madoguchi_booking::{AgeReference, ServiceRules, Sex};
+use madoguchi_booking::{AgeReference, Question, QuestionKind, ServiceRules, Sex, parse_ymd};
 use madoguchi_domain::tokyo::JST;
 use madoguchi_domain::{Lang, OfficeId};
 use madoguchi_storage::{Office, Service, Slot};
@@ -118,28 +118,68 @@ pub(crate) fn question_field(id: &str) -> String {
     format!("q_{id}")
 }
 
-/// `1989（昭和64年・平成元年）`: elderly residents often know their birth year by its era.
+/// An answer as people read it: はい/いいえ, the chosen option's label, a date in words, the
+/// number or the text. `question` is `None` for an answer to a question the service no longer
+/// asks; an answer stored before its question had a kind is shown as it was given.
+pub(crate) fn answer_text(
+    question: Option<&Question>,
+    answer: &serde_json::Value,
+    lang: Lang,
+) -> String {
+    use serde_json::Value;
+    let kind = question.map(|q| &q.kind);
+    match (kind, answer) {
+        (_, Value::Null) => String::new(),
+        (_, Value::Bool(true)) => crate::i18n::text(lang, "booking_answer_yes"),
+        (_, Value::Bool(false)) => crate::i18n::text(lang, "booking_answer_no"),
+        (Some(QuestionKind::Choice { options }), Value::String(id)) => options
+            .iter()
+            .find(|o| o.id == *id)
+            .map_or_else(|| id.trim().to_owned(), |o| o.label(lang).to_owned()),
+        (Some(QuestionKind::Date { .. }), Value::String(raw)) => {
+            parse_ymd(raw.trim()).map_or_else(|| raw.trim().to_owned(), |d| date_label(d, lang))
+        }
+        (_, Value::String(text)) => text.trim().to_owned(),
+        (_, other) => other.to_string(),
+    }
+}
+
+/// `1989（昭和64年・平成元年）` or `1989 (Showa 64, Heisei 1)`: elderly residents often know
+/// their birth year by its era (`madoguchi_calendar::era_years_of`).
 pub(crate) fn birth_year_label(year: i32, lang: Lang) -> String {
-    if lang == Lang::En {
+    let eras = madoguchi_calendar::era_years_of(year);
+    if eras.is_empty() {
         return year.to_string();
     }
-    // First and last Gregorian year of each era (the years an era change falls in belong to both).
-    const ERAS: [(&str, i32, i32); 5] = [
-        ("明治", 1868, 1912),
-        ("大正", 1912, 1926),
-        ("昭和", 1926, 1989),
-        ("平成", 1989, 2019),
-        ("令和", 2019, i32::MAX),
-    ];
-    let eras: Vec<String> = ERAS
-        .iter()
-        .filter(|(_, first, last)| (*first..=*last).contains(&year))
-        .map(|(name, first, _)| match year - first + 1 {
-            1 => format!("{name}元年"),
-            n => format!("{name}{n}年"),
-        })
-        .collect();
-    format!("{year}（{}）", eras.join("・"))
+    match lang {
+        Lang::Ja => {
+            let eras: Vec<String> = eras.into_iter().map(|e| e.ja()).collect();
+            format!("{year}（{}）", eras.join("・"))
+        }
+        Lang::En => {
+            let eras: Vec<String> = eras.into_iter().map(|e| e.en()).collect();
+            format!("{year} ({})", eras.join(", "))
+        }
+    }
+}
+
+/// The years a date of birth may fall in: the last [`BIRTH_YEARS_BACK`] years, narrowed to the
+/// service's age range where it has one (a year's slack each side, as age is counted on a day
+/// the year does not fix), so the list an elderly resident scrolls on a phone is short.
+pub(crate) fn birth_years(rules: &ServiceRules, today: Date) -> std::ops::RangeInclusive<i32> {
+    let this_year = today.year();
+    let e = &rules.eligibility;
+    let oldest = match e.age_max {
+        Some(max) => this_year - i32::from(max) - 2,
+        None => this_year - BIRTH_YEARS_BACK,
+    }
+    .max(this_year - BIRTH_YEARS_BACK);
+    let newest = match e.age_min {
+        Some(min) => this_year - i32::from(min) + 1,
+        None => this_year,
+    }
+    .min(this_year);
+    oldest..=newest.max(oldest)
 }
 
 /// Who may book, in words: the age range (and when it is counted), the sex, residency.
@@ -185,11 +225,8 @@ pub(crate) fn new_idempotency_key() -> String {
     Uuid::new_v4().simple().to_string()
 }
 
-/// Longest answer to a service's question, in characters.
-pub(crate) const ANSWER_CHARS_MAX: usize = 500;
-
-/// Oldest year offered for a date of birth.
-pub(crate) const BIRTH_YEAR_MIN: i32 = 1900;
+/// How many years back a date of birth is offered: the oldest residents are over 110.
+pub(crate) const BIRTH_YEARS_BACK: i32 = 115;
 
 pub(crate) const WEEKDAYS_JA: [&str; 7] = ["日", "月", "火", "水", "木", "金", "土"];
 pub(crate) const WEEKDAYS_JA_LONG: [&str; 7] = [
@@ -239,6 +276,15 @@ pub(crate) struct QuestionField {
     pub(crate) name: String,
     pub(crate) label: String,
     pub(crate) required: bool,
+    /// text, textarea, radios, number or date.
+    pub(crate) control: &'static str,
+    /// The radios' values and labels.
+    pub(crate) options: Vec<Choice>,
+    pub(crate) min: Option<String>,
+    pub(crate) max: Option<String>,
+    pub(crate) maxlength: usize,
+    /// The bounds in words.
+    pub(crate) hint: Option<String>,
 }
 
 #[derive(Serialize)]

@@ -5,7 +5,7 @@
 use super::passwords::{client_key, hashed_key, rate_limit, verify};
 use super::sign_up::send_verification;
 use super::{AccountStores, Deps};
-use crate::{Actor, Scope, UseCaseError, UseCaseResult, audit};
+use crate::{Actor, FieldError, Scope, UseCaseError, UseCaseResult, audit};
 use madoguchi_domain::{AccountId, AccountKind, Email, ErrorCode};
 use madoguchi_storage::{Account, AuditStore, StorageError};
 use std::net::IpAddr;
@@ -59,6 +59,16 @@ pub async fn sign_in<S: AccountStores + ?Sized>(
     let key = client_key("signin", scope.tenant, input.client);
     let max = d.settings.sign_in_per_ip_per_minute;
     rate_limit(d.store, scope, key, 60, max).await?;
+    // A field left empty is named, each of them, before anything is looked up: it says nothing
+    // about which addresses are registered.
+    let empty: Vec<FieldError> = [("email", input.email.trim()), ("password", &input.password)]
+        .into_iter()
+        .filter(|(_, value)| value.is_empty())
+        .map(|(field, _)| FieldError::new(field, ErrorCode::Required))
+        .collect();
+    if !empty.is_empty() {
+        return Err(UseCaseError::fields(empty));
+    }
     let kind = input.kind;
     let account = match Email::parse(&input.email) {
         Ok(email) => match d.store.account_by_email(scope.tenant, kind, &email).await {

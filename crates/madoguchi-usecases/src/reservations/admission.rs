@@ -4,10 +4,10 @@
 //! the personal limit themselves are the database's, in `reserve`.
 
 use super::{Deps, ReservationStores};
-use crate::{Scope, UseCaseError, UseCaseResult};
+use crate::{FieldError, Scope, UseCaseError, UseCaseResult};
 use madoguchi_booking::admission::{self, Refused};
 use madoguchi_booking::{
-    AnswerError, Applicant, BookingPolicy, Ineligible, ServiceRules, WindowError,
+    AnswerError, AnswerProblem, Applicant, BookingPolicy, Ineligible, ServiceRules, WindowError,
 };
 use madoguchi_calendar::{ClosedReason, MunicipalCalendar};
 use madoguchi_domain::tokyo::JST;
@@ -83,16 +83,30 @@ pub fn admit(
         Refused::Answer(AnswerError::NotAnObject) => {
             UseCaseError::field("answers", ErrorCode::ValidationFailed)
         }
-        Refused::Answer(AnswerError::UnknownQuestion(id)) => {
-            UseCaseError::field(&format!("answers.{id}"), ErrorCode::UnknownQuestion)
-        }
-        Refused::Answer(AnswerError::WrongKind(id)) | Refused::Unanswered(id) => {
-            UseCaseError::field(&format!("answers.{id}"), ErrorCode::ValidationFailed)
-        }
-        Refused::Answer(AnswerError::TooLong(id)) => {
-            UseCaseError::field(&format!("answers.{id}"), ErrorCode::TextTooLong)
-        }
+        Refused::Answer(AnswerError::Answers(problems)) => UseCaseError::fields(
+            problems
+                .into_iter()
+                .map(|(id, problem)| {
+                    FieldError::new(&format!("answers.{id}"), answer_code(problem))
+                })
+                .collect(),
+        ),
     })
+}
+
+/// The error code of one wrong answer, given at its field `answers.<id>`.
+pub fn answer_code(problem: AnswerProblem) -> ErrorCode {
+    match problem {
+        AnswerProblem::UnknownQuestion => ErrorCode::UnknownQuestion,
+        AnswerProblem::Required => ErrorCode::AnswerRequired,
+        AnswerProblem::NotText => ErrorCode::AnswerNotText,
+        AnswerProblem::TooLong => ErrorCode::TextTooLong,
+        AnswerProblem::NotYesNo => ErrorCode::AnswerNotYesNo,
+        AnswerProblem::UnknownOption => ErrorCode::AnswerUnknownOption,
+        AnswerProblem::NotInteger => ErrorCode::AnswerNotInteger,
+        AnswerProblem::NotADate => ErrorCode::AnswerNotDate,
+        AnswerProblem::OutOfRange => ErrorCode::AnswerOutOfRange,
+    }
 }
 
 /// Refuses online booking by a resident whose booking is suspended (no-shows). Staff booking

@@ -200,14 +200,14 @@ async fn sign_in(
             Ok(Redirect::to(sign_in_paths(kind).1).into_response())
         }
         Err(error) => {
-            let (status, _, alert) = form_errors(error.into(), ctx.lang)?;
+            let (status, errors, alert) = form_errors(error.into(), ctx.lang)?;
             let base = page_base(ctx, None, Some(session), false).await?;
             let (action, _) = sign_in_paths(kind);
             let values = context! { email => form.email };
             let page = state.templates.page(
                 "signin.html",
                 &base,
-                context! { kind => kind.as_str(), action, values, alert },
+                context! { kind => kind.as_str(), action, values, errors, alert },
             )?;
             Ok((status, page).into_response())
         }

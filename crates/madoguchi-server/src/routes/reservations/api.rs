@@ -59,6 +59,11 @@ pub struct ServiceRequest {
     #[serde(default)]
     pub department_id: Option<Uuid>,
     /// Booking window, cancellation deadline, personal limit, eligibility, hold length, questions.
+    /// A question is `{"id", "label_ja", "label_en", "required", "kind"}`, its kind one of
+    /// `{"type": "text", "max_chars": 200}` (the default), `{"type": "yes_no"}`,
+    /// `{"type": "choice", "options": [{"id", "label_ja", "label_en"}, ...]}` (2 to 20 options),
+    /// `{"type": "number", "min": 0, "max": 5}` or `{"type": "date", "min": "2026-04-01",
+    /// "max": "2026-12-31"}` (bounds optional and inclusive).
     #[schema(value_type = Object)]
     pub rules: serde_json::Value,
 }
@@ -160,15 +165,31 @@ pub struct ReserveRequest {
     pub hold: bool,
     #[serde(default)]
     pub applicant: Option<ApplicantInput>,
-    /// Answers to the service's questions, by question id.
+    /// Answers to the service's questions, by question id, each typed as its question's kind
+    /// asks (see `AnswerValue`). Every wrong answer is named in `fields` as `answers.<id>`.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<std::collections::HashMap<String, AnswerValue>>)]
     pub answers: Option<serde_json::Value>,
     /// Remote consultations: where the resident joins, `{"from": "home"}` (the default) or
     /// `{"from": "kiosk", "office_id": "..."}`. Refused for other services.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub join: Option<madoguchi_storage::RemoteJoin>,
+}
+
+/// One answer to a service's question: `true` or `false` for a yes/no question, an option's
+/// `id` for a choice, a whole number for a number, `YYYY-MM-DD` for a date, text for free
+/// text; `null` or absent when not answered. A wrong one is refused (422) at `answers.<id>` with
+/// `answer_required`, `answer_not_yes_no`, `answer_unknown_option`, `answer_not_integer`,
+/// `answer_not_date`, `answer_out_of_range`, `answer_not_text`, `text_too_long` or
+/// `unknown_question`.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum AnswerValue {
+    YesNo(bool),
+    Number(i64),
+    /// An option id, a date `YYYY-MM-DD` or text.
+    Text(String),
 }
 
 #[derive(Serialize, ToSchema)]
@@ -595,7 +616,7 @@ pub(crate) fn applicant_of(input: Option<&ApplicantInput>) -> AppResult<Applican
     responses((status = 201, body = ReservationResponse), (status = 200, body = ReservationResponse, description = "replayed"),
         (status = 404, body = ErrorBody, description = "no such slot"),
         (status = 409, body = ErrorBody, description = "slot_full, booking_not_open, booking_closed, booking_day_closed, personal_limit_reached"),
-        (status = 422, body = ErrorBody)))]
+        (status = 422, body = ErrorBody, description = "eligibility, or the answers: every wrong one at `answers.<id>` (see AnswerValue)")))]
 pub async fn reserve(
     State(state): State<AppState>,
     ctx: Ctx,

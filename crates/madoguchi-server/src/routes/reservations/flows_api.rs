@@ -3,7 +3,7 @@
 //! attendance, no-show suspensions and the city's booking policy.
 
 use super::api::{
-    ApplicantInput, ReservationResponse, applicant_of, own_reservation, parse_date,
+    AnswerValue, ApplicantInput, ReservationResponse, applicant_of, own_reservation, parse_date,
     reservation_response,
 };
 use crate::day_sheet::{DaySheetLine, day_sheet_line, day_sheet_rows};
@@ -140,8 +140,9 @@ pub async fn attendance(
 pub struct WaitlistRequest {
     #[serde(default)]
     pub applicant: Option<ApplicantInput>,
+    /// Answers by question id, typed as the API's `AnswerValue`.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<std::collections::HashMap<String, AnswerValue>>)]
     pub answers: Option<serde_json::Value>,
     /// Remote consultations: where the resident will join once booked (home by default).
     #[serde(default)]
@@ -255,8 +256,9 @@ pub struct ProxyReserveRequest {
     pub sex: Option<String>,
     #[serde(default = "yes")]
     pub resident: bool,
+    /// Answers by question id, typed as the API's `AnswerValue`.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<std::collections::HashMap<String, AnswerValue>>)]
     pub answers: Option<serde_json::Value>,
     #[serde(default)]
     #[schema(value_type = Option<Object>)]

@@ -177,7 +177,12 @@ async fn book_submit(
         .await;
         match joined {
             Ok(_) => return Ok(Redirect::to("/my/reservations?waiting=1").into_response()),
-            Err(error) => refusal(error.into(), FormFor::Resident, lang)?,
+            Err(error) => refusal(
+                error.into(),
+                FormFor::Resident,
+                &booking.service.rules,
+                lang,
+            )?,
         }
     } else {
         let request = BookingRequest {
@@ -197,7 +202,12 @@ async fn book_submit(
                 let id = outcome.reservation().id;
                 return Ok(Redirect::to(&format!("/my/reservations/{id}?booked=1")).into_response());
             }
-            Err(error) => refusal(error.into(), FormFor::Resident, lang)?,
+            Err(error) => refusal(
+                error.into(),
+                FormFor::Resident,
+                &booking.service.rules,
+                lang,
+            )?,
         }
     };
     // Show the slot as it is now (a refusal may mean it just filled up).

@@ -135,7 +135,42 @@ mod tests {
             birth_year_label(2019, Lang::Ja),
             "2019（平成31年・令和元年）"
         );
-        assert_eq!(birth_year_label(1980, Lang::En), "1980");
+        assert_eq!(birth_year_label(1980, Lang::En), "1980 (Showa 55)");
+        assert_eq!(
+            birth_year_label(1989, Lang::En),
+            "1989 (Showa 64, Heisei 1)"
+        );
+    }
+
+    #[test]
+    fn the_birth_years_offered_follow_the_age_range_and_stop_at_this_year() {
+        use crate::view::present::{BIRTH_YEARS_BACK, birth_years};
+        let rules = |eligibility: serde_json::Value| -> madoguchi_booking::ServiceRules {
+            serde_json::from_value(serde_json::json!({
+                "window": {"opens_days_before": 60, "opens_at_local": "09:00", "closes_hours_before": 48},
+                "cancellation": {"deadline_hours_before": 48},
+                "eligibility": eligibility,
+            }))
+            .unwrap()
+        };
+        let today = date!(2026 - 12 - 06);
+        assert_eq!(
+            birth_years(&rules(serde_json::json!({})), today),
+            (2026 - BIRTH_YEARS_BACK)..=2026
+        );
+        // 40 or older at the end of the fiscal year: born in 1987 at the latest, with a year's
+        // slack for the fiscal year that ends in the next calendar year.
+        assert_eq!(
+            birth_years(&rules(serde_json::json!({"age_min": 40})), today),
+            (2026 - BIRTH_YEARS_BACK)..=1987
+        );
+        assert_eq!(
+            birth_years(
+                &rules(serde_json::json!({"age_min": 3, "age_max": 6})),
+                today
+            ),
+            2018..=2024
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use madoguchi_domain::tokyo::{JST, start_of_tokyo_day};
-use madoguchi_domain::{ErrorCode, Lang, ReservationId, ServiceId, SlotId};
+use madoguchi_domain::{ErrorCode, ReservationId, ServiceId, SlotId};
 use madoguchi_storage::{Office, Reservation, Service, now_utc};
 use madoguchi_usecases::Actor;
 use madoguchi_usecases::reservations::{self as uc, By};
@@ -264,12 +264,9 @@ async fn render_detail(
         .questions
         .iter()
         .filter_map(|q| {
-            let answer = stored?.get(&q.id)?.as_str()?.to_owned();
-            Some(AnswerView {
-                label: match lang {
-                    Lang::Ja => q.label_ja.clone(),
-                    Lang::En => q.label_en.clone(),
-                },
+            let answer = answer_text(Some(q), stored?.get(&q.id)?, lang);
+            (!answer.is_empty()).then(|| AnswerView {
+                label: q.label(lang).to_owned(),
                 answer,
             })
         })

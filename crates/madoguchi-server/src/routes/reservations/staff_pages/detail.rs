@@ -22,7 +22,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use madoguchi_domain::tokyo::format_tokyo_minutes;
-use madoguchi_domain::{ErrorCode, SlotId};
+use madoguchi_domain::{ErrorCode, Lang, SlotId};
 use madoguchi_storage::{DaySheetRow, Reservation, Service, Slot, StorageError, now_utc};
 use madoguchi_usecases::Actor;
 use madoguchi_usecases::reservations::{self as uc, By};
@@ -293,6 +293,16 @@ struct DetailForm {
     date: String,
 }
 
+/// What the page says about a refused reason: "required" when none was given, the length
+/// otherwise (control characters are refused with the same words: they read as too much).
+pub(super) fn reason_message(reason: &str, lang: Lang) -> String {
+    if reason.trim().is_empty() {
+        text(lang, "staff_res_error_reason_required")
+    } else {
+        text(lang, "staff_res_error_reason")
+    }
+}
+
 async fn reservation_submit(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -360,7 +370,7 @@ async fn reservation_submit(
         Err(error) if shown_on_page(&error) => {
             let problems = FormProblems::refused(&error, lang, |f| {
                 let message = match f.field.as_str() {
-                    "reason" => text(lang, "staff_res_error_reason"),
+                    "reason" => reason_message(&form.reason, lang),
                     "slot" => text(lang, "staff_res_error_slot"),
                     _ => f.code.message(lang).to_owned(),
                 };

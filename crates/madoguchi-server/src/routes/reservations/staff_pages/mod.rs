@@ -19,6 +19,7 @@ use crate::http::Ctx;
 use crate::http::auth::StaffSession;
 use crate::http::error::{AppError, AppResult};
 use crate::state::AppState;
+use crate::view::present::answer_text;
 use axum::Router;
 use madoguchi_booking::ServiceRules;
 use madoguchi_domain::account::StaffAccess;
@@ -183,28 +184,20 @@ fn answer_views(
     let Some(map) = answers.as_object() else {
         return Vec::new();
     };
-    let value_text = |v: &serde_json::Value| match v {
-        serde_json::Value::String(s) => s.trim().to_owned(),
-        serde_json::Value::Null => String::new(),
-        other => other.to_string(),
-    };
     let questions = rules.map(|r| r.questions.as_slice()).unwrap_or_default();
     let mut views: Vec<AnswerView> = questions
         .iter()
         .filter_map(|q| {
-            let answer = value_text(map.get(&q.id)?);
+            let answer = answer_text(Some(q), map.get(&q.id)?, lang);
             (!answer.is_empty()).then(|| AnswerView {
-                label: match lang {
-                    Lang::Ja => q.label_ja.clone(),
-                    Lang::En => q.label_en.clone(),
-                },
+                label: q.label(lang).to_owned(),
                 answer,
             })
         })
         .collect();
     for (key, value) in map {
         if !questions.iter().any(|q| &q.id == key) {
-            let answer = value_text(value);
+            let answer = answer_text(None, value, lang);
             if !answer.is_empty() {
                 views.push(AnswerView {
                     label: key.clone(),

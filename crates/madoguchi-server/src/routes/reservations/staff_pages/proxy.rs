@@ -25,6 +25,7 @@ use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use madoguchi_booking::{Applicant, CallerError, ProxyCaller, ServiceRules, WindowError};
+use madoguchi_calendar::MunicipalCalendar;
 use madoguchi_domain::account::StaffAccess;
 use madoguchi_domain::tokyo::start_of_tokyo_day;
 use madoguchi_domain::{AccountId, AccountKind, Email, ErrorCode, Lang, ServiceId, SlotId};
@@ -56,14 +57,58 @@ struct ProxyQuery {
     slot: String,
 }
 
-/// Whether a slot can be booked now, by the service's window and the seats left.
-fn slot_state(rules: &ServiceRules, slot: &Slot, now: OffsetDateTime) -> &'static str {
+/// Whether a slot can be booked now: not on a day the calendar closes, within the service's
+/// window, with a seat left. The same answer the booking flow gives, so the page offers only
+/// what can be booked.
+fn slot_state(
+    rules: &ServiceRules,
+    slot: &Slot,
+    now: OffsetDateTime,
+    calendar: &MunicipalCalendar,
+) -> &'static str {
+    if uc::slot_is_closed(calendar, slot) {
+        return "closed";
+    }
     match rules.window.check(now, slot.starts_at) {
         Err(WindowError::NotYetOpen { .. }) => "not_yet",
         Err(WindowError::Closed { .. }) => "ended",
         Ok(()) if slot.taken >= slot.capacity => "full",
         Ok(()) => "bookable",
     }
+}
+
+/// The listed days from their slots (in time order) and each slot's state: the seats that can
+/// be booked now (those of bookable slots only), and the day's state, bookable when any slot
+/// is, else the most hopeful of the others (full, then not yet open, then ended, then closed).
+fn day_choices(
+    slots: &[(Date, &'static str, i64)],
+    selected: Option<Date>,
+    lang: Lang,
+) -> Vec<DayChoice> {
+    const HOPE: [&str; 5] = ["bookable", "full", "not_yet", "ended", "closed"];
+    let rank = |state: &str| HOPE.iter().position(|s| *s == state).unwrap_or(HOPE.len());
+    let mut days: Vec<DayChoice> = Vec::new();
+    for &(day, state, seats) in slots {
+        let seats = if state == "bookable" { seats.max(0) } else { 0 };
+        match days.last_mut() {
+            Some(last) if last.date == day.to_string() => {
+                last.slots += 1;
+                last.seats_left += seats;
+                if rank(state) < rank(last.state) {
+                    last.state = state;
+                }
+            }
+            _ => days.push(DayChoice {
+                date: day.to_string(),
+                label: date_label(day, lang),
+                slots: 1,
+                seats_left: seats,
+                state,
+                selected: selected == Some(day),
+            }),
+        }
+    }
+    days
 }
 
 /// Active services with readable rules that the staff member handles at some office.
@@ -117,7 +162,10 @@ struct DayChoice {
     date: String,
     label: String,
     slots: usize,
+    /// Seats that can be booked now.
     seats_left: i64,
+    /// bookable, full, not_yet, ended or closed (see `day_choices`).
+    state: &'static str,
     selected: bool,
 }
 
@@ -127,7 +175,7 @@ struct SlotChoice {
     time: String,
     office: String,
     seats_left: i64,
-    /// bookable, full, not_yet or ended.
+    /// bookable, full, not_yet, ended or closed.
     state: &'static str,
 }
 
@@ -194,26 +242,23 @@ async fn proxy_page(
         ),
     };
     let listed = handled_slots(&state, &ctx, &staff.access, service, from, until).await?;
-    let mut days: Vec<DayChoice> = Vec::new();
-    for slot in &listed {
-        let day = tokyo_date(slot.starts_at);
-        let seats = (slot.capacity - slot.taken).max(0);
-        match days.last_mut() {
-            Some(last) if last.date == day.to_string() => {
-                last.slots += 1;
-                last.seats_left += seats;
-            }
-            _ => days.push(DayChoice {
-                date: day.to_string(),
-                label: date_label(day, lang),
-                slots: 1,
-                seats_left: seats,
-                selected: date == Some(day),
-            }),
-        }
-    }
-    let offices = state.offices(ctx.tenant.id).await?;
+    let calendar = state
+        .catalogue
+        .calendar(&*state.storage, ctx.tenant.id)
+        .await?;
     let now = now_utc();
+    let states: Vec<(Date, &'static str, i64)> = listed
+        .iter()
+        .map(|slot| {
+            (
+                tokyo_date(slot.starts_at),
+                slot_state(rules, slot, now, &calendar),
+                slot.capacity - slot.taken,
+            )
+        })
+        .collect();
+    let days = day_choices(&states, date, lang);
+    let offices = state.offices(ctx.tenant.id).await?;
     let slots: Option<Vec<SlotChoice>> = match date {
         None => None,
         Some(day) => Some(
@@ -232,7 +277,7 @@ async fn proxy_page(
                 time: time_range(slot, lang),
                 office: office_name(&offices, slot.office_id, lang),
                 seats_left: (slot.capacity - slot.taken).max(0),
-                state: slot_state(rules, slot, now),
+                state: slot_state(rules, slot, now, &calendar),
             })
             .collect(),
         ),
@@ -420,12 +465,16 @@ async fn render_proxy_form(
         ctx.lang,
     );
     let base = staff_base(ctx, staff, session).await?;
+    let calendar = state
+        .catalogue
+        .calendar(&*state.storage, ctx.tenant.id)
+        .await?;
     state.templates.page(
         "staff/proxy_form.html",
         &base,
         context! {
             section => "proxy",
-            slot_state => slot_state(&target.service.rules, &target.slot, now),
+            slot_state => slot_state(&target.service.rules, &target.slot, now, &calendar),
             ..form
         },
     )
@@ -488,7 +537,7 @@ async fn proxy_submit(
                         Redirect::to(&format!("/staff/reservations/{id}?booked=1")).into_response()
                     );
                 }
-                Err(error) => refusal(error.into(), FormFor::Staff, lang)?,
+                Err(error) => refusal(error.into(), FormFor::Staff, &target.service.rules, lang)?,
             }
         }
     };
@@ -502,4 +551,35 @@ async fn proxy_submit(
     };
     let html = render_proxy_form(&state, &ctx, &session, &staff, &target, page).await?;
     Ok(problems.respond(html))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn a_day_offers_only_the_seats_of_slots_that_can_be_booked_now() {
+        let (today, tomorrow) = (date!(2026 - 12 - 07), date!(2026 - 12 - 08));
+        let slots = [
+            (today, "ended", 4),
+            (today, "ended", 4),
+            (tomorrow, "ended", 2),
+            (tomorrow, "bookable", 3),
+            (tomorrow, "full", 0),
+        ];
+        let days = day_choices(&slots, Some(tomorrow), Lang::Ja);
+        assert_eq!(days.len(), 2);
+        assert_eq!(
+            (days[0].state, days[0].seats_left, days[0].slots),
+            ("ended", 0, 2),
+            "every session of the day is closed for booking: no seats on offer"
+        );
+        assert_eq!(
+            (days[1].state, days[1].seats_left, days[1].selected),
+            ("bookable", 3, true)
+        );
+        let days = day_choices(&[(today, "ended", 4), (today, "full", 0)], None, Lang::Ja);
+        assert_eq!(days[0].state, "full", "full is the more hopeful word");
+    }
 }

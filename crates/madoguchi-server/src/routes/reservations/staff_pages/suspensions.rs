@@ -169,7 +169,11 @@ async fn lift(
             let page = if error.fields.iter().any(|f| f.field == "reason") {
                 SuspensionsPage {
                     alert: Some(ErrorCode::ValidationFailed.message(lang).to_owned()),
-                    row: Some((id, form.reason, Some(text(lang, "staff_res_error_reason")))),
+                    row: Some((
+                        id,
+                        form.reason.clone(),
+                        Some(super::detail::reason_message(&form.reason, lang)),
+                    )),
                     ..SuspensionsPage::default()
                 }
             } else {
