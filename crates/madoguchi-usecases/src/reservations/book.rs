@@ -134,11 +134,25 @@ pub async fn book<S: ReservationStores + ?Sized>(
     let outcome = r.store.reserve(scope.tenant, &new, now).await?;
     if let ReserveOutcome::Created(reservation) = &outcome {
         r.jobs.wake();
+        // Every booking is audited, whoever made it and however (page, API, hold); a replayed
+        // request booked nothing new and records nothing.
+        let target = Some(reservation.id.to_string());
+        let slot = request.slot_id.to_string();
         if let Some(staff) = request.booked_by {
-            let details = serde_json::json!({"account_matched": reservation.account_id.is_some()});
-            let target = Some(reservation.id.to_string());
+            let details = serde_json::json!({
+                "account_matched": reservation.account_id.is_some(),
+                "slot": slot,
+                "hold": request.hold,
+            });
             let by = scope.acting_as(Actor::Staff(staff));
             audit::record(r.store, &by, "reservation.proxy_booked", target, details).await?;
+        } else {
+            let details = serde_json::json!({"slot": slot, "hold": request.hold});
+            let by = match request.account_id {
+                Some(account) => scope.acting_as(Actor::Resident(account)),
+                None => scope.clone(),
+            };
+            audit::record(r.store, &by, "reservation.booked", target, details).await?;
         }
     }
     Ok((outcome, target.slot))
