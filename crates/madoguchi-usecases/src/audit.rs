@@ -88,16 +88,27 @@ pub async fn record<S: AuditStore + ?Sized>(
     target: Option<String>,
     details: serde_json::Value,
 ) -> UseCaseResult<()> {
-    let entry = NewAuditEntry {
+    let entry = entry(scope, action, target, details);
+    store.append_audit(scope.tenant, &entry).await?;
+    Ok(())
+}
+
+/// The entry [`record`] would append, for a storage call that writes it in the transaction of
+/// the change it records (`BookingStore::reserve_audited`).
+pub fn entry(
+    scope: &Scope,
+    action: &str,
+    target: Option<String>,
+    details: serde_json::Value,
+) -> NewAuditEntry {
+    NewAuditEntry {
         at: scope.now(),
         actor_kind: scope.actor.kind(),
         actor_id: scope.actor.account(),
         action: action.to_owned(),
         target,
         details,
-    };
-    store.append_audit(scope.tenant, &entry).await?;
-    Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -645,3 +645,82 @@ fn every_action_that_must_be_audited_is_one_the_audit_page_translates() {
         );
     }
 }
+
+/// The storage half: `reserve_audited` writes the entry in the booking's transaction, with the
+/// new reservation as its target; a replay, a refusal or a booking that fails after taking its
+/// seat writes none.
+async fn a_booking_and_its_audit_entry_are_written_together<S: madoguchi_tests::db::Backend>(
+    s: &S,
+) -> anyhow::Result<()> {
+    use crate::booking_contract::{booking, created, slot_at, taken, town};
+    let town = town(s, "kita").await?;
+    let at = time::macros::datetime!(2031-06-02 01:00 UTC);
+    let slot = slot_at(s, &town, at, 2).await?;
+    let entry = madoguchi_storage::NewAuditEntry {
+        at: madoguchi_storage::now_utc(),
+        actor_kind: ActorKind::System,
+        actor_id: None,
+        action: "reservation.booked".into(),
+        target: None,
+        details: json!({"slot": slot.id.to_string()}),
+    };
+    let entries = || async {
+        s.list_audit(
+            town.tenant,
+            &AuditFilter {
+                action_prefix: Some("reservation.booked".into()),
+                limit: 100,
+                ..AuditFilter::default()
+            },
+        )
+        .await
+    };
+    let keyed = NewReservation {
+        idempotency_key: Some("audit-key".into()),
+        ..booking(&slot, None)
+    };
+    let now = madoguchi_storage::now_utc();
+    let first = created(
+        s.reserve_audited(town.tenant, &keyed, now, Some(&entry))
+            .await?,
+    );
+    let written = entries().await?;
+    assert_eq!(written.len(), 1);
+    assert_eq!(written[0].target, Some(first.id.to_string()));
+    assert_eq!(written[0].details["slot"], slot.id.to_string());
+
+    let again = s
+        .reserve_audited(town.tenant, &keyed, now, Some(&entry))
+        .await?;
+    assert!(
+        matches!(again, madoguchi_storage::ReserveOutcome::Replayed(_)),
+        "{again:?}"
+    );
+    assert_eq!(entries().await?.len(), 1, "a replay records nothing");
+
+    // An account of no tenant: refused after the seat was counted, and rolled back whole.
+    let stranger = booking(&slot, Some(AccountId(uuid::Uuid::new_v4())));
+    assert!(
+        s.reserve_audited(town.tenant, &stranger, now, Some(&entry))
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        entries().await?.len(),
+        1,
+        "the failed booking left no entry"
+    );
+    assert_eq!(taken(s, town.tenant, &slot).await?, 1, "nor a seat");
+
+    created(
+        s.reserve_audited(town.tenant, &booking(&slot, None), now, Some(&entry))
+            .await?,
+    );
+    let full = s
+        .reserve_audited(town.tenant, &booking(&slot, None), now, Some(&entry))
+        .await;
+    assert!(full.is_err(), "the slot is full");
+    assert_eq!(entries().await?.len(), 2, "a refusal records nothing");
+    Ok(())
+}
+madoguchi_tests::on_both_databases!(a_booking_and_its_audit_entry_are_written_together);
