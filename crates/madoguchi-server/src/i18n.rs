@@ -146,8 +146,8 @@ mod tests {
         at
     }
 
-    /// The action ids written by `audit::record` in the sources of the use cases and the
-    /// server: the first string literal of each call that looks like `group.name`, and the
+    /// The action ids written by `audit::record` (or built by `audit::entry`) in the sources of
+    /// the use cases and the server: the first string literal of each call that looks like `group.name`, and the
     /// `format!("{}.name", kind)` ones as their resident and staff forms.
     fn recorded_actions() -> Vec<(String, String)> {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -171,7 +171,10 @@ mod tests {
                 }
                 let source = std::fs::read_to_string(&path).unwrap_or_default();
                 let file = path.display().to_string();
-                for (at, _) in source.match_indices("audit::record(") {
+                let calls = source
+                    .match_indices("audit::record(")
+                    .chain(source.match_indices("audit::entry("));
+                for (at, _) in calls {
                     let call = &source[at..boundary(&source, at + 400)];
                     let call = &call[..call.find(".await").unwrap_or(call.len())];
                     let literal = call.split('"').skip(1).step_by(2).find(|s| {
