@@ -65,7 +65,7 @@ test('an administrator works through the staff pages, each free of axe violation
 
     await visit(page, '/admin/audit?action=staff.');
     await t.test('axe: /admin/audit', () => expectNoAxeViolations(page, '/admin/audit'));
-    assert.ok((await page.locator('main table').innerText()).includes('staff.created'), 'the invitation is audited');
+    assert.ok((await page.locator('main table').innerText()).includes('職員の登録'), 'the invitation is audited, in words');
 
     await visit(page, '/admin/outbox');
     await t.test('axe: /admin/outbox', () => expectNoAxeViolations(page, '/admin/outbox'));

@@ -205,7 +205,7 @@ impl Role {
 
     pub fn label(self, lang: Lang) -> &'static str {
         match (self, lang) {
-            (Role::Admin, Lang::Ja) => "管理者（DX推進担当）",
+            (Role::Admin, Lang::Ja) => "管理者",
             (Role::Admin, Lang::En) => "Administrator",
             (Role::HqStaff, Lang::Ja) => "本庁職員",
             (Role::HqStaff, Lang::En) => "Headquarters staff",
@@ -213,8 +213,8 @@ impl Role {
             (Role::BranchStaff, Lang::En) => "Branch staff",
             (Role::FacilityStaff, Lang::Ja) => "施設職員",
             (Role::FacilityStaff, Lang::En) => "Facility staff",
-            (Role::Finance, Lang::Ja) => "会計課",
-            (Role::Finance, Lang::En) => "Finance",
+            (Role::Finance, Lang::Ja) => "会計担当",
+            (Role::Finance, Lang::En) => "Finance officer",
         }
     }
 
@@ -335,6 +335,12 @@ impl StaffAccess {
                 imposed_by.is_some() && a.office_id == imposed_by
             }
         })
+    }
+
+    /// The finance pages (receivables, payments, refunds, reconciliation): finance and
+    /// administrators.
+    pub fn may_read_finance(&self) -> bool {
+        self.has_role(Role::Finance) || self.is_admin()
     }
 
     /// Whether the staff member handles reservations anywhere (shows the day-sheet pages).

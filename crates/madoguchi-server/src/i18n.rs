@@ -95,4 +95,152 @@ mod tests {
             .collect();
         assert!(offending.is_empty(), "{offending:?}");
     }
+
+    fn table(lang: Lang, name: &str) -> BTreeSet<String> {
+        catalogue(lang)
+            .get(name)
+            .and_then(|t| t.as_object())
+            .map(|o| {
+                o.iter()
+                    .filter(|(_, v)| v.as_str().is_some_and(|s| !s.trim().is_empty()))
+                    .map(|(k, _)| k.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn the_tables_of_both_catalogues_have_the_same_keys() {
+        for name in [
+            "audit_actions",
+            "audit_groups",
+            "audit_detail_keys",
+            "job_kinds",
+            "job_statuses",
+        ] {
+            let ja = table(Lang::Ja, name);
+            assert!(!ja.is_empty(), "{name} is a table of texts");
+            assert_eq!(ja, table(Lang::En, name), "{name}");
+        }
+    }
+
+    #[test]
+    fn every_audited_action_and_its_group_has_a_japanese_and_an_english_label() {
+        for lang in [Lang::Ja, Lang::En] {
+            let actions = table(lang, "audit_actions");
+            let groups = table(lang, "audit_groups");
+            for action in madoguchi_usecases::audit::ACTIONS {
+                assert!(actions.contains(*action), "{action} in {lang:?}");
+            }
+            for group in madoguchi_usecases::audit::action_groups() {
+                assert!(groups.contains(group), "group {group} in {lang:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_job_kind_and_status_has_a_japanese_and_an_english_label() {
+        use madoguchi_storage::JobStatus;
+        for lang in [Lang::Ja, Lang::En] {
+            let kinds = table(lang, "job_kinds");
+            for kind in [
+                madoguchi_usecases::accounts::MAIL_SEND,
+                madoguchi_storage::RESERVATION_EVENT,
+                madoguchi_notify::NOTIFY_RESERVATION,
+            ] {
+                assert!(kinds.contains(kind), "{kind} in {lang:?}");
+            }
+            let statuses = table(lang, "job_statuses");
+            for status in [
+                JobStatus::Queued,
+                JobStatus::Running,
+                JobStatus::Done,
+                JobStatus::Failed,
+            ] {
+                assert!(statuses.contains(status.as_str()), "{status:?}");
+            }
+        }
+    }
+
+    /// The char boundary at or before `at`, within `source`.
+    fn boundary(source: &str, at: usize) -> usize {
+        let mut at = at.min(source.len());
+        while !source.is_char_boundary(at) {
+            at -= 1;
+        }
+        at
+    }
+
+    /// The action ids written by `audit::record` (or built by `audit::entry`) in the sources of
+    /// the use cases and the server: the first string literal of each call that looks like `group.name`, and the
+    /// `format!("{}.name", kind)` ones as their resident and staff forms.
+    fn recorded_actions() -> Vec<(String, String)> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut found = Vec::new();
+        let mut stack = vec![
+            root.join("madoguchi-usecases/src"),
+            root.join("madoguchi-server/src"),
+        ];
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                if path.extension().is_none_or(|e| e != "rs") {
+                    continue;
+                }
+                let source = std::fs::read_to_string(&path).unwrap_or_default();
+                let file = path.display().to_string();
+                let calls = source
+                    .match_indices("audit::record(")
+                    .chain(source.match_indices("audit::entry("));
+                for (at, _) in calls {
+                    let call = &source[at..boundary(&source, at + 400)];
+                    let call = &call[..call.find(".await").unwrap_or(call.len())];
+                    let literal = call.split('"').skip(1).step_by(2).find(|s| {
+                        s.split_once('.').is_some_and(|(g, n)| {
+                            !g.is_empty()
+                                && !n.is_empty()
+                                && s.chars()
+                                    .all(|c| c.is_ascii_lowercase() || c == '_' || c == '.')
+                        })
+                    });
+                    if let Some(action) = literal {
+                        found.push((file.clone(), action.to_owned()));
+                    }
+                }
+                for (at, _) in source.match_indices("format!(\"{}.") {
+                    let rest = &source[at + "format!(\"{}.".len()..];
+                    let name = &rest[..rest.find('"').unwrap_or(0)];
+                    if source[boundary(&source, at.saturating_sub(40))..at].contains("action") {
+                        for kind in ["resident", "staff"] {
+                            found.push((file.clone(), format!("{kind}.{name}")));
+                        }
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn every_action_the_code_records_is_listed_and_so_translated() {
+        let recorded = recorded_actions();
+        assert!(
+            recorded.iter().any(|(_, a)| a == "reservation.booked")
+                && recorded.iter().any(|(_, a)| a == "staff.signed_in"),
+            "the scan finds the calls: {recorded:?}"
+        );
+        for (file, action) in recorded {
+            assert!(
+                madoguchi_usecases::audit::ACTIONS.contains(&action.as_str()),
+                "{file} records {action}, which is not in madoguchi_usecases::audit::ACTIONS"
+            );
+        }
+    }
 }

@@ -32,6 +32,9 @@ const TEMPLATES: &[(&str, &str)] = embedded_templates!(
     "reset_form.html",
     "reset_done.html",
     "admin/index.html",
+    "admin/home.html",
+    "staff/_menu.html",
+    "payments/finance.html",
     "admin/offices.html",
     "admin/office.html",
     "admin/departments.html",
@@ -84,10 +87,21 @@ pub struct PageBase {
     /// `resident`, `staff` or absent.
     pub signed_in: Option<&'static str>,
     pub is_admin: bool,
+    /// What the staff header offers besides the administrator's groups.
+    pub staff_menu: StaffMenu,
     pub csrf_token: Option<String>,
     pub path: String,
     #[serde(skip)]
     pub lang_value: Lang,
+}
+
+/// The staff header's groups that depend on roles (`staff/_menu.html`).
+#[derive(Serialize, Default, Clone, Copy, Debug)]
+pub struct StaffMenu {
+    /// Handles reservations somewhere: the day sheet, proxy booking, suspensions.
+    pub reservations: bool,
+    /// Finance (会計課): the finance page.
+    pub finance: bool,
 }
 
 impl Templates {
@@ -154,6 +168,7 @@ impl Templates {
             city_name: String::new(),
             signed_in: None,
             is_admin: false,
+            staff_menu: StaffMenu::default(),
             csrf_token: None,
             path: path.to_owned(),
             lang_value: lang,

@@ -24,6 +24,35 @@ fn entry_from_row(row: &PgRow) -> StorageResult<AuditEntry> {
     })
 }
 
+/// Appends `entry` through `executor`: the pool, or the transaction of a change that is
+/// recorded with it (a booking).
+pub(crate) async fn insert_audit<'e, E>(
+    executor: E,
+    tenant: TenantId,
+    entry: &NewAuditEntry,
+) -> StorageResult<AuditEntry>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Postgres>,
+{
+    let row = sqlx::query(
+        "INSERT INTO audit_log (id, tenant_id, at, actor_kind, actor_id, action, target, details)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         RETURNING *",
+    )
+    .bind(AuditId::new().0)
+    .bind(tenant.0)
+    .bind(entry.at)
+    .bind(entry.actor_kind.as_str())
+    .bind(entry.actor_id.map(|a| a.0))
+    .bind(&entry.action)
+    .bind(&entry.target)
+    .bind(&entry.details)
+    .fetch_one(executor)
+    .await
+    .map_err(map_err)?;
+    entry_from_row(&row)
+}
+
 #[async_trait]
 impl AuditStore for PgStorage {
     async fn append_audit(
@@ -31,23 +60,7 @@ impl AuditStore for PgStorage {
         tenant: TenantId,
         entry: &NewAuditEntry,
     ) -> StorageResult<AuditEntry> {
-        let row = sqlx::query(
-            "INSERT INTO audit_log (id, tenant_id, at, actor_kind, actor_id, action, target, details)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             RETURNING *",
-        )
-        .bind(AuditId::new().0)
-        .bind(tenant.0)
-        .bind(entry.at)
-        .bind(entry.actor_kind.as_str())
-        .bind(entry.actor_id.map(|a| a.0))
-        .bind(&entry.action)
-        .bind(&entry.target)
-        .bind(&entry.details)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(map_err)?;
-        entry_from_row(&row)
+        insert_audit(&self.pool, tenant, entry).await
     }
 
     async fn list_audit(

@@ -15,9 +15,9 @@ use madoguchi_domain::{
 };
 use madoguchi_storage::{
     Attendance, BookingStore, DayAvailability, DaySheetFilter, DaySheetRow, LimitCheck,
-    NewReservation, NewService, NewSlot, Refusal, RemoteAppointment, RemoteJoin, Reservation,
-    ReservationNotice, ReservationStatus, ReserveOutcome, Service, ServiceKind, Slot, StorageError,
-    StorageResult, now_utc, outbox_events,
+    NewAuditEntry, NewReservation, NewService, NewSlot, Refusal, RemoteAppointment, RemoteJoin,
+    Reservation, ReservationNotice, ReservationStatus, ReserveOutcome, Service, ServiceKind, Slot,
+    StorageError, StorageResult, now_utc, outbox_events,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{Executor, PgConnection, Postgres, Transaction};
@@ -502,13 +502,14 @@ impl BookingStore for PgStorage {
             .collect()
     }
 
-    async fn reserve(
+    async fn reserve_audited(
         &self,
         tenant: TenantId,
         new: &NewReservation,
         now: OffsetDateTime,
+        audit: Option<&NewAuditEntry>,
     ) -> StorageResult<ReserveOutcome> {
-        if limit_of(new).is_none() && new.remote_join.is_none() {
+        if limit_of(new).is_none() && new.remote_join.is_none() && audit.is_none() {
             // Nothing to lock before the slot and nothing to write after the reservation: the
             // booking is one statement, its own transaction, one round trip. A slot already
             // full is refused by it without waiting for the slot's lock.
@@ -556,6 +557,13 @@ impl BookingStore for PgStorage {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         match reserve_in(&mut tx, tenant, new, now).await {
             Ok(outcome) => {
+                if let (ReserveOutcome::Created(reservation), Some(entry)) = (&outcome, audit) {
+                    let entry = NewAuditEntry {
+                        target: Some(reservation.id.to_string()),
+                        ..entry.clone()
+                    };
+                    crate::audit::insert_audit(&mut *tx, tenant, &entry).await?;
+                }
                 tx.commit().await.map_err(map_err)?;
                 Ok(outcome)
             }

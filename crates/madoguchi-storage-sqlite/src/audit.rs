@@ -27,6 +27,46 @@ fn entry_from_row(row: &SqliteRow) -> StorageResult<AuditEntry> {
     })
 }
 
+/// Appends `entry` through `executor`: the pool, or the transaction of a change that is
+/// recorded with it (a booking).
+pub(crate) async fn insert_audit<'e, E>(
+    executor: E,
+    tenant: TenantId,
+    entry: &NewAuditEntry,
+) -> StorageResult<AuditEntry>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+{
+    let id = AuditId::new();
+    let details =
+        serde_json::to_string(&entry.details).map_err(|e| StorageError::Other(e.to_string()))?;
+    sqlx::query(
+        "INSERT INTO audit_log (id, tenant_id, at, actor_kind, actor_id, action, target, details)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(uuid_text(id.0))
+    .bind(uuid_text(tenant.0))
+    .bind(to_unix_micros(entry.at))
+    .bind(entry.actor_kind.as_str())
+    .bind(entry.actor_id.map(|a| uuid_text(a.0)))
+    .bind(&entry.action)
+    .bind(&entry.target)
+    .bind(details)
+    .execute(executor)
+    .await
+    .map_err(map_err)?;
+    Ok(AuditEntry {
+        id,
+        tenant_id: tenant,
+        at: madoguchi_storage::from_unix_micros(to_unix_micros(entry.at))?,
+        actor_kind: entry.actor_kind,
+        actor_id: entry.actor_id,
+        action: entry.action.clone(),
+        target: entry.target.clone(),
+        details: entry.details.clone(),
+    })
+}
+
 #[async_trait]
 impl AuditStore for SqliteStorage {
     async fn append_audit(
@@ -34,34 +74,7 @@ impl AuditStore for SqliteStorage {
         tenant: TenantId,
         entry: &NewAuditEntry,
     ) -> StorageResult<AuditEntry> {
-        let id = AuditId::new();
-        let details = serde_json::to_string(&entry.details)
-            .map_err(|e| StorageError::Other(e.to_string()))?;
-        sqlx::query(
-            "INSERT INTO audit_log (id, tenant_id, at, actor_kind, actor_id, action, target, details)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(uuid_text(id.0))
-        .bind(uuid_text(tenant.0))
-        .bind(to_unix_micros(entry.at))
-        .bind(entry.actor_kind.as_str())
-        .bind(entry.actor_id.map(|a| uuid_text(a.0)))
-        .bind(&entry.action)
-        .bind(&entry.target)
-        .bind(details)
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
-        Ok(AuditEntry {
-            id,
-            tenant_id: tenant,
-            at: madoguchi_storage::from_unix_micros(to_unix_micros(entry.at))?,
-            actor_kind: entry.actor_kind,
-            actor_id: entry.actor_id,
-            action: entry.action.clone(),
-            target: entry.target.clone(),
-            details: entry.details.clone(),
-        })
+        insert_audit(&self.pool, tenant, entry).await
     }
 
     async fn list_audit(

@@ -11,10 +11,10 @@ use madoguchi_domain::{
     AccountId, DepartmentId, OfficeId, OrgCode, ReservationId, ServiceId, SlotId, TenantId,
 };
 use madoguchi_storage::{
-    Attendance, BookingStore, DayAvailability, DaySheetFilter, DaySheetRow, NewReservation,
-    NewService, NewSlot, Refusal, RemoteAppointment, RemoteJoin, Reservation, ReservationNotice,
-    ReservationStatus, ReserveOutcome, Service, ServiceKind, Slot, StorageError, StorageResult,
-    now_utc, outbox_events, to_unix_micros,
+    Attendance, BookingStore, DayAvailability, DaySheetFilter, DaySheetRow, NewAuditEntry,
+    NewReservation, NewService, NewSlot, Refusal, RemoteAppointment, RemoteJoin, Reservation,
+    ReservationNotice, ReservationStatus, ReserveOutcome, Service, ServiceKind, Slot, StorageError,
+    StorageResult, now_utc, outbox_events, to_unix_micros,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
@@ -334,11 +334,12 @@ impl BookingStore for SqliteStorage {
             .collect()
     }
 
-    async fn reserve(
+    async fn reserve_audited(
         &self,
         tenant: TenantId,
         new: &NewReservation,
         now: OffsetDateTime,
+        audit: Option<&NewAuditEntry>,
     ) -> StorageResult<ReserveOutcome> {
         let tenant_text = uuid_text(tenant.0);
         // Fast path without the write lock: a slot that is already full is refused (or its
@@ -465,6 +466,13 @@ impl BookingStore for SqliteStorage {
         }
         let events = outbox_events(tenant, id, &new.notices);
         crate::jobs::write_outbox(&mut tx, tenant, &events, now).await?;
+        if let Some(entry) = audit {
+            let entry = NewAuditEntry {
+                target: Some(id.to_string()),
+                ..entry.clone()
+            };
+            crate::audit::insert_audit(&mut *tx, tenant, &entry).await?;
+        }
         let reservation = reservation_in(&mut tx, tenant, id).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(ReserveOutcome::Created(reservation))

@@ -4,7 +4,7 @@
 //! transaction, by the database (a conditional update of the slot's `taken` counter and a
 //! `CHECK (taken <= capacity)`); no caller checks capacity first.
 
-use crate::{ReservationNotice, StorageResult};
+use crate::{NewAuditEntry, ReservationNotice, StorageResult};
 use async_trait::async_trait;
 use madoguchi_booking::ServiceRules;
 pub use madoguchi_booking::{Attendance, RemoteJoin, ReservationStatus, ServiceKind};
@@ -257,6 +257,18 @@ pub trait BookingStore: Send + Sync {
         tenant: TenantId,
         new: &NewReservation,
         now: OffsetDateTime,
+    ) -> StorageResult<ReserveOutcome> {
+        self.reserve_audited(tenant, new, now, None).await
+    }
+    /// [`reserve`](Self::reserve), and when a reservation is created, `audit` appended in the
+    /// same transaction with the new reservation as its target: the booking and its audit
+    /// entry stand or fall together. A replay or a refusal writes no entry.
+    async fn reserve_audited(
+        &self,
+        tenant: TenantId,
+        new: &NewReservation,
+        now: OffsetDateTime,
+        audit: Option<&NewAuditEntry>,
     ) -> StorageResult<ReserveOutcome>;
     /// Turns a hold that has not expired into a confirmed reservation.
     async fn confirm_hold(

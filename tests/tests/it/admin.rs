@@ -28,8 +28,8 @@ async fn the_audit_log_pages_past_its_first_fifty_entries(app: TestApp) -> anyho
                     at: now - time::Duration::seconds(3600 + i),
                     actor_kind: ActorKind::System,
                     actor_id: None,
-                    action: format!("test.entry_{i:02}"),
-                    target: None,
+                    action: "office.updated".to_owned(),
+                    target: Some(format!("entry-{i:02}")),
                     details: serde_json::json!({}),
                 },
             )
@@ -37,24 +37,28 @@ async fn the_audit_log_pages_past_its_first_fifty_entries(app: TestApp) -> anyho
     }
     let admin = staff_client(&app, Role::Admin).await?;
     let first = admin
-        .get(app.at("/admin/audit?action=test."))
+        .get(app.at("/admin/audit?action=office.updated"))
         .send()
         .await?;
     assert_eq!(first.status(), 200);
     let first = first.text().await?;
-    assert!(first.contains("test.entry_00") && first.contains("test.entry_49"));
-    assert!(!first.contains("test.entry_50"));
+    assert!(first.contains("entry-00") && first.contains("entry-49"));
+    assert!(!first.contains("entry-50"));
+    assert!(
+        first.contains("庁舎・施設の変更"),
+        "the action is translated"
+    );
     let link = older_link(&first).expect("a link to older entries");
     assert!(
-        link.contains("action=test.") && link.contains("before=2"),
+        link.contains("action=office.updated") && link.contains("before=2"),
         "the link keeps the filter and encodes the instant: {link}"
     );
 
     let second = admin.get(app.at(&link)).send().await?;
     assert_eq!(second.status(), 200);
     let second = second.text().await?;
-    assert!(second.contains("test.entry_50") && second.contains("test.entry_69"));
-    assert!(!second.contains("test.entry_49"));
+    assert!(second.contains("entry-50") && second.contains("entry-69"));
+    assert!(!second.contains("entry-49"));
     assert_eq!(older_link(&second), None, "the last page links no further");
 
     // Without a filter the log is also longer than a page (the sign-in is in it too).
@@ -333,4 +337,190 @@ async fn the_staff_page_adds_a_role_once_and_removes_it_by_its_place(
 on_both_backends!(
     the_staff_page_adds_a_role_once_and_removes_it_by_its_place,
     the_staff_page_adds_a_role_once_and_removes_it_by_its_place
+);
+
+/// The rows of the audit log's table (the filter form lists every action too).
+fn log_rows(html: &str) -> String {
+    let start = html.find("<tbody>").unwrap_or(0);
+    let end = html.find("</tbody>").unwrap_or(html.len());
+    html[start..end].to_owned()
+}
+
+async fn the_audit_page_names_people_translates_actions_and_refuses_bad_filters(
+    app: TestApp,
+) -> anyhow::Result<()> {
+    let resident = resident(&app).await?;
+    let admin = staff_client(&app, Role::Admin).await?;
+    let page = admin.get(app.at("/admin/audit")).send().await?;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await?;
+    let rows = log_rows(&html);
+    assert!(rows.contains("職員のログイン"), "actions are translated");
+    assert!(!rows.contains("staff.signed_in"), "not shown as ids");
+    assert!(
+        html.contains("デモ 管理者"),
+        "staff are named, not shown as ids"
+    );
+    assert!(rows.contains("住民（山＊＊）"), "residents are masked");
+    assert!(
+        !html.contains("山田 花子"),
+        "a resident's name is not shown"
+    );
+    let id = resident.id.to_string();
+    assert_eq!(
+        html.matches(&id).count(),
+        html.matches(&format!("actor={id}")).count(),
+        "the resident's id appears only in the links that filter by them"
+    );
+
+    // Filtered by the resident: only their entries.
+    let mine = admin
+        .get(app.at(&format!("/admin/audit?actor={}", resident.id)))
+        .send()
+        .await?;
+    assert_eq!(mine.status(), 200);
+    let mine = mine.text().await?;
+    let mine = log_rows(&mine);
+    assert!(mine.contains("メールアドレスの確認") || mine.contains("住民のログイン"));
+    assert!(!mine.contains("職員のログイン"), "{mine}");
+
+    // A date range of Tokyo days; one ending before it began is refused with a message.
+    let today = madoguchi_domain::tokyo::to_tokyo(madoguchi_storage::now_utc()).date();
+    let tomorrow = today.next_day().expect("a next day");
+    let ranged = admin
+        .get(app.at(&format!(
+            "/admin/audit?from={today}&until={today}&action=staff."
+        )))
+        .send()
+        .await?;
+    assert_eq!(ranged.status(), 200);
+    assert!(log_rows(&ranged.text().await?).contains("職員のログイン"));
+    let later = admin
+        .get(app.at(&format!("/admin/audit?from={tomorrow}")))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(
+        !log_rows(&later).contains("職員のログイン"),
+        "nothing from tomorrow on"
+    );
+    for (query, message) in [
+        (format!("from={tomorrow}&until={today}"), "終了日は開始日"),
+        ("from=2026-02-30".to_owned(), "2026-04-01 のように"),
+        ("action=drop+table".to_owned(), "一覧にある操作"),
+        ("actor=someone".to_owned(), "一覧にある操作者"),
+        ("before=yesterday".to_owned(), "ページの指定"),
+    ] {
+        let refused = admin
+            .get(app.at(&format!("/admin/audit?{query}")))
+            .send()
+            .await?;
+        assert_eq!(refused.status(), 422, "{query}");
+        let text = refused.text().await?;
+        assert!(text.contains(message), "{query}: {text}");
+    }
+
+    // The jobs page says what the jobs are, in words.
+    let jobs = admin
+        .get(app.at("/admin/jobs"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(
+        jobs.contains("メールの送信"),
+        "the sign-up mail job: {jobs}"
+    );
+    assert!(
+        !jobs.contains(">mail.send<") && !jobs.contains(">queued<") && !jobs.contains(">done<")
+    );
+    let jobs_en = admin
+        .get(app.at("/admin/jobs?lang=en"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(jobs_en.contains("Sending an e-mail"));
+    Ok(())
+}
+on_both_backends!(
+    the_audit_page_names_people_translates_actions_and_refuses_bad_filters,
+    the_audit_page_names_people_translates_actions_and_refuses_bad_filters
+);
+
+async fn each_role_has_its_top_page_and_the_administrator_an_index(
+    app: TestApp,
+) -> anyhow::Result<()> {
+    let admin = staff_client(&app, Role::Admin).await?;
+    let index = admin.get(app.at("/admin")).send().await?;
+    assert_eq!(index.status(), 200, "/admin is a page");
+    let index = index.text().await?;
+    for link in [
+        "/admin/offices",
+        "/admin/departments",
+        "/admin/staff",
+        "/admin/calendar",
+        "/admin/booking-policy",
+        "/admin/audit",
+        "/admin/jobs",
+        "/admin/line",
+    ] {
+        assert!(index.contains(&format!("href=\"{link}\"")), "{link}");
+    }
+    let home = admin.get(app.at("/staff")).send().await?.text().await?;
+    assert!(
+        home.contains("href=\"/admin\""),
+        "the administrator's tasks"
+    );
+
+    let finance = staff_client(&app, Role::Finance).await?;
+    let home = finance.get(app.at("/staff")).send().await?.text().await?;
+    assert!(
+        home.contains("会計担当（会計課）"),
+        "a role reads as a role: {home}"
+    );
+    assert!(!home.contains("会計課 — 会計課"));
+    assert!(home.contains("href=\"/finance\""));
+    assert!(
+        !home.contains("href=\"/staff/day-sheet\""),
+        "finance does not handle reservations"
+    );
+    let page = finance.get(app.at("/finance")).send().await?;
+    assert_eq!(page.status(), 200);
+    let page = page.text().await?;
+    assert!(page.contains("準備中") && page.contains("消込") && page.contains("還付"));
+    let english = finance
+        .get(app.at("/staff?lang=en"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(
+        english.contains("Finance officer (Accounting Division)"),
+        "{english}"
+    );
+    assert_eq!(
+        finance.get(app.at("/admin")).send().await?.status(),
+        403,
+        "the index is the administrator's"
+    );
+
+    let clerk = staff_client(&app, Role::BranchStaff).await?;
+    let home = clerk.get(app.at("/staff")).send().await?.text().await?;
+    for link in [
+        "/staff/day-sheet",
+        "/staff/proxy-booking",
+        "/staff/suspensions",
+    ] {
+        assert!(home.contains(&format!("href=\"{link}\"")), "{link}");
+    }
+    assert!(!home.contains("href=\"/finance\""));
+    assert_eq!(clerk.get(app.at("/finance")).send().await?.status(), 403);
+    assert_eq!(clerk.get(app.at("/admin")).send().await?.status(), 403);
+    Ok(())
+}
+on_both_backends!(
+    each_role_has_its_top_page_and_the_administrator_an_index,
+    each_role_has_its_top_page_and_the_administrator_an_index
 );

@@ -574,7 +574,7 @@ async fn settings_story(app: TestApp) -> anyhow::Result<()> {
     );
     assert!(page.contains(&format!("/hooks/line/{}", app.tenant.slug.as_str())));
     assert!(
-        page.contains("<a href=\"/admin/line\">"),
+        page.contains("<a href=\"/admin/line\""),
         "linked from the admin navigation"
     );
 

@@ -6,6 +6,7 @@
 mod access_contract;
 mod accounts;
 mod admin;
+mod audit_actions;
 mod bad_input;
 mod booking_contract;
 mod booking_flows;

@@ -14,6 +14,7 @@ pub mod home;
 pub mod line;
 pub mod ops;
 pub mod org;
+pub mod payments;
 pub mod reservations;
 
 use crate::state::AppState;
@@ -25,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .merge(accounts::router())
         .merge(org::router())
         .merge(admin::router())
+        .merge(payments::router())
         .merge(calendar::router())
         .merge(reservations::router())
         .merge(line::router())

@@ -5,7 +5,7 @@ use crate::http::Ctx;
 use crate::http::auth::StaffSession;
 use crate::http::csrf::csrf_token;
 use crate::http::error::{AppError, AppResult};
-use crate::templates::PageBase;
+use crate::templates::{PageBase, StaffMenu};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use madoguchi_domain::{AccountKind, Lang};
@@ -30,6 +30,7 @@ pub async fn page_base(
         city_name: ctx.tenant.name(ctx.lang).to_owned(),
         signed_in: signed_in.map(AccountKind::as_str),
         is_admin,
+        staff_menu: StaffMenu::default(),
         csrf_token,
         path: ctx.path.clone(),
         lang_value: ctx.lang,
@@ -42,13 +43,18 @@ pub(crate) async fn staff_base(
     staff: &StaffSession,
     session: &Session,
 ) -> AppResult<PageBase> {
-    page_base(
+    let mut base = page_base(
         ctx,
         Some(AccountKind::Staff),
         Some(session),
         staff.access.is_admin(),
     )
-    .await
+    .await?;
+    base.staff_menu = StaffMenu {
+        reservations: staff.access.handles_reservations(),
+        finance: staff.access.may_read_finance(),
+    };
+    Ok(base)
 }
 
 /// Field messages and an overall alert for re-rendering a form after `error`. Server errors

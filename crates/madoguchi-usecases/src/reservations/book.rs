@@ -131,15 +131,33 @@ pub async fn book<S: ReservationStores + ?Sized>(
         fingerprint: Some(fingerprint),
         notices,
     };
-    let outcome = r.store.reserve(scope.tenant, &new, now).await?;
-    if let ReserveOutcome::Created(reservation) = &outcome {
+    // Every booking is audited, whoever made it and however (page, API, hold), in the
+    // booking's own transaction; a replayed request booked nothing new and records nothing.
+    let slot = request.slot_id.to_string();
+    let audit = match (request.booked_by, request.account_id) {
+        (Some(staff), account) => audit::entry(
+            &scope.acting_as(Actor::Staff(staff)),
+            "reservation.proxy_booked",
+            None,
+            serde_json::json!({
+                "account_matched": account.is_some(),
+                "slot": slot,
+                "hold": request.hold,
+            }),
+        ),
+        (None, account) => audit::entry(
+            &account.map_or_else(|| scope.clone(), |a| scope.acting_as(Actor::Resident(a))),
+            "reservation.booked",
+            None,
+            serde_json::json!({"slot": slot, "hold": request.hold}),
+        ),
+    };
+    let outcome = r
+        .store
+        .reserve_audited(scope.tenant, &new, now, Some(&audit))
+        .await?;
+    if let ReserveOutcome::Created(_) = &outcome {
         r.jobs.wake();
-        if let Some(staff) = request.booked_by {
-            let details = serde_json::json!({"account_matched": reservation.account_id.is_some()});
-            let target = Some(reservation.id.to_string());
-            let by = scope.acting_as(Actor::Staff(staff));
-            audit::record(r.store, &by, "reservation.proxy_booked", target, details).await?;
-        }
     }
     Ok((outcome, target.slot))
 }

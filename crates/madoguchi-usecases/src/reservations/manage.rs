@@ -215,6 +215,16 @@ pub async fn confirm_hold<S: ReservationStores + ?Sized>(
         .confirm_hold_with_notices(scope.tenant, reservation.id, now, &notices)
         .await?;
     r.jobs.wake();
+    let details = serde_json::json!({"slot": confirmed.slot_id.to_string()});
+    let target = Some(confirmed.id.to_string());
+    audit::record(
+        r.store,
+        scope,
+        "reservation.hold_confirmed",
+        target,
+        details,
+    )
+    .await?;
     Ok(confirmed)
 }
 

@@ -79,6 +79,16 @@ pub async fn withdraw<S: ReservationStores + ?Sized>(
     if !withdrawn {
         return Err(UseCaseError::new(ErrorCode::ReservationNotActive));
     }
+    let details = serde_json::json!({"slot": found.slot_id.to_string()});
+    let by = scope.acting_as(Actor::Resident(account));
+    audit::record(
+        r.store,
+        &by,
+        "waitlist.withdrawn",
+        Some(entry.to_string()),
+        details,
+    )
+    .await?;
     Ok(())
 }
 
@@ -161,6 +171,19 @@ pub async fn promote<S: ReservationStores + ?Sized>(
                 if settled {
                     handed_out += 1;
                     r.jobs.wake();
+                    // Booked by the waiting list, on the resident's behalf: the system acts.
+                    let action = match handout {
+                        Handout::Confirmed => "reservation.waitlist_promoted",
+                        Handout::HeldUntil(_) => "reservation.waitlist_offered",
+                    };
+                    let details = serde_json::json!({
+                        "slot": slot_id.to_string(),
+                        "entry": entry.id.to_string(),
+                        "account": entry.account_id.to_string(),
+                    });
+                    let target = Some(reservation.id.to_string());
+                    let system = scope.acting_as(Actor::System);
+                    audit::record(r.store, &system, action, target, details).await?;
                 }
             }
             Err(StorageError::Refused(Refusal::SlotFull)) => break,
@@ -179,7 +202,8 @@ async fn skip<S: ReservationStores + ?Sized>(
     scope: &Scope,
     entry: uuid::Uuid,
 ) -> UseCaseResult<()> {
-    r.store
+    let skipped = r
+        .store
         .settle_waitlist_entry(
             scope.tenant,
             entry,
@@ -188,6 +212,16 @@ async fn skip<S: ReservationStores + ?Sized>(
             scope.now(),
         )
         .await?;
+    if skipped {
+        audit::record(
+            r.store,
+            &scope.acting_as(Actor::System),
+            "waitlist.skipped",
+            Some(entry.to_string()),
+            serde_json::json!({}),
+        )
+        .await?;
+    }
     Ok(())
 }
 

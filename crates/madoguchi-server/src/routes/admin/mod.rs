@@ -1,6 +1,8 @@
-//! What operators of a city look at: the audit log, the mail outbox and background jobs.
+//! What operators of a city look at: the administrator's index, the audit log, the mail outbox
+//! and background jobs.
 
 pub mod api;
+mod audit_page;
 pub mod pages;
 
 use crate::state::AppState;

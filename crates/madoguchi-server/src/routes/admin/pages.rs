@@ -1,109 +1,34 @@
-//! The operators' pages of a city: the audit log, the mail outbox and background jobs.
+//! The operators' pages of a city: the administrator's index, the mail outbox and background
+//! jobs (the audit log is in `audit_page`).
 
+use super::audit_page::table_text;
 use crate::http::Ctx;
 use crate::http::auth::StaffSession;
 use crate::http::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::view::page::staff_base;
+use crate::view::present::instant_label;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use madoguchi_domain::ErrorCode;
-use madoguchi_domain::tokyo::format_tokyo_minutes;
+use madoguchi_domain::{AccountKind, ErrorCode};
 use madoguchi_mail::OutboxMailer;
-use madoguchi_storage::{AuditFilter, JobStatus};
+use madoguchi_storage::JobStatus;
 use minijinja::context;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeMap;
+use time::format_description::well_known::Rfc3339;
 use tower_sessions::Session;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/admin/audit", get(audit))
+        .route("/admin", get(admin_home))
+        .route("/admin/audit", get(super::audit_page::audit))
         .route("/admin/outbox", get(outbox))
         .route("/admin/outbox/{name}", get(outbox_message))
         .route("/admin/jobs", get(jobs))
-}
-
-#[derive(Deserialize, Serialize, Default)]
-struct AuditQuery {
-    #[serde(default)]
-    action: String,
-    #[serde(default)]
-    before: String,
-}
-
-#[derive(Serialize)]
-struct AuditView {
-    at: String,
-    at_raw: String,
-    actor_kind: &'static str,
-    actor_id: Option<String>,
-    action: String,
-    target: Option<String>,
-    details: String,
-}
-
-async fn audit(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    session: Session,
-    staff: StaffSession,
-    Query(query): Query<AuditQuery>,
-) -> AppResult<Html<String>> {
-    if !staff.access.may_read_audit_log() {
-        return Err(AppError::new(ErrorCode::Forbidden));
-    }
-    let before = if query.before.is_empty() {
-        None
-    } else {
-        Some(
-            time::OffsetDateTime::parse(
-                &query.before,
-                &time::format_description::well_known::Rfc3339,
-            )
-            .map_err(|_| AppError::new(ErrorCode::ValidationFailed))?,
-        )
-    };
-    const PAGE: i64 = 50;
-    let filter = AuditFilter {
-        action_prefix: Some(query.action.trim().to_owned()).filter(|a| !a.is_empty()),
-        before,
-        limit: PAGE,
-        ..AuditFilter::default()
-    };
-    let entries = state.storage.list_audit(ctx.tenant.id, &filter).await?;
-    let next_before = (entries.len() as i64 == PAGE)
-        .then(|| {
-            entries.last().and_then(|e| {
-                e.at.format(&time::format_description::well_known::Rfc3339)
-                    .ok()
-            })
-        })
-        .flatten();
-    let rows: Vec<AuditView> = entries
-        .into_iter()
-        .map(|e| AuditView {
-            at: format_tokyo_minutes(e.at),
-            at_raw: e
-                .at
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default(),
-            actor_kind: e.actor_kind.as_str(),
-            actor_id: e.actor_id.map(|a| a.to_string()),
-            action: e.action,
-            target: e.target,
-            details: e.details.to_string(),
-        })
-        .collect();
-    let base = staff_base(&ctx, &staff, &session).await?;
-    state.templates.page(
-        "admin/audit.html",
-        &base,
-        context! { rows, action => query.action, next_before },
-    )
 }
 
 async fn outbox(
@@ -157,10 +82,13 @@ async fn outbox_message(
 struct JobView {
     id: String,
     kind: String,
-    status: &'static str,
+    kind_id: String,
+    status: String,
+    status_id: &'static str,
     attempts: i64,
     max_attempts: i64,
     run_at: String,
+    run_at_raw: String,
     last_error: Option<String>,
 }
 
@@ -171,6 +99,7 @@ async fn jobs(
     staff: StaffSession,
 ) -> AppResult<Html<String>> {
     staff.require_admin()?;
+    let lang = ctx.lang;
     let jobs: Vec<JobView> = state
         .storage
         .list_jobs(Some(ctx.tenant.id), None::<JobStatus>, 200)
@@ -178,11 +107,15 @@ async fn jobs(
         .into_iter()
         .map(|j| JobView {
             id: j.id.to_string(),
-            kind: j.kind,
-            status: j.status.as_str(),
+            kind: table_text(lang, "job_kinds", &j.kind).unwrap_or_else(|| j.kind.clone()),
+            kind_id: j.kind,
+            status: table_text(lang, "job_statuses", j.status.as_str())
+                .unwrap_or_else(|| j.status.as_str().to_owned()),
+            status_id: j.status.as_str(),
             attempts: j.attempts,
             max_attempts: j.max_attempts,
-            run_at: format_tokyo_minutes(j.run_at),
+            run_at: instant_label(j.run_at, lang),
+            run_at_raw: j.run_at.format(&Rfc3339).unwrap_or_default(),
             last_error: j.last_error,
         })
         .collect();
@@ -190,4 +123,38 @@ async fn jobs(
     state
         .templates
         .page("admin/jobs.html", &base, context! { jobs })
+}
+
+/// `/admin`: what an administrator can do, grouped as in the header, with counts that cost one
+/// query each.
+async fn admin_home(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    staff: StaffSession,
+) -> AppResult<Html<String>> {
+    staff.require_admin()?;
+    let tenant = ctx.tenant.id;
+    let offices = state.storage.list_offices(tenant).await?.len();
+    let departments = state.storage.list_departments(tenant).await?.len();
+    let staff_count = state
+        .storage
+        .list_accounts(tenant, AccountKind::Staff)
+        .await?
+        .len();
+    let services = state.storage.list_services(tenant).await?.len();
+    let failed_jobs = state
+        .storage
+        .list_jobs(Some(tenant), Some(JobStatus::Failed), 1000)
+        .await?
+        .len();
+    let base = staff_base(&ctx, &staff, &session).await?;
+    state.templates.page(
+        "admin/home.html",
+        &base,
+        context! {
+            counts => context! { offices, departments, staff => staff_count, services, failed_jobs },
+            outbox => state.config.outbox_dir.is_some(),
+        },
+    )
 }

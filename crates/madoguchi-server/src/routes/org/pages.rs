@@ -37,6 +37,8 @@ pub fn router() -> Router<AppState> {
 
 #[derive(Serialize)]
 struct RoleView {
+    /// The role with its office and department, as one phrase.
+    summary: String,
     role: String,
     office: Option<String>,
     department: Option<String>,
@@ -51,18 +53,45 @@ async fn role_views(
     let departments = state.storage.list_departments(ctx.tenant.id).await?;
     Ok(roles
         .iter()
-        .map(|r| RoleView {
-            role: r.role.label(ctx.lang).to_owned(),
-            office: r
+        .map(|r| {
+            let role = r.role.label(ctx.lang).to_owned();
+            let office = r
                 .office_id
                 .and_then(|id| offices.iter().find(|o| o.id == id))
-                .map(|o| o.name(ctx.lang).to_owned()),
-            department: r
+                .map(|o| o.name(ctx.lang).to_owned());
+            let department = r
                 .department_id
                 .and_then(|id| departments.iter().find(|d| d.id == id))
-                .map(|d| d.name(ctx.lang).to_owned()),
+                .map(|d| d.name(ctx.lang).to_owned());
+            RoleView {
+                summary: role_summary(ctx.lang, &role, office.as_deref(), department.as_deref()),
+                role,
+                office,
+                department,
+            }
         })
         .collect())
+}
+
+/// A role read as a role, with where it applies: 会計担当（会計課）, 支所職員（北支所）,
+/// "Finance officer (Accounting Division)".
+fn role_summary(
+    lang: madoguchi_domain::Lang,
+    role: &str,
+    office: Option<&str>,
+    department: Option<&str>,
+) -> String {
+    let scope: Vec<&str> = [office, department].into_iter().flatten().collect();
+    if scope.is_empty() {
+        return role.to_owned();
+    }
+    let joined = match lang {
+        madoguchi_domain::Lang::Ja => scope.join("・"),
+        madoguchi_domain::Lang::En => scope.join(", "),
+    };
+    crate::i18n::text(lang, "role_scope")
+        .replace("{role}", role)
+        .replace("{scope}", &joined)
 }
 
 #[derive(Serialize)]
@@ -99,7 +128,13 @@ async fn staff_home(
             display_name => staff.account.display_name.as_str(),
             roles,
             offices,
-            handles_reservations => staff.access.handles_reservations(),
+            tasks => context! {
+                reservations => staff.access.handles_reservations(),
+                admin => staff.access.is_admin(),
+                finance => staff.access.may_read_finance(),
+                office => staff.access.has_role(Role::BranchStaff)
+                    || staff.access.has_role(Role::FacilityStaff),
+            },
         },
     )
 }
