@@ -411,6 +411,7 @@ async fn past_reservation(
                 remote_join: None,
                 fingerprint: None,
                 notices: Vec::new(),
+                reference: None,
             },
             madoguchi_storage::now_utc(),
         )

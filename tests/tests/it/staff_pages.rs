@@ -313,6 +313,7 @@ async fn attendance_is_marked_on_the_day_and_refused_ahead_of_it(
                 remote_join: None,
                 fingerprint: None,
                 notices: Vec::new(),
+                reference: None,
             },
             now_utc(),
         )

@@ -130,6 +130,7 @@ pub async fn book<S: ReservationStores + ?Sized>(
         remote_join,
         fingerprint: Some(fingerprint),
         notices,
+        reference: None,
     };
     let outcome = r.store.reserve(scope.tenant, &new, now).await?;
     if let ReserveOutcome::Created(reservation) = &outcome {
