@@ -279,7 +279,10 @@ test('a resident books with JavaScript off, reads the confirmation mail with its
       assert.equal(sameWhen(mailWhen), sameWhen(when), `the mail's time ${mailWhen} is the page's ${when}`);
       assert.ok(confirmed.text.includes(`内容：${consultation.name}`), confirmed.text);
       assert.ok(confirmed.text.includes(`予約番号：${number}`), `the mail gives the number:\n${confirmed.text}`);
-      assert.ok(!confirmed.text.includes(`${confirmationPath.split('/').pop()}\n`), 'no id on a line of its own');
+      const id = confirmationPath.split('/').pop();
+      for (const line of confirmed.text.split('\n').filter((l) => l.includes(id))) {
+        assert.ok(line.includes(`/my/reservations/${id}`), `the id appears only in the link: ${line}`);
+      }
       assert.ok(
         confirmed.text.includes(`${BASE_URL}${confirmationPath}`),
         `the mail links to the confirmation page ${confirmationPath}:\n${confirmed.text}`,
