@@ -180,6 +180,12 @@ test('a resident books a screening and cancels it through plain forms, each page
     const number = (await page.locator('main dd.reference').first().innerText()).trim();
     assert.match(number, /^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/, `a number to read aloud: ${number}`);
 
+    // Changing starts from the service's month calendar, with the booked day chosen.
+    await visit(page, `${confirmation}/change`);
+    assert.equal(await page.locator('main table.calendar').count(), 1, 'a month calendar to choose the day');
+    assert.equal(await page.locator('main table.calendar td.selected').count(), 1, 'the booked day is marked');
+    await t.test('axe: change page', () => expectNoAxeViolations(page, 'change page'));
+
     // My reservations: upcoming, with a cancel form.
     await visit(page, '/my/reservations');
     await t.test('axe: /my/reservations', () => expectNoAxeViolations(page, '/my/reservations'));
