@@ -257,6 +257,8 @@ test('a resident books with JavaScript off, reads the confirmation mail with its
     const confirmationPath = new URL(page.url()).pathname;
     const summary = await summaryOf(page);
     const when = summary.get('日時');
+    const number = summary.get('予約番号');
+    assert.match(number, /^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/, `a number to read aloud: ${number}`);
     assert.equal(summary.get('サービス'), consultation.name);
     assert.equal(summary.get('状態'), '予約済み');
     assert.equal(summary.get('ご相談の内容'), '離乳食について');
@@ -276,6 +278,11 @@ test('a resident books with JavaScript off, reads the confirmation mail with its
       assert.ok(mailWhen.startsWith(dateOnPage), `the mail's date ${mailWhen} is the page's ${dateOnPage}`);
       assert.equal(sameWhen(mailWhen), sameWhen(when), `the mail's time ${mailWhen} is the page's ${when}`);
       assert.ok(confirmed.text.includes(`内容：${consultation.name}`), confirmed.text);
+      assert.ok(confirmed.text.includes(`予約番号：${number}`), `the mail gives the number:\n${confirmed.text}`);
+      const id = confirmationPath.split('/').pop();
+      for (const line of confirmed.text.split('\n').filter((l) => l.includes(id))) {
+        assert.ok(line.includes(`/my/reservations/${id}`), `the id appears only in the link: ${line}`);
+      }
       assert.ok(
         confirmed.text.includes(`${BASE_URL}${confirmationPath}`),
         `the mail links to the confirmation page ${confirmationPath}:\n${confirmed.text}`,
@@ -289,6 +296,7 @@ test('a resident books with JavaScript off, reads the confirmation mail with its
       assert.match(ics.text, /^BEGIN:VEVENT\r?$/m);
       assert.ok(ics.text.includes(`DTSTART:${icsStamp(consultation.start)}`), ics.text);
       assert.ok(ics.text.includes(`SUMMARY:${consultation.name}`), ics.text);
+      assert.ok(ics.text.replace(/\r\n[ \t]/g, '').includes(number), `the calendar file gives the number:\n${ics.text}`);
     });
 
     // My reservations: cancel the booking there.
@@ -297,7 +305,13 @@ test('a resident books with JavaScript off, reads the confirmation mail with its
     const row = page.locator('main li.card').filter({ hasText: consultation.name });
     assert.equal(await row.count(), 1, 'the reservation is listed once');
     assert.ok((await row.innerText()).includes(when), 'the list shows the same time');
-    const cancel = row.locator(`form[action="${confirmationPath}/cancel"] button[type="submit"]`);
+    // Cancelling asks once, without JavaScript: a page, then a form that posts.
+    await Promise.all([
+      page.waitForURL((u) => u.pathname === `${confirmationPath}/cancel`),
+      row.locator(`a[href="${confirmationPath}/cancel?back=list"]`).click(),
+    ]);
+    await t.test('axe: cancel confirmation', () => expectNoAxeViolationsWithoutScripts(page, 'cancel confirmation'));
+    const cancel = page.locator(`main form[action="${confirmationPath}/cancel"] button[type="submit"]`);
     await submitAndWaitFor(page, cancel, '/my/reservations');
     await page.locator('[role="status"]').first().waitFor({ state: 'visible' });
     assert.match(await page.locator('[role="status"]').first().innerText(), /キャンセルしました/);

@@ -177,13 +177,33 @@ test('a resident books a screening and cancels it through plain forms, each page
     const summary = await page.locator('main dl').innerText();
     assert.ok(summary.includes(screening.name) && summary.includes('予約済み') && summary.includes('特になし'), summary);
     await t.test('axe: confirmation', () => expectNoAxeViolations(page, 'confirmation'));
+    const number = (await page.locator('main dd.reference').first().innerText()).trim();
+    assert.match(number, /^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/, `a number to read aloud: ${number}`);
+
+    // Changing starts from the service's month calendar, with the booked day chosen.
+    await visit(page, `${confirmation}/change`);
+    assert.equal(await page.locator('main table.calendar').count(), 1, 'a month calendar to choose the day');
+    assert.equal(await page.locator('main table.calendar td.selected').count(), 1, 'the booked day is marked');
+    await t.test('axe: change page', () => expectNoAxeViolations(page, 'change page'));
 
     // My reservations: upcoming, with a cancel form.
     await visit(page, '/my/reservations');
     await t.test('axe: /my/reservations', () => expectNoAxeViolations(page, '/my/reservations'));
     const row = page.locator('main li.card').filter({ hasText: screening.name });
     assert.equal(await row.count(), 1, 'the reservation is listed once');
-    const cancel = row.locator(`form[action="${confirmation}/cancel"] button[type="submit"]`);
+    // The number people read aloud, the same on the list as on the confirmation; no id shown.
+    assert.ok((await row.innerText()).includes(number), 'the list shows the number');
+    assert.ok(!(await page.locator('main').innerText()).includes(confirmation.split('/').pop()), 'no id in the text');
+
+    // Cancelling asks once, on a page that says what will be cancelled.
+    await Promise.all([
+      page.waitForURL((u) => u.pathname === `${confirmation}/cancel`),
+      row.locator(`a[href="${confirmation}/cancel?back=list"]`).click(),
+    ]);
+    const asked = await page.locator('main dl').innerText();
+    assert.ok(asked.includes(number) && asked.includes(screening.name), asked);
+    await t.test('axe: cancel confirmation', () => expectNoAxeViolations(page, 'cancel confirmation'));
+    const cancel = page.locator(`main form[action="${confirmation}/cancel"] button[type="submit"]`);
     await submitAndWaitFor(page, cancel, '/my/reservations');
     await page.locator('[role="status"]').first().waitFor({ state: 'visible' });
     assert.match(await page.locator('[role="status"]').first().innerText(), /キャンセルしました/);

@@ -219,16 +219,37 @@ test('staff work through the reservation pages, each free of axe violations', as
     assert.ok((await page.locator('main dl').innerText()).includes('代理 花子'));
     await t.test('axe: reservation', () => expectNoAxeViolations(page, 'reservation'));
 
-    // Cancelling needs a reason: the form says so next to the field.
-    const cancel = page.locator(`main form[action="${reservation}"]`).filter({ has: page.locator('input[value="cancel"]') });
+    // The reservation number is shown, and the month calendar to choose a new day from.
+    const number = (await page.locator('main dd.reference').first().innerText()).trim();
+    assert.match(number, /^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/, number);
+    assert.equal(await page.locator('main table.calendar').count(), 1, 'the change starts from a calendar');
+
+    // Cancelling asks once: a page that names what will be cancelled, and needs a reason.
+    await Promise.all([
+      page.waitForURL((u) => u.pathname === `${reservation}/cancel`),
+      page.locator(`main a[href="${reservation}/cancel"]`).click(),
+    ]);
+    assert.ok((await page.locator('main dl').innerText()).includes(number), 'the number is on the confirmation');
+    await t.test('axe: cancel confirmation', () => expectNoAxeViolations(page, 'cancel confirmation'));
+    const cancel = page.locator(`main form[action="${reservation}/cancel"]`);
     const [noReason] = await Promise.all([
-      page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === reservation),
+      page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === `${reservation}/cancel`),
       cancel.locator('button[type="submit"]').click(),
     ]);
     assert.equal(noReason.status(), 422);
     await page.waitForLoadState('load');
     assert.equal(await page.locator('#f-cancel-reason').getAttribute('aria-invalid'), 'true');
-    await t.test('axe: reservation with an error', () => expectNoAxeViolations(page, 'reservation with an error'));
+    await t.test('axe: cancel confirmation with an error', () =>
+      expectNoAxeViolations(page, 'cancel confirmation with an error'),
+    );
+
+    // Found again by the number, typed as a caller might read it out.
+    await visit(page, '/staff/day-sheet');
+    await page.fill('#f-find', number.replace('-', '').toLowerCase());
+    await Promise.all([
+      page.waitForURL((u) => u.pathname === reservation),
+      page.locator('main form[action="/staff/reservations/find"] button[type="submit"]').click(),
+    ]);
 
     await visit(page, `${reservation}/confirmation`);
     assert.ok((await page.locator('main').innerText()).includes('代理 花子'));

@@ -577,6 +577,7 @@ async fn direct_run(
                 limit,
                 fingerprint: None,
                 notices: Vec::new(),
+                reference: None,
             };
             let outcome = storage.reserve(tenant, &new, now_utc()).await;
             let ms = sent.elapsed().as_secs_f64() * 1000.0;
@@ -737,6 +738,7 @@ async fn month_view_in(args: &MonthArgs, storage: Arc<dyn Storage>) -> anyhow::R
                 limit: None,
                 fingerprint: None,
                 notices: Vec::new(),
+                reference: None,
             };
             storage.reserve(tenant.id, &new, now_utc()).await.is_ok()
         }));

@@ -110,6 +110,7 @@ mod tests {
         ReservationFacts {
             tenant_id: TenantId::new(),
             reservation_id: ReservationId::new(),
+            reference: None,
             service: Bilingual::new("子育て相談", "Parenting consultation"),
             office: Bilingual::new("北支所", "North Branch"),
             city: Bilingual::new("まどぐち市", "Madoguchi City"),

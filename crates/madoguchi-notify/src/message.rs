@@ -7,7 +7,7 @@
 
 use crate::ics::{self, EventStatus};
 use crate::when;
-use madoguchi_domain::{Lang, ReservationId, TenantId};
+use madoguchi_domain::{Lang, ReservationId, ReservationRef, TenantId};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use time::OffsetDateTime;
@@ -105,6 +105,10 @@ impl std::fmt::Debug for ReservationEvent {
 pub struct ReservationFacts {
     pub tenant_id: TenantId,
     pub reservation_id: ReservationId,
+    /// The reservation number the resident reads out to the office (予約番号). `None` only in
+    /// messages queued before reservations had numbers.
+    #[serde(default)]
+    pub reference: Option<ReservationRef>,
     pub service: Bilingual,
     pub office: Bilingual,
     pub city: Bilingual,
@@ -227,13 +231,23 @@ pub fn render(
     };
     let period = when::period(lang, facts.start, facts.end);
     let _ = match lang {
+        Lang::Ja => writeln!(text, "{heading}"),
+        Lang::En => writeln!(text, "{heading}"),
+    };
+    if let Some(reference) = facts.reference {
+        let _ = match lang {
+            Lang::Ja => writeln!(text, "　予約番号：{reference}"),
+            Lang::En => writeln!(text, "  Reservation number: {reference}"),
+        };
+    }
+    let _ = match lang {
         Lang::Ja => writeln!(
             text,
-            "{heading}\n　内容：{service}\n　日時：{period}\n　場所：{office}\n"
+            "　内容：{service}\n　日時：{period}\n　場所：{office}\n"
         ),
         Lang::En => writeln!(
             text,
-            "{heading}\n  Service: {service}\n  Date and time: {period}\n  Place: {office}\n"
+            "  Service: {service}\n  Date and time: {period}\n  Place: {office}\n"
         ),
     };
     if let Some(advice) = advice(event, lang) {
@@ -313,18 +327,23 @@ pub fn calendar_event(
     let service = facts.service.get(lang);
     let office = facts.office.get(lang);
     let url = &facts.manage_url;
+    let number = match (facts.reference, lang) {
+        (Some(reference), Lang::Ja) => format!("予約番号：{reference}\n"),
+        (Some(reference), Lang::En) => format!("Reservation number: {reference}\n"),
+        (None, _) => String::new(),
+    };
     let description = match (status, lang) {
         (EventStatus::Confirmed, Lang::Ja) => {
-            format!("{city}のご予約です。\nご予約の確認・変更・取り消し：{url}")
+            format!("{city}のご予約です。\n{number}ご予約の確認・変更・取り消し：{url}")
         }
         (EventStatus::Confirmed, Lang::En) => {
-            format!("Your reservation with {city}.\nCheck, change or cancel: {url}")
+            format!("Your reservation with {city}.\n{number}Check, change or cancel: {url}")
         }
         (EventStatus::Cancelled, Lang::Ja) => {
-            format!("このご予約は取り消されました。\n{city}\n{url}")
+            format!("このご予約は取り消されました。\n{number}{city}\n{url}")
         }
         (EventStatus::Cancelled, Lang::En) => {
-            format!("This reservation with {city} has been cancelled.\n{url}")
+            format!("This reservation with {city} has been cancelled.\n{number}{url}")
         }
     };
     let clock = when::clock(facts.start);
@@ -500,6 +519,7 @@ mod tests {
         ReservationFacts {
             tenant_id: TenantId::new(),
             reservation_id: ReservationId::new(),
+            reference: ReservationRef::parse("K7QX-3MPA"),
             service: Bilingual::new("がん検診", "Cancer screening"),
             office: Bilingual::new("中央保健センター", "Central Health Centre"),
             city: Bilingual::new("まどぐち市", "Madoguchi City"),
@@ -536,6 +556,24 @@ mod tests {
         let ics = n.ics.expect("a confirmation carries a calendar file");
         assert_eq!(method_of(&ics), Some(Method::Request));
         assert!(unfold(&ics).contains("SUMMARY:がん検診\r\n"));
+    }
+
+    #[test]
+    fn the_reservation_number_is_in_the_text_and_the_calendar_file_never_a_uuid() {
+        let f = facts();
+        for lang in [Lang::Ja, Lang::En] {
+            let n = render(&ReservationEvent::Confirmed, &f, lang, now());
+            assert!(n.text.contains("K7QX-3MPA"), "{}", n.text);
+            assert!(
+                !n.text.contains(&f.reservation_id.to_string()),
+                "{}",
+                n.text
+            );
+            let ics = unfold(n.ics.as_deref().unwrap_or_default());
+            assert!(ics.contains("K7QX-3MPA"), "{ics}");
+        }
+        let n = render(&ReservationEvent::Confirmed, &f, Lang::Ja, now());
+        assert!(n.text.contains("予約番号：K7QX-3MPA"), "{}", n.text);
     }
 
     #[test]

@@ -147,6 +147,7 @@ fn facts() -> ReservationFacts {
     ReservationFacts {
         tenant_id: TenantId::new(),
         reservation_id: ReservationId::new(),
+        reference: None,
         service: Bilingual::new("がん検診", "Cancer screening"),
         office: Bilingual::new("中央保健センター", "Central Health Centre"),
         city: Bilingual::new("まどぐち市", "Madoguchi City"),

@@ -16,6 +16,9 @@ use uuid::Uuid;
 #[derive(Serialize, ToSchema)]
 pub struct DaySheetLine {
     pub reservation_id: Uuid,
+    /// The reservation number people read aloud (予約番号), e.g. `K7QX-3MPA`.
+    #[schema(value_type = String, example = "K7QX-3MPA")]
+    pub reference: madoguchi_domain::ReservationRef,
     pub status: &'static str,
     #[serde(with = "time::serde::rfc3339")]
     pub starts_at: OffsetDateTime,
@@ -47,6 +50,7 @@ pub(crate) fn day_sheet_line(row: &DaySheetRow) -> DaySheetLine {
     };
     DaySheetLine {
         reservation_id: row.reservation.id.0,
+        reference: row.reservation.reference,
         status: row.reservation.status.as_str(),
         starts_at: row.slot.starts_at,
         ends_at: row.slot.ends_at,

@@ -22,6 +22,7 @@ Errors carry a stable `code` and a `message` in the language of `Accept-Language
         org::api::list_staff, org::api::invite_staff, org::api::set_roles, admin::api::audit,
         reservations_api::list_services, reservations_api::create_service, reservations_api::add_slots, reservations_api::generate_slots,
         reservations_api::day_slots, reservations_api::availability, reservations_api::reserve,
+        reservations_api::find_reservations,
         reservations_api::reservation, reservations_api::confirm, reservations_api::cancel,
         reservations_api::my_reservations, crate::routes::feed::calendar_feed,
         calendar_api::overview, calendar_api::preview, calendar_api::import, calendar_api::remove_year,

@@ -11,7 +11,8 @@
 use crate::{PgStorage, corrupt, get, map_err};
 use async_trait::async_trait;
 use madoguchi_domain::{
-    AccountId, DepartmentId, OfficeId, OrgCode, ReservationId, ServiceId, SlotId, TenantId,
+    AccountId, AuditId, DepartmentId, OfficeId, OrgCode, ReservationId, ReservationRef, ServiceId,
+    SlotId, TenantId,
 };
 use madoguchi_storage::{
     Attendance, BookingStore, DayAvailability, DaySheetFilter, DaySheetRow, LimitCheck,
@@ -28,6 +29,14 @@ use uuid::Uuid;
 /// The unique constraint on `(tenant_id, idempotency_key)`: hitting it means a twin request
 /// with the same key committed first.
 const IDEMPOTENCY_CONSTRAINT: &str = "reservations_idempotency";
+
+/// The unique index on `(tenant_id, reference)`: hitting it means the number drawn for a new
+/// reservation is the city's already, and the booking draws again.
+const REFERENCE_CONSTRAINT: &str = "reservations_reference";
+
+/// How many numbers a booking draws before giving up. With 40 bits per number, even a city
+/// with ten million reservations meets a taken one once in a hundred thousand bookings.
+const REFERENCE_DRAWS_MAX: u32 = 8;
 
 fn service_from_row(row: &PgRow) -> StorageResult<Service> {
     let id = ServiceId(get(row, "id")?);
@@ -63,6 +72,8 @@ fn slot_from_row(row: &PgRow) -> StorageResult<Slot> {
 fn reservation_from_row(row: &PgRow) -> StorageResult<Reservation> {
     Ok(Reservation {
         id: ReservationId(get(row, "id")?),
+        reference: ReservationRef::parse(&get::<String>(row, "reference")?)
+            .ok_or_else(|| corrupt("reservation reference"))?,
         tenant_id: TenantId(get(row, "tenant_id")?),
         slot_id: SlotId(get(row, "slot_id")?),
         service_id: ServiceId(get(row, "service_id")?),
@@ -141,8 +152,12 @@ async fn missing_or(
 ///   tenant's (checked in the statement that writes, so a refused booking takes no seat). A
 ///   slot that the statement's snapshot already sees full is skipped without waiting for its
 ///   lock; one being booked is re-read once the booking before it commits (READ COMMITTED).
-/// - `created`: the reservation, for the seat just taken.
+/// - `created`: the reservation, for the seat just taken, with its number (`$21`). A number
+///   the city already has fails the statement on `reservations_reference`, which gives the
+///   seat back; `reserve` then draws again.
 /// - `notices`: its outbox rows (`$15`…`$20`, see `jobs::OutboxArrays`), written only with it.
+/// - `audited`: its audit entry (`$22`…`$27`, all null when the caller audits nothing), also
+///   written only with it, so a booking and its entry are one statement.
 ///
 /// The row says what happened: the reservation created, or the one `prior` found, and what the
 /// snapshot saw of the slot, the limit and the accounts when neither.
@@ -167,8 +182,8 @@ WITH prior AS (
 ), created AS (
     INSERT INTO reservations (id, tenant_id, slot_id, service_id, account_id, status,
                               idempotency_key, hold_expires_at, details, created_at, booked_by,
-                              request_fingerprint)
-    SELECT $1, $2, seat.id, seat.service_id, $4, $5, $6, $7, $8, $9, $10, $14 FROM seat
+                              request_fingerprint, reference)
+    SELECT $1, $2, seat.id, seat.service_id, $4, $5, $6, $7, $8, $9, $10, $14, $21 FROM seat
     RETURNING *
 ), notices AS (
     INSERT INTO jobs (id, tenant_id, kind, payload, status, run_at, max_attempts, created_at,
@@ -178,6 +193,10 @@ WITH prior AS (
                 $20::text[]) AS n (id, kind, payload, run_at, max_attempts, dedupe_key)
     WHERE EXISTS (SELECT 1 FROM created)
     ON CONFLICT (tenant_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
+), audited AS (
+    INSERT INTO audit_log (id, tenant_id, at, actor_kind, actor_id, action, target, details)
+    SELECT $22, $2, $23, $24, $25, $26, created.id::text, $27 FROM created
+    WHERE $22::uuid IS NOT NULL
 )
 SELECT r.*, seen.*
 FROM (SELECT EXISTS (SELECT 1 FROM created) AS seat_taken,
@@ -202,7 +221,9 @@ async fn take_seat(
     conn: &mut PgConnection,
     tenant: TenantId,
     new: &NewReservation,
+    reference: ReservationRef,
     now: OffsetDateTime,
+    audit: Option<&NewAuditEntry>,
 ) -> StorageResult<ReserveOutcome> {
     let status = if new.hold_until.is_some() {
         ReservationStatus::Held
@@ -233,6 +254,13 @@ async fn take_seat(
         .bind(notices.run_ats)
         .bind(notices.max_attempts)
         .bind(notices.dedupe_keys)
+        .bind(reference.compact())
+        .bind(audit.map(|_| AuditId::new().0))
+        .bind(audit.map(|a| a.at))
+        .bind(audit.map(|a| a.actor_kind.as_str()))
+        .bind(audit.and_then(|a| a.actor_id.map(|id| id.0)))
+        .bind(audit.map(|a| a.action.as_str()))
+        .bind(audit.map(|a| &a.details))
         .fetch_one(&mut *conn)
         .await
         .map_err(map_err)?;
@@ -271,7 +299,9 @@ async fn reserve_in(
     tx: &mut Transaction<'static, Postgres>,
     tenant: TenantId,
     new: &NewReservation,
+    reference: ReservationRef,
     now: OffsetDateTime,
+    audit: Option<&NewAuditEntry>,
 ) -> StorageResult<ReserveOutcome> {
     if let (Some(_), Some(account)) = (limit_of(new), new.account_id) {
         // Serialises the bookings of one resident, so two simultaneous requests cannot
@@ -290,7 +320,7 @@ async fn reserve_in(
             .await
             .map_err(map_err)?;
     }
-    let outcome = take_seat(tx, tenant, new, now).await?;
+    let outcome = take_seat(tx, tenant, new, reference, now, audit).await?;
     if let (ReserveOutcome::Created(reservation), Some(join)) = (&outcome, new.remote_join) {
         insert_remote_appointment(tx, tenant, reservation.id, join, now).await?;
     }
@@ -330,6 +360,81 @@ async fn insert_remote_appointment(
         });
     }
     Ok(())
+}
+
+impl PgStorage {
+    /// One attempt of `reserve`, with one drawn reservation number.
+    async fn reserve_once(
+        &self,
+        tenant: TenantId,
+        new: &NewReservation,
+        reference: ReservationRef,
+        now: OffsetDateTime,
+        audit: Option<&NewAuditEntry>,
+    ) -> StorageResult<ReserveOutcome> {
+        if limit_of(new).is_none() && new.remote_join.is_none() {
+            // Nothing to lock before the slot and nothing to write after the reservation: the
+            // booking is one statement, its own transaction, one round trip. A slot already
+            // full is refused by it without waiting for the slot's lock.
+            let mut conn = self.pool.acquire().await.map_err(map_err)?;
+            return match take_seat(&mut conn, tenant, new, reference, now, audit).await {
+                // A twin request with the same key committed after our statement began and
+                // before our insert; the statement's failure gave our seat back.
+                Err(StorageError::Duplicate { constraint })
+                    if constraint == IDEMPOTENCY_CONSTRAINT =>
+                {
+                    let key = new.idempotency_key.as_deref().unwrap_or_default();
+                    replay_by_key(&mut *conn, tenant, new, key)
+                        .await?
+                        .ok_or(StorageError::Duplicate { constraint })
+                }
+                other => other,
+            };
+        }
+        // A personal limit or an appointment needs a transaction. First, without locks: a slot
+        // that is already full is refused (or its booking replayed) without beginning one or
+        // locking the resident. When a session opens in a rush, most requests arrive after it
+        // filled. The transaction below still decides every booking that is attempted.
+        let full: Option<bool> = sqlx::query_scalar(
+            "SELECT taken >= capacity FROM slots WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant.0)
+        .bind(new.slot_id.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        match full {
+            None => return Err(StorageError::NotFound),
+            Some(true) => {
+                // Full is visible only once the last seat's reservation is, so a twin request
+                // of the booking that filled it finds that booking here.
+                if let Some(key) = &new.idempotency_key
+                    && let Some(first) = replay_by_key(&self.pool, tenant, new, key).await?
+                {
+                    return Ok(first);
+                }
+                return Err(StorageError::Refused(Refusal::SlotFull));
+            }
+            Some(false) => {}
+        }
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        match reserve_in(&mut tx, tenant, new, reference, now, audit).await {
+            Ok(outcome) => {
+                tx.commit().await.map_err(map_err)?;
+                Ok(outcome)
+            }
+            // A twin request with the same key inserted and committed between our checks and
+            // our insert. Our seat is given back by the rollback; theirs is the answer.
+            Err(StorageError::Duplicate { constraint }) if constraint == IDEMPOTENCY_CONSTRAINT => {
+                tx.rollback().await.map_err(map_err)?;
+                let key = new.idempotency_key.as_deref().unwrap_or_default();
+                replay_by_key(&self.pool, tenant, new, key)
+                    .await?
+                    .ok_or(StorageError::Duplicate { constraint })
+            }
+            Err(e) => Err(e),
+        }
+    }
 }
 
 #[async_trait]
@@ -509,74 +614,20 @@ impl BookingStore for PgStorage {
         now: OffsetDateTime,
         audit: Option<&NewAuditEntry>,
     ) -> StorageResult<ReserveOutcome> {
-        if limit_of(new).is_none() && new.remote_join.is_none() && audit.is_none() {
-            // Nothing to lock before the slot and nothing to write after the reservation: the
-            // booking is one statement, its own transaction, one round trip. A slot already
-            // full is refused by it without waiting for the slot's lock.
-            let mut conn = self.pool.acquire().await.map_err(map_err)?;
-            return match take_seat(&mut conn, tenant, new, now).await {
-                // A twin request with the same key committed after our statement began and
-                // before our insert; the statement's failure gave our seat back.
+        let mut draws = 1;
+        let mut reference = new.reference.unwrap_or_else(ReservationRef::random);
+        loop {
+            match self.reserve_once(tenant, new, reference, now, audit).await {
+                // The number drawn was taken: the failed statement (and its transaction) took
+                // nothing, so the booking is tried again whole with a new number.
                 Err(StorageError::Duplicate { constraint })
-                    if constraint == IDEMPOTENCY_CONSTRAINT =>
+                    if constraint == REFERENCE_CONSTRAINT && draws < REFERENCE_DRAWS_MAX =>
                 {
-                    let key = new.idempotency_key.as_deref().unwrap_or_default();
-                    replay_by_key(&mut *conn, tenant, new, key)
-                        .await?
-                        .ok_or(StorageError::Duplicate { constraint })
+                    draws += 1;
+                    reference = ReservationRef::random();
                 }
-                other => other,
-            };
-        }
-        // A personal limit or an appointment needs a transaction. First, without locks: a slot
-        // that is already full is refused (or its booking replayed) without beginning one or
-        // locking the resident. When a session opens in a rush, most requests arrive after it
-        // filled. The transaction below still decides every booking that is attempted.
-        let full: Option<bool> = sqlx::query_scalar(
-            "SELECT taken >= capacity FROM slots WHERE tenant_id = $1 AND id = $2",
-        )
-        .bind(tenant.0)
-        .bind(new.slot_id.0)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)?;
-        match full {
-            None => return Err(StorageError::NotFound),
-            Some(true) => {
-                // Full is visible only once the last seat's reservation is, so a twin request
-                // of the booking that filled it finds that booking here.
-                if let Some(key) = &new.idempotency_key
-                    && let Some(first) = replay_by_key(&self.pool, tenant, new, key).await?
-                {
-                    return Ok(first);
-                }
-                return Err(StorageError::Refused(Refusal::SlotFull));
+                other => return other,
             }
-            Some(false) => {}
-        }
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        match reserve_in(&mut tx, tenant, new, now).await {
-            Ok(outcome) => {
-                if let (ReserveOutcome::Created(reservation), Some(entry)) = (&outcome, audit) {
-                    let entry = NewAuditEntry {
-                        target: Some(reservation.id.to_string()),
-                        ..entry.clone()
-                    };
-                    crate::audit::insert_audit(&mut *tx, tenant, &entry).await?;
-                }
-                tx.commit().await.map_err(map_err)?;
-                Ok(outcome)
-            }
-            // A twin request with the same key inserted and committed between our checks and
-            // our insert. Our seat is given back by the rollback; theirs is the answer.
-            Err(StorageError::Duplicate { constraint }) if constraint == IDEMPOTENCY_CONSTRAINT => {
-                tx.rollback().await.map_err(map_err)?;
-                let key = new.idempotency_key.as_deref().unwrap_or_default();
-                replay_by_key(&self.pool, tenant, new, key)
-                    .await?
-                    .ok_or(StorageError::Duplicate { constraint })
-            }
-            Err(e) => Err(e),
         }
     }
 
@@ -684,6 +735,20 @@ impl BookingStore for PgStorage {
         let row = sqlx::query("SELECT * FROM reservations WHERE tenant_id = $1 AND id = $2")
             .bind(tenant.0)
             .bind(id.0)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        reservation_from_row(&row)
+    }
+
+    async fn reservation_by_reference(
+        &self,
+        tenant: TenantId,
+        reference: ReservationRef,
+    ) -> StorageResult<Reservation> {
+        let row = sqlx::query("SELECT * FROM reservations WHERE tenant_id = $1 AND reference = $2")
+            .bind(tenant.0)
+            .bind(reference.compact())
             .fetch_one(&self.pool)
             .await
             .map_err(map_err)?;

@@ -8,7 +8,8 @@ use crate::{
 };
 use async_trait::async_trait;
 use madoguchi_domain::{
-    AccountId, DepartmentId, OfficeId, OrgCode, ReservationId, ServiceId, SlotId, TenantId,
+    AccountId, DepartmentId, OfficeId, OrgCode, ReservationId, ReservationRef, ServiceId, SlotId,
+    TenantId,
 };
 use madoguchi_storage::{
     Attendance, BookingStore, DayAvailability, DaySheetFilter, DaySheetRow, NewAuditEntry,
@@ -55,6 +56,8 @@ fn reservation_from_row(row: &SqliteRow) -> StorageResult<Reservation> {
     let details: String = get_string(row, "details")?;
     Ok(Reservation {
         id: ReservationId(get_uuid(row, "id")?),
+        reference: ReservationRef::parse(&get_string(row, "reference")?)
+            .ok_or_else(|| corrupt("reservation reference"))?,
         tenant_id: TenantId(get_uuid(row, "tenant_id")?),
         slot_id: SlotId(get_uuid(row, "slot_id")?),
         service_id: ServiceId(get_uuid(row, "service_id")?),
@@ -96,6 +99,29 @@ async fn reservation_in(
         .await
         .map_err(map_err)?;
     reservation_from_row(&row)
+}
+
+/// A reservation number no reservation of the city has. The caller holds the write lock
+/// (`BEGIN IMMEDIATE`), so no other booking can take it before the insert.
+async fn unused_reference(
+    tx: &mut Transaction<'static, Sqlite>,
+    tenant_text: &str,
+    first: Option<ReservationRef>,
+) -> StorageResult<ReservationRef> {
+    let mut candidate = first;
+    loop {
+        let reference = candidate.take().unwrap_or_else(ReservationRef::random);
+        let taken: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM reservations WHERE tenant_id = ? AND reference = ?")
+                .bind(tenant_text)
+                .bind(reference.compact())
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(map_err)?;
+        if taken.is_none() {
+            return Ok(reference);
+        }
+    }
 }
 
 /// Creates the remote-consultation appointment of a reservation being booked; a kiosk must be
@@ -426,6 +452,7 @@ impl BookingStore for SqliteStorage {
             return Err(StorageError::Refused(Refusal::SlotFull));
         }
         let id = ReservationId::new();
+        let reference = unused_reference(&mut tx, &tenant_text, new.reference).await?;
         let status = if new.hold_until.is_some() {
             ReservationStatus::Held
         } else {
@@ -436,8 +463,9 @@ impl BookingStore for SqliteStorage {
         // The account must be this tenant's: checked in the statement that writes the row.
         let inserted = sqlx::query(
             "INSERT INTO reservations (id, tenant_id, slot_id, service_id, account_id, status, idempotency_key,
-                                       hold_expires_at, details, created_at, booked_by, request_fingerprint)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12
+                                       hold_expires_at, details, created_at, booked_by, request_fingerprint,
+                                       reference)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13
              WHERE (?5 IS NULL OR EXISTS (SELECT 1 FROM accounts WHERE tenant_id = ?2 AND id = ?5))
                AND (?11 IS NULL OR EXISTS (SELECT 1 FROM accounts WHERE tenant_id = ?2 AND id = ?11))",
         )
@@ -453,6 +481,7 @@ impl BookingStore for SqliteStorage {
         .bind(to_unix_micros(now))
         .bind(new.booked_by.map(|a| uuid_text(a.0)))
         .bind(&new.fingerprint)
+        .bind(reference.compact())
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
@@ -556,6 +585,20 @@ impl BookingStore for SqliteStorage {
         let row = sqlx::query("SELECT * FROM reservations WHERE tenant_id = ? AND id = ?")
             .bind(uuid_text(tenant.0))
             .bind(uuid_text(id.0))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        reservation_from_row(&row)
+    }
+
+    async fn reservation_by_reference(
+        &self,
+        tenant: TenantId,
+        reference: ReservationRef,
+    ) -> StorageResult<Reservation> {
+        let row = sqlx::query("SELECT * FROM reservations WHERE tenant_id = ? AND reference = ?")
+            .bind(uuid_text(tenant.0))
+            .bind(reference.compact())
             .fetch_one(&self.pool)
             .await
             .map_err(map_err)?;

@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use madoguchi_booking::ServiceRules;
 pub use madoguchi_booking::{Attendance, RemoteJoin, ReservationStatus, ServiceKind};
 use madoguchi_domain::{
-    AccountId, DepartmentId, OfficeId, OrgCode, ReservationId, ServiceId, SlotId, TenantId,
+    AccountId, DepartmentId, OfficeId, OrgCode, ReservationId, ReservationRef, ServiceId, SlotId,
+    TenantId,
 };
 use serde::Serialize;
 use time::{Date, OffsetDateTime};
@@ -74,6 +75,9 @@ pub struct DayAvailability {
 #[derive(Clone, PartialEq, Serialize)]
 pub struct Reservation {
     pub id: ReservationId,
+    /// The number residents and callers see and read aloud (予約番号), unique in the city and
+    /// drawn when the reservation is booked. The id stays internal (URLs only).
+    pub reference: ReservationRef,
     pub tenant_id: TenantId,
     pub slot_id: SlotId,
     pub service_id: ServiceId,
@@ -98,6 +102,7 @@ impl std::fmt::Debug for Reservation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Reservation")
             .field("id", &self.id)
+            .field("reference", &self.reference)
             .field("slot_id", &self.slot_id)
             .field("status", &self.status)
             .finish_non_exhaustive()
@@ -134,6 +139,9 @@ pub struct NewReservation {
     pub fingerprint: Option<String>,
     /// Written in the booking's transaction when a reservation is created; a replay writes none.
     pub notices: Vec<ReservationNotice>,
+    /// The reservation number to try first; `None` (always, outside tests) draws one at
+    /// random. Either way a number the city already has is replaced by a fresh draw.
+    pub reference: Option<ReservationRef>,
 }
 
 /// The appointment a remote consultation's reservation creates; the remote counter opens the
@@ -251,6 +259,8 @@ pub trait BookingStore: Send + Sync {
 
     /// Books a seat, atomically: the idempotency key, the personal limit and the capacity are
     /// all decided in one transaction, and a created reservation's `notices` are written in it.
+    /// The reservation's number is drawn in that transaction too, again until it is unused in
+    /// the city.
     /// Refusals come back as `StorageError::Refused`.
     async fn reserve(
         &self,
@@ -310,6 +320,13 @@ pub trait BookingStore: Send + Sync {
     /// Expires every hold whose time ran out (all tenants) and gives the seats back.
     async fn expire_holds(&self, now: OffsetDateTime) -> StorageResult<u64>;
     async fn reservation(&self, tenant: TenantId, id: ReservationId) -> StorageResult<Reservation>;
+    /// The city's reservation with this number (予約番号), whatever its status; `NotFound`
+    /// when there is none.
+    async fn reservation_by_reference(
+        &self,
+        tenant: TenantId,
+        reference: ReservationRef,
+    ) -> StorageResult<Reservation>;
     async fn reservations_of_account(
         &self,
         tenant: TenantId,

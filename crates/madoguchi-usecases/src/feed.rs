@@ -257,6 +257,7 @@ pub async fn calendar<S: FeedStores + ?Sized>(
             facts: ReservationFacts {
                 tenant_id: tenant,
                 reservation_id: reservation.id,
+                reference: Some(reservation.reference),
                 service,
                 office,
                 city: city.clone(),

@@ -580,6 +580,7 @@ async fn every_listed_operation_on_a_reservation_leaves_its_audit_entry(
                 remote_join: None,
                 fingerprint: None,
                 notices: Vec::new(),
+                reference: None,
             },
             madoguchi_storage::now_utc(),
         )

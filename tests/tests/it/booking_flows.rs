@@ -411,6 +411,7 @@ async fn past_reservation(
                 remote_join: None,
                 fingerprint: None,
                 notices: Vec::new(),
+                reference: None,
             },
             madoguchi_storage::now_utc(),
         )
@@ -838,7 +839,47 @@ async fn the_pages_join_a_waiting_list_and_change_a_time_without_javascript(
         "the other times of the day are offered"
     );
     assert!(!change.contains(&full), "a full time is not offered");
-    let csrf = madoguchi_tests::app::csrf_from(&change);
+    // It starts from the service's month calendar, whose days lead to their times.
+    assert!(change.contains("class=\"data calendar\""), "{change}");
+    assert!(
+        change.contains(&format!(
+            "href=\"/my/reservations/{id}/change?date={date}#times\""
+        )),
+        "the day with seats links to its times"
+    );
+    let month = format!("{}-{:02}", date.year(), u8::from(date.month()));
+    let paged = page(
+        &client,
+        &app,
+        &format!("/my/reservations/{id}/change?month={month}"),
+    )
+    .await?;
+    assert!(paged.contains("class=\"data calendar\"") && paged.contains("日を選んでください"));
+    // Choosing a time asks to confirm: before and after, and the reservation's number.
+    let confirm = page(
+        &client,
+        &app,
+        &format!("/my/reservations/{id}/change?date={date}&slot={later}"),
+    )
+    .await?;
+    let number = app
+        .storage
+        .reservation(app.tenant.id, ReservationId(uuid::Uuid::parse_str(&id)?))
+        .await?
+        .reference
+        .to_string();
+    assert!(
+        confirm.contains("変更内容の確認") && confirm.contains(&number),
+        "{confirm}"
+    );
+    assert!(confirm.contains("変更前") && confirm.contains("変更後"));
+    assert_eq!(madoguchi_tests::pages::hidden(&confirm, "slot_id"), later);
+    let unchanged = app
+        .storage
+        .reservation(app.tenant.id, ReservationId(uuid::Uuid::parse_str(&id)?))
+        .await?;
+    assert_eq!(unchanged.slot_id.to_string(), free, "asking moves nothing");
+    let csrf = madoguchi_tests::app::csrf_from(&confirm);
     let response = client
         .post(app.at(&format!("/my/reservations/{id}/change")))
         .form(&[("csrf_token", csrf.as_str()), ("slot_id", later.as_str())])

@@ -79,6 +79,21 @@ async fn screening_coded(app: &TestApp, code: &str, capacity: u16) -> anyhow::Re
     Ok(Fixture { slot, date })
 }
 
+/// What a reader sees of a page: its text without tags (and so without URLs and attributes).
+fn visible_text(html: &str) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text
+}
+
 async fn get(client: &reqwest::Client, app: &TestApp, path: &str) -> anyhow::Result<(u16, String)> {
     let response = client.get(app.at(path)).send().await?;
     Ok((response.status().as_u16(), response.text().await?))
@@ -216,16 +231,49 @@ async fn a_resident_books_and_cancels_through_the_pages(app: TestApp) -> anyhow:
         .trim_end_matches("?booked=1")
         .to_owned();
 
-    // The list shows it with a cancel form.
+    // The confirmation names the reservation by its number, never by its id.
+    let stored = app
+        .storage
+        .reservation(
+            app.tenant.id,
+            madoguchi_domain::ReservationId(uuid::Uuid::parse_str(&id)?),
+        )
+        .await?;
+    let number = stored.reference.to_string();
+    assert!(html.contains(&number), "the number is on the confirmation");
+    assert!(!visible_text(&html).contains(&id), "no id in the text");
+
+    // The list shows it, with its number, and a link to cancel it (a confirmation step).
     let (status, html) = get(&client, &app, "/my/reservations").await?;
     assert_eq!(status, 200);
     assert!(html.contains(&format!("href=\"/my/reservations/{id}\"")));
-    assert!(html.contains(&format!("action=\"/my/reservations/{id}/cancel\"")));
+    assert!(html.contains(&number));
+    assert!(!visible_text(&html).contains(&id), "no id in the text");
+    let ask = format!("/my/reservations/{id}/cancel?back=list");
+    assert!(html.contains(&format!("href=\"{ask}\"")), "{html}");
+    assert!(
+        !html.contains(&format!("action=\"/my/reservations/{id}/cancel\"")),
+        "the list does not cancel at one press"
+    );
     // The day now shows the slot full.
     let (_, day) = get(&client, &app, &day_href).await?;
     assert!(day.contains("満員") && !day.contains("/reservations/book/"));
 
-    // Cancel from the list: back to the list with a status message.
+    // Cancelling asks once, without JavaScript: a page that says what will be cancelled, with
+    // a form that posts. Asking changes nothing.
+    let (status, html) = get(&client, &app, &ask).await?;
+    assert_eq!(status, 200);
+    assert!(html.contains("予約のキャンセルの確認"), "{html}");
+    let office = app.storage.list_offices(app.tenant.id).await?[0]
+        .name_ja
+        .clone();
+    assert!(html.contains(&number) && html.contains("乳がん検診") && html.contains(&office));
+    assert!(html.contains(&format!("action=\"/my/reservations/{id}/cancel\"")));
+    assert_eq!(hidden(&html, "back"), "list");
+    assert!(!visible_text(&html).contains(&id), "no id in the text");
+    assert_eq!(seats_taken(&app).await?, 1, "asking cancels nothing");
+
+    // Confirm: back to the list with a status message.
     let csrf = csrf_from(&html);
     let cancelled = client
         .post(app.at(&format!("/my/reservations/{id}/cancel")))
@@ -242,6 +290,14 @@ async fn a_resident_books_and_cancels_through_the_pages(app: TestApp) -> anyhow:
         !html.contains("/cancel\""),
         "no cancel form for a cancelled reservation"
     );
+
+    // Asking again for a cancelled reservation leads back to it.
+    let again = client
+        .get(app.at(&format!("/my/reservations/{id}/cancel")))
+        .send()
+        .await?;
+    assert_eq!(again.status(), 303);
+    assert_eq!(location(&again), format!("/my/reservations/{id}"));
 
     // A second cancel (another tab) says so, and changes nothing.
     let twice = client

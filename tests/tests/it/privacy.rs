@@ -78,7 +78,10 @@ async fn personal_answers_are_never_stored(app: TestApp) -> anyhow::Result<()> {
         .await?;
     assert_eq!(compressed.status(), 200);
     assert_eq!(
-        compressed.headers().get("content-encoding").map(|v| v.as_bytes()),
+        compressed
+            .headers()
+            .get("content-encoding")
+            .map(|v| v.as_bytes()),
         Some(&b"gzip"[..])
     );
     let page = resident

@@ -313,6 +313,7 @@ async fn attendance_is_marked_on_the_day_and_refused_ahead_of_it(
                 remote_join: None,
                 fingerprint: None,
                 notices: Vec::new(),
+                reference: None,
             },
             now_utc(),
         )
@@ -821,4 +822,168 @@ async fn both_booking_forms_mark_the_applicants_fields_alike(app: TestApp) -> an
 on_both_backends!(
     both_booking_forms_mark_the_applicants_fields_alike,
     both_booking_forms_mark_the_applicants_fields_alike
+);
+
+/// The reservation number (予約番号) is what staff and callers say to each other: shown on the
+/// day sheet, the reservation, the printable confirmation, the CSV and the API, and found again
+/// however a caller reads it out. Cancelling asks once, with what will be cancelled.
+async fn staff_find_a_reservation_by_its_number_and_cancel_it_after_one_confirmation(
+    app: TestApp,
+) -> anyhow::Result<()> {
+    let admin = admin_token(&app).await?;
+    let service = consultation(&app, &admin, "sodan-bango").await?;
+    // At headquarters: the branch clerk below handles the north branch only.
+    let office = office_id(&app, "honcho").await?;
+    let office_name = app.storage.office(app.tenant.id, office).await?.name_ja;
+    let day = open_date_ahead(2);
+    let slot = slot_at(&app, &admin, &service, office, tokyo(day, 10), 3).await?;
+    let id = proxy_book(&app, &admin, &slot, "番号 花子", "バンゴウ ハナコ", "相談").await?;
+    let stored = app
+        .storage
+        .reservation(app.tenant.id, ReservationId(uuid::Uuid::parse_str(&id)?))
+        .await?;
+    let number = stored.reference.to_string();
+    assert_eq!(number.len(), 9, "four, a hyphen, four: {number}");
+    let client = staff_client(&app, Role::Admin).await?;
+
+    // Shown wherever staff look, and never the id as text.
+    let (_, sheet) = get(&client, &app, &format!("/staff/day-sheet?date={day}")).await?;
+    assert!(sheet.contains(&number), "on the day sheet");
+    let (_, page) = get(&client, &app, &format!("/staff/reservations/{id}")).await?;
+    assert!(page.contains(&number), "on the reservation");
+    assert!(
+        !page.contains(&format!(">{id}<")),
+        "the id is no longer shown"
+    );
+    let (_, slip) = get(
+        &client,
+        &app,
+        &format!("/staff/reservations/{id}/confirmation"),
+    )
+    .await?;
+    assert!(slip.contains(&number), "on the printable confirmation");
+    assert!(!slip.contains(&format!(">{id}<")));
+    let csv = client
+        .get(app.at(&format!("/staff/day-sheet.csv?date={day}")))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(csv.contains(&number) && !csv.contains(&id), "{csv}");
+    let sheet_api: Value = reqwest::Client::new()
+        .get(app.at(&format!("/api/v1/day-sheet?date={day}")))
+        .bearer_auth(&admin)
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(sheet_api[0]["reference"], number.as_str());
+
+    // Found by the number however it is typed; the search box is on the day sheet.
+    assert!(sheet.contains("action=\"/staff/reservations/find\""));
+    let compact = number.replace('-', "");
+    let full_width: String = compact
+        .to_lowercase()
+        .chars()
+        .map(|c| char::from_u32(c as u32 + 0xFEE0).unwrap_or(c))
+        .collect();
+    for typed in [number.clone(), compact.to_lowercase(), full_width.clone()] {
+        let response = client
+            .get(app.at("/staff/reservations/find"))
+            .query(&[("reference", typed.as_str())])
+            .send()
+            .await?;
+        assert_eq!(response.status(), 303, "{typed}");
+        assert_eq!(location(&response), format!("/staff/reservations/{id}"));
+        let found: Value = reqwest::Client::new()
+            .get(app.at("/api/v1/reservations"))
+            .query(&[("reference", typed.as_str())])
+            .bearer_auth(&admin)
+            .send()
+            .await?
+            .json()
+            .await?;
+        assert_eq!(found[0]["id"], id.as_str(), "{typed}: {found}");
+        assert_eq!(found[0]["reference"], number.as_str());
+    }
+    // Not a number, or nobody's: the sheet says so, with what was typed kept.
+    for typed in ["ZZZZ-ZZZY", "hello"] {
+        let response = client
+            .get(app.at("/staff/reservations/find"))
+            .query(&[("reference", typed)])
+            .send()
+            .await?;
+        assert_eq!(response.status(), 404);
+        let html = response.text().await?;
+        assert!(
+            html.contains("見つかりませんでした") && html.contains(typed),
+            "{html}"
+        );
+        let found: Value = reqwest::Client::new()
+            .get(app.at("/api/v1/reservations"))
+            .query(&[("reference", typed)])
+            .bearer_auth(&admin)
+            .send()
+            .await?
+            .json()
+            .await?;
+        assert_eq!(found, json!([]));
+    }
+    // A branch clerk of another office does not find it.
+    let clerk = staff_client(&app, Role::BranchStaff).await?;
+    let response = clerk
+        .get(app.at("/staff/reservations/find"))
+        .query(&[("reference", number.as_str())])
+        .send()
+        .await?;
+    assert_ne!(
+        response.status(),
+        303,
+        "another office's number is not disclosed"
+    );
+
+    // Cancelling asks once: the page names what will be cancelled; asking changes nothing.
+    assert!(page.contains(&format!("href=\"/staff/reservations/{id}/cancel\"")));
+    assert!(!page.contains("value=\"cancel\""), "no cancel at one press");
+    let (status, ask) = get(&client, &app, &format!("/staff/reservations/{id}/cancel")).await?;
+    assert_eq!(status, 200);
+    assert!(ask.contains(&number) && ask.contains("子育て相談") && ask.contains(&office_name));
+    assert!(ask.contains("番号 花子"));
+    assert!(ask.contains(&format!("action=\"/staff/reservations/{id}/cancel\"")));
+    let response = client
+        .post(app.at(&format!("/staff/reservations/{id}/cancel")))
+        .form(&[("csrf_token", csrf_from(&ask)), ("reason", String::new())])
+        .send()
+        .await?;
+    assert_eq!(response.status(), 422, "a reason is required");
+    let html = response.text().await?;
+    assert!(html.contains("id=\"f-cancel-reason-error\"") && html.contains(&number));
+    let still = app.storage.reservation(app.tenant.id, stored.id).await?;
+    assert_eq!(still.status, ReservationStatus::Confirmed);
+    let response = client
+        .post(app.at(&format!("/staff/reservations/{id}/cancel")))
+        .form(&[
+            ("csrf_token", csrf_from(&ask)),
+            ("reason", "ご本人から電話で取り消し".to_owned()),
+        ])
+        .send()
+        .await?;
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        location(&response),
+        format!("/staff/reservations/{id}?cancelled=1")
+    );
+    let done = app.storage.reservation(app.tenant.id, stored.id).await?;
+    assert_eq!(done.status, ReservationStatus::Cancelled);
+    // Nothing left to cancel: asking again leads back to the reservation.
+    let response = client
+        .get(app.at(&format!("/staff/reservations/{id}/cancel")))
+        .send()
+        .await?;
+    assert_eq!(response.status(), 303);
+    Ok(())
+}
+on_both_backends!(
+    staff_find_a_reservation_by_its_number_and_cancel_it_after_one_confirmation,
+    staff_find_a_reservation_by_its_number_and_cancel_it_after_one_confirmation
 );

@@ -6,5 +6,6 @@ pub mod booking_form;
 pub mod calendar;
 pub mod feed;
 pub mod line;
+pub mod month_calendar;
 pub mod page;
 pub mod present;

@@ -89,6 +89,7 @@ pub async fn current_notice<S: NoticeStores + ?Sized>(
     let facts = ReservationFacts {
         tenant_id,
         reservation_id: reservation.id,
+        reference: Some(reservation.reference),
         service: Bilingual::new(service.name_ja, service.name_en),
         office: Bilingual::new(office.name_ja, office.name_en),
         city: Bilingual::new(tenant.name_ja, tenant.name_en),

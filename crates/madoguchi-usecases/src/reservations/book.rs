@@ -130,6 +130,7 @@ pub async fn book<S: ReservationStores + ?Sized>(
         remote_join,
         fingerprint: Some(fingerprint),
         notices,
+        reference: None,
     };
     // Every booking is audited, whoever made it and however (page, API, hold), in the
     // booking's own transaction; a replayed request booked nothing new and records nothing.

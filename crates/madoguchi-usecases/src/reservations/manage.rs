@@ -9,7 +9,7 @@ use super::{Deps, ReservationStores, waitlist};
 use crate::{Actor, Scope, UseCaseError, UseCaseResult, audit};
 use madoguchi_booking::WindowError;
 use madoguchi_domain::account::StaffAccess;
-use madoguchi_domain::{AccountId, ErrorCode, SlotId};
+use madoguchi_domain::{AccountId, ErrorCode, ReservationRef, SlotId};
 use madoguchi_storage::{
     Reservation, ReservationNotice, ReservationNoticeEvent, ReservationStatus,
 };
@@ -30,6 +30,34 @@ pub async fn staff_may_handle<S: ReservationStores + ?Sized>(
         .service(scope.tenant, reservation.service_id)
         .await?;
     Ok(access.may_handle_reservations(slot.office_id, service.department_id))
+}
+
+/// The reservation a staff member looks up by its number (予約番号), as a caller reads it out
+/// (any case, with or without the hyphen, full-width). `None` when the text is no number, or no
+/// reservation the staff member handles has it: another office's reservation is not disclosed.
+pub async fn find_by_reference<S: ReservationStores + ?Sized>(
+    r: &Deps<'_, S>,
+    scope: &Scope,
+    access: &StaffAccess,
+    raw: &str,
+) -> UseCaseResult<Option<Reservation>> {
+    let Some(reference) = ReservationRef::parse(raw) else {
+        return Ok(None);
+    };
+    let reservation = match r
+        .store
+        .reservation_by_reference(scope.tenant, reference)
+        .await
+    {
+        Ok(reservation) => reservation,
+        Err(madoguchi_storage::StorageError::NotFound) => return Ok(None),
+        Err(other) => return Err(other.into()),
+    };
+    if staff_may_handle(r, scope, access, &reservation).await? {
+        Ok(Some(reservation))
+    } else {
+        Ok(None)
+    }
 }
 
 pub use madoguchi_booking::REASON_MAX_CHARS;

@@ -19,7 +19,9 @@ pub use admission::{
 };
 pub use attendance::{AttendanceOutcome, lift_suspension, mark_attendance};
 pub use book::{BookingRequest, book, request_fingerprint};
-pub use manage::{By, REASON_MAX_CHARS, cancel, change, confirm_hold, staff_may_handle};
+pub use manage::{
+    By, REASON_MAX_CHARS, cancel, change, confirm_hold, find_by_reference, staff_may_handle,
+};
 
 use crate::cache::Catalogue;
 use madoguchi_jobs::JobQueue;

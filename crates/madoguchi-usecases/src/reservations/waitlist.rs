@@ -141,6 +141,7 @@ pub async fn promote<S: ReservationStores + ?Sized>(
             // Keyed by the entry, not by a request; the notice is written when it is settled.
             fingerprint: None,
             notices: Vec::new(),
+            reference: None,
         };
         match r.store.reserve(scope.tenant, &new, now).await {
             Ok(outcome) => {

@@ -29,7 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/services/{id}/slots", get(day_slots).post(add_slots))
         .route("/services/{id}/slots/generate", post(generate_slots))
         .route("/services/{id}/availability", get(availability))
-        .route("/reservations", post(reserve))
+        .route("/reservations", get(find_reservations).post(reserve))
         .route("/reservations/{id}", get(reservation).delete(cancel))
         .route("/reservations/{id}/confirm", post(confirm))
         .route("/me/reservations", get(my_reservations))
@@ -195,6 +195,10 @@ pub enum AnswerValue {
 #[derive(Serialize, ToSchema)]
 pub struct ReservationResponse {
     pub id: Uuid,
+    /// The reservation number people see and read aloud (予約番号): eight characters without
+    /// look-alikes, shown as two groups of four.
+    #[schema(value_type = String, example = "K7QX-3MPA")]
+    pub reference: madoguchi_domain::ReservationRef,
     pub slot_id: Uuid,
     pub service_id: Uuid,
     /// held, confirmed, cancelled, expired, attended or no_show.
@@ -232,6 +236,7 @@ fn service_response(s: Service) -> ServiceResponse {
 pub(crate) fn reservation_response(r: &Reservation) -> ReservationResponse {
     ReservationResponse {
         id: r.id.0,
+        reference: r.reference,
         slot_id: r.slot_id.0,
         service_id: r.service_id.0,
         status: r.status.as_str(),
@@ -735,6 +740,31 @@ pub async fn cancel(
     let scope = state.scope(ctx.tenant.id, canceller.actor());
     let cancelled = uc::cancel(&state.reservations(), &scope, &reservation, canceller).await?;
     Ok(Json(reservation_response(&cancelled)))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FindQuery {
+    /// A reservation number as a caller reads it out: any case, with or without the hyphen or
+    /// spaces, full-width characters allowed (`k7qx3mpa`, `Ｋ７ＱＸ－３ＭＰＡ`).
+    pub reference: String,
+}
+
+/// Staff look a reservation up by its number (予約番号). The answer is a list: empty when no
+/// reservation the caller handles has that number, or the text is no number at all.
+#[utoipa::path(get, path = "/api/v1/reservations", tag = "reservations", security(("bearer" = [])), params(FindQuery),
+    responses((status = 200, body = [ReservationResponse]), (status = 403, body = ErrorBody)))]
+pub async fn find_reservations(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiCaller,
+    Query(query): Query<FindQuery>,
+) -> AppResult<Json<Vec<ReservationResponse>>> {
+    let access = caller.require_reservation_staff()?;
+    let scope = state.scope(ctx.tenant.id, Actor::Staff(caller.account.id));
+    let found =
+        uc::find_by_reference(&state.reservations(), &scope, access, &query.reference).await?;
+    Ok(Json(found.iter().map(reservation_response).collect()))
 }
 
 /// The caller's reservations, in slot order.

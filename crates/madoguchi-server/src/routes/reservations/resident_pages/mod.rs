@@ -19,55 +19,12 @@ use crate::view::page::page_base;
 use axum::Router;
 use madoguchi_domain::{AccountKind, ErrorCode};
 use madoguchi_storage::Service;
-use time::{Date, Month};
 use tower_sessions::Session;
 
 pub fn router() -> Router<AppState> {
     catalogue::router()
         .merge(form::router())
         .merge(my::router())
-}
-
-/// How far ahead the month view may be paged, in days.
-const MONTHS_AHEAD_DAYS_MAX: i64 = 400;
-
-// ---------------------------------------------------------------------------------------------
-// Tokyo dates and times as residents read them.
-
-/// `YYYY-MM` as the first of that month; years far outside any booking are refused.
-fn parse_month(raw: &str) -> Option<Date> {
-    let (year, month) = raw.split_once('-')?;
-    let ok_shape = year.len() == 4 && month.len() == 2;
-    let year: i32 = year.parse().ok()?;
-    let month: u8 = month.parse().ok()?;
-    if !ok_shape || !(2000..=2199).contains(&year) {
-        return None;
-    }
-    Date::from_calendar_date(year, Month::try_from(month).ok()?, 1).ok()
-}
-
-fn month_param(first: Date) -> String {
-    format!("{:04}-{:02}", first.year(), u8::from(first.month()))
-}
-
-fn next_month(first: Date) -> Option<Date> {
-    let (year, month) = match first.month() {
-        Month::December => (first.year() + 1, Month::January),
-        m => (first.year(), m.next()),
-    };
-    Date::from_calendar_date(year, month, 1).ok()
-}
-
-fn previous_month(first: Date) -> Option<Date> {
-    let (year, month) = match first.month() {
-        Month::January => (first.year() - 1, Month::December),
-        m => (first.year(), m.previous()),
-    };
-    Date::from_calendar_date(year, month, 1).ok()
-}
-
-fn month_of(date: Date) -> Date {
-    date.replace_day(1).unwrap_or(date)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -100,9 +57,7 @@ async fn resident_base(ctx: &Ctx, session: &Session) -> AppResult<PageBase> {
 
 #[cfg(test)]
 mod tests {
-    use super::catalogue::seat_status;
     use super::form::scoped_key;
-    use super::*;
     use crate::view::present::{
         birth_year_label, clock, date_label, new_idempotency_key, parse_day,
     };
@@ -171,30 +126,6 @@ mod tests {
             ),
             2018..=2024
         );
-    }
-
-    #[test]
-    fn months_parse_only_in_the_yyyy_mm_shape() {
-        assert_eq!(parse_month("2026-07"), Some(date!(2026 - 07 - 01)));
-        assert_eq!(parse_month("2026-7"), None);
-        assert_eq!(parse_month("2026-13"), None);
-        assert_eq!(parse_month("9999-12"), None);
-        assert_eq!(
-            next_month(date!(2026 - 12 - 01)),
-            Some(date!(2027 - 01 - 01))
-        );
-        assert_eq!(
-            previous_month(date!(2026 - 01 - 01)),
-            Some(date!(2025 - 12 - 01))
-        );
-    }
-
-    #[test]
-    fn a_fifth_or_fewer_seats_left_is_few() {
-        assert_eq!(seat_status(30, 0), ("open", 30));
-        assert_eq!(seat_status(30, 24), ("few", 6));
-        assert_eq!(seat_status(1, 0), ("open", 1));
-        assert_eq!(seat_status(2, 2), ("full", 0));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::http::auth::ResidentSession;
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::PageForm;
 use crate::state::AppState;
+use crate::view::month_calendar::{Asked, Links, Viewer, month_asked, month_calendar, month_of};
 use crate::view::present::*;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -30,7 +31,10 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/my/reservations", get(my_reservations))
         .route("/my/reservations/{id}", get(my_reservation))
-        .route("/my/reservations/{id}/cancel", post(cancel))
+        .route(
+            "/my/reservations/{id}/cancel",
+            get(cancel_confirmation).post(cancel),
+        )
         .route("/my/reservations/{id}/confirm", post(confirm_offer))
         .route(
             "/my/reservations/{id}/change",
@@ -45,6 +49,8 @@ pub(super) fn router() -> Router<AppState> {
 #[derive(Serialize)]
 struct ReservationView {
     id: String,
+    /// The reservation number (予約番号) the resident gives the office; the id stays in URLs.
+    reference: String,
     when: String,
     service: String,
     office: String,
@@ -106,6 +112,7 @@ async fn reservation_view(
     let cancel_deadline = instant_label(cancellation.deadline(slot.starts_at), lang);
     Ok(ReservationView {
         id: reservation.id.to_string(),
+        reference: reservation.reference.to_string(),
         when: slot_when(&slot, lang),
         service: service_name(service, lang).to_owned(),
         office: office_name(offices, slot.office_id, lang),
@@ -305,6 +312,52 @@ async fn my_reservation(
     render_detail(&state, &ctx, &session, &reservation, notice).await
 }
 
+#[derive(Deserialize, Default)]
+struct CancelQuery {
+    /// `list` when asked from the list, to return there.
+    #[serde(default)]
+    back: String,
+}
+
+/// GET /my/reservations/{id}/cancel: asks once before cancelling, showing what will be
+/// cancelled (number, service, time, office). A plain page with a POST form, so it works
+/// without JavaScript. A reservation that can no longer be cancelled online goes back to its
+/// page, which says why.
+async fn cancel_confirmation(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    resident: ResidentSession,
+    Path(id): Path<Uuid>,
+    Query(query): Query<CancelQuery>,
+) -> AppResult<Response> {
+    let reservation = own_reservation(&state, &ctx, &resident, id).await?;
+    let offices = state.offices(ctx.tenant.id).await?;
+    let mut services = ServiceCache(BTreeMap::new());
+    let view = reservation_view(
+        &state,
+        &ctx,
+        &mut services,
+        &offices,
+        &reservation,
+        now_utc(),
+    )
+    .await?;
+    if !view.may_cancel {
+        return Ok(Redirect::to(&format!("/my/reservations/{id}")).into_response());
+    }
+    let back = if query.back == "list" {
+        "list"
+    } else {
+        "detail"
+    };
+    let base = resident_base(&ctx, &session).await?;
+    let html = state
+        .templates
+        .page("booking/cancel.html", &base, context! { r => view, back })?;
+    Ok(html.into_response())
+}
+
 #[derive(Deserialize)]
 struct CancelForm {
     /// `list` to go back to the list; otherwise back to the reservation.
@@ -384,10 +437,17 @@ async fn confirm_offer(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct ChangeQuery {
+    /// The day whose times are listed (`YYYY-MM-DD`); the reservation's own by default.
     #[serde(default)]
     date: Option<String>,
+    /// Another month of the calendar (`YYYY-MM`), before a day is chosen in it.
+    #[serde(default)]
+    month: Option<String>,
+    /// The time chosen: the page asks to confirm the move to it.
+    #[serde(default)]
+    slot: Option<String>,
 }
 
 /// One time the reservation can move to.
@@ -400,15 +460,25 @@ struct ChangeChoice {
     current: bool,
 }
 
-/// The change page: the times of one day (the reservation's own by default) of the same
-/// service with seats left, as radio buttons, and links to the days before and after.
+/// What the change page was asked to show.
+#[derive(Default)]
+struct ChangeAsked {
+    /// The day whose times are listed; `None` when a month was paged without choosing a day.
+    date: Option<Date>,
+    month: Option<Date>,
+    slot: Option<Uuid>,
+    alert: Option<String>,
+}
+
+/// The change page, in three steps that each work without JavaScript: a month calendar of the
+/// service (the one the service page shows) to choose a day, that day's times with seats left
+/// as radio buttons, then the move to confirm, the current and the new time side by side.
 async fn render_change(
     state: &AppState,
     ctx: &Ctx,
     session: &Session,
     reservation: &Reservation,
-    date: Option<Date>,
-    alert: Option<String>,
+    asked: ChangeAsked,
 ) -> AppResult<Html<String>> {
     let lang = ctx.lang;
     let current = state
@@ -420,42 +490,91 @@ async fn render_change(
         .service(ctx.tenant.id, reservation.service_id)
         .await?;
     let rules = &service.rules;
-    let date = date.unwrap_or_else(|| current.starts_at.to_offset(JST).date());
-    let from = start_of_tokyo_day(date);
     let offices = state.offices(ctx.tenant.id).await?;
     let now = now_utc();
-    let choices: Vec<ChangeChoice> = state
-        .storage
-        .slots(
-            ctx.tenant.id,
-            service.id,
-            from,
-            from + time::Duration::days(1),
-        )
-        .await?
-        .iter()
-        .filter(|slot| slot.id == current.id || slot_state(rules, slot, now, lang).0 == "bookable")
-        .map(|slot| ChangeChoice {
-            id: slot.id.to_string(),
-            time: time_range(slot, lang),
-            office: office_name(&offices, slot.office_id, lang),
-            seats_left: (slot.capacity - slot.taken).max(0),
-            current: slot.id == current.id,
-        })
-        .collect();
+    let id = reservation.id;
+    let date = match (asked.date, asked.month) {
+        (Some(date), _) => Some(date),
+        (None, Some(_)) => None,
+        (None, None) => Some(current.starts_at.to_offset(JST).date()),
+    };
+    let first = match (asked.month, date) {
+        (Some(month), _) => month,
+        (None, Some(date)) => month_of(date),
+        (None, None) => month_of(current.starts_at.to_offset(JST).date()),
+    };
+    // The calendar never pages before this month; a reservation in a past month (or none
+    // left to change) starts from this one.
+    let first = first.max(month_of(tokyo_today(now)));
+    let choices: Vec<ChangeChoice> = match date {
+        None => Vec::new(),
+        Some(date) => {
+            let from = start_of_tokyo_day(date);
+            state
+                .storage
+                .slots(
+                    ctx.tenant.id,
+                    service.id,
+                    from,
+                    from + time::Duration::days(1),
+                )
+                .await?
+                .iter()
+                .filter(|slot| {
+                    slot.id == current.id || slot_state(rules, slot, now, lang).0 == "bookable"
+                })
+                .map(|slot| ChangeChoice {
+                    id: slot.id.to_string(),
+                    time: time_range(slot, lang),
+                    office: office_name(&offices, slot.office_id, lang),
+                    seats_left: (slot.capacity - slot.taken).max(0),
+                    current: slot.id == current.id,
+                })
+                .collect()
+        }
+    };
+    // The time chosen, if it is one of the day's choices and not the current one: confirm it.
+    let chosen = asked.slot.and_then(|slot| {
+        choices
+            .iter()
+            .find(|c| !c.current && c.id == slot.to_string())
+            .map(|c| {
+                context! {
+                    id => c.id.clone(),
+                    when => format!("{} {}", date.map(|d| date_label(d, lang)).unwrap_or_default(), c.time),
+                    office => c.office.clone(),
+                }
+            })
+    });
+    let cal = month_calendar(
+        state,
+        ctx,
+        &service,
+        Asked {
+            first,
+            selected: date,
+            viewer: Viewer::Resident,
+            links: Links::Change { id: id.to_string() },
+        },
+        now,
+    )
+    .await?;
     let base = resident_base(ctx, session).await?;
     state.templates.page(
         "booking/change.html",
         &base,
         context! {
-            id => reservation.id.to_string(),
+            id => id.to_string(),
+            reference => reservation.reference.to_string(),
             service_name => service_name(&service, lang),
             current_when => slot_when(&current, lang),
-            date_label => date_label(date, lang),
-            previous_day => date.previous_day().map(|d| d.to_string()),
-            next_day => date.next_day().map(|d| d.to_string()),
+            current_office => office_name(&offices, current.office_id, lang),
+            date => date.map(|d| d.to_string()),
+            date_label => date.map(|d| date_label(d, lang)),
+            cal,
             choices,
-            alert,
+            chosen,
+            alert => asked.alert,
         },
     )
 }
@@ -469,8 +588,18 @@ async fn change_form(
     Query(query): Query<ChangeQuery>,
 ) -> AppResult<Html<String>> {
     let reservation = own_reservation(&state, &ctx, &resident, id).await?;
-    let date = query.date.as_deref().and_then(parse_day);
-    render_change(&state, &ctx, &session, &reservation, date, None).await
+    let asked = ChangeAsked {
+        date: query.date.as_deref().and_then(parse_day),
+        month: query
+            .month
+            .as_deref()
+            .filter(|m| !m.trim().is_empty())
+            .map(|m| month_asked(Some(m), tokyo_today(now_utc())))
+            .transpose()?,
+        slot: query.slot.as_deref().and_then(|s| s.trim().parse().ok()),
+        alert: None,
+    };
+    render_change(&state, &ctx, &session, &reservation, asked).await
 }
 
 #[derive(Deserialize)]
@@ -490,7 +619,11 @@ async fn change_submit(
     let reservation = own_reservation(&state, &ctx, &resident, id).await?;
     let Ok(slot) = form.slot_id.parse::<Uuid>() else {
         let alert = crate::i18n::text(ctx.lang, "change_choose_time");
-        let html = render_change(&state, &ctx, &session, &reservation, None, Some(alert)).await?;
+        let asked = ChangeAsked {
+            alert: Some(alert),
+            ..ChangeAsked::default()
+        };
+        let html = render_change(&state, &ctx, &session, &reservation, asked).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response());
     };
     let actor = By {
@@ -513,7 +646,11 @@ async fn change_submit(
         Err(error) if error.status.is_client_error() && error.code != ErrorCode::NotFound => {
             let alert = Some(error.code.message(ctx.lang).to_owned());
             let current = own_reservation(&state, &ctx, &resident, id).await?;
-            let html = render_change(&state, &ctx, &session, &current, None, alert).await?;
+            let asked = ChangeAsked {
+                alert,
+                ..ChangeAsked::default()
+            };
+            let html = render_change(&state, &ctx, &session, &current, asked).await?;
             Ok((error.status, html).into_response())
         }
         Err(error) => Err(error),

@@ -42,6 +42,7 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/staff/day-sheet", get(day_sheet))
         .route("/staff/day-sheet.csv", get(day_sheet_csv))
+        .route("/staff/reservations/find", get(find_reservation))
         .route("/staff/reservations/{id}/attendance", post(attendance))
 }
 
@@ -152,6 +153,8 @@ async fn sheet_entries(
 #[derive(Serialize)]
 struct SheetRowView {
     id: String,
+    /// The reservation number (予約番号), e.g. `K7QX-3MPA`.
+    reference: String,
     time: String,
     service: String,
     office: String,
@@ -196,6 +199,8 @@ struct SheetNotice {
     alert: Option<String>,
     /// The row a refusal was about, and the refusal.
     error_row: Option<(ReservationId, String)>,
+    /// A reservation number that found nothing, shown again in the search box.
+    not_found: Option<String>,
 }
 
 async fn render_sheet(
@@ -234,6 +239,7 @@ async fn render_sheet(
             let day_has_come = tokyo_date(row.slot.starts_at) <= today;
             SheetRowView {
                 id: row.reservation.id.to_string(),
+                reference: row.reservation.reference.to_string(),
                 time: time_range(&row.slot, lang),
                 service: match lang {
                     Lang::Ja => line.service_name_ja.clone(),
@@ -327,6 +333,8 @@ async fn render_sheet(
             department_value => filter.department.map(|d| d.to_string()).unwrap_or_default(),
             rows,
             counts,
+            find_value => notice.not_found.clone().unwrap_or_default(),
+            find_error => notice.not_found.is_some(),
             notice => notice.notice,
             alert => notice.alert,
         },
@@ -360,6 +368,48 @@ async fn day_sheet(
         notice.notice.push(text(lang, "staff_res_marked_suspended"));
     }
     render_sheet(&state, &ctx, &session, &staff, &scope, filter, notice).await
+}
+
+#[derive(Deserialize, Default)]
+struct FindQuery {
+    #[serde(default)]
+    reference: String,
+}
+
+/// GET /staff/reservations/find?reference=…: the reservation with the number a caller reads
+/// out, typed as it comes (any case, with or without the hyphen, full-width). Found: its page.
+/// Not found (or another office's): today's sheet says so, with the number kept in the box.
+async fn find_reservation(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    staff: StaffSession,
+    Query(query): Query<FindQuery>,
+) -> AppResult<Response> {
+    require_handler(&staff)?;
+    let lang = ctx.lang;
+    let scope = state.scope(ctx.tenant.id, Actor::Staff(staff.account.id));
+    let found = uc::find_by_reference(
+        &state.reservations(),
+        &scope,
+        &staff.access,
+        &query.reference,
+    )
+    .await?;
+    if let Some(reservation) = found {
+        return Ok(
+            Redirect::to(&format!("/staff/reservations/{}", reservation.id)).into_response(),
+        );
+    }
+    let sheet_scope = scope_of(&state, &ctx, &staff.access).await?;
+    let filter = SheetFilter::parse("", "", "", tokyo_today(now_utc()), &sheet_scope)?;
+    let notice = SheetNotice {
+        alert: Some(text(lang, "staff_res_find_none")),
+        not_found: Some(query.reference.chars().take(40).collect()),
+        ..SheetNotice::default()
+    };
+    let html = render_sheet(&state, &ctx, &session, &staff, &sheet_scope, filter, notice).await?;
+    Ok((axum::http::StatusCode::NOT_FOUND, html).into_response())
 }
 
 /// A spreadsheet cell from text a resident or clerk typed: a leading `=`, `+`, `-` or `@` would
@@ -407,7 +457,7 @@ fn sheet_csv(
             text(Lang::Ja, &format!("staff_res_state_{}", line.status)),
             csv_cell(&answers.join("／")),
             if line.booked_by_staff { "はい" } else { "" }.to_owned(),
-            line.reservation_id.to_string(),
+            line.reference.to_string(),
         ];
         writer.write_record(&record).map_err(AppError::internal)?;
     }
@@ -541,6 +591,7 @@ async fn attendance(
                 notice: Vec::new(),
                 alert: Some(message.clone()),
                 error_row: Some((reservation.id, message)),
+                not_found: None,
             };
             let html = render_sheet(&state, &ctx, &session, &staff, &scope, filter, notice).await?;
             Ok((error.status, html).into_response())

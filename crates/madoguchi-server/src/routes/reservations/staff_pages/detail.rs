@@ -15,6 +15,7 @@ use crate::http::auth::StaffSession;
 use crate::http::error::{AppError, AppResult, FieldError};
 use crate::http::extract::PageForm;
 use crate::state::AppState;
+use crate::view::month_calendar::{Asked, Links, Viewer, month_asked, month_calendar, month_of};
 use crate::view::page::{FormProblems, staff_base};
 use crate::view::present::*;
 use axum::Router;
@@ -40,6 +41,10 @@ pub(super) fn router() -> Router<AppState> {
             get(reservation_page).post(reservation_submit),
         )
         .route("/staff/reservations/{id}/confirmation", get(confirmation))
+        .route(
+            "/staff/reservations/{id}/cancel",
+            get(cancel_page).post(cancel_submit),
+        )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -48,6 +53,8 @@ pub(super) fn router() -> Router<AppState> {
 #[derive(Serialize)]
 struct ReservationView {
     id: String,
+    /// The reservation number (予約番号) staff read out to the caller.
+    reference: String,
     service: String,
     when: String,
     date: String,
@@ -112,6 +119,7 @@ async fn reservation_view(
     let date = tokyo_date(slot.starts_at);
     let view = ReservationView {
         id: reservation.id.to_string(),
+        reference: reservation.reference.to_string(),
         service: service_name(&service, lang).to_owned(),
         when: format!("{} {}", date_label(date, lang), time_range(&slot, lang)),
         date: date.to_string(),
@@ -146,6 +154,9 @@ struct DetailQuery {
     /// The day whose slots the change form lists.
     #[serde(default)]
     date: String,
+    /// Another month of the change calendar (`YYYY-MM`).
+    #[serde(default)]
+    month: String,
     #[serde(default)]
     booked: String,
     #[serde(default)]
@@ -164,6 +175,8 @@ struct DetailPage {
     errors: BTreeMap<String, String>,
     values: BTreeMap<String, String>,
     date: Option<Date>,
+    /// The month the change calendar shows, when paged away from the chosen day's.
+    month: Option<Date>,
 }
 
 #[derive(Serialize)]
@@ -217,11 +230,18 @@ async fn render_detail(
         Vec::new()
     };
     let id = reservation.id;
-    let day_link = |d: Date| {
-        context! {
-            href => format!("/staff/reservations/{id}?date={d}#change"),
-            label => date_label(d, lang),
-        }
+    // The month calendar of the service, the one residents choose from, to choose the day.
+    let cal = if view.active {
+        let first = page.month.unwrap_or_else(|| month_of(date));
+        let asked = Asked {
+            first: first.max(month_of(tokyo_today(now))),
+            selected: Some(date),
+            viewer: Viewer::Staff,
+            links: Links::Staff { id: id.to_string() },
+        };
+        Some(month_calendar(state, ctx, &service, asked, now).await?)
+    } else {
+        None
     };
     let base = staff_base(ctx, staff, session).await?;
     state.templates.page(
@@ -237,8 +257,7 @@ async fn render_detail(
             values => page.values,
             change_date => date.to_string(),
             change_date_label => date_label(date, lang),
-            change_previous => date.previous_day().map(day_link),
-            change_next => date.next_day().map(day_link),
+            cal,
             candidates,
             sheet_href => format!("/staff/day-sheet?date={}", tokyo_date(slot.starts_at)),
         },
@@ -269,10 +288,15 @@ async fn reservation_page(
     } else {
         None
     };
+    let month = match query.month.trim() {
+        "" => None,
+        raw => Some(month_asked(Some(raw), tokyo_today(now_utc()))?),
+    };
     let page = DetailPage {
         notice,
         booked: !query.booked.is_empty() && reservation.status.holds_a_seat(),
         date,
+        month,
         ..DetailPage::default()
     };
     render_detail(&state, &ctx, &session, &staff, &reservation, page).await
@@ -367,6 +391,29 @@ async fn reservation_submit(
             Redirect::to(&format!("/staff/reservations/{}?{done}=1", reservation.id))
                 .into_response(),
         ),
+        // A cancellation posted here (as before the confirmation page) is shown again on the
+        // confirmation page, where its reason is asked.
+        Err(error) if shown_on_page(&error) && action == "cancel" => {
+            let problems = FormProblems::refused(&error, lang, |f| {
+                let message = match f.field.as_str() {
+                    "reason" => text(lang, "staff_res_error_reason"),
+                    _ => f.code.message(lang).to_owned(),
+                };
+                (f.field.clone(), message)
+            });
+            let current = handled_reservation(&state, &ctx, &staff, id).await?;
+            let html = render_cancel(
+                &state,
+                &ctx,
+                &session,
+                &staff,
+                &current,
+                &form.reason,
+                Some(&problems),
+            )
+            .await?;
+            Ok(problems.respond(html))
+        }
         Err(error) if shown_on_page(&error) => {
             let problems = FormProblems::refused(&error, lang, |f| {
                 let message = match f.field.as_str() {
@@ -413,4 +460,105 @@ async fn confirmation(
         &base,
         context! { section => "proxy", r => view },
     )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cancelling: GET and POST /staff/reservations/{id}/cancel
+
+/// The cancellation asks once: what will be cancelled (number, service, time, office, name)
+/// with the reason to give, then one button. Plain forms, so it works without JavaScript.
+async fn render_cancel(
+    state: &AppState,
+    ctx: &Ctx,
+    session: &Session,
+    staff: &StaffSession,
+    reservation: &Reservation,
+    reason: &str,
+    problems: Option<&FormProblems>,
+) -> AppResult<Html<String>> {
+    let (view, _, _) = reservation_view(state, ctx, reservation).await?;
+    let base = staff_base(ctx, staff, session).await?;
+    state.templates.page(
+        "staff/cancel.html",
+        &base,
+        context! {
+            section => "sheet",
+            r => view,
+            reason,
+            alert => problems.map(|p| p.alert.clone()),
+            errors => problems.map(|p| p.errors.clone()).unwrap_or_default(),
+        },
+    )
+}
+
+async fn cancel_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    staff: StaffSession,
+    Path(id): Path<Uuid>,
+) -> AppResult<Response> {
+    require_handler(&staff)?;
+    let reservation = handled_reservation(&state, &ctx, &staff, id).await?;
+    if !reservation.status.holds_a_seat() {
+        // Nothing left to cancel: the reservation's page says so.
+        return Ok(Redirect::to(&format!("/staff/reservations/{id}")).into_response());
+    }
+    let html = render_cancel(&state, &ctx, &session, &staff, &reservation, "", None).await?;
+    Ok(html.into_response())
+}
+
+#[derive(Deserialize)]
+struct CancelForm {
+    #[serde(default)]
+    reason: String,
+}
+
+async fn cancel_submit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    staff: StaffSession,
+    Path(id): Path<Uuid>,
+    PageForm(form): PageForm<CancelForm>,
+) -> AppResult<Response> {
+    require_handler(&staff)?;
+    let lang = ctx.lang;
+    let reservation = handled_reservation(&state, &ctx, &staff, id).await?;
+    let actor = By {
+        account: staff.account.id,
+        by_staff: true,
+        access: Some(&staff.access),
+        reason: Some(form.reason.as_str()),
+    };
+    let scope = state.scope(ctx.tenant.id, Actor::Staff(staff.account.id));
+    match uc::cancel(&state.reservations(), &scope, &reservation, actor)
+        .await
+        .map_err(AppError::from)
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/staff/reservations/{id}?cancelled=1")).into_response()),
+        Err(error) if shown_on_page(&error) => {
+            let problems = FormProblems::refused(&error, lang, |f| {
+                let message = match f.field.as_str() {
+                    "reason" => text(lang, "staff_res_error_reason"),
+                    _ => f.code.message(lang).to_owned(),
+                };
+                (f.field.clone(), message)
+            });
+            // Shown as it is now: another clerk may have cancelled it meanwhile.
+            let current = handled_reservation(&state, &ctx, &staff, id).await?;
+            let html = render_cancel(
+                &state,
+                &ctx,
+                &session,
+                &staff,
+                &current,
+                &form.reason,
+                Some(&problems),
+            )
+            .await?;
+            Ok(problems.respond(html))
+        }
+        Err(error) => Err(error),
+    }
 }
