@@ -12,6 +12,7 @@ pub mod lang;
 pub mod money;
 pub mod org;
 pub mod password;
+pub mod return_path;
 pub mod tenant;
 pub mod text;
 pub mod tokyo;
@@ -26,4 +27,5 @@ pub use ids::{
 pub use lang::Lang;
 pub use money::Yen;
 pub use org::{OfficeKind, OrgCode};
+pub use return_path::ReturnPath;
 pub use tenant::TenantSlug;

@@ -32,6 +32,7 @@ mod privacy;
 mod probe_reservations;
 mod reservations;
 mod restart;
+mod return_path;
 mod schemathesis;
 mod scope;
 mod staff_pages;
