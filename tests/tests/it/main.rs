@@ -28,6 +28,7 @@ mod line_usecases;
 mod openapi;
 mod operations_contract;
 mod outbox;
+mod outbox_pages;
 mod privacy;
 mod probe_reservations;
 mod reservations;
