@@ -37,6 +37,8 @@ pub enum ErrorCode {
     EmailNotVerified,
     Conflict,
     LastAdmin,
+    /// A capability this build does not have cannot be turned on.
+    CapabilityNotBuilt,
     // Access
     InvalidCredentials,
     AccountLocked,
@@ -106,6 +108,7 @@ impl ErrorCode {
             EmailNotVerified => "email_not_verified",
             Conflict => "conflict",
             LastAdmin => "last_admin",
+            CapabilityNotBuilt => "capability_not_built",
             InvalidCredentials => "invalid_credentials",
             AccountLocked => "account_locked",
             RateLimited => "rate_limited",
@@ -242,6 +245,10 @@ impl ErrorCode {
             LastAdmin => (
                 "この方は最後の管理者です。先に別の職員を管理者にしてください。",
                 "This is the last administrator. Make another staff member an administrator first.",
+            ),
+            CapabilityNotBuilt => (
+                "この機能は、このバージョンにはまだありません。",
+                "This capability is not in this version yet.",
             ),
             InvalidCredentials => (
                 "メールアドレスまたはパスワードが正しくありません。",

@@ -4,6 +4,7 @@
 //! reads other than through arguments), so every rule here is testable as a plain function.
 
 pub mod account;
+pub mod capability;
 pub mod clock;
 pub mod error;
 pub mod idempotency;
@@ -18,6 +19,7 @@ pub mod text;
 pub mod tokyo;
 
 pub use account::{AccountKind, DisplayName, Email, Role, RoleAssignment};
+pub use capability::{Capability, CityCapabilities};
 pub use clock::{Clock, ManualClock};
 pub use error::ErrorCode;
 pub use idempotency::IdempotencyKey;

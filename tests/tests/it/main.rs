@@ -15,6 +15,8 @@ mod browser;
 mod calendar_admin;
 mod calendar_contract;
 mod calendar_usecases;
+mod capabilities;
+mod capabilities_contract;
 mod clock;
 mod contract;
 mod demo;
