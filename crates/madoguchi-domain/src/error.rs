@@ -45,6 +45,8 @@ pub enum ErrorCode {
     EmailNotVerified,
     Conflict,
     LastAdmin,
+    /// A capability this build does not have cannot be turned on.
+    CapabilityNotBuilt,
     // Access
     InvalidCredentials,
     AccountLocked,
@@ -122,6 +124,7 @@ impl ErrorCode {
             EmailNotVerified => "email_not_verified",
             Conflict => "conflict",
             LastAdmin => "last_admin",
+            CapabilityNotBuilt => "capability_not_built",
             InvalidCredentials => "invalid_credentials",
             AccountLocked => "account_locked",
             RateLimited => "rate_limited",
@@ -284,6 +287,10 @@ impl ErrorCode {
             LastAdmin => (
                 "この方は最後の管理者です。先に別の職員を管理者にしてください。",
                 "This is the last administrator. Make another staff member an administrator first.",
+            ),
+            CapabilityNotBuilt => (
+                "この機能は、このバージョンにはまだありません。",
+                "This capability is not in this version yet.",
             ),
             InvalidCredentials => (
                 "メールアドレスまたはパスワードが正しくありません。",

@@ -4,6 +4,7 @@
 //! reads other than through arguments), so every rule here is testable as a plain function.
 
 pub mod account;
+pub mod capability;
 pub mod clock;
 pub mod error;
 pub mod idempotency;
@@ -13,11 +14,13 @@ pub mod money;
 pub mod org;
 pub mod password;
 pub mod reference;
+pub mod return_path;
 pub mod tenant;
 pub mod text;
 pub mod tokyo;
 
 pub use account::{AccountKind, DisplayName, Email, Role, RoleAssignment};
+pub use capability::{Capability, CityCapabilities};
 pub use clock::{Clock, ManualClock};
 pub use error::ErrorCode;
 pub use idempotency::IdempotencyKey;
@@ -28,4 +31,5 @@ pub use lang::Lang;
 pub use money::Yen;
 pub use org::{OfficeKind, OrgCode};
 pub use reference::ReservationRef;
+pub use return_path::ReturnPath;
 pub use tenant::TenantSlug;

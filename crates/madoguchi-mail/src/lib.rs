@@ -6,9 +6,11 @@
 //! by lettre, never by string concatenation), and no address or body is ever logged.
 
 mod outbox;
+mod readable;
 mod smtp;
 
 pub use outbox::{OutboxEntry, OutboxMailer};
+pub use readable::{ReadableMail, read_message};
 pub use smtp::{SmtpConfig, SmtpMailer, SmtpSecurity};
 
 use async_trait::async_trait;

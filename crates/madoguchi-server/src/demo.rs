@@ -7,7 +7,8 @@ use madoguchi_auth::one_time::new_token;
 use madoguchi_booking::{ServiceRules, WeeklyPattern, slots_for_range};
 use madoguchi_calendar::MunicipalCalendar;
 use madoguchi_domain::{
-    AccountKind, DisplayName, Email, Lang, OfficeKind, OrgCode, Role, RoleAssignment, TenantSlug,
+    AccountKind, DisplayName, Email, Lang, OfficeId, OfficeKind, OrgCode, Role, RoleAssignment,
+    TenantSlug,
 };
 use madoguchi_storage::{
     NewAccount, NewDepartment, NewOffice, NewService, NewSlot, NewTenant, PasswordHash,
@@ -285,14 +286,15 @@ pub async fn seed_demo(
     Ok(logins)
 }
 
-/// A demo service: code, kind, names, department, office, rules, weekly openings.
+/// A demo service: code, kind, names, department, the offices it is held at (each gets the
+/// weekly openings), rules, weekly openings.
 struct DemoService {
     code: &'static str,
     kind: ServiceKind,
     name_ja: &'static str,
     name_en: &'static str,
     department: &'static str,
-    office: &'static str,
+    offices: &'static [&'static str],
     rules: serde_json::Value,
     patterns: Vec<WeeklyPattern>,
 }
@@ -324,7 +326,7 @@ fn demo_services() -> Vec<DemoService> {
             name_ja: "がん検診（集団検診）",
             name_en: "Cancer screening (group session)",
             department: "kenko-suishin",
-            office: "shimin-byoin",
+            offices: &["shimin-byoin"],
             rules: serde_json::json!({
                 "window": window(60),
                 "cancellation": {"deadline_hours_before": 48},
@@ -350,7 +352,7 @@ fn demo_services() -> Vec<DemoService> {
             name_ja: "子育て相談",
             name_en: "Child-raising consultation",
             department: "kosodate",
-            office: "honcho",
+            offices: &["honcho"],
             rules: serde_json::json!({"window": window(30), "cancellation": {"deadline_hours_before": 24},
             "questions": [
                 {"id": "child_age", "label_ja": "お子さんの年齢", "label_en": "Your child's age", "required": true, "kind": {"type": "choice", "options": [
@@ -370,7 +372,7 @@ fn demo_services() -> Vec<DemoService> {
             name_ja: "税務相談",
             name_en: "Tax consultation",
             department: "zeimu",
-            office: "honcho",
+            offices: &["honcho"],
             rules: serde_json::json!({"window": window(30), "cancellation": {"deadline_hours_before": 24}}),
             patterns: vec![opening(Weekday::Friday, (9, 0), (12, 0), 45, 15, 1)],
         },
@@ -380,7 +382,7 @@ fn demo_services() -> Vec<DemoService> {
             name_ja: "移住相談（オンライン）",
             name_en: "Relocation consultation (online)",
             department: "dx",
-            office: "honcho",
+            offices: &["honcho"],
             rules: serde_json::json!({"window": window(45), "cancellation": {"deadline_hours_before": 24}}),
             patterns: vec![opening(Weekday::Thursday, (18, 0), (20, 0), 50, 10, 1)],
         },
@@ -390,7 +392,7 @@ fn demo_services() -> Vec<DemoService> {
             name_ja: "離乳食講習会",
             name_en: "Weaning-food class",
             department: "kosodate",
-            office: "chuo-kominkan",
+            offices: &["chuo-kominkan"],
             rules: serde_json::json!({"window": window(45), "cancellation": {"deadline_hours_before": 72}, "hold_minutes": 30,
             "questions": [
                 {"id": "children", "label_ja": "一緒に参加するお子さんの人数", "label_en": "Children coming with you", "required": true, "kind": {"type": "number", "min": 0, "max": 3}},
@@ -404,7 +406,7 @@ fn demo_services() -> Vec<DemoService> {
             name_ja: "マイナンバーカード交付予約",
             name_en: "My Number Card pick-up",
             department: "sogo-madoguchi",
-            office: "honcho",
+            offices: &["honcho"],
             rules: serde_json::json!({"window": window(30), "cancellation": {"deadline_hours_before": 2}}),
             patterns: vec![
                 opening(Weekday::Monday, (9, 0), (16, 30), 15, 0, 2),
@@ -413,6 +415,47 @@ fn demo_services() -> Vec<DemoService> {
                 opening(Weekday::Thursday, (9, 0), (16, 30), 15, 0, 2),
                 opening(Weekday::Friday, (9, 0), (16, 30), 15, 0, 2),
             ],
+        },
+        // The branches' own counters: a consultation held at 北支所 and 東出張所, so their
+        // staff have bookings of their own.
+        DemoService {
+            code: "nayami-soudan",
+            kind: ServiceKind::Consultation,
+            name_ja: "なやみごと相談（支所・出張所）",
+            name_en: "Everyday worries consultation (branch offices)",
+            department: "sogo-madoguchi",
+            offices: &["kita-shisho", "higashi-shutchojo"],
+            rules: serde_json::json!({"window": window(30), "cancellation": {"deadline_hours_before": 24}}),
+            patterns: vec![
+                opening(Weekday::Tuesday, (10, 0), (12, 0), 30, 0, 1),
+                opening(Weekday::Thursday, (13, 30), (15, 30), 30, 0, 1),
+            ],
+        },
+        // Remote consultations booked at a branch: the resident sits at the 北支所 or
+        // 東出張所 kiosk (or at home) and talks to a specialist at headquarters.
+        DemoService {
+            code: "shisho-remote-soudan",
+            kind: ServiceKind::RemoteConsultation,
+            name_ja: "リモート相談（介護・子育て・税の担当課と）",
+            name_en: "Remote consultation with City Hall (care, child-raising, tax)",
+            department: "kaigo",
+            offices: &["kita-shisho", "higashi-shutchojo"],
+            rules: serde_json::json!({"window": window(30), "cancellation": {"deadline_hours_before": 24}}),
+            patterns: vec![
+                opening(Weekday::Monday, (13, 0), (16, 0), 30, 10, 1),
+                opening(Weekday::Wednesday, (9, 30), (12, 0), 30, 10, 1),
+            ],
+        },
+        // A lecture of the 公民館's own (社会教育課), beside the weaning-food class there.
+        DemoService {
+            code: "kominkan-koza",
+            kind: ServiceKind::Lecture,
+            name_ja: "公民館講座「まちの歴史を歩く」",
+            name_en: "Community centre lecture: walking the town's history",
+            department: "shakai-kyoiku",
+            offices: &["chuo-kominkan"],
+            rules: serde_json::json!({"window": window(45), "cancellation": {"deadline_hours_before": 48}}),
+            patterns: vec![opening(Weekday::Wednesday, (14, 0), (16, 0), 120, 0, 30)],
         },
     ]
 }
@@ -437,13 +480,18 @@ pub async fn seed_demo_services(
     let until = today + time::Duration::days(days);
     let mut added = 0;
     for demo in demo_services() {
-        let office = offices
+        let held_at: Vec<OfficeId> = demo
+            .offices
             .iter()
-            .find(|o| o.code.as_str() == demo.office)
-            .map(|o| o.id);
-        let (Some(office), Ok(code)) = (office, OrgCode::parse(demo.code)) else {
+            .filter_map(|code| offices.iter().find(|o| o.code.as_str() == *code))
+            .map(|o| o.id)
+            .collect();
+        let Ok(code) = OrgCode::parse(demo.code) else {
             continue;
         };
+        if held_at.is_empty() {
+            continue;
+        }
         // Written as JSON above to read like what an administrator posts; a typo there is a
         // bug of this file, reported rather than skipped.
         let rules: ServiceRules = serde_json::from_value(demo.rules)
@@ -470,26 +518,28 @@ pub async fn seed_demo_services(
             .patterns
             .iter()
             .any(|p| matches!(p.weekday, Weekday::Saturday | Weekday::Sunday));
-        let is_open = |date: Date| {
-            if weekend_service {
-                calendar.holiday(date).ok().flatten().is_none()
-                    && !calendar
-                        .year_end_closure()
-                        .is_some_and(|c| c.contains(date))
-            } else {
-                calendar.is_open(office, date).unwrap_or(false)
-            }
-        };
-        let slots: Vec<NewSlot> = slots_for_range(&demo.patterns, today, until, is_open)
-            .into_iter()
-            .map(|s| NewSlot {
-                office_id: office,
-                starts_at: s.start,
-                ends_at: s.end,
-                capacity: i64::from(s.capacity),
-            })
-            .collect();
-        added += storage.add_slots(tenant.id, service.id, &slots).await?;
+        for office in held_at {
+            let is_open = |date: Date| {
+                if weekend_service {
+                    calendar.holiday(date).ok().flatten().is_none()
+                        && !calendar
+                            .year_end_closure()
+                            .is_some_and(|c| c.contains(date))
+                } else {
+                    calendar.is_open(office, date).unwrap_or(false)
+                }
+            };
+            let slots: Vec<NewSlot> = slots_for_range(&demo.patterns, today, until, is_open)
+                .into_iter()
+                .map(|s| NewSlot {
+                    office_id: office,
+                    starts_at: s.start,
+                    ends_at: s.end,
+                    capacity: i64::from(s.capacity),
+                })
+                .collect();
+            added += storage.add_slots(tenant.id, service.id, &slots).await?;
+        }
     }
     Ok(added)
 }

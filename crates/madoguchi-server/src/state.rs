@@ -153,6 +153,12 @@ impl NodeCaches for AppState {
     fn offices_changed(&self, tenant: TenantId) {
         AppState::offices_changed(self, tenant);
     }
+
+    fn capabilities_changed(&self, tenant: TenantId) {
+        for lang in [madoguchi_domain::Lang::Ja, madoguchi_domain::Lang::En] {
+            self.pages.forget(&home_page_key(tenant, lang));
+        }
+    }
 }
 
 /// Upcasts the combined storage to the job capability (trait upcasting).

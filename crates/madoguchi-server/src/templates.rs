@@ -67,6 +67,8 @@ const TEMPLATES: &[(&str, &str)] = embedded_templates!(
     "staff/suspensions.html",
     "booking/change.html",
     "admin/booking_policy.html",
+    "admin/outbox_message.html",
+    "admin/capabilities.html",
     "mail/verify_email.ja.txt",
     "mail/verify_email.en.txt",
     "mail/reset_password.ja.txt",

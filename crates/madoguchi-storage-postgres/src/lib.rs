@@ -11,6 +11,7 @@ mod accounts;
 mod audit;
 mod booking;
 mod calendar;
+mod capabilities;
 mod feeds;
 mod jobs;
 mod line;

@@ -10,6 +10,7 @@
 
 pub mod booking;
 pub mod calendar;
+pub mod capabilities;
 pub mod feeds;
 pub mod line;
 pub mod outbox;
@@ -20,6 +21,7 @@ pub mod waitlist;
 use async_trait::async_trait;
 pub use booking::*;
 pub use calendar::*;
+pub use capabilities::*;
 pub use feeds::*;
 pub use line::*;
 use madoguchi_domain::{
@@ -315,6 +317,7 @@ pub trait Storage:
     + CalendarStore
     + WaitlistStore
     + SuspensionStore
+    + CapabilityStore
 {
 }
 
@@ -332,6 +335,7 @@ impl<T> Storage for T where
         + CalendarStore
         + WaitlistStore
         + SuspensionStore
+        + CapabilityStore
 {
 }
 

@@ -138,4 +138,6 @@ impl Catalogue {
 pub trait NodeCaches: Send + Sync {
     /// A tenant's offices or departments changed.
     fn offices_changed(&self, tenant: TenantId);
+    /// A tenant switched a capability on or off (the home page lists what it offers).
+    fn capabilities_changed(&self, tenant: TenantId);
 }

@@ -16,6 +16,7 @@ pub mod accounts;
 pub mod audit;
 pub mod cache;
 pub mod calendar;
+pub mod capabilities;
 pub mod error;
 pub mod feed;
 pub mod line;

@@ -128,7 +128,7 @@ async fn the_session_id_changes_at_sign_in_and_sign_out_ends_it(
         303,
         "signed out: /account redirects to sign-in"
     );
-    assert_eq!(after_out.headers()["location"], "/signin");
+    assert_eq!(after_out.headers()["location"], "/signin?next=/account");
     Ok(())
 }
 on_both_backends!(

@@ -424,11 +424,11 @@ async fn form_problems_are_marked_on_their_fields_with_422(app: TestApp) -> anyh
     assert!(html.contains("対象年齢の方のみ") && html.contains("id=\"f-birth_date-error\""));
     assert_eq!(seats_taken(&app).await?, 0);
 
-    // Signed out, the form sends the visitor to sign in.
+    // Signed out, the form sends the visitor to sign in, and back here afterwards.
     let redirect = app.client().get(app.at(&path)).send().await?;
     assert_eq!(
         (redirect.status().as_u16(), location(&redirect)),
-        (303, "/signin".to_owned())
+        (303, format!("/signin?next={path}"))
     );
 
     // English, on request.

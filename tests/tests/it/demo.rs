@@ -3,7 +3,7 @@
 use madoguchi_auth::PasswordHasher;
 use madoguchi_domain::tokyo::JST;
 use madoguchi_server::demo::{DEMO_TENANT_SLUG, seed_demo, seed_demo_services};
-use madoguchi_storage::{BookingStore, TenantStore};
+use madoguchi_storage::{BookingStore, OrgStore, TenantStore};
 use madoguchi_tests::db::fresh_sqlite;
 use time::macros::{date, datetime};
 
@@ -69,5 +69,71 @@ async fn demo_slots_skip_holidays_and_the_year_end_closure() -> anyhow::Result<(
         );
     }
     assert!(pickups.contains(&date!(2027 - 01 - 05)));
+    Ok(())
+}
+
+/// Every role has something to do in the demo: the branch and the sub-office hold
+/// consultations and remote consultations of their own, and the 公民館 a lecture.
+#[tokio::test]
+async fn the_branches_hold_consultations_and_remote_ones_and_the_kominkan_a_lecture()
+-> anyhow::Result<()> {
+    let db = fresh_sqlite().await?;
+    let storage = db.storage();
+    seed_demo(storage, &PasswordHasher::with_cost(1024, 1)).await?;
+    seed_demo_services(storage, date!(2026 - 12 - 7), 28).await?;
+    let tenant = storage.tenant_by_slug(DEMO_TENANT_SLUG).await?;
+    let offices = storage.list_offices(tenant.id).await?;
+    let office = |code: &str| {
+        offices
+            .iter()
+            .find(|o| o.code.as_str() == code)
+            .map(|o| o.id)
+            .unwrap_or_else(|| panic!("no office {code}"))
+    };
+    let services = storage.list_services(tenant.id).await?;
+    // The kinds held at an office over the four weeks, with how many slots each.
+    let kinds_at = |code: &str| {
+        let at = office(code);
+        let services = &services;
+        async move {
+            let mut kinds = std::collections::BTreeMap::<&'static str, usize>::new();
+            for service in services {
+                let slots = storage
+                    .slots(
+                        tenant.id,
+                        service.id,
+                        datetime!(2026-12-07 00:00 UTC),
+                        datetime!(2027-01-10 00:00 UTC),
+                    )
+                    .await?;
+                let here = slots.iter().filter(|s| s.office_id == at).count();
+                if here > 0 {
+                    *kinds.entry(service.kind.as_str()).or_default() += here;
+                }
+            }
+            anyhow::Ok(kinds)
+        }
+    };
+    for branch in ["kita-shisho", "higashi-shutchojo"] {
+        let kinds = kinds_at(branch).await?;
+        assert!(
+            kinds.get("consultation").is_some_and(|n| *n >= 4),
+            "{branch} holds consultations: {kinds:?}"
+        );
+        assert!(
+            kinds.get("remote_consultation").is_some_and(|n| *n >= 4),
+            "{branch} holds remote consultations: {kinds:?}"
+        );
+    }
+    let kominkan = kinds_at("chuo-kominkan").await?;
+    assert!(
+        kominkan.get("lecture").is_some_and(|n| *n >= 2),
+        "the 公民館 holds lectures: {kominkan:?}"
+    );
+    let koza = services
+        .iter()
+        .find(|s| s.code.as_str() == "kominkan-koza")
+        .expect("the 公民館's own lecture");
+    assert_eq!(koza.kind.as_str(), "lecture");
     Ok(())
 }

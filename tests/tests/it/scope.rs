@@ -140,7 +140,10 @@ async fn a_resident_cannot_read_another_resident(app: TestApp) -> anyhow::Result
     );
     let staff_page = browser.get(app.at("/staff")).send().await?;
     assert_eq!(staff_page.status(), 303);
-    assert_eq!(staff_page.headers()["location"], "/staff/signin");
+    assert_eq!(
+        staff_page.headers()["location"],
+        "/staff/signin?next=/staff"
+    );
     Ok(())
 }
 on_both_backends!(

@@ -11,7 +11,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use madoguchi_auth::{ApiClaims, ApiScope};
 use madoguchi_domain::account::StaffAccess;
-use madoguchi_domain::{AccountId, AccountKind, ErrorCode, TenantId};
+use madoguchi_domain::{AccountId, AccountKind, ErrorCode, ReturnPath, TenantId};
 use madoguchi_storage::{Account, StorageError};
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
@@ -89,16 +89,33 @@ async fn signed_in(
     }
 }
 
-/// Rejection of a page that needs a signed-in user: off to the right sign-in page.
+/// Rejection of a page that needs a signed-in user: off to the right sign-in page, which
+/// brings the visitor back here afterwards (`?next=`).
 pub enum PageAuthRejection {
-    SignIn(&'static str),
+    SignIn(String),
     Error(AppError),
+}
+
+impl PageAuthRejection {
+    /// To `signin_path`, carrying the page asked for when it is a page one can return to: a
+    /// GET of a safe same-origin path. A refused form post has no page to return to; its
+    /// form's page is where the visitor came from, so they start again there.
+    fn sign_in(signin_path: &str, parts: &Parts) -> Self {
+        let next = (parts.method == axum::http::Method::GET)
+            .then(|| parts.uri.path_and_query())
+            .flatten()
+            .and_then(|pq| ReturnPath::parse(pq.as_str()));
+        match next {
+            Some(next) => Self::SignIn(format!("{signin_path}?next={}", next.query_value())),
+            None => Self::SignIn(signin_path.to_owned()),
+        }
+    }
 }
 
 impl IntoResponse for PageAuthRejection {
     fn into_response(self) -> Response {
         match self {
-            PageAuthRejection::SignIn(to) => Redirect::to(to).into_response(),
+            PageAuthRejection::SignIn(to) => Redirect::to(&to).into_response(),
             PageAuthRejection::Error(error) => error.into_response(),
         }
     }
@@ -124,7 +141,7 @@ impl FromRequestParts<AppState> for ResidentSession {
     ) -> Result<Self, Self::Rejection> {
         match signed_in(parts, state, AccountKind::Resident).await? {
             Some(account) => Ok(Self { account }),
-            None => Err(PageAuthRejection::SignIn("/signin")),
+            None => Err(PageAuthRejection::sign_in("/signin", parts)),
         }
     }
 }
@@ -165,7 +182,7 @@ impl FromRequestParts<AppState> for StaffSession {
                     access: StaffAccess::new(roles),
                 })
             }
-            None => Err(PageAuthRejection::SignIn("/staff/signin")),
+            None => Err(PageAuthRejection::sign_in("/staff/signin", parts)),
         }
     }
 }

@@ -79,7 +79,9 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         MalformedJson | TokenInvalid => StatusCode::BAD_REQUEST,
         UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        EmailTaken | OrgCodeTaken | Conflict | LastAdmin => StatusCode::CONFLICT,
+        EmailTaken | OrgCodeTaken | Conflict | LastAdmin | CapabilityNotBuilt => {
+            StatusCode::CONFLICT
+        }
         InvalidCredentials | Unauthenticated => StatusCode::UNAUTHORIZED,
         EmailNotVerified | Forbidden | CsrfFailed => StatusCode::FORBIDDEN,
         AccountLocked => StatusCode::LOCKED,

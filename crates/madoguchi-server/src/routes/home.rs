@@ -57,9 +57,18 @@ async fn home(
             name: o.name(ctx.lang).to_owned(),
         })
         .collect();
-    let Html(page) = state
-        .templates
-        .page("home.html", &base, context! { offices => offices })?;
+    // What this build has and the city has on; nothing else is offered, not even as a card.
+    let offers: Vec<&str> =
+        madoguchi_usecases::capabilities::of_city(&*state.storage, ctx.tenant.id)
+            .await?
+            .offered()
+            .into_iter()
+            .map(|c| c.as_str())
+            .collect();
+    let Html(page) =
+        state
+            .templates
+            .page("home.html", &base, context! { offices => offices, offers })?;
     if let Some(key) = cache_key {
         state.pages.put(&key, std::sync::Arc::new(page.clone()));
     }

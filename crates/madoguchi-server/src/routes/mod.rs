@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod calendar;
+pub mod capabilities;
 pub mod feed;
 pub mod home;
 pub mod line;
@@ -28,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .merge(admin::router())
         .merge(payments::router())
         .merge(calendar::router())
+        .merge(capabilities::router())
         .merge(reservations::router())
         .merge(line::router())
         .merge(feed::router())

@@ -6,7 +6,7 @@
 use super::{AccountStores, Deps};
 use crate::{Scope, UseCaseError, UseCaseResult};
 use madoguchi_auth::one_time::{new_token, token_hash};
-use madoguchi_domain::Lang;
+use madoguchi_domain::{Lang, ReturnPath};
 use madoguchi_jobs::JobQueue;
 use madoguchi_mail::OutgoingMail;
 use madoguchi_storage::{Account, NewOneTimeToken, TokenPurpose};
@@ -49,7 +49,9 @@ impl<S: ?Sized> Deps<'_, S> {
     }
 }
 
-/// Creates a one-time token valid `ttl_s` seconds and queues the mail carrying its link.
+/// Creates a one-time token valid `ttl_s` seconds and queues the mail carrying its link; the
+/// link carries `next`, the page to return to afterwards, when there is one.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn send_link<S: AccountStores + ?Sized>(
     d: &Deps<'_, S>,
     scope: &Scope,
@@ -58,6 +60,7 @@ pub(crate) async fn send_link<S: AccountStores + ?Sized>(
     ttl_s: i64,
     kind: &str,
     path: &str,
+    next: Option<&ReturnPath>,
 ) -> UseCaseResult<()> {
     let token = new_token();
     let new = NewOneTimeToken {
@@ -67,7 +70,11 @@ pub(crate) async fn send_link<S: AccountStores + ?Sized>(
         expires_at: scope.now() + time::Duration::seconds(ttl_s),
     };
     d.store.create_token(scope.tenant, &new).await?;
-    let link = format!("{}{path}?token={token}", d.base_url());
+    let mut link = format!("{}{path}?token={token}", d.base_url());
+    if let Some(next) = next {
+        link.push_str("&next=");
+        link.push_str(&next.query_value());
+    }
     let values = serde_json::json!({
         "name": account.display_name.as_str(),
         "link": link,

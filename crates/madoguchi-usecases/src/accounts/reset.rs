@@ -32,7 +32,17 @@ pub async fn request_password_reset<S: AccountStores + ?Sized>(
     let ttl_s = d.settings.reset_ttl_s;
     let purpose = TokenPurpose::ResetPassword;
     let path = "/password-reset/confirm";
-    send_link(d, scope, &account, purpose, ttl_s, "reset_password", path).await?;
+    send_link(
+        d,
+        scope,
+        &account,
+        purpose,
+        ttl_s,
+        "reset_password",
+        path,
+        None,
+    )
+    .await?;
     let scope = scope.acting_as(actor_for(kind, account.id));
     let action = format!("{}.password_reset_requested", kind.as_str());
     let target = Some(account.id.to_string());

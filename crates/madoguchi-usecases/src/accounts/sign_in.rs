@@ -6,7 +6,7 @@ use super::passwords::{client_key, hashed_key, rate_limit, verify};
 use super::sign_up::send_verification;
 use super::{AccountStores, Deps};
 use crate::{Actor, FieldError, Scope, UseCaseError, UseCaseResult, audit};
-use madoguchi_domain::{AccountId, AccountKind, Email, ErrorCode};
+use madoguchi_domain::{AccountId, AccountKind, Email, ErrorCode, ReturnPath};
 use madoguchi_storage::{Account, AuditStore, StorageError};
 use std::net::IpAddr;
 
@@ -16,6 +16,8 @@ pub struct SignIn {
     pub password: String,
     /// The client's address, for the per-address limit (hashed, never stored).
     pub client: Option<IpAddr>,
+    /// The page to return to after signing in; a fresh verification link carries it.
+    pub next: Option<ReturnPath>,
 }
 
 /// The actor an account of this kind is.
@@ -127,7 +129,7 @@ pub async fn sign_in<S: AccountStores + ?Sized>(
     }
     if account.email_verified_at.is_none() {
         // The owner knows the password but lost or never got the mail: send a fresh link.
-        send_verification(d, &scope, &account).await?;
+        send_verification(d, &scope, &account, input.next.as_ref()).await?;
         return Err(ErrorCode::EmailNotVerified.into());
     }
     d.store

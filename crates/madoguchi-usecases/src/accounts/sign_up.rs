@@ -8,7 +8,7 @@ use super::{AccountStores, Deps};
 use crate::{Actor, FieldError, Scope, UseCaseError, UseCaseResult, audit};
 use madoguchi_auth::one_time::{looks_like_token, token_hash};
 use madoguchi_domain::password::check_new_password;
-use madoguchi_domain::{AccountId, AccountKind, DisplayName, Email, ErrorCode, Lang};
+use madoguchi_domain::{AccountId, AccountKind, DisplayName, Email, ErrorCode, Lang, ReturnPath};
 use madoguchi_storage::{Account, NewAccount, StorageError, TokenPurpose};
 use std::net::IpAddr;
 
@@ -19,6 +19,8 @@ pub struct SignUpInput {
     pub locale: Lang,
     /// The client's address, for the per-address hourly limit (hashed, never stored).
     pub client: Option<IpAddr>,
+    /// The page the resident was on before signing up; the verification link leads back.
+    pub next: Option<ReturnPath>,
 }
 
 /// The parsed, validated sign-up, or every problem at once (so a form shows them together).
@@ -76,7 +78,7 @@ pub async fn sign_up<S: AccountStores + ?Sized>(
     let target = Some(account.id.to_string());
     let details = serde_json::json!({});
     audit::record(d.store, &scope, "resident.signed_up", target, details).await?;
-    send_verification(d, &scope, &account).await
+    send_verification(d, &scope, &account, input.next.as_ref()).await
 }
 
 /// Someone signed up with a registered address: tell its owner how to sign in or reset the
@@ -117,11 +119,13 @@ async fn warn_owner_of_sign_up<S: AccountStores + ?Sized>(
     .await
 }
 
-/// Mails the account a fresh verification link.
+/// Mails the account a fresh verification link, which carries `next` (the page to return to
+/// after signing in) when there is one.
 pub async fn send_verification<S: AccountStores + ?Sized>(
     d: &Deps<'_, S>,
     scope: &Scope,
     account: &Account,
+    next: Option<&ReturnPath>,
 ) -> UseCaseResult<()> {
     let ttl_s = d.settings.verification_ttl_s;
     let purpose = TokenPurpose::VerifyEmail;
@@ -133,6 +137,7 @@ pub async fn send_verification<S: AccountStores + ?Sized>(
         ttl_s,
         "verify_email",
         "/verify-email",
+        next,
     )
     .await
 }
@@ -176,6 +181,7 @@ mod tests {
             password: password.into(),
             locale: Lang::Ja,
             client: None,
+            next: None,
         }
     }
 

@@ -76,6 +76,7 @@ pub async fn invite_staff<S: AccountStores + ?Sized>(
         INVITE_TTL_S,
         "staff_invite",
         path,
+        None,
     )
     .await?;
     Ok(account)

@@ -102,6 +102,7 @@ pub async fn create_token(
             email: body.email,
             password: body.password,
             client: ctx.client_ip,
+            next: None,
         },
         scopes: body.scopes,
     };
@@ -159,6 +160,7 @@ pub async fn sign_up(
         password: body.password,
         locale: body.locale.unwrap_or(ctx.lang),
         client: ctx.client_ip,
+        next: None,
     };
     let email = input.email.clone();
     let scope = state.scope(ctx.tenant.id, Actor::Anonymous);

@@ -11,7 +11,7 @@ use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use madoguchi_domain::AccountKind;
+use madoguchi_domain::{AccountKind, ReturnPath};
 use madoguchi_usecases::Actor;
 use madoguchi_usecases::accounts::{self, SignIn, SignUpInput};
 use minijinja::context;
@@ -46,18 +46,54 @@ struct SignUpForm {
     email: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// `?next=`: the page to return to after signing in, carried through sign-up and the mail.
+#[derive(Deserialize)]
+struct NextQuery {
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// What the sign-in pages show and carry of a return path: the path itself (for the hidden
+/// field), the same as a query value (for links to the other pages of the flow), and why
+/// sign-in is asked for. An unsafe path is dropped here, so no page ever carries it on.
+#[derive(serde::Serialize)]
+struct ReturnTo {
+    path: String,
+    query: String,
+    /// `booking` when the path is a slot's booking form, `page` otherwise.
+    reason: &'static str,
+}
+
+fn return_to(raw: Option<&str>) -> Option<ReturnTo> {
+    let next = ReturnPath::parse(raw?)?;
+    let reason = if next.as_str().starts_with("/reservations/book/") {
+        "booking"
+    } else {
+        "page"
+    };
+    Some(ReturnTo {
+        query: next.query_value(),
+        path: next.into_string(),
+        reason,
+    })
 }
 
 async fn sign_up_form(
     State(state): State<AppState>,
     ctx: Ctx,
     session: Session,
+    Query(query): Query<NextQuery>,
 ) -> AppResult<Html<String>> {
     let base = page_base(&ctx, None, Some(&session), false).await?;
+    let next = return_to(query.next.as_deref());
     state.templates.page(
         "signup.html",
         &base,
-        context! { values => context!{}, errors => context!{} },
+        context! { values => context!{}, errors => context!{}, next },
     )
 }
 
@@ -73,32 +109,50 @@ async fn sign_up(
         password: form.password,
         locale: ctx.lang,
         client: ctx.client_ip,
+        next: form.next.as_deref().and_then(ReturnPath::parse),
     };
+    let next = return_to(form.next.as_deref());
     let scope = state.scope(ctx.tenant.id, Actor::Anonymous);
     match accounts::sign_up(&state.accounts(&ctx.tenant), &scope, input).await {
-        Ok(_) => Ok(Redirect::to("/signup/sent").into_response()),
+        Ok(_) => {
+            let to = match &next {
+                Some(next) => format!("/signup/sent?next={}", next.query),
+                None => "/signup/sent".to_owned(),
+            };
+            Ok(Redirect::to(&to).into_response())
+        }
         Err(error) => {
             let (status, errors, alert) = form_errors(error.into(), ctx.lang)?;
             let base = page_base(&ctx, None, Some(&session), false).await?;
             let values = context! { display_name => form.display_name, email => form.email };
-            let page =
-                state
-                    .templates
-                    .page("signup.html", &base, context! { values, errors, alert })?;
+            let page = state.templates.page(
+                "signup.html",
+                &base,
+                context! { values, errors, alert, next },
+            )?;
             Ok((status, page).into_response())
         }
     }
 }
 
-async fn sign_up_sent(State(state): State<AppState>, ctx: Ctx) -> AppResult<Html<String>> {
+async fn sign_up_sent(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(query): Query<NextQuery>,
+) -> AppResult<Html<String>> {
     let base = page_base(&ctx, None, None, false).await?;
-    state.templates.page("signup_sent.html", &base, context! {})
+    let next = return_to(query.next.as_deref());
+    state
+        .templates
+        .page("signup_sent.html", &base, context! { next })
 }
 
 #[derive(Deserialize)]
 struct TokenQuery {
     #[serde(default)]
     token: String,
+    #[serde(default)]
+    next: Option<String>,
 }
 
 /// Shows a button that confirms the address. Opening the link spends nothing: mail security
@@ -110,10 +164,11 @@ async fn verify_email_form(
     Query(query): Query<TokenQuery>,
 ) -> AppResult<Html<String>> {
     let base = page_base(&ctx, None, Some(&session), false).await?;
+    let next = return_to(query.next.as_deref());
     state.templates.page(
         "verify_result.html",
         &base,
-        context! { confirm => true, token => query.token },
+        context! { confirm => true, token => query.token, next },
     )
 }
 
@@ -123,18 +178,19 @@ async fn verify_email(
     PageForm(form): PageForm<TokenQuery>,
 ) -> AppResult<Response> {
     let base = page_base(&ctx, None, None, false).await?;
+    let next = return_to(form.next.as_deref());
     let scope = state.scope(ctx.tenant.id, Actor::Anonymous);
     match accounts::verify_email(&*state.storage, &scope, &form.token).await {
         Ok(_) => Ok(state
             .templates
-            .page("verify_result.html", &base, context! { ok => true })?
+            .page("verify_result.html", &base, context! { ok => true, next })?
             .into_response()),
         Err(error) => {
             let (status, _, alert) = form_errors(error.into(), ctx.lang)?;
             let page = state.templates.page(
                 "verify_result.html",
                 &base,
-                context! { ok => false, alert },
+                context! { ok => false, alert, next },
             )?;
             Ok((status, page).into_response())
         }
@@ -147,6 +203,8 @@ struct SignInForm {
     email: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    next: Option<String>,
 }
 
 fn sign_in_paths(kind: AccountKind) -> (&'static str, &'static str) {
@@ -161,13 +219,15 @@ async fn sign_in_form(
     ctx: &Ctx,
     session: &Session,
     kind: AccountKind,
+    next: Option<&str>,
 ) -> AppResult<Html<String>> {
     let base = page_base(ctx, None, Some(session), false).await?;
     let (action, _) = sign_in_paths(kind);
+    let next = return_to(next);
     state.templates.page(
         "signin.html",
         &base,
-        context! { kind => kind.as_str(), action, values => context!{} },
+        context! { kind => kind.as_str(), action, values => context!{}, next },
     )
 }
 
@@ -183,7 +243,9 @@ async fn sign_in(
         email: form.email.clone(),
         password: form.password,
         client: ctx.client_ip,
+        next: form.next.as_deref().and_then(ReturnPath::parse),
     };
+    let next = return_to(form.next.as_deref());
     let scope = state.scope(ctx.tenant.id, Actor::Anonymous);
     match accounts::sign_in(&state.accounts(&ctx.tenant), &scope, input).await {
         Ok(account) => {
@@ -197,7 +259,9 @@ async fn sign_in(
                 },
             )
             .await?;
-            Ok(Redirect::to(sign_in_paths(kind).1).into_response())
+            // Back to the page that asked for sign-in; the account's own page otherwise.
+            let to = next.map_or_else(|| sign_in_paths(kind).1.to_owned(), |n| n.path);
+            Ok(Redirect::to(&to).into_response())
         }
         Err(error) => {
             let (status, errors, alert) = form_errors(error.into(), ctx.lang)?;
@@ -207,7 +271,7 @@ async fn sign_in(
             let page = state.templates.page(
                 "signin.html",
                 &base,
-                context! { kind => kind.as_str(), action, values, errors, alert },
+                context! { kind => kind.as_str(), action, values, errors, alert, next },
             )?;
             Ok((status, page).into_response())
         }
@@ -218,8 +282,10 @@ async fn resident_sign_in_form(
     State(state): State<AppState>,
     ctx: Ctx,
     session: Session,
+    Query(query): Query<NextQuery>,
 ) -> AppResult<Html<String>> {
-    sign_in_form(&state, &ctx, &session, AccountKind::Resident).await
+    let next = query.next.as_deref();
+    sign_in_form(&state, &ctx, &session, AccountKind::Resident, next).await
 }
 
 async fn resident_sign_in(
@@ -235,8 +301,10 @@ async fn staff_sign_in_form(
     State(state): State<AppState>,
     ctx: Ctx,
     session: Session,
+    Query(query): Query<NextQuery>,
 ) -> AppResult<Html<String>> {
-    sign_in_form(&state, &ctx, &session, AccountKind::Staff).await
+    let next = query.next.as_deref();
+    sign_in_form(&state, &ctx, &session, AccountKind::Staff, next).await
 }
 
 async fn staff_sign_in(

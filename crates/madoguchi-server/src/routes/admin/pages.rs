@@ -9,7 +9,7 @@ use crate::state::AppState;
 use crate::view::page::staff_base;
 use crate::view::present::instant_label;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -17,7 +17,7 @@ use madoguchi_domain::{AccountKind, ErrorCode};
 use madoguchi_mail::OutboxMailer;
 use madoguchi_storage::JobStatus;
 use minijinja::context;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use time::format_description::well_known::Rfc3339;
 use tower_sessions::Session;
@@ -58,11 +58,22 @@ async fn outbox(
     )
 }
 
+#[derive(Deserialize, Default)]
+struct MessageQuery {
+    /// `1` for the stored `.eml` file itself, as the mail server would have received it.
+    #[serde(default)]
+    raw: String,
+}
+
+/// One message of the outbox, decoded by the mail adapter: sender, recipient, subject and the
+/// text as the resident reads them (or the stored file itself with `?raw=1`).
 async fn outbox_message(
     State(state): State<AppState>,
     ctx: Ctx,
+    session: Session,
     staff: StaffSession,
     Path(name): Path<String>,
+    Query(query): Query<MessageQuery>,
 ) -> AppResult<Response> {
     if !staff.access.may_read_outbox() {
         return Err(AppError::new(ErrorCode::Forbidden));
@@ -75,7 +86,28 @@ async fn outbox_message(
     let raw = OutboxMailer::read(dir, ctx.tenant.id, &name)
         .await
         .map_err(|_| AppError::new(ErrorCode::NotFound))?;
-    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], raw).into_response())
+    let readable = if query.raw == "1" {
+        None
+    } else {
+        madoguchi_mail::read_message(&raw)
+    };
+    let Some(mail) = readable else {
+        return Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], raw).into_response());
+    };
+    let base = staff_base(&ctx, &staff, &session).await?;
+    let message = context! {
+        name,
+        from => mail.from,
+        to => mail.to,
+        subject => mail.subject,
+        date => mail.date,
+        text => mail.text,
+        attachments => mail.attachments,
+    };
+    Ok(state
+        .templates
+        .page("admin/outbox_message.html", &base, context! { message })?
+        .into_response())
 }
 
 #[derive(Serialize)]
