@@ -44,6 +44,8 @@ pub const ACTIONS: &[&str] = &[
     "calendar.closing_day_removed",
     "calendar.office_days_set",
     "calendar.office_days_replaced",
+    // What the city offers its residents.
+    "city.capability_switched",
     // Accounts.
     "resident.signed_up",
     "resident.sign_up_existing",

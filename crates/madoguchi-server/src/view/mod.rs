@@ -9,3 +9,4 @@ pub mod line;
 pub mod month_calendar;
 pub mod page;
 pub mod present;
+pub mod stylesheets;
