@@ -396,7 +396,7 @@ async fn reservation_submit(
         Err(error) if shown_on_page(&error) && action == "cancel" => {
             let problems = FormProblems::refused(&error, lang, |f| {
                 let message = match f.field.as_str() {
-                    "reason" => text(lang, "staff_res_error_reason"),
+                    "reason" => reason_message(&form.reason, lang),
                     _ => f.code.message(lang).to_owned(),
                 };
                 (f.field.clone(), message)
@@ -540,7 +540,7 @@ async fn cancel_submit(
         Err(error) if shown_on_page(&error) => {
             let problems = FormProblems::refused(&error, lang, |f| {
                 let message = match f.field.as_str() {
-                    "reason" => text(lang, "staff_res_error_reason"),
+                    "reason" => reason_message(&form.reason, lang),
                     _ => f.code.message(lang).to_owned(),
                 };
                 (f.field.clone(), message)
