@@ -17,6 +17,7 @@ mod calendar_contract;
 mod calendar_usecases;
 mod clock;
 mod contract;
+mod day_sheet_pages;
 mod demo;
 mod feed_contract;
 mod flows_contract;
