@@ -294,6 +294,29 @@ function overflowing(page) {
   });
 }
 
+/**
+ * Tables drawn as stacked cards must still be tables to a screen reader: Chromium's own
+ * accessibility tree (not the DOM) has a table with column headers and cells for each of them.
+ */
+async function tableSemanticsKept(page) {
+  const tables = await page.locator('main table').count();
+  if (!tables) return [];
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    const { nodes } = await cdp.send('Accessibility.getFullAXTree');
+    const count = (role) => nodes.filter((n) => !n.ignored && n.role?.value === role).length;
+    const problems = [];
+    if (count('table') + count('grid') < tables) {
+      problems.push(`${tables} table(s) in the page, ${count('table')} in the accessibility tree`);
+    }
+    if (count('columnheader') === 0) problems.push('no column headers in the accessibility tree');
+    if (count('cell') + count('gridcell') + count('rowheader') === 0) problems.push('no cells in the accessibility tree');
+    return problems;
+  } finally {
+    await cdp.detach().catch(() => {});
+  }
+}
+
 async function checkPage(t, page, entry, { lang, viewport, label }) {
   await page.setViewportSize(viewport);
   const path = entry.path(fx);
@@ -311,6 +334,7 @@ async function checkPage(t, page, entry, { lang, viewport, label }) {
   }
   if (isHtml) {
     for (const cell of await narrowCells(page)) problems.push(`narrow cell: ${cell}`);
+    for (const lost of await tableSemanticsKept(page)) problems.push(`table semantics: ${lost}`);
   }
   if (entry.shot) {
     await page.screenshot({
