@@ -240,11 +240,12 @@ after(async () => {
 // ---------------------------------------------------------------------------------------------
 // The checks
 
-/** Table cells narrower than three characters of their own type, as readable lines. */
+/** Table cells (and list values) narrower than three characters of their own type. */
 function narrowCells(page) {
   return page.evaluate(() => {
     const found = [];
-    for (const cell of document.querySelectorAll('main td, main th')) {
+    // Values of a description list (dl.summary: term beside value) are squeezed the same way.
+    for (const cell of document.querySelectorAll('main td, main th, main dd')) {
       if (!cell.checkVisibility({ checkOpacity: true, checkVisibilityCSS: true })) continue;
       // A part only hidden visually (a header row on phones, a screen-reader label) is not seen.
       let clipped = false;
