@@ -5,11 +5,11 @@ use crate::http::Ctx;
 use crate::http::error::AppResult;
 use crate::state::AppState;
 use madoguchi_domain::account::StaffAccess;
-use madoguchi_domain::tokyo::start_of_tokyo_day;
+use madoguchi_domain::tokyo::{JST, start_of_tokyo_day};
 use madoguchi_domain::{DepartmentId, OfficeId};
-use madoguchi_storage::{DaySheetFilter, DaySheetRow};
+use madoguchi_storage::{DaySheetFilter, DaySheetRow, ReservationStatus};
 use serde::Serialize;
-use time::{Date, OffsetDateTime};
+use time::{Date, Duration, OffsetDateTime};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -83,9 +83,22 @@ pub(crate) async fn day_sheet_rows(
     office: Option<OfficeId>,
     department: Option<DepartmentId>,
 ) -> AppResult<Vec<DaySheetRow>> {
+    let until = date.next_day().unwrap_or(date);
+    rows_between(state, ctx, access, (date, until), office, department).await
+}
+
+/// The rows of the Tokyo days `from` (inclusive) to `until` (exclusive) a staff member may see.
+async fn rows_between(
+    state: &AppState,
+    ctx: &Ctx,
+    access: &StaffAccess,
+    (from, until): (Date, Date),
+    office: Option<OfficeId>,
+    department: Option<DepartmentId>,
+) -> AppResult<Vec<DaySheetRow>> {
     let filter = DaySheetFilter {
-        from: start_of_tokyo_day(date),
-        until: start_of_tokyo_day(date.next_day().unwrap_or(date)),
+        from: start_of_tokyo_day(from),
+        until: start_of_tokyo_day(until),
         office,
         department,
     };
@@ -104,4 +117,58 @@ pub(crate) async fn day_sheet_rows(
             access.may_handle_reservations(row.slot.office_id, department)
         })
         .collect())
+}
+
+/// How far ahead the sheet looks for the next day with bookings: about a quarter, the longest
+/// booking window of the demo services.
+const NEXT_BOOKED_DAY_HORIZON_DAYS: i64 = 92;
+
+/// How many days one look ahead reads, so a busy city reads a week of rows, not a quarter's.
+const NEXT_BOOKED_DAY_STEP_DAYS: i64 = 7;
+
+/// The first Tokyo day from `from` on (inclusive) that the city keeps open for the booking's
+/// office and that has a booking the staff member may see (held, confirmed, attended or a
+/// no-show; cancelled and expired ones are not work to do), within
+/// [`NEXT_BOOKED_DAY_HORIZON_DAYS`].
+pub(crate) async fn next_booked_day(
+    state: &AppState,
+    ctx: &Ctx,
+    access: &StaffAccess,
+    from: Date,
+    office: Option<OfficeId>,
+    department: Option<DepartmentId>,
+) -> AppResult<Option<Date>> {
+    let calendar = state
+        .catalogue
+        .calendar(&*state.storage, ctx.tenant.id)
+        .await?;
+    let horizon = from.saturating_add(Duration::days(NEXT_BOOKED_DAY_HORIZON_DAYS));
+    let mut start = from;
+    while start < horizon {
+        let until = start
+            .saturating_add(Duration::days(NEXT_BOOKED_DAY_STEP_DAYS))
+            .min(horizon);
+        let rows = rows_between(state, ctx, access, (start, until), office, department).await?;
+        let first = rows
+            .iter()
+            .filter(|row| {
+                !matches!(
+                    row.reservation.status,
+                    ReservationStatus::Cancelled | ReservationStatus::Expired
+                )
+            })
+            .map(|row| (row.slot.office_id, row.slot.starts_at.to_offset(JST).date()))
+            // A day the city closed after the booking was made is not a working day.
+            .filter(|(office, date)| calendar.is_open(*office, *date).unwrap_or(true))
+            .map(|(_, date)| date)
+            .min();
+        if first.is_some() {
+            return Ok(first);
+        }
+        if until == start {
+            break;
+        }
+        start = until;
+    }
+    Ok(None)
 }

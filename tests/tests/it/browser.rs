@@ -46,9 +46,25 @@ async fn pages_work_in_a_real_browser_and_pass_axe() -> anyhow::Result<()> {
     let mut options = Options::new(Backend::Sqlite);
     options.mail = MailTo::Outbox(outbox.path().to_path_buf());
     let app = spawn(options).await?.expect("sqlite app");
+    // Every role's demo sign-in, for the tests that visit the staff pages as each role.
+    let staff_logins = serde_json::Value::Array(
+        madoguchi_domain::Role::ALL
+            .into_iter()
+            .map(|role| {
+                let login = app.login(role);
+                serde_json::json!({"role": role.as_str(), "email": login.email, "password": login.password})
+            })
+            .collect(),
+    );
+    // MADOGUCHI_BROWSER_FILES (e.g. "layout.test.mjs") runs only those files while working on them.
+    let files: Vec<String> = std::env::var("MADOGUCHI_BROWSER_FILES")
+        .ok()
+        .map(|v| v.split_whitespace().map(str::to_owned).collect())
+        .filter(|v: &Vec<String>| !v.is_empty())
+        .unwrap_or_else(|| vec![".".to_owned()]);
     let output = tokio::process::Command::new("node")
         .args(["--test", "--test-reporter=spec", "--test-concurrency=1"])
-        .arg(".")
+        .args(&files)
         .current_dir(&dir)
         .env("BASE_URL", &app.url)
         // A Tokyo date a week or so ahead that the city keeps open, for tests that add slots.
@@ -64,6 +80,7 @@ async fn pages_work_in_a_real_browser_and_pass_axe() -> anyhow::Result<()> {
             "ADMIN_PASSWORD",
             &app.login(madoguchi_domain::Role::Admin).password,
         )
+        .env("STAFF_LOGINS", staff_logins.to_string())
         .env(
             "OUTBOX_DIR",
             madoguchi_mail::OutboxMailer::tenant_dir(outbox.path(), Some(app.tenant.id)),

@@ -12,7 +12,7 @@ use super::rules_by_service;
 use super::scope_of;
 use super::shown_on_page;
 use super::text;
-use crate::day_sheet::{DaySheetLine, day_sheet_line, day_sheet_rows};
+use crate::day_sheet::{DaySheetLine, day_sheet_line, day_sheet_rows, next_booked_day};
 use crate::http::Ctx;
 use crate::http::auth::StaffSession;
 use crate::http::error::{AppError, AppResult};
@@ -28,7 +28,7 @@ use axum::routing::{get, post};
 use madoguchi_booking::ServiceRules;
 use madoguchi_domain::account::StaffAccess;
 use madoguchi_domain::{DepartmentId, ErrorCode, Lang, OfficeId, ReservationId, ServiceId};
-use madoguchi_storage::{Attendance, DaySheetRow, Office, ReservationStatus, now_utc};
+use madoguchi_storage::{Attendance, DaySheetRow, Office, ReservationStatus};
 use madoguchi_usecases::Actor;
 use madoguchi_usecases::reservations as uc;
 use minijinja::context;
@@ -170,6 +170,8 @@ struct SheetRowView {
     marks: Vec<&'static str>,
     /// A reservation ahead of its day: attendance is recorded from the day on.
     mark_later: bool,
+    /// Whether the row offers 変更・キャンセル; a cancelled or expired one shows its state.
+    changeable: bool,
     error: Option<String>,
 }
 
@@ -201,6 +203,14 @@ struct SheetNotice {
     error_row: Option<(ReservationId, String)>,
     /// A reservation number that found nothing, shown again in the search box.
     not_found: Option<String>,
+    /// The sheet was asked for without a date and today has nothing: it shows the next
+    /// working day with bookings instead, and says so.
+    opened_ahead: bool,
+}
+
+/// Today in Tokyo by the node's clock (a test's `ManualClock` moves it).
+fn today(state: &AppState) -> Date {
+    tokyo_today(state.clock.now())
 }
 
 async fn render_sheet(
@@ -217,7 +227,7 @@ async fn render_sheet(
     let services = state.storage.list_services(ctx.tenant.id).await?;
     let rules = rules_by_service(&services);
     let offices = state.offices(ctx.tenant.id).await?;
-    let today = tokyo_today(now_utc());
+    let today = today(state);
     let mut counts = Counts::default();
     let rows: Vec<SheetRowView> = entries
         .iter()
@@ -259,6 +269,10 @@ async fn render_sheet(
                     Vec::new()
                 },
                 mark_later: !day_has_come && status == ReservationStatus::Confirmed,
+                changeable: !matches!(
+                    status,
+                    ReservationStatus::Cancelled | ReservationStatus::Expired
+                ),
                 error: notice
                     .error_row
                     .as_ref()
@@ -313,6 +327,21 @@ async fn render_sheet(
     };
     let today_href =
         (filter.date != today).then(|| format!("/staff/day-sheet?{}", filter.query_on(today)));
+    // From any day (today included) one click to the next day that has work.
+    let next_booked = match filter.date.next_day() {
+        Some(after) => {
+            next_booked_day(
+                state,
+                ctx,
+                &staff.access,
+                after,
+                filter.office,
+                filter.department,
+            )
+            .await?
+        }
+        None => None,
+    };
     let base = staff_base(ctx, staff, session).await?;
     state.templates.page(
         "staff/day_sheet.html",
@@ -328,6 +357,9 @@ async fn render_sheet(
             previous => day_link(filter.date.previous_day()),
             next => day_link(filter.date.next_day()),
             today_href,
+            today_label => date_label(today, lang),
+            next_booked => day_link(next_booked),
+            opened_ahead => notice.opened_ahead,
             csv_href => format!("/staff/day-sheet.csv?{}", filter.query_on(filter.date)),
             office_value => filter.office.map(|o| o.to_string()).unwrap_or_default(),
             department_value => filter.department.map(|d| d.to_string()).unwrap_or_default(),
@@ -351,14 +383,26 @@ async fn day_sheet(
     require_handler(&staff)?;
     let lang = ctx.lang;
     let scope = scope_of(&state, &ctx, &staff.access).await?;
-    let filter = SheetFilter::parse(
-        &query.date,
-        &query.office,
-        &query.department,
-        tokyo_today(now_utc()),
-        &scope,
-    )?;
+    let today = today(&state);
+    let mut filter =
+        SheetFilter::parse(&query.date, &query.office, &query.department, today, &scope)?;
     let mut notice = SheetNotice::default();
+    // Without a date the sheet opens on the first working day from today on that has bookings.
+    if query.date.trim().is_empty()
+        && let Some(day) = next_booked_day(
+            &state,
+            &ctx,
+            &staff.access,
+            today,
+            filter.office,
+            filter.department,
+        )
+        .await?
+        && day != today
+    {
+        filter.date = day;
+        notice.opened_ahead = true;
+    }
     match query.marked.as_str() {
         "attended" => notice.notice.push(text(lang, "staff_res_marked_attended")),
         "no_show" => notice.notice.push(text(lang, "staff_res_marked_no_show")),
@@ -402,7 +446,7 @@ async fn find_reservation(
         );
     }
     let sheet_scope = scope_of(&state, &ctx, &staff.access).await?;
-    let filter = SheetFilter::parse("", "", "", tokyo_today(now_utc()), &sheet_scope)?;
+    let filter = SheetFilter::parse("", "", "", today(&state), &sheet_scope)?;
     let notice = SheetNotice {
         alert: Some(text(lang, "staff_res_find_none")),
         not_found: Some(query.reference.chars().take(40).collect()),
@@ -476,7 +520,7 @@ async fn day_sheet_csv(
         &query.date,
         &query.office,
         &query.department,
-        tokyo_today(now_utc()),
+        today(&state),
         &scope,
     )?;
     let entries = sheet_entries(&state, &ctx, &staff.access, &filter).await?;
@@ -592,6 +636,7 @@ async fn attendance(
                 alert: Some(message.clone()),
                 error_row: Some((reservation.id, message)),
                 not_found: None,
+                opened_ahead: false,
             };
             let html = render_sheet(&state, &ctx, &session, &staff, &scope, filter, notice).await?;
             Ok((error.status, html).into_response())
