@@ -52,7 +52,7 @@ fn without_comments(css: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::without_comments;
+    use super::{APP_CSS, TOKENS_CSS, without_comments};
 
     #[test]
     fn comments_go_and_licences_strings_and_rules_stay() {
@@ -78,6 +78,24 @@ mod tests {
             slim.matches('{').count(),
             app.matches('{').count() - comment_braces(app)
         );
+    }
+
+    /// A block left open (a merge that dropped a `}`) makes browsers swallow every rule after
+    /// it, silently: each sheet's braces must pair up, in order.
+    #[test]
+    fn every_block_of_the_embedded_stylesheets_is_closed() {
+        for sheet in [APP_CSS.as_str(), TOKENS_CSS.as_str()] {
+            let mut depth = 0i32;
+            for c in sheet.chars() {
+                match c {
+                    '{' => depth += 1,
+                    '}' => depth -= 1,
+                    _ => {}
+                }
+                assert!(depth >= 0, "a '}}' closes nothing");
+            }
+            assert_eq!(depth, 0, "a block is left open");
+        }
     }
 
     /// Braces written inside comments of a sheet (they go with the comments).
