@@ -273,6 +273,9 @@ function narrowCells(page) {
       const style = getComputedStyle(cell);
       const em = parseFloat(style.fontSize);
       const content = cell.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+      // A description's value sized to its text ("1", "はい") on one line is short, not squeezed.
+      const lineHeight = parseFloat(style.lineHeight) || 1.5 * em;
+      if (cell.tagName === 'DD' && cell.getBoundingClientRect().height < 1.6 * lineHeight) continue;
       if (content + 0.5 < 3 * em) {
         found.push(
           `${cell.tagName.toLowerCase()} "${cell.innerText.trim().replace(/\s+/g, ' ').slice(0, 40)}": ` +
