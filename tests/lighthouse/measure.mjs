@@ -29,10 +29,12 @@ import {
 
 const log = (...args) => console.error(...args);
 
-/** Bytes on the wire of one GET (compressed when the server compresses), without decoding. */
-function wireBytes(address, cookies) {
+/** Bytes of one GET's body as sent: compressed when `compressed` and the server compresses. */
+function bodyBytes(address, { cookies, lang, compressed }) {
+  const headers = { cookie: cookies, 'accept-language': lang };
+  if (compressed) headers['accept-encoding'] = 'br, gzip';
   return new Promise((resolve, reject) => {
-    const request = http.get(address, { headers: { cookie: cookies, 'accept-encoding': 'br, gzip' } }, (response) => {
+    const request = http.get(address, { headers }, (response) => {
       let bytes = 0;
       response.on('data', (chunk) => {
         bytes += chunk.length;
@@ -44,26 +46,25 @@ function wireBytes(address, cookies) {
 }
 
 /**
- * The page's weight: bytes of its HTML and of the stylesheets and scripts it loads, as stored
- * (uncompressed) and as sent to a browser that accepts compression, fetched uncached.
+ * A page's weight in one language: bytes of its HTML and of the stylesheets and scripts it
+ * loads, as stored (uncompressed) and as sent to a browser that accepts compression (`wire`),
+ * fetched uncached.
  */
-async function weigh(page, cookies) {
-  const sources = await page.evaluate(() => ({
-    css: [...document.querySelectorAll('link[rel="stylesheet"][href]')].map((l) => l.href),
-    js: [...document.querySelectorAll('script[src]')].map((s) => s.src),
-  }));
-  const sum = async (urls, measure) => {
+async function weigh(address, sources, cookies, lang) {
+  const sum = async (urls, compressed) => {
     let total = 0;
-    for (const u of urls) total += await measure(u);
+    for (const u of urls) total += await bodyBytes(u, { cookies, lang, compressed });
     return total;
   };
-  const raw = async (u) => (await (await page.request.get(u)).body()).length;
-  const wire = (u) => wireBytes(u, cookies);
+  const options = { cookies, lang };
   return {
-    html: await raw(page.url()),
-    css: await sum(sources.css, raw),
-    js: await sum(sources.js, raw),
-    wire: (await wire(page.url())) + (await sum(sources.css, wire)) + (await sum(sources.js, wire)),
+    html: await bodyBytes(address, { ...options, compressed: false }),
+    css: await sum(sources.css, false),
+    js: await sum(sources.js, false),
+    wire:
+      (await bodyBytes(address, { ...options, compressed: true })) +
+      (await sum(sources.css, true)) +
+      (await sum(sources.js, true)),
   };
 }
 
@@ -178,7 +179,11 @@ async function main() {
     await browser.close();
     throw err;
   }
-  const cookies = (await context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
+  // The session only: the language is chosen per run by Accept-Language.
+  const cookies = (await context.cookies())
+    .filter((c) => c.name !== 'lang')
+    .map((c) => `${c.name}=${c.value}`)
+    .join('; ');
 
   const chrome = await chromeLauncher.launch({
     chromePath: CHROMIUM_PATH,
@@ -186,27 +191,37 @@ async function main() {
   });
   const results = [];
   try {
-    for (const { name, path } of walk) {
-      await visit(page, path);
-      const weight = await weigh(page, cookies);
-      const run = await lighthouse(url(path), {
-        port: chrome.port,
-        output: 'json',
-        logLevel: 'error',
-        onlyCategories: ['accessibility'],
-        // Keep the resident's session: Lighthouse would clear cookies between pages.
-        disableStorageReset: true,
-        extraHeaders: { Cookie: cookies, 'Accept-Language': 'ja' },
-      });
-      const category = run.lhr.categories.accessibility;
-      const failed = Object.values(run.lhr.audits)
-        .filter((a) => a.score !== null && a.score < 1 && category.auditRefs.some((r) => r.id === a.id && r.weight > 0))
-        .map((a) => a.id);
-      if (new URL(run.lhr.finalDisplayedUrl).pathname !== path) {
-        throw new Error(`Lighthouse measured ${run.lhr.finalDisplayedUrl}, not ${path}: was the session lost?`);
+    for (const lang of ['ja', 'en']) {
+      for (const { name, path } of walk) {
+        await visit(page, path);
+        const sources = await page.evaluate(() => ({
+          css: [...document.querySelectorAll('link[rel="stylesheet"][href]')].map((l) => l.href),
+          js: [...document.querySelectorAll('script[src]')].map((s) => s.src),
+        }));
+        const weight = await weigh(url(path), sources, cookies, lang);
+        const run = await lighthouse(url(path), {
+          port: chrome.port,
+          output: 'json',
+          logLevel: 'error',
+          onlyCategories: ['accessibility'],
+          // Keep the resident's session: Lighthouse would clear cookies between pages.
+          disableStorageReset: true,
+          extraHeaders: { Cookie: cookies, 'Accept-Language': lang },
+        });
+        if (new URL(run.lhr.finalDisplayedUrl).pathname !== path) {
+          throw new Error(`Lighthouse measured ${run.lhr.finalDisplayedUrl}, not ${path}: was the session lost?`);
+        }
+        const category = run.lhr.categories.accessibility;
+        const failed = Object.values(run.lhr.audits)
+          .filter((a) => a.score !== null && a.score < 1 && category.auditRefs.some((r) => r.id === a.id && r.weight > 0))
+          .map((a) => a.id);
+        const accessibility = Math.round(category.score * 100);
+        results.push({ name, path, lang, accessibility, failed, ...weight });
+        log(
+          `${lang} ${name.padEnd(18)} "${await page.title()}" a11y ${String(accessibility).padStart(3)}  html ${weight.html}  css ${weight.css}  ` +
+            `js ${weight.js}  wire ${weight.wire}${failed.length ? `  failed: ${failed.join(', ')}` : ''}`,
+        );
       }
-      results.push({ name, path, accessibility: Math.round(category.score * 100), failed, ...weight });
-      log(`${name.padEnd(18)} a11y ${String(Math.round(category.score * 100)).padStart(3)}  html ${weight.html}  css ${weight.css}  js ${weight.js}  wire ${weight.wire}${failed.length ? `  failed: ${failed.join(', ')}` : ''}`);
     }
   } finally {
     await chrome.kill();

@@ -34,6 +34,7 @@ struct Measured {
 struct PageFigures {
     name: String,
     path: String,
+    lang: String,
     accessibility: u64,
     failed: Vec<String>,
     html: u64,
@@ -105,13 +106,14 @@ pub async fn run(args: PagesArgs) -> anyhow::Result<()> {
         "Lighthouse {} (accessibility), Chromium at 360 px",
         measured.lighthouse
     );
-    println!("| page | path | accessibility | HTML B | CSS B | JS B | total B | sent B |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("| page | path | lang | accessibility | HTML B | CSS B | JS B | total B | sent B |");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for page in &measured.pages {
         println!(
-            "| {} | `{}` | {}{} | {} | {} | {} | {} | {} |",
+            "| {} | `{}` | {} | {}{} | {} | {} | {} | {} | {} |",
             page.name,
             page.path,
+            page.lang,
             page.accessibility,
             if page.failed.is_empty() {
                 String::new()
