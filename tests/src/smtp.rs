@@ -79,6 +79,34 @@ impl MailSink {
         }
     }
 
+    /// Waits until a message to `to` for which `wanted` holds arrives (up to `timeout`), and
+    /// returns the latest such. Unlike [`Self::wait_for`], an earlier mail to the same address
+    /// (a sign-up's verification, say) does not answer for the one a test is waiting for.
+    pub async fn wait_for_where(
+        &self,
+        to: &str,
+        timeout: Duration,
+        wanted: impl Fn(&ReceivedMail) -> bool,
+    ) -> anyhow::Result<ReceivedMail> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.arrived.notified();
+            if let Some(mail) = self
+                .messages
+                .lock()
+                .await
+                .iter()
+                .rev()
+                .find(|m| m.rcpt_to.iter().any(|r| r == to) && wanted(m))
+            {
+                return Ok(mail.clone());
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                anyhow::bail!("no such mail to {to} within {timeout:?}");
+            }
+        }
+    }
+
     /// Waits until at least `count` messages went to `to` (up to `timeout`), and returns the
     /// last of them.
     pub async fn wait_for_nth(
