@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { ARTIFACTS_DIR, expectNoAxeViolations, fillSignIn, launchBrowser, submitAndWaitFor, visit, withPage } from './support.mjs';
+import { ARTIFACTS_DIR, expectNoAxeViolations, fillSignIn, launchBrowser, saveScreenshot, submitAndWaitFor, visit, withPage } from './support.mjs';
 
 const ADMIN_EMAIL = process.env.ADMIN_EMAIL;
 const ADMIN_PASSWORD = process.env.ADMIN_PASSWORD;
@@ -39,7 +39,7 @@ async function noSidewaysScroll(page, label) {
 }
 
 async function screenshot(page, name) {
-  await page.screenshot({ path: join(SCREENS, `${name}.png`), fullPage: true });
+  await saveScreenshot(page, join(SCREENS, `${name}.png`));
 }
 
 test('at 1280 px the staff header is one line of menus that open from the keyboard', async (t) => {

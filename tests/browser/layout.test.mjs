@@ -21,6 +21,7 @@ import {
   fillSignIn,
   launchBrowser,
   newPage,
+  saveScreenshot,
   outboxDir,
   submitAndWaitFor,
   uniqueEmail,
@@ -351,12 +352,7 @@ async function checkPage(t, page, entry, { lang, viewport, label }) {
     for (const cell of await narrowCells(page)) problems.push(`narrow cell: ${cell}`);
     for (const lost of await tableSemanticsKept(page)) problems.push(`table semantics: ${lost}`);
   }
-  if (entry.shot) {
-    await page.screenshot({
-      path: join(SCREENSHOTS, `${lang}-${viewport.width}-${entry.name}.png`),
-      fullPage: true,
-    });
-  }
+  if (entry.shot) await saveScreenshot(page, join(SCREENSHOTS, `${lang}-${viewport.width}-${entry.name}.png`));
   assert.deepEqual(problems, [], `${path} at ${viewport.width}px (${lang}, ${label})`);
   if (isHtml) await expectNoAxeViolations(page, `${entry.name} ${lang} ${viewport.width}px`);
 }

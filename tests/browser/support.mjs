@@ -135,6 +135,23 @@ export async function withPage(browser, t, fn, options) {
   }
 }
 
+/**
+ * A full-page screenshot for the reviewer. Chromium now and then answers "Unable to capture
+ * screenshot" when a capture follows a viewport change too closely: try again after a frame,
+ * and fail only if it keeps refusing.
+ */
+export async function saveScreenshot(page, path) {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await page.screenshot({ path, fullPage: true });
+      return;
+    } catch (err) {
+      if (attempt >= 4) throw err;
+      await page.waitForTimeout(250 * attempt);
+    }
+  }
+}
+
 export async function saveArtifacts(page, name) {
   try {
     if (page.isClosed()) return;
