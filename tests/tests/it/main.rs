@@ -37,6 +37,7 @@ mod outbox_pages;
 mod privacy;
 mod probe_reservations;
 mod questions;
+mod reference_contract;
 mod reservations;
 mod restart;
 mod return_path;
