@@ -327,6 +327,43 @@ pub(super) fn reason_message(reason: &str, lang: Lang) -> String {
     }
 }
 
+/// A refused change or cancellation's problems by field, the reason's in its own words.
+fn reason_problems(error: &AppError, reason: &str, lang: Lang) -> FormProblems {
+    FormProblems::refused(error, lang, |f| {
+        let message = match f.field.as_str() {
+            "reason" => reason_message(reason, lang),
+            _ => f.code.message(lang).to_owned(),
+        };
+        (f.field.clone(), message)
+    })
+}
+
+/// A refused cancellation, shown again on the confirmation page where its reason is asked, with
+/// the reservation as it is now (another clerk may have cancelled it meanwhile).
+async fn cancel_refused(
+    state: &AppState,
+    ctx: &Ctx,
+    session: &Session,
+    staff: &StaffSession,
+    id: Uuid,
+    reason: &str,
+    error: &AppError,
+) -> AppResult<Response> {
+    let problems = reason_problems(error, reason, ctx.lang);
+    let current = handled_reservation(state, ctx, staff, id).await?;
+    let html = render_cancel(
+        state,
+        ctx,
+        session,
+        staff,
+        &current,
+        reason,
+        Some(&problems),
+    )
+    .await?;
+    Ok(problems.respond(html))
+}
+
 async fn reservation_submit(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -394,25 +431,7 @@ async fn reservation_submit(
         // A cancellation posted here (as before the confirmation page) is shown again on the
         // confirmation page, where its reason is asked.
         Err(error) if shown_on_page(&error) && action == "cancel" => {
-            let problems = FormProblems::refused(&error, lang, |f| {
-                let message = match f.field.as_str() {
-                    "reason" => reason_message(&form.reason, lang),
-                    _ => f.code.message(lang).to_owned(),
-                };
-                (f.field.clone(), message)
-            });
-            let current = handled_reservation(&state, &ctx, &staff, id).await?;
-            let html = render_cancel(
-                &state,
-                &ctx,
-                &session,
-                &staff,
-                &current,
-                &form.reason,
-                Some(&problems),
-            )
-            .await?;
-            Ok(problems.respond(html))
+            cancel_refused(&state, &ctx, &session, &staff, id, &form.reason, &error).await
         }
         Err(error) if shown_on_page(&error) => {
             let problems = FormProblems::refused(&error, lang, |f| {
@@ -523,7 +542,6 @@ async fn cancel_submit(
     PageForm(form): PageForm<CancelForm>,
 ) -> AppResult<Response> {
     require_handler(&staff)?;
-    let lang = ctx.lang;
     let reservation = handled_reservation(&state, &ctx, &staff, id).await?;
     let actor = By {
         account: staff.account.id,
@@ -538,26 +556,7 @@ async fn cancel_submit(
     {
         Ok(_) => Ok(Redirect::to(&format!("/staff/reservations/{id}?cancelled=1")).into_response()),
         Err(error) if shown_on_page(&error) => {
-            let problems = FormProblems::refused(&error, lang, |f| {
-                let message = match f.field.as_str() {
-                    "reason" => reason_message(&form.reason, lang),
-                    _ => f.code.message(lang).to_owned(),
-                };
-                (f.field.clone(), message)
-            });
-            // Shown as it is now: another clerk may have cancelled it meanwhile.
-            let current = handled_reservation(&state, &ctx, &staff, id).await?;
-            let html = render_cancel(
-                &state,
-                &ctx,
-                &session,
-                &staff,
-                &current,
-                &form.reason,
-                Some(&problems),
-            )
-            .await?;
-            Ok(problems.respond(html))
+            cancel_refused(&state, &ctx, &session, &staff, id, &form.reason, &error).await
         }
         Err(error) => Err(error),
     }
