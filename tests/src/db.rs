@@ -268,6 +268,11 @@ pub trait Backend: Storage + Clone + 'static {
     /// Runs a query returning one integer, such as `SELECT count(*) FROM ...`.
     fn query_i64(&self, sql: &'static str)
     -> impl Future<Output = Result<i64, sqlx::Error>> + Send;
+    /// Runs several statements in one transaction (committed only if all succeed).
+    fn execute_script(
+        &self,
+        sql: &'static str,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
     /// The newest migration the backend's crate ships.
     fn binary_schema_version(&self) -> i64;
 }
@@ -275,6 +280,12 @@ pub trait Backend: Storage + Clone + 'static {
 impl Backend for SqliteStorage {
     async fn execute_raw(&self, sql: &'static str) -> Result<u64, sqlx::Error> {
         Ok(sqlx::query(sql).execute(self.pool()).await?.rows_affected())
+    }
+
+    async fn execute_script(&self, sql: &'static str) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::raw_sql(sql).execute(&mut *tx).await?;
+        tx.commit().await
     }
 
     async fn query_i64(&self, sql: &'static str) -> Result<i64, sqlx::Error> {
@@ -289,6 +300,12 @@ impl Backend for SqliteStorage {
 impl Backend for PgStorage {
     async fn execute_raw(&self, sql: &'static str) -> Result<u64, sqlx::Error> {
         Ok(sqlx::query(sql).execute(self.pool()).await?.rows_affected())
+    }
+
+    async fn execute_script(&self, sql: &'static str) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::raw_sql(sql).execute(&mut *tx).await?;
+        tx.commit().await
     }
 
     async fn query_i64(&self, sql: &'static str) -> Result<i64, sqlx::Error> {

@@ -85,3 +85,19 @@ id_type!(
     /// A reservation of a slot.
     ReservationId
 );
+id_type!(
+    /// An amount owed to the city (調定).
+    ReceivableId
+);
+id_type!(
+    /// One payment towards a receivable.
+    PaymentId
+);
+id_type!(
+    /// A refund (還付) of a payment.
+    RefundId
+);
+id_type!(
+    /// One balanced entry of the ledger.
+    LedgerEntryId
+);

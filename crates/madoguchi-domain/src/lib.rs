@@ -25,7 +25,8 @@ pub use clock::{Clock, ManualClock};
 pub use error::ErrorCode;
 pub use idempotency::IdempotencyKey;
 pub use ids::{
-    AccountId, AuditId, DepartmentId, JobId, OfficeId, ReservationId, ServiceId, SlotId, TenantId,
+    AccountId, AuditId, DepartmentId, JobId, LedgerEntryId, OfficeId, PaymentId, ReceivableId,
+    RefundId, ReservationId, ServiceId, SlotId, TenantId,
 };
 pub use lang::Lang;
 pub use money::Yen;

@@ -13,6 +13,7 @@ mod feeds;
 mod jobs;
 mod line;
 mod org;
+mod payments;
 mod sessions;
 mod suspensions;
 mod tenants;

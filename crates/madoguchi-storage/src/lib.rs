@@ -14,6 +14,7 @@ pub mod capabilities;
 pub mod feeds;
 pub mod line;
 pub mod outbox;
+pub mod payments;
 pub mod records;
 pub mod suspensions;
 pub mod waitlist;
@@ -28,6 +29,7 @@ use madoguchi_domain::{
     AccountId, AccountKind, DepartmentId, Email, JobId, OfficeId, RoleAssignment, TenantId,
 };
 pub use outbox::*;
+pub use payments::*;
 pub use records::*;
 pub use suspensions::*;
 use time::OffsetDateTime;
@@ -69,6 +71,10 @@ pub enum StorageError {
     /// `list_services` skips such a row and logs its id, so one bad row cannot hide the others.
     #[error("the stored rules of service {0} no longer decode")]
     UnreadableRules(madoguchi_domain::ServiceId),
+    /// The database refused a payment change for a municipal or bookkeeping rule, decided by
+    /// `madoguchi-payments` under the row lock (the code says which); nothing was written.
+    #[error("payment refused: {0}")]
+    PaymentRule(madoguchi_domain::ErrorCode),
     #[error("database error: {0}")]
     Other(String),
 }
@@ -318,6 +324,7 @@ pub trait Storage:
     + WaitlistStore
     + SuspensionStore
     + CapabilityStore
+    + PaymentStore
 {
 }
 
@@ -336,6 +343,7 @@ impl<T> Storage for T where
         + WaitlistStore
         + SuspensionStore
         + CapabilityStore
+        + PaymentStore
 {
 }
 

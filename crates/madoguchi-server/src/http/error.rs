@@ -60,7 +60,28 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | InvalidIdempotencyKey
         | IdempotencyKeyReused
         | InvalidServiceRules
-        | InvalidHolidayFile => StatusCode::UNPROCESSABLE_ENTITY,
+        | InvalidHolidayFile
+        | AmountNotPositive
+        | AmountOverLimit
+        | CurrencyNotJpy
+        | InvalidRevenueCategory
+        | PaymentMethodNotOffered
+        | TaxNotPayableAtCounter
+        | PaymentExceedsOutstanding
+        | MixedPaymentMethods
+        | InstalmentsNotAllowed
+        | SlipNumberRequired
+        | InvalidSlipNumber
+        | RefundExceedsPaid => StatusCode::UNPROCESSABLE_ENTITY,
+        ReceivableClosed
+        | ReceivableAlreadyPaid
+        | ReceivableHasPayments
+        | PaymentInProgress
+        | RefundNotPending
+        | PaymentNotRefundable => StatusCode::CONFLICT,
+        RefundSelfApproval => StatusCode::FORBIDDEN,
+        WebhookSignatureInvalid => StatusCode::BAD_REQUEST,
+        PaymentProviderUnavailable => StatusCode::BAD_GATEWAY,
         SlotFull
         | BookingNotOpen
         | BookingClosed
