@@ -289,6 +289,13 @@ fn fitted(
     fit(text, style, max_width_mm, MIN_TEXT_PT).ok_or(PdfError::TextTooLong { field })
 }
 
+/// An amount's style in the table's amount column: smaller for amounts of many digits. Every
+/// `i64` fits at the minimum size, so there is nothing to refuse.
+fn amount_style(amount: &str, style: TextStyle) -> TextStyle {
+    let width_mm = RIGHT_MM - DESCRIPTION_COLUMN_END_MM - 2.0 * PAD_MM;
+    fit(amount, style, width_mm, MIN_TEXT_PT).unwrap_or(style.with_size(MIN_TEXT_PT))
+}
+
 fn receipt_page(receipt: &Checked<'_>, labels: &Labels) -> Result<Page, PdfError> {
     let lang = receipt.lang;
     let mut page = Page::a4();
@@ -497,6 +504,7 @@ fn receipt_page(receipt: &Checked<'_>, labels: &Labels) -> Result<Page, PdfError
         {
             let baseline_mm = lines_top_mm + LINE_HEIGHT_MM * index as f32 + 5.6;
             let amount = line.amount.to_string();
+            let amount_style = amount_style(&amount, BODY);
             t.row(|r| {
                 r.cell(|c| {
                     c.text(
@@ -515,11 +523,12 @@ fn receipt_page(receipt: &Checked<'_>, labels: &Labels) -> Result<Page, PdfError
                     );
                 })
                 .cell(|c| {
-                    c.text_right(amount_right_mm, baseline_mm, &amount, BODY);
+                    c.text_right(amount_right_mm, baseline_mm, &amount, amount_style);
                 });
             });
         }
         let total_baseline_mm = total_top_mm + 6.3;
+        let total_in_table_style = amount_style(&total, TextStyle::bold(11.0));
         t.row(|r| {
             r.row_header(2, |c| {
                 c.text(
@@ -534,7 +543,7 @@ fn receipt_page(receipt: &Checked<'_>, labels: &Labels) -> Result<Page, PdfError
                     amount_right_mm,
                     total_baseline_mm,
                     &total,
-                    TextStyle::bold(11.0),
+                    total_in_table_style,
                 );
             });
         });
@@ -604,4 +613,373 @@ fn receipt_page(receipt: &Checked<'_>, labels: &Labels) -> Result<Page, PdfError
         });
     }
     Ok(page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::{date, datetime};
+
+    fn receipt() -> Receipt {
+        Receipt {
+            city_name: "みどり市".to_owned(),
+            receipt_number: "R-2026-000123".to_owned(),
+            issued_on: date!(2026 - 12 - 07),
+            payer_name: "山田 太郎".to_owned(),
+            lines: vec![
+                ReceiptLine {
+                    revenue_category: "使用料".to_owned(),
+                    description: "市民会館 ホール".to_owned(),
+                    amount_yen: 19_400,
+                },
+                ReceiptLine {
+                    revenue_category: "手数料".to_owned(),
+                    description: "住民票の写し（2通）".to_owned(),
+                    amount_yen: 600,
+                },
+            ],
+            method_label: "クレジットカード（Visa）".to_owned(),
+            paid_at: datetime!(2026-12-07 05:05:30 UTC),
+            office_name: Some("市民課".to_owned()),
+            note: None,
+            lang: Lang::Ja,
+        }
+    }
+
+    fn page_texts(receipt: &Receipt) -> Vec<String> {
+        let checked = check(receipt).expect("valid");
+        let page = receipt_page(&checked, &Labels::of(receipt.lang)).expect("lays out");
+        page.texts().into_iter().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn the_issue_date_is_written_as_year_month_day_in_japanese() {
+        assert_eq!(
+            format_date(date!(2026 - 12 - 07), Lang::Ja),
+            "2026年12月7日"
+        );
+    }
+
+    #[test]
+    fn the_issue_date_is_written_as_month_day_year_in_english() {
+        assert_eq!(
+            format_date(date!(2026 - 12 - 07), Lang::En),
+            "December 7, 2026"
+        );
+    }
+
+    #[test]
+    fn the_payment_instant_is_shown_on_a_tokyo_clock() {
+        assert_eq!(
+            format_tokyo_instant(datetime!(2026-12-07 05:05:30 UTC), Lang::Ja),
+            "2026年12月7日 14:05"
+        );
+        assert_eq!(
+            format_tokyo_instant(datetime!(2026-12-07 05:05:30 UTC), Lang::En),
+            "December 7, 2026, 14:05 (JST)"
+        );
+    }
+
+    #[test]
+    fn a_payment_late_in_the_utc_evening_is_the_next_day_in_tokyo() {
+        assert_eq!(
+            format_tokyo_instant(datetime!(2026-12-31 20:30 UTC), Lang::Ja),
+            "2027年1月1日 05:30"
+        );
+    }
+
+    #[test]
+    fn an_instant_given_with_another_offset_is_still_shown_in_tokyo_time() {
+        assert_eq!(
+            format_tokyo_instant(datetime!(2026-12-07 06:05 +01:00), Lang::Ja),
+            "2026年12月7日 14:05"
+        );
+    }
+
+    #[test]
+    fn the_page_reads_title_number_payer_amount_lines_total_method_and_issuer_in_order() {
+        assert_eq!(
+            page_texts(&receipt()),
+            vec![
+                "領収書",
+                "領収書番号",
+                "R-2026-000123",
+                "発行日",
+                "2026年12月7日",
+                "山田 太郎",
+                "様",
+                "金額",
+                "¥20,000",
+                "内訳",
+                "歳入科目",
+                "内容",
+                "金額",
+                "使用料",
+                "市民会館 ホール",
+                "¥19,400",
+                "手数料",
+                "住民票の写し（2通）",
+                "¥600",
+                "合計",
+                "¥20,000",
+                "お支払い方法",
+                "クレジットカード（Visa）",
+                "お支払い日時",
+                "2026年12月7日 14:05",
+                "上記の金額を領収しました。",
+                "みどり市",
+                "市民課",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_english_receipt_has_english_labels_and_no_honorific() {
+        let texts = page_texts(&Receipt {
+            lang: Lang::En,
+            ..receipt()
+        });
+        for label in [
+            "Receipt",
+            "Received from",
+            "Total",
+            "Payment method",
+            "Paid at",
+        ] {
+            assert!(texts.iter().any(|t| t == label), "{label} missing");
+        }
+        assert!(!texts.iter().any(|t| t == "様"));
+        assert!(texts.iter().any(|t| t == "山田 太郎"));
+    }
+
+    #[test]
+    fn a_note_is_printed_under_the_payment_details() {
+        let texts = page_texts(&Receipt {
+            note: Some("施設予約番号 K7QX-3MPA".to_owned()),
+            ..receipt()
+        });
+        let note_label = texts.iter().position(|t| t == "備考").expect("note label");
+        assert_eq!(texts[note_label + 1], "施設予約番号 K7QX-3MPA");
+    }
+
+    #[test]
+    fn a_blank_note_and_a_blank_office_are_left_out() {
+        let texts = page_texts(&Receipt {
+            note: Some("  ".to_owned()),
+            office_name: Some("\u{3000}".to_owned()),
+            ..receipt()
+        });
+        assert!(!texts.iter().any(|t| t == "備考"));
+        assert_eq!(texts.last().map(String::as_str), Some("みどり市"));
+    }
+
+    #[test]
+    fn texts_are_printed_trimmed() {
+        let texts = page_texts(&Receipt {
+            payer_name: "  山田 太郎　".to_owned(),
+            ..receipt()
+        });
+        assert!(texts.iter().any(|t| t == "山田 太郎"));
+    }
+
+    #[test]
+    fn a_receipt_without_lines_is_refused() {
+        let refused = render_receipt(&Receipt {
+            lines: Vec::new(),
+            ..receipt()
+        });
+        assert_eq!(refused, Err(PdfError::NoLines));
+    }
+
+    #[test]
+    fn more_lines_than_the_page_holds_are_refused() {
+        let line = receipt().lines[0].clone();
+        let refused = render_receipt(&Receipt {
+            lines: vec![line; MAX_LINES + 1],
+            ..receipt()
+        });
+        assert_eq!(refused, Err(PdfError::TooManyLines { max_lines: 10 }));
+    }
+
+    #[test]
+    fn a_line_of_zero_yen_is_refused() {
+        let mut zero = receipt();
+        zero.lines[1].amount_yen = 0;
+        assert_eq!(
+            render_receipt(&zero),
+            Err(PdfError::AmountNotPositive { index: 1 })
+        );
+    }
+
+    #[test]
+    fn a_negative_line_is_refused() {
+        let mut refund = receipt();
+        refund.lines[0].amount_yen = -600;
+        assert_eq!(
+            render_receipt(&refund),
+            Err(PdfError::AmountNotPositive { index: 0 })
+        );
+    }
+
+    #[test]
+    fn a_total_past_the_largest_i64_is_refused() {
+        let mut huge = receipt();
+        huge.lines[0].amount_yen = i64::MAX;
+        assert_eq!(render_receipt(&huge), Err(PdfError::TotalOverflow));
+    }
+
+    #[test]
+    fn the_largest_total_there_is_still_fits_its_box() {
+        let mut huge = receipt();
+        huge.lines[0].amount_yen = i64::MAX - 600;
+        let pdf = render_receipt(&huge).expect("renders");
+        assert!(pdf.starts_with(b"%PDF-"));
+    }
+
+    #[test]
+    fn a_control_character_in_any_text_is_refused_with_its_field() {
+        type Spoil = fn(&mut Receipt);
+        let cases: [(Spoil, Field); 5] = [
+            (|r| r.payer_name = "山田\n太郎".to_owned(), Field::PayerName),
+            (
+                |r| r.city_name = "みどり\u{0}市".to_owned(),
+                Field::CityName,
+            ),
+            (|r| r.note = Some("abc\u{202E}txt".to_owned()), Field::Note),
+            (
+                |r| r.lines[1].description = "住民票\t2通".to_owned(),
+                Field::LineDescription(1),
+            ),
+            (
+                |r| r.method_label = "現金\u{85}".to_owned(),
+                Field::MethodLabel,
+            ),
+        ];
+        for (spoil, field) in cases {
+            let mut spoilt = receipt();
+            spoil(&mut spoilt);
+            assert_eq!(
+                render_receipt(&spoilt),
+                Err(PdfError::ControlCharacter { field })
+            );
+        }
+    }
+
+    #[test]
+    fn a_blank_payer_name_is_refused() {
+        let refused = render_receipt(&Receipt {
+            payer_name: " \u{3000}\u{200B}".to_owned(),
+            ..receipt()
+        });
+        assert_eq!(
+            refused,
+            Err(PdfError::EmptyText {
+                field: Field::PayerName
+            })
+        );
+    }
+
+    #[test]
+    fn a_blank_revenue_category_is_refused_with_its_line() {
+        let mut blank = receipt();
+        blank.lines[1].revenue_category = String::new();
+        assert_eq!(
+            render_receipt(&blank),
+            Err(PdfError::EmptyText {
+                field: Field::LineCategory(1)
+            })
+        );
+    }
+
+    #[test]
+    fn a_character_the_font_lacks_is_refused_rather_than_printed_as_a_box() {
+        let refused = render_receipt(&Receipt {
+            payer_name: "山田 太郎 😀".to_owned(),
+            ..receipt()
+        });
+        assert_eq!(
+            refused,
+            Err(PdfError::UnsupportedCharacter {
+                field: Field::PayerName
+            })
+        );
+    }
+
+    #[test]
+    fn a_long_description_is_set_smaller_to_fit_its_column() {
+        let mut long = receipt();
+        long.lines[0].description = "市民会館 大ホール 舞台・客席一式（12月20日 午後）".to_owned();
+        let checked = check(&long).expect("valid");
+        let page = receipt_page(&checked, &Labels::of(Lang::Ja));
+        assert!(page.is_ok());
+    }
+
+    #[test]
+    fn a_description_too_long_even_when_set_small_is_refused() {
+        let mut long = receipt();
+        long.lines[1].description = "住民票".repeat(20);
+        assert_eq!(
+            render_receipt(&long),
+            Err(PdfError::TextTooLong {
+                field: Field::LineDescription(1)
+            })
+        );
+    }
+
+    #[test]
+    fn a_text_past_the_character_limit_is_refused_before_it_is_measured() {
+        let refused = render_receipt(&Receipt {
+            note: Some("あ".repeat(MAX_TEXT_CHARS + 1)),
+            ..receipt()
+        });
+        assert_eq!(refused, Err(PdfError::TextTooLong { field: Field::Note }));
+    }
+
+    #[test]
+    fn a_full_page_of_lines_renders() {
+        let line = receipt().lines[0].clone();
+        let full = Receipt {
+            lines: vec![line; MAX_LINES],
+            note: Some("備考の例".to_owned()),
+            ..receipt()
+        };
+        assert!(render_receipt(&full).is_ok());
+    }
+
+    #[test]
+    fn the_same_receipt_renders_to_the_same_bytes() {
+        let first = render_receipt(&receipt()).expect("renders");
+        let second = render_receipt(&receipt()).expect("renders");
+        assert_eq!(first, second);
+    }
+
+    #[test]
+    fn debug_output_hides_the_payer_name_and_the_note() {
+        let shown = format!(
+            "{:?}",
+            Receipt {
+                note: Some("山田様の付記".to_owned()),
+                ..receipt()
+            }
+        );
+        assert!(!shown.contains("山田"), "{shown}");
+        assert!(shown.contains("[redacted]"));
+    }
+
+    #[test]
+    fn error_messages_name_the_field_and_never_its_text() {
+        let refused = render_receipt(&Receipt {
+            payer_name: "山田\n太郎".to_owned(),
+            ..receipt()
+        })
+        .expect_err("refused");
+        assert_eq!(
+            refused.to_string(),
+            "payer_name contains a control character"
+        );
+        assert_eq!(
+            Field::LineDescription(2).to_string(),
+            "lines[2].description"
+        );
+    }
 }
