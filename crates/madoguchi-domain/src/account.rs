@@ -343,6 +343,29 @@ impl StaffAccess {
         self.has_role(Role::Finance) || self.is_admin()
     }
 
+    /// Taking a payment at a counter for a receivable of `office` (`None`: a receivable of no
+    /// particular office): administrators anywhere, HQ specialists (the 総合窓口 and the
+    /// departments' counters at headquarters), branch and facility staff at their offices.
+    /// Finance approves and reconciles but does not stand at a counter.
+    pub fn may_take_counter_payment(&self, office: Option<OfficeId>) -> bool {
+        self.assignments.iter().any(|a| match a.role {
+            Role::Admin | Role::HqStaff => true,
+            Role::BranchStaff | Role::FacilityStaff => office.is_none() || a.office_id == office,
+            Role::Finance => false,
+        })
+    }
+
+    /// Requesting a refund (還付): any staff role.
+    pub fn may_request_refund(&self) -> bool {
+        !self.assignments.is_empty()
+    }
+
+    /// Approving or rejecting a refund: finance only (and never one's own request, which the
+    /// refund's own rules refuse).
+    pub fn may_decide_refund(&self) -> bool {
+        self.has_role(Role::Finance)
+    }
+
     /// Whether the staff member handles reservations anywhere (shows the day-sheet pages).
     pub fn handles_reservations(&self) -> bool {
         self.assignments.iter().any(|a| a.role != Role::Finance)

@@ -17,6 +17,7 @@ mod jobs;
 mod line;
 mod org;
 mod payments;
+mod sandbox;
 mod sessions;
 mod suspensions;
 mod tenants;

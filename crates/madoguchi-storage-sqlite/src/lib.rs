@@ -14,6 +14,7 @@ mod jobs;
 mod line;
 mod org;
 mod payments;
+mod sandbox;
 mod sessions;
 mod suspensions;
 mod tenants;

@@ -16,6 +16,7 @@ pub mod line;
 pub mod outbox;
 pub mod payments;
 pub mod records;
+pub mod sandbox;
 pub mod suspensions;
 pub mod waitlist;
 
@@ -31,6 +32,7 @@ use madoguchi_domain::{
 pub use outbox::*;
 pub use payments::*;
 pub use records::*;
+pub use sandbox::*;
 pub use suspensions::*;
 use time::OffsetDateTime;
 pub use waitlist::*;
@@ -325,6 +327,7 @@ pub trait Storage:
     + SuspensionStore
     + CapabilityStore
     + PaymentStore
+    + SandboxStore
 {
 }
 
@@ -344,6 +347,7 @@ impl<T> Storage for T where
         + SuspensionStore
         + CapabilityStore
         + PaymentStore
+    + SandboxStore
 {
 }
 

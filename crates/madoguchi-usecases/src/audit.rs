@@ -67,6 +67,18 @@ pub const ACTIONS: &[&str] = &[
     "resident.line_linked",
     "resident.line_unlinked",
     "resident.line_unfollowed",
+    // Payments: what is owed, paid and refunded.
+    "receivable.assessed",
+    "receivable.cancelled",
+    "receivable.written_off",
+    "payment.started",
+    "payment.status_changed",
+    "payment.counter_taken",
+    "refund.requested",
+    "refund.approved",
+    "refund.rejected",
+    "refund.paid",
+    "refund.failed",
 ];
 
 /// The groups the audit page filters by: an action id's part before the dot.

@@ -22,6 +22,7 @@ pub mod feed;
 pub mod line;
 pub mod notices;
 pub mod org;
+pub mod payments;
 pub mod reservations;
 pub mod scope;
 

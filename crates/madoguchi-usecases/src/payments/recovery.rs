@@ -1,0 +1,151 @@
+//! The job that resolves payments whose outcome is unknown: a call that timed out, a node that
+//! crashed after the provider charged and before we recorded it, a webhook that never came.
+//! For each payment still in flight and untouched for a while it asks the provider (with the
+//! payment's own idempotency key where it must ask again) and applies the answer through the
+//! same state machine as a webhook; a payment past its time is cancelled at the provider.
+
+use super::{Gateways, checkout};
+use crate::{Actor, Scope, UseCaseResult, audit};
+use madoguchi_domain::{Clock, TenantId};
+use madoguchi_gateway::{GatewayError, StartPayment, payment_idempotency_key};
+use madoguchi_payments::{PaymentAmount, PaymentSignal};
+use madoguchi_storage::{AuditStore, Payment, PaymentStore, SignalOutcome, SignalReport};
+use std::sync::Arc;
+use time::Duration;
+
+/// A payment untouched this long is asked about (a webhook normally arrives within seconds).
+pub const QUIET_FOR: Duration = Duration::minutes(2);
+
+/// What one run did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RecoveryReport {
+    pub asked: u64,
+    pub changed: u64,
+    pub unreachable: u64,
+}
+
+/// Resolves up to `limit` payments of every city untouched since `quiet_for`.
+pub async fn resolve_unknown<S: PaymentStore + AuditStore + ?Sized>(
+    store: &S,
+    gateways: &dyn Gateways,
+    clock: Arc<dyn Clock>,
+    quiet_for: Duration,
+    limit: i64,
+) -> UseCaseResult<RecoveryReport> {
+    let now = clock.now();
+    let mut report = RecoveryReport::default();
+    for payment in store.payments_to_resolve(now - quiet_for, limit).await? {
+        let scope = Scope::new(payment.tenant_id, Actor::System, clock.clone());
+        report.asked += 1;
+        match resolve_one(store, gateways, &scope, &payment).await {
+            Ok(true) => report.changed += 1,
+            Ok(false) => {}
+            Err(error) => {
+                report.unreachable += 1;
+                tracing::warn!(payment = %payment.id, code = %error.code, "payment not resolved");
+            }
+        }
+    }
+    Ok(report)
+}
+
+async fn resolve_one<S: PaymentStore + AuditStore + ?Sized>(
+    store: &S,
+    gateways: &dyn Gateways,
+    scope: &Scope,
+    payment: &Payment,
+) -> UseCaseResult<bool> {
+    let Some(online) = gateways.of_provider(scope.tenant, payment.provider) else {
+        return Ok(false);
+    };
+    let now = scope.now();
+    let mut payment = payment.clone();
+    if payment.provider_ref.is_none() {
+        // The first call got no answer: ask again with the same key (the provider returns
+        // what it made, or makes it now).
+        let receivable = store.receivable(scope.tenant, payment.receivable).await?;
+        let amount = PaymentAmount::new(payment.amount_yen)?;
+        let request = StartPayment {
+            payment_id: payment.id.0,
+            idempotency_key: payment_idempotency_key(payment.id.0),
+            amount,
+            method: payment.method,
+            description: receivable.description.clone(),
+            return_url: String::new(),
+            cancel_url: String::new(),
+            tenant_slug: scope.tenant.to_string(),
+            pay_by: payment.pay_by.unwrap_or(now),
+            payer_email: None,
+        };
+        if payment.pay_by.is_some_and(|by| by <= now) {
+            // Too late to pay anyway: nothing was shown to the payer.
+            return apply(store, scope, &payment, PaymentSignal::Expired, 0, None).await;
+        }
+        payment = checkout::open_at_gateway(store, &online, scope, &payment, &request).await?;
+    }
+    let Some(provider_ref) = payment.provider_ref.clone() else {
+        return Ok(false);
+    };
+    let snapshot = match online.gateway.retrieve(&provider_ref).await {
+        Ok(snapshot) => snapshot,
+        Err(GatewayError::NotFound(_)) => {
+            return apply(store, scope, &payment, PaymentSignal::Canceled, 0, None).await;
+        }
+        Err(other) => {
+            return Err(crate::UseCaseError {
+                internal: Some(other.to_string()),
+                ..crate::UseCaseError::new(madoguchi_domain::ErrorCode::PaymentProviderUnavailable)
+            });
+        }
+    };
+    let konbini = snapshot.konbini.as_ref().map(super::webhooks::konbini_json);
+    match snapshot.signal {
+        Some(signal) => {
+            apply(store, scope, &payment, signal, snapshot.amount_yen, konbini).await
+        }
+        None if payment.pay_by.is_some_and(|by| by <= now) => {
+            // Still open past its time: close it at the provider so it cannot be paid, then
+            // record the expiry. If the provider says it was paid meanwhile, that wins.
+            if let Err(error) = online.gateway.cancel(&provider_ref).await {
+                tracing::warn!(payment = %payment.id, %error, "could not cancel at the provider");
+                return Ok(false);
+            }
+            apply(store, scope, &payment, PaymentSignal::Expired, 0, None).await
+        }
+        None => Ok(false),
+    }
+}
+
+async fn apply<S: PaymentStore + AuditStore + ?Sized>(
+    store: &S,
+    scope: &Scope,
+    payment: &Payment,
+    signal: PaymentSignal,
+    amount_yen: i64,
+    konbini: Option<serde_json::Value>,
+) -> UseCaseResult<bool> {
+    let report = SignalReport {
+        signal,
+        happened_at: scope.now(),
+        source: "recovery",
+        amount_yen,
+        method_detail: None,
+        konbini,
+        at: scope.now(),
+    };
+    let entry = audit::entry(
+        scope,
+        "payment.status_changed",
+        Some(payment.id.to_string()),
+        serde_json::json!({"to": format!("{signal:?}"), "source": "recovery"}),
+    );
+    let outcome = store
+        .apply_payment_signal(scope.tenant, payment.id, &report, None, &entry)
+        .await?;
+    Ok(matches!(outcome, SignalOutcome::Applied(_)))
+}
+
+/// The tenant of a payment, for callers that only have the payment.
+pub fn tenant_of(payment: &Payment) -> TenantId {
+    payment.tenant_id
+}
