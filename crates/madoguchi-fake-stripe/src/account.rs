@@ -485,12 +485,7 @@ impl Account {
             let intent = intent.clone();
             self.emit("payment_intent.canceled", intent, cause, now);
         }
-        self.emit(
-            "checkout.session.expired",
-            session_json.clone(),
-            cause,
-            now,
-        );
+        self.emit("checkout.session.expired", session_json.clone(), cause, now);
         Ok(session_json)
     }
 
@@ -520,7 +515,11 @@ impl Account {
         }
         set(intent, "status", json!("canceled"));
         set(intent, "canceled_at", json!(now.unix_timestamp()));
-        set(intent, "cancellation_reason", json!("requested_by_customer"));
+        set(
+            intent,
+            "cancellation_reason",
+            json!("requested_by_customer"),
+        );
         set(intent, "next_action", Value::Null);
         let intent = intent.clone();
         self.emit("payment_intent.canceled", intent.clone(), cause, now);
@@ -587,7 +586,13 @@ impl Account {
         Ok((id, true))
     }
 
-    fn new_charge(&mut self, intent_id: &str, method: &str, paid: bool, now: OffsetDateTime) -> String {
+    fn new_charge(
+        &mut self,
+        intent_id: &str,
+        method: &str,
+        paid: bool,
+        now: OffsetDateTime,
+    ) -> String {
         let intent = self.intents.get(intent_id).cloned().unwrap_or(Value::Null);
         let id = new_id("ch");
         let amount = intent["amount"].as_i64().unwrap_or_default();
@@ -610,7 +615,9 @@ impl Account {
                 );
                 json!({ "type": "card", "card": card })
             }
-            "konbini" => json!({ "type": "konbini", "konbini": { "store": { "chain": "lawson" } } }),
+            "konbini" => {
+                json!({ "type": "konbini", "konbini": { "store": { "chain": "lawson" } } })
+            }
             other => json!({ "type": other, other: {} }),
         };
         let outcome = if paid {
@@ -630,7 +637,11 @@ impl Account {
             ("amount_refunded", json!(0)),
             (
                 "balance_transaction",
-                if paid { json!(new_id("txn")) } else { Value::Null },
+                if paid {
+                    json!(new_id("txn"))
+                } else {
+                    Value::Null
+                },
             ),
             ("captured", json!(paid)),
             ("created", json!(now.unix_timestamp())),
@@ -638,19 +649,31 @@ impl Account {
             ("description", intent["description"].clone()),
             (
                 "failure_code",
-                if paid { Value::Null } else { json!("card_declined") },
+                if paid {
+                    Value::Null
+                } else {
+                    json!("card_declined")
+                },
             ),
             (
                 "failure_message",
-                if paid { Value::Null } else { json!("Your card was declined.") },
+                if paid {
+                    Value::Null
+                } else {
+                    json!("Your card was declined.")
+                },
             ),
             ("metadata", intent["metadata"].clone()),
             ("outcome", outcome),
             ("paid", json!(paid)),
+            ("receipt_email", intent["receipt_email"].clone()),
             ("payment_intent", json!(intent_id)),
             ("payment_method", json!(new_id("pm"))),
             ("payment_method_details", details),
-            ("receipt_url", json!(format!("{}/receipts/{id}", self.base_url))),
+            (
+                "receipt_url",
+                json!(format!("{}/receipts/{id}", self.base_url)),
+            ),
             (
                 "refunds",
                 json!({ "object": "list", "data": [], "has_more": false, "total_count": 0,
@@ -686,7 +709,12 @@ impl Account {
     }
 
     /// The payer acts on the Checkout page.
-    pub fn pay(&mut self, session_id: &str, outcome: Outcome, now: OffsetDateTime) -> Result<(), String> {
+    pub fn pay(
+        &mut self,
+        session_id: &str,
+        outcome: Outcome,
+        now: OffsetDateTime,
+    ) -> Result<(), String> {
         self.open_session(session_id)?;
         let cause = Cause::default();
         match outcome {
@@ -730,7 +758,9 @@ impl Account {
                 } else if self.offers(session_id, "paypay") {
                     "paypay"
                 } else {
-                    return Err(format!("session {session_id} offers neither card nor paypay"));
+                    return Err(format!(
+                        "session {session_id} offers neither card nor paypay"
+                    ));
                 };
                 let (pi, created) = self.intent_for(session_id, method, now)?;
                 if created {
@@ -795,7 +825,9 @@ impl Account {
         let pi = self.waiting_intent(session_id, "redirect_to_url")?;
         let cause = Cause::default();
         self.succeed_intent(&pi, "card", &cause, now);
-        if let Some(charge) = self.intents[&pi]["latest_charge"].as_str().map(str::to_owned)
+        if let Some(charge) = self.intents[&pi]["latest_charge"]
+            .as_str()
+            .map(str::to_owned)
             && let Some(ch) = self.charges.get_mut(&charge)
         {
             ch["payment_method_details"]["card"]["three_d_secure"] = json!({
@@ -816,13 +848,22 @@ impl Account {
         if let Some(session) = self.sessions.get_mut(session_id) {
             set(&mut session.json, "payment_status", json!("paid"));
             let json = session.json.clone();
-            self.emit("checkout.session.async_payment_succeeded", json, &cause, now);
+            self.emit(
+                "checkout.session.async_payment_succeeded",
+                json,
+                &cause,
+                now,
+            );
         }
         Ok(())
     }
 
     /// The konbini voucher runs out unpaid.
-    pub fn konbini_voucher_expired(&mut self, session_id: &str, now: OffsetDateTime) -> Result<(), String> {
+    pub fn konbini_voucher_expired(
+        &mut self,
+        session_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), String> {
         let pi = self.waiting_intent(session_id, "konbini_display_details")?;
         let cause = Cause::default();
         if let Some(intent) = self.intents.get_mut(&pi) {
@@ -856,7 +897,8 @@ impl Account {
             .as_str()
             .ok_or_else(|| format!("session {session_id} has no payment yet"))?;
         let intent = &self.intents[pi];
-        if str_of(intent, "status") == "requires_action" && intent["next_action"]["type"] == action {
+        if str_of(intent, "status") == "requires_action" && intent["next_action"]["type"] == action
+        {
             Ok(pi.to_owned())
         } else {
             Err(format!("payment {pi} is not waiting for {action}"))
@@ -886,7 +928,13 @@ impl Account {
         self.emit_intent("payment_intent.succeeded", pi, cause, now);
     }
 
-    fn complete_session(&mut self, session_id: &str, paid: bool, cause: &Cause, now: OffsetDateTime) {
+    fn complete_session(
+        &mut self,
+        session_id: &str,
+        paid: bool,
+        cause: &Cause,
+        now: OffsetDateTime,
+    ) {
         if let Some(session) = self.sessions.get_mut(session_id) {
             set(&mut session.json, "status", json!("complete"));
             set(&mut session.json, "url", Value::Null);
@@ -935,8 +983,15 @@ impl Account {
             .intents
             .get(&pi)
             .ok_or_else(|| ApiError::no_such("payment_intent", &pi))?;
-        let charge_id = intent["latest_charge"].as_str().unwrap_or_default().to_owned();
-        let charge = self.charges.get(&charge_id).cloned().filter(|c| c["paid"] == true);
+        let charge_id = intent["latest_charge"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let charge = self
+            .charges
+            .get(&charge_id)
+            .cloned()
+            .filter(|c| c["paid"] == true);
         let (Some(charge), "succeeded") = (charge, str_of(intent, "status")) else {
             return Err(ApiError::invalid(
                 "charge_not_refundable",
@@ -985,7 +1040,7 @@ impl Account {
             (
                 "requires_action",
                 json!({ "type": "display_details", "display_details": {
-                    "email_sent": { "email_sent_at": now.unix_timestamp(), "email_sent_to": charge["receipt_email"] },
+                    "email_sent": { "email_sent_at": now.unix_timestamp(), "email_sent_to": charge["receipt_email"].as_str().unwrap_or_default() },
                     "expires_at": now.unix_timestamp() + 45 * 86_400 } }),
             )
         } else {
@@ -1000,7 +1055,12 @@ impl Account {
             ("currency", charge["currency"].clone()),
             (
                 "destination_details",
-                json!({ "type": method, method.clone(): {} }),
+                if method == "card" {
+                    json!({ "type": "card", "card": { "type": "refund", "reference": null,
+                            "reference_status": "pending", "reference_type": "acquirer_reference_number" } })
+                } else {
+                    json!({ "type": method })
+                },
             ),
             ("metadata", json!(p.map("metadata"))),
             ("payment_intent", json!(pi)),
@@ -1042,7 +1102,12 @@ impl Account {
     }
 
     /// A refund waiting for the payer's bank details is paid out (or fails).
-    pub fn settle_refund(&mut self, refund_id: &str, succeed: bool, now: OffsetDateTime) -> Result<(), String> {
+    pub fn settle_refund(
+        &mut self,
+        refund_id: &str,
+        succeed: bool,
+        now: OffsetDateTime,
+    ) -> Result<(), String> {
         let cause = Cause::default();
         let re = self
             .refunds
@@ -1051,7 +1116,11 @@ impl Account {
         if !matches!(str_of(re, "status"), "pending" | "requires_action") {
             return Err(format!("refund {refund_id} is {}", str_of(re, "status")));
         }
-        set(re, "status", json!(if succeed { "succeeded" } else { "failed" }));
+        set(
+            re,
+            "status",
+            json!(if succeed { "succeeded" } else { "failed" }),
+        );
         set(re, "next_action", Value::Null);
         if !succeed {
             set(re, "failure_reason", json!("expired_or_canceled_card"));
@@ -1109,7 +1178,11 @@ fn line_items_total(p: &Params) -> Result<(i64, String), ApiError> {
             .ok_or_else(|| ApiError::missing_param(&key("[quantity]")))?
             .parse::<i64>()
             .map_err(|_| {
-                ApiError::invalid("parameter_invalid_integer", Some(&key("[quantity]")), "Invalid integer")
+                ApiError::invalid(
+                    "parameter_invalid_integer",
+                    Some(&key("[quantity]")),
+                    "Invalid integer",
+                )
             })?;
         if unit_amount < 0 || quantity < 1 {
             return Err(ApiError::invalid(
@@ -1211,7 +1284,11 @@ mod tests {
                 json!("checkout.session.expired"),
             ]
         );
-        let created: Vec<i64> = a.events().iter().map(|e| e["created"].as_i64().unwrap()).collect();
+        let created: Vec<i64> = a
+            .events()
+            .iter()
+            .map(|e| e["created"].as_i64().unwrap())
+            .collect();
         assert!(created.windows(2).all(|w| w[0] < w[1]), "{created:?}");
     }
 }

@@ -78,10 +78,7 @@ async fn api(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let request_id = format!(
-        "req_{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..14]
-    );
+    let request_id = format!("req_{}", &uuid::Uuid::new_v4().simple().to_string()[..14]);
     let path = uri.path().to_owned();
     let idempotency_key = headers
         .get("idempotency-key")
@@ -97,7 +94,10 @@ async fn api(
         method: method.to_string(),
         path: path.clone(),
         idempotency_key: idempotency_key.clone(),
-        params: params.as_ref().map(|p| p.pairs().to_vec()).unwrap_or_default(),
+        params: params
+            .as_ref()
+            .map(|p| p.pairs().to_vec())
+            .unwrap_or_default(),
     });
 
     if take_one(&inner.fail_next) {
@@ -107,7 +107,10 @@ async fn api(
     }
 
     let expected = format!("Bearer {}", inner.api_key);
-    match headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    match headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         Some(given) if given == expected => {}
         Some(given) => {
             let key = given.strip_prefix("Bearer ").unwrap_or_default();
@@ -137,7 +140,9 @@ async fn api(
     let now = OffsetDateTime::now_utc();
     let (status, answer, replayed, unsent) = {
         let mut account = inner.lock_account();
-        let key = idempotency_key.as_deref().filter(|_| method == Method::POST);
+        let key = idempotency_key
+            .as_deref()
+            .filter(|_| method == Method::POST);
         let stored = key.and_then(|k| account.idempotency.get(k).cloned());
         match stored {
             Some(replay) => {
@@ -163,7 +168,15 @@ async fn api(
             None => {
                 let segments: Vec<&str> = path.trim_start_matches("/v1/").split('/').collect();
                 let expand = params.list("expand");
-                let result = dispatch(&mut account, &method, &segments, &params, &expand, &cause, now);
+                let result = dispatch(
+                    &mut account,
+                    &method,
+                    &segments,
+                    &params,
+                    &expand,
+                    &cause,
+                    now,
+                );
                 let (status, answer) = match result {
                     Ok(value) => (200, value),
                     Err(error) => (error.status, error.to_json()),
@@ -356,7 +369,10 @@ async fn pay_submit(
         }
         Some("decline") => page(
             "Your card was declined",
-            &format!("<p><a href=\"/pay/{}\">Try again</a></p>", escape(&session_id)),
+            &format!(
+                "<p><a href=\"/pay/{}\">Try again</a></p>",
+                escape(&session_id)
+            ),
         )
         .into_response(),
         Some("cancel") | None => Redirect::to(&url_of("cancel_url")).into_response(),
@@ -394,7 +410,9 @@ async fn three_ds_submit(State(inner): State<Arc<Inner>>, uri: Uri) -> Response 
             &session_id,
         ))
         .into_response(),
-        (Err(problem), _) => page("Not possible", &format!("<p>{}</p>", escape(&problem))).into_response(),
+        (Err(problem), _) => {
+            page("Not possible", &format!("<p>{}</p>", escape(&problem))).into_response()
+        }
         (Ok(()), None) => (StatusCode::NOT_FOUND, "no such session").into_response(),
     }
 }

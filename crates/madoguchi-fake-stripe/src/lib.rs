@@ -94,7 +94,9 @@ pub(crate) struct Inner {
 /// A poisoned lock only means a test thread panicked while holding it; the data is still the
 /// fake's best knowledge, so it is used rather than panicking again.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Inner {

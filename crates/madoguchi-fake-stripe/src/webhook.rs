@@ -84,7 +84,10 @@ async fn deliver(inner: &Inner, endpoint: &Endpoint, event_id: &str, payload: St
             .post(&endpoint.url)
             .header("content-type", "application/json; charset=utf-8")
             .header("stripe-signature", header)
-            .header("user-agent", "Stripe/1.0 (+https://stripe.com/docs/webhooks)")
+            .header(
+                "user-agent",
+                "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+            )
             .body(payload.clone())
             .send()
             .await;

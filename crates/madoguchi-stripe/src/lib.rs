@@ -123,7 +123,8 @@ fn session_expires_at(pay_by: OffsetDateTime, now: OffsetDateTime) -> i64 {
 /// The konbini voucher's life in calendar days (Tokyo), so that it lapses at 23:59:59 JST on
 /// `pay_by`'s day: at least 1, at most Stripe's 60.
 fn konbini_days(pay_by: OffsetDateTime, now: OffsetDateTime) -> u32 {
-    let days = (pay_by.to_offset(offset!(+9)).date() - now.to_offset(offset!(+9)).date()).whole_days();
+    let days =
+        (pay_by.to_offset(offset!(+9)).date() - now.to_offset(offset!(+9)).date()).whole_days();
     u32::try_from(days.clamp(1, 60)).unwrap_or(1)
 }
 
@@ -135,7 +136,9 @@ fn object_id(raw: &str) -> Result<&str, GatewayError> {
     if plausible {
         Ok(raw)
     } else {
-        Err(GatewayError::NotFound("a Stripe object with that id".to_owned()))
+        Err(GatewayError::NotFound(
+            "a Stripe object with that id".to_owned(),
+        ))
     }
 }
 
@@ -179,7 +182,11 @@ impl StripeGateway {
         let client = stripe::ClientBuilder::new(config.secret_key.expose_secret())
             .url(api_base.clone())
             .timeout(config.request_timeout)
-            .app_info("madoguchi", Some(env!("CARGO_PKG_VERSION").to_owned()), None)
+            .app_info(
+                "madoguchi",
+                Some(env!("CARGO_PKG_VERSION").to_owned()),
+                None,
+            )
             .build()
             .map_err(|error| match error {
                 stripe::StripeError::ConfigError(message) => ConfigError::ApiBase(message),
@@ -207,9 +214,7 @@ impl StripeGateway {
             expires_at: session_expires_at(request.pay_by, now),
             konbini_days: konbini_days(request.pay_by, now),
         };
-        memory
-            .by_key
-            .insert(request.idempotency_key.clone(), terms);
+        memory.by_key.insert(request.idempotency_key.clone(), terms);
         memory.order.push_back(request.idempotency_key.clone());
         while memory.order.len() > REMEMBERED_TERMS_MAX {
             if let Some(oldest) = memory.order.pop_front() {
@@ -241,12 +246,13 @@ impl PaymentGateway for StripeGateway {
             Method::Konbini => terms.konbini_days,
             _ => 0,
         };
-        let session = transformers::checkout_session_request(request, terms.expires_at, konbini_days)
-            .customize()
-            .request_strategy(idempotency_key(&request.idempotency_key)?)
-            .send(&self.client)
-            .await
-            .map_err(transformers::gateway_error)?;
+        let session =
+            transformers::checkout_session_request(request, terms.expires_at, konbini_days)
+                .customize()
+                .request_strategy(idempotency_key(&request.idempotency_key)?)
+                .send(&self.client)
+                .await
+                .map_err(transformers::gateway_error)?;
         transformers::started_payment(&session)
     }
 

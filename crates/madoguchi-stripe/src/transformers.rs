@@ -420,22 +420,30 @@ pub fn gateway_error(error: StripeError) -> GatewayError {
     match error {
         StripeError::Stripe(api_error, status) => match status {
             404 => GatewayError::NotFound(describe(&api_error)),
-            409 | 429 | 500..=599 => {
-                GatewayError::Unavailable(format!("Stripe answered {status}: {}", describe(&api_error)))
-            }
-            401 | 403 => {
-                GatewayError::Refused(format!("Stripe refused the API key ({status}): {}", describe(&api_error)))
-            }
-            _ => GatewayError::Refused(format!("Stripe answered {status}: {}", describe(&api_error))),
+            409 | 429 | 500..=599 => GatewayError::Unavailable(format!(
+                "Stripe answered {status}: {}",
+                describe(&api_error)
+            )),
+            401 | 403 => GatewayError::Refused(format!(
+                "Stripe refused the API key ({status}): {}",
+                describe(&api_error)
+            )),
+            _ => GatewayError::Refused(format!(
+                "Stripe answered {status}: {}",
+                describe(&api_error)
+            )),
         },
         // An answer we cannot read (a proxy's HTML error page, a cut body): outcome unknown.
-        StripeError::JSONDeserialize(message) => {
-            GatewayError::Unavailable(format!("unreadable answer from Stripe: {}", scrub(&message)))
-        }
+        StripeError::JSONDeserialize(message) => GatewayError::Unavailable(format!(
+            "unreadable answer from Stripe: {}",
+            scrub(&message)
+        )),
         StripeError::ClientError(message) => {
             GatewayError::Unavailable(format!("no answer from Stripe: {}", scrub(&message)))
         }
-        StripeError::Timeout => GatewayError::Unavailable("Stripe did not answer in time".to_owned()),
+        StripeError::Timeout => {
+            GatewayError::Unavailable("Stripe did not answer in time".to_owned())
+        }
         StripeError::ConfigError(message) => {
             GatewayError::Refused(format!("Stripe client misconfigured: {}", scrub(&message)))
         }
@@ -448,8 +456,9 @@ fn object<T: FromValueOpt>(
     value: miniserde::json::Value,
     event_type: &str,
 ) -> Result<T, WebhookError> {
-    T::from_value(value)
-        .ok_or_else(|| WebhookError::Malformed(format!("the object of a {event_type} event is unreadable")))
+    T::from_value(value).ok_or_else(|| {
+        WebhookError::Malformed(format!("the object of a {event_type} event is unreadable"))
+    })
 }
 
 /// Reads a (verified) webhook body. Event types we do not act on become
@@ -478,11 +487,13 @@ pub fn read_event(payload: &[u8]) -> Result<GatewayEvent, WebhookError> {
             let session: CheckoutSession = object(data, &event_type)?;
             let mut snapshot = session_snapshot(&session);
             // Konbini is our only asynchronous method; its failure is a lapsed voucher.
-            snapshot.signal = Some(if session.payment_method_types.iter().any(|m| m == "konbini") {
-                PaymentSignal::Expired
-            } else {
-                PaymentSignal::Failed
-            });
+            snapshot.signal = Some(
+                if session.payment_method_types.iter().any(|m| m == "konbini") {
+                    PaymentSignal::Expired
+                } else {
+                    PaymentSignal::Failed
+                },
+            );
             EventSubject::Payment(snapshot)
         }
         "payment_intent.succeeded"
@@ -570,7 +581,10 @@ mod tests {
 
     #[test]
     fn a_paid_session_with_its_card_charge_gives_the_brand() {
-        let charge = merged(madoguchi_fake_stripe::fixtures::charge(), json!({ "currency": "jpy" }));
+        let charge = merged(
+            madoguchi_fake_stripe::fixtures::charge(),
+            json!({ "currency": "jpy" }),
+        );
         let pi = jpy_intent(json!({ "status": "succeeded", "latest_charge": charge }));
         let session: CheckoutSession = parse(&jpy_session(json!({
             "status": "complete", "payment_status": "paid", "payment_intent": pi })));
@@ -588,7 +602,11 @@ mod tests {
     #[test]
     fn payment_intent_states_map_to_signals() {
         for (status, error, signal) in [
-            ("requires_action", Value::Null, Some(PaymentSignal::RequiresAction)),
+            (
+                "requires_action",
+                Value::Null,
+                Some(PaymentSignal::RequiresAction),
+            ),
             ("processing", Value::Null, Some(PaymentSignal::Processing)),
             ("succeeded", Value::Null, Some(PaymentSignal::Succeeded)),
             ("canceled", Value::Null, Some(PaymentSignal::Canceled)),
@@ -599,7 +617,9 @@ mod tests {
                 Some(PaymentSignal::Failed),
             ),
         ] {
-            let pi: PaymentIntent = parse(&jpy_intent(json!({ "status": status, "last_payment_error": error })));
+            let pi: PaymentIntent = parse(&jpy_intent(
+                json!({ "status": status, "last_payment_error": error }),
+            ));
             assert_eq!(intent_snapshot(&pi).signal, signal, "{status}");
         }
     }
@@ -616,8 +636,13 @@ mod tests {
     #[test]
     fn an_expired_session_is_expired_whatever_its_payment_intent_says() {
         let pi = jpy_intent(json!({ "status": "canceled" }));
-        let session: CheckoutSession = parse(&jpy_session(json!({ "status": "expired", "payment_intent": pi })));
-        assert_eq!(session_snapshot(&session).signal, Some(PaymentSignal::Expired));
+        let session: CheckoutSession = parse(&jpy_session(
+            json!({ "status": "expired", "payment_intent": pi }),
+        ));
+        assert_eq!(
+            session_snapshot(&session).signal,
+            Some(PaymentSignal::Expired)
+        );
     }
 
     #[test]
@@ -635,8 +660,14 @@ mod tests {
         let voucher = snapshot.konbini.unwrap();
         assert_eq!(voucher.payment_code, "123456");
         assert_eq!(voucher.confirmation_number.as_deref(), Some("58581"));
-        assert_eq!(voucher.hosted_voucher_url.as_deref(), Some("https://payments.stripe.com/konbini/voucher/x"));
-        assert_eq!(voucher.expires_at.map(OffsetDateTime::unix_timestamp), Some(1_780_000_000));
+        assert_eq!(
+            voucher.hosted_voucher_url.as_deref(),
+            Some("https://payments.stripe.com/konbini/voucher/x")
+        );
+        assert_eq!(
+            voucher.expires_at.map(OffsetDateTime::unix_timestamp),
+            Some(1_780_000_000)
+        );
     }
 
     #[test]
@@ -676,7 +707,9 @@ mod tests {
         let read = read_event(&event("payment_intent.succeeded", pi.clone())).unwrap();
         assert_eq!(read.created_at.unix_timestamp(), 1_780_000_000);
         assert_eq!(read.event_type, "payment_intent.succeeded");
-        let EventSubject::Payment(snapshot) = read.subject else { panic!("{read:?}") };
+        let EventSubject::Payment(snapshot) = read.subject else {
+            panic!("{read:?}")
+        };
         assert_eq!(snapshot.payment_id, Uuid::parse_str(PAYMENT).ok());
         assert_eq!(snapshot.provider_ref, pi["id"].as_str().unwrap());
         assert_eq!(snapshot.signal, Some(PaymentSignal::Succeeded));
@@ -687,11 +720,15 @@ mod tests {
         let session = jpy_session(json!({ "status": "complete", "payment_status": "unpaid",
                                            "payment_method_types": ["konbini"] }));
         let completed = read_event(&event("checkout.session.completed", session.clone())).unwrap();
-        let EventSubject::Payment(snapshot) = completed.subject else { panic!() };
+        let EventSubject::Payment(snapshot) = completed.subject else {
+            panic!()
+        };
         assert_eq!(snapshot.signal, Some(PaymentSignal::RequiresAction));
         assert_eq!(snapshot.provider_ref, session["id"].as_str().unwrap());
         let failed = read_event(&event("checkout.session.async_payment_failed", session)).unwrap();
-        let EventSubject::Payment(snapshot) = failed.subject else { panic!() };
+        let EventSubject::Payment(snapshot) = failed.subject else {
+            panic!()
+        };
         assert_eq!(snapshot.signal, Some(PaymentSignal::Expired));
     }
 
@@ -699,8 +736,14 @@ mod tests {
     fn events_we_do_not_act_on_are_other_and_broken_ones_are_malformed() {
         // The fixture event as Stripe published it: a `plan.created`.
         let plan = madoguchi_fake_stripe::fixtures::event().to_string();
-        assert_eq!(read_event(plan.as_bytes()).unwrap().subject, EventSubject::Other);
-        assert!(matches!(read_event(b"{\"id\":1}"), Err(WebhookError::Malformed(_))));
+        assert_eq!(
+            read_event(plan.as_bytes()).unwrap().subject,
+            EventSubject::Other
+        );
+        assert!(matches!(
+            read_event(b"{\"id\":1}"),
+            Err(WebhookError::Malformed(_))
+        ));
         assert!(matches!(
             read_event(&event("payment_intent.succeeded", json!({ "id": "pi_1" }))),
             Err(WebhookError::Malformed(_))
@@ -722,7 +765,9 @@ mod tests {
             payer_email: None,
         };
         let create = checkout_session_request(&request, 1_780_000_000, 3);
-        let form = stripe::StripeRequest::build(&create).body.unwrap_or_default();
+        let form = stripe::StripeRequest::build(&create)
+            .body
+            .unwrap_or_default();
         let form = form.replace("%5B", "[").replace("%5D", "]");
         assert!(form.contains("request_three_d_secure]=any"), "{form}");
         assert!(!form.contains("installments"), "{form}");
