@@ -140,6 +140,29 @@ pub fn spawn_job_runner(
             public_url: state.config.public_url.clone(),
         }),
     );
+    runner.register(
+        madoguchi_usecases::payments::sandbox::SANDBOX_WEBHOOK,
+        Arc::new(crate::jobs::DeliverSandboxWebhook {
+            storage: state.storage.clone(),
+            client: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(10))
+                .build()
+                .unwrap_or_default(),
+            base_url: state
+                .config
+                .payments
+                .sandbox_webhook_base
+                .clone()
+                .unwrap_or_else(|| state.config.public_url.clone()),
+            secret: state.config.payments.sandbox_webhook_secret.clone(),
+        }),
+    );
+    runner.register(
+        madoguchi_usecases::payments::sandbox::SANDBOX_SETTLE,
+        Arc::new(crate::jobs::SettleSandboxPayment {
+            storage: state.storage.clone(),
+        }),
+    );
     tokio::spawn(runner.run(shutdown))
 }
 
@@ -166,6 +189,25 @@ pub fn spawn_maintenance(
 /// One round of housekeeping; every step is idempotent and logs instead of failing.
 pub async fn maintenance_pass(state: &AppState) {
     let now = madoguchi_storage::now_utc();
+    // Payments whose outcome is unknown (a timeout, a crash, a webhook that never came).
+    match madoguchi_usecases::payments::recovery::resolve_unknown(
+        &*state.storage,
+        &*state.gateways,
+        state.clock.clone(),
+        madoguchi_usecases::payments::recovery::QUIET_FOR,
+        100,
+    )
+    .await
+    {
+        Ok(report) if report.asked > 0 => tracing::info!(
+            asked = report.asked,
+            changed = report.changed,
+            unreachable = report.unreachable,
+            "payments resolved with their providers"
+        ),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(code = %error.code, "could not resolve payments"),
+    }
     match state.storage.expire_holds(now).await {
         Ok(0) => {}
         Ok(expired) => tracing::info!(expired, "expired holds released their seats"),

@@ -38,6 +38,50 @@ pub struct ServerConfig {
     /// Bearer token that opens `/metrics` on the public router; without it the route answers
     /// 404 (metrics are then scraped from `metrics_addr`, or not at all). Redacted in `Debug`.
     pub metrics_token: Option<SecretString>,
+    /// Online payment gateways: Stripe for the cities that have keys, the sandbox otherwise.
+    pub payments: PaymentsConfig,
+}
+
+/// One city's Stripe account. Every secret is redacted in `Debug` and never logged.
+#[derive(Clone, Debug)]
+pub struct StripeCityConfig {
+    pub secret_key: SecretString,
+    /// Signs the webhooks Stripe sends to `/hooks/stripe/{tenant_slug}`.
+    pub webhook_secret: SecretString,
+    /// Another API base (the fake Stripe server in tests); Stripe's own when `None`.
+    pub api_base: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct PaymentsConfig {
+    /// Stripe accounts by city slug; a city without one pays through the sandbox (when on).
+    pub stripe: std::collections::BTreeMap<String, StripeCityConfig>,
+    /// Offer the built-in sandbox gateway (the default of `madoguchi serve`; a city taking
+    /// real money switches it off).
+    pub sandbox: bool,
+    /// Signs the sandbox's webhooks. A random secret per start unless set: the sandbox only
+    /// talks to the node that started it, and a restart re-signs pending deliveries.
+    pub sandbox_webhook_secret: SecretString,
+    /// Where the sandbox delivers its webhooks: this node's `public_url` unless set (a node
+    /// behind a proxy that cannot reach its own public address sets its local one).
+    pub sandbox_webhook_base: Option<String>,
+}
+
+impl PaymentsConfig {
+    /// The sandbox for every city, with a fresh random signing secret.
+    pub fn sandbox_only() -> Self {
+        let secret: String = {
+            use rand::Rng;
+            let bytes: [u8; 32] = rand::rng().random();
+            bytes.iter().map(|b| format!("{b:02x}")).collect()
+        };
+        Self {
+            stripe: Default::default(),
+            sandbox: true,
+            sandbox_webhook_secret: SecretString::from(format!("whsec_sandbox_{secret}")),
+            sandbox_webhook_base: None,
+        }
+    }
 }
 
 impl ServerConfig {
@@ -61,6 +105,7 @@ impl ServerConfig {
             trust_proxy_headers: false,
             anonymous_page_cache: true,
             metrics_token: None,
+            payments: PaymentsConfig::sandbox_only(),
         }
     }
 

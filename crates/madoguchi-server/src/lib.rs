@@ -9,6 +9,7 @@ pub mod app;
 pub mod config;
 pub mod day_sheet;
 pub mod demo;
+pub mod gateways;
 pub mod http;
 pub mod i18n;
 pub mod input;

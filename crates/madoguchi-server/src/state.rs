@@ -42,6 +42,8 @@ pub struct AppStateInner {
     pub catalogue: Arc<Catalogue>,
     /// Where use cases read "now" from: the system clock, or a test's `ManualClock`.
     pub clock: Arc<dyn Clock>,
+    /// The online payment gateways of each city (Stripe or the sandbox).
+    pub gateways: Arc<dyn madoguchi_usecases::payments::Gateways>,
 }
 
 impl AppState {
@@ -61,7 +63,13 @@ impl AppState {
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
         let job_store: Arc<dyn madoguchi_storage::JobStore> = storage_as_jobs(storage.clone());
+        let gateways = Arc::new(crate::gateways::ConfiguredGateways::new(
+            storage.clone(),
+            config.payments.clone(),
+            config.public_url.clone(),
+        ));
         Ok(Self(Arc::new(AppStateInner {
+            gateways,
             templates: Arc::new(Templates::load()?),
             jobs: JobQueue::new(job_store),
             hasher: Arc::new(PasswordHasher::with_cost(

@@ -17,8 +17,8 @@ use madoguchi_payments::{
 use madoguchi_storage::{
     ActorKind, EventDisposition, Initiator, LedgerEntry, NewAuditEntry, NewPayment, NewReceivable,
     NewRefund, Payment, PaymentFilter, PaymentStore, ProviderEventRecord, Receivable,
-    ReceivableFilter, Refund, RefundFilter, SignalOutcome, SignalReport, StorageError,
-    StorageResult, TrialBalanceRow,
+    ReceivableFilter, Refund, RefundFilter, RefundVerdict, SignalOutcome, SignalReport,
+    StorageError, StorageResult, TrialBalanceRow,
 };
 use sqlx::PgConnection;
 use sqlx::postgres::PgRow;
@@ -288,16 +288,28 @@ async fn save_receivable_change(
     Ok(())
 }
 
+/// One stored step of a payment's state machine.
+struct Transition<'a> {
+    from: Option<PaymentStatus>,
+    to: PaymentStatus,
+    source: &'a str,
+    event_id: Option<&'a str>,
+    at: OffsetDateTime,
+}
+
 async fn insert_transition(
     conn: &mut PgConnection,
     tenant: TenantId,
     payment: PaymentId,
-    from: Option<PaymentStatus>,
-    to: PaymentStatus,
-    source: &str,
-    event_id: Option<&str>,
-    at: OffsetDateTime,
+    step: Transition<'_>,
 ) -> StorageResult<()> {
+    let Transition {
+        from,
+        to,
+        source,
+        event_id,
+        at,
+    } = step;
     sqlx::query(
         "INSERT INTO payment_transitions (id, tenant_id, payment_id, at, from_status, to_status, source, event_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -675,11 +687,13 @@ impl PaymentStore for PgStorage {
             &mut tx,
             tenant,
             new.id,
-            None,
-            PaymentStatus::Created,
-            "created",
-            None,
-            new.at,
+            Transition {
+                from: None,
+                to: PaymentStatus::Created,
+                source: "created",
+                event_id: None,
+                at: new.at,
+            },
         )
         .await?;
         crate::audit::insert_audit(&mut *tx, tenant, audit).await?;
@@ -709,11 +723,13 @@ impl PaymentStore for PgStorage {
             &mut tx,
             tenant,
             new.id,
-            None,
-            PaymentStatus::Succeeded,
-            "counter",
-            None,
-            new.at,
+            Transition {
+                from: None,
+                to: PaymentStatus::Succeeded,
+                source: "counter",
+                event_id: None,
+                at: new.at,
+            },
         )
         .await?;
         save_receivable_change(
@@ -857,11 +873,13 @@ impl PaymentStore for PgStorage {
                     &mut tx,
                     tenant,
                     id,
-                    Some(payment.status),
-                    to,
-                    report.source,
-                    event.map(|e| e.event_id.as_str()),
-                    report.at,
+                    Transition {
+                        from: Some(payment.status),
+                        to,
+                        source: report.source,
+                        event_id: event.map(|e| e.event_id.as_str()),
+                        at: report.at,
+                    },
                 )
                 .await?;
                 if to == PaymentStatus::Succeeded {
@@ -979,12 +997,15 @@ impl PaymentStore for PgStorage {
         &self,
         tenant: TenantId,
         id: RefundId,
-        approve: bool,
-        by: AccountId,
-        note: Option<&str>,
-        at: OffsetDateTime,
+        verdict: &RefundVerdict,
         audit: &NewAuditEntry,
     ) -> StorageResult<Refund> {
+        let (approve, by, note, at) = (
+            verdict.approve,
+            verdict.by,
+            verdict.note.as_deref(),
+            verdict.at,
+        );
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         let refund = refund_in(&mut tx, tenant, id).await?;
         let same_person = refund.requested_by.account == Some(by);
@@ -1001,7 +1022,7 @@ impl PaymentStore for PgStorage {
              WHERE tenant_id = $6 AND id = $7",
         )
         .bind(next.as_str())
-        .bind((!same_person).then(|| by.0))
+        .bind((!same_person).then_some(by.0))
         .bind(at)
         .bind(note)
         .bind(at)

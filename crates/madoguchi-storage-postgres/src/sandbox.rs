@@ -4,8 +4,8 @@ use crate::{PgStorage, corrupt, get, map_err};
 use async_trait::async_trait;
 use madoguchi_domain::{ErrorCode, TenantId};
 use madoguchi_storage::{
-    NewSandboxIntent, NewSandboxRefund, SandboxIntent, SandboxRefund, SandboxStatus,
-    SandboxStore, StorageError, StorageResult,
+    NewSandboxIntent, NewSandboxRefund, SandboxIntent, SandboxRefund, SandboxStatus, SandboxStore,
+    StorageError, StorageResult,
 };
 use sqlx::PgConnection;
 use sqlx::postgres::PgRow;
@@ -49,12 +49,13 @@ async fn intent_in(
     tenant: TenantId,
     id: Uuid,
 ) -> StorageResult<SandboxIntent> {
-    let row = sqlx::query("SELECT * FROM sandbox_intents WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
-        .bind(tenant.0)
-        .bind(id)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(map_err)?;
+    let row =
+        sqlx::query("SELECT * FROM sandbox_intents WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
+            .bind(tenant.0)
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(map_err)?;
     intent_from_row(&row)
 }
 

@@ -20,8 +20,8 @@ use madoguchi_payments::{
 use madoguchi_storage::{
     ActorKind, EventDisposition, Initiator, LedgerEntry, NewAuditEntry, NewPayment, NewReceivable,
     NewRefund, Payment, PaymentFilter, PaymentStore, ProviderEventRecord, Receivable,
-    ReceivableFilter, Refund, RefundFilter, SignalOutcome, SignalReport, StorageError,
-    StorageResult, TrialBalanceRow, to_unix_micros,
+    ReceivableFilter, Refund, RefundFilter, RefundVerdict, SignalOutcome, SignalReport,
+    StorageError, StorageResult, TrialBalanceRow, to_unix_micros,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
@@ -284,16 +284,28 @@ async fn save_receivable_change(
     Ok(())
 }
 
+/// One stored step of a payment's state machine.
+struct Transition<'a> {
+    from: Option<PaymentStatus>,
+    to: PaymentStatus,
+    source: &'a str,
+    event_id: Option<&'a str>,
+    at: OffsetDateTime,
+}
+
 async fn insert_transition(
     conn: &mut SqliteConnection,
     tenant: TenantId,
     payment: PaymentId,
-    from: Option<PaymentStatus>,
-    to: PaymentStatus,
-    source: &str,
-    event_id: Option<&str>,
-    at: OffsetDateTime,
+    step: Transition<'_>,
 ) -> StorageResult<()> {
+    let Transition {
+        from,
+        to,
+        source,
+        event_id,
+        at,
+    } = step;
     sqlx::query(
         "INSERT INTO payment_transitions (id, tenant_id, payment_id, at, from_status, to_status, source, event_id)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -673,11 +685,13 @@ impl PaymentStore for SqliteStorage {
             &mut tx,
             tenant,
             new.id,
-            None,
-            PaymentStatus::Created,
-            "created",
-            None,
-            new.at,
+            Transition {
+                from: None,
+                to: PaymentStatus::Created,
+                source: "created",
+                event_id: None,
+                at: new.at,
+            },
         )
         .await?;
         crate::audit::insert_audit(&mut *tx, tenant, audit).await?;
@@ -707,11 +721,13 @@ impl PaymentStore for SqliteStorage {
             &mut tx,
             tenant,
             new.id,
-            None,
-            PaymentStatus::Succeeded,
-            "counter",
-            None,
-            new.at,
+            Transition {
+                from: None,
+                to: PaymentStatus::Succeeded,
+                source: "counter",
+                event_id: None,
+                at: new.at,
+            },
         )
         .await?;
         save_receivable_change(
@@ -855,11 +871,13 @@ impl PaymentStore for SqliteStorage {
                     &mut tx,
                     tenant,
                     id,
-                    Some(payment.status),
-                    to,
-                    report.source,
-                    event.map(|e| e.event_id.as_str()),
-                    report.at,
+                    Transition {
+                        from: Some(payment.status),
+                        to,
+                        source: report.source,
+                        event_id: event.map(|e| e.event_id.as_str()),
+                        at: report.at,
+                    },
                 )
                 .await?;
                 if to == PaymentStatus::Succeeded {
@@ -977,12 +995,15 @@ impl PaymentStore for SqliteStorage {
         &self,
         tenant: TenantId,
         id: RefundId,
-        approve: bool,
-        by: AccountId,
-        note: Option<&str>,
-        at: OffsetDateTime,
+        verdict: &RefundVerdict,
         audit: &NewAuditEntry,
     ) -> StorageResult<Refund> {
+        let (approve, by, note, at) = (
+            verdict.approve,
+            verdict.by,
+            verdict.note.as_deref(),
+            verdict.at,
+        );
         let mut tx = self.begin_immediate().await?;
         let refund = refund_in(&mut tx, tenant, id).await?;
         let same_person = refund.requested_by.account == Some(by);

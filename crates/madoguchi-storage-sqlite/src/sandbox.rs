@@ -4,8 +4,8 @@ use crate::{SqliteStorage, corrupt, get_instant, get_string, get_uuid, map_err, 
 use async_trait::async_trait;
 use madoguchi_domain::{ErrorCode, TenantId};
 use madoguchi_storage::{
-    NewSandboxIntent, NewSandboxRefund, SandboxIntent, SandboxRefund, SandboxStatus,
-    SandboxStore, StorageError, StorageResult, to_unix_micros,
+    NewSandboxIntent, NewSandboxRefund, SandboxIntent, SandboxRefund, SandboxStatus, SandboxStore,
+    StorageError, StorageResult, to_unix_micros,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};

@@ -347,7 +347,7 @@ impl<T> Storage for T where
         + SuspensionStore
         + CapabilityStore
         + PaymentStore
-    + SandboxStore
+        + SandboxStore
 {
 }
 

@@ -236,6 +236,15 @@ pub struct Refund {
     pub updated_at: OffsetDateTime,
 }
 
+/// A finance user's decision on a requested refund.
+#[derive(Clone, Debug)]
+pub struct RefundVerdict {
+    pub approve: bool,
+    pub by: AccountId,
+    pub note: Option<String>,
+    pub at: OffsetDateTime,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct RefundFilter {
     pub status: Option<RefundStatus>,
@@ -388,10 +397,7 @@ pub trait PaymentStore: Send + Sync {
         &self,
         tenant: TenantId,
         id: RefundId,
-        approve: bool,
-        by: AccountId,
-        note: Option<&str>,
-        at: OffsetDateTime,
+        verdict: &RefundVerdict,
         audit: &NewAuditEntry,
     ) -> StorageResult<Refund>;
     /// Marks an approved (or failed) refund as sent to the provider.

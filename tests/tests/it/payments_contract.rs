@@ -153,6 +153,19 @@ async fn balance<S: Backend>(s: &S, t: TenantId, account: &str) -> anyhow::Resul
         .map_or(0, |r| r.debit_yen - r.credit_yen))
 }
 
+fn verdict(
+    by: AccountId,
+    note: Option<&str>,
+    at: time::OffsetDateTime,
+) -> madoguchi_storage::RefundVerdict {
+    madoguchi_storage::RefundVerdict {
+        approve: true,
+        by,
+        note: note.map(str::to_owned),
+        at,
+    }
+}
+
 fn refused<T: std::fmt::Debug>(result: Result<T, StorageError>, code: ErrorCode) {
     match result {
         Err(StorageError::PaymentRule(actual)) if actual == code => {}
@@ -530,8 +543,13 @@ async fn a_refund_needs_a_second_person_and_never_exceeds_the_payment<S: Backend
         ErrorCode::RefundExceedsPaid,
     );
     refused(
-        s.decide_refund(t, refund.id, true, clerk.id, None, T0 + secs(70), &audit())
-            .await,
+        s.decide_refund(
+            t,
+            refund.id,
+            &verdict(clerk.id, None, T0 + secs(70)),
+            &audit(),
+        )
+        .await,
         ErrorCode::RefundSelfApproval,
     );
     assert_eq!(
@@ -546,10 +564,7 @@ async fn a_refund_needs_a_second_person_and_never_exceeds_the_payment<S: Backend
         .decide_refund(
             t,
             refund.id,
-            true,
-            finance.id,
-            Some("確認済み"),
-            T0 + secs(80),
+            &verdict(finance.id, Some("確認済み"), T0 + secs(80)),
             &audit(),
         )
         .await?;

@@ -31,7 +31,10 @@ pub struct ReturnUrls {
 pub fn parse_online_method(raw: &str) -> UseCaseResult<Method> {
     match Method::from_stored(raw.trim()) {
         Some(m @ (Method::Card | Method::Paypay | Method::Konbini)) => Ok(m),
-        _ => Err(UseCaseError::field("method", ErrorCode::PaymentMethodNotOffered)),
+        _ => Err(UseCaseError::field(
+            "method",
+            ErrorCode::PaymentMethodNotOffered,
+        )),
     }
 }
 
@@ -56,6 +59,7 @@ pub async fn start<S: PaymentStore + AuditStore + ?Sized>(
     };
     let online = gateways
         .online(scope.tenant)
+        .await
         .ok_or(UseCaseError::new(ErrorCode::PaymentMethodNotOffered))?;
     // A payment already under way for this receivable: continue it rather than refuse.
     let under_way = store
@@ -159,12 +163,10 @@ pub(crate) async fn open_at_gateway<S: PaymentStore + ?Sized>(
                 ..UseCaseError::new(ErrorCode::PaymentProviderUnavailable)
             })
         }
-        Err(GatewayError::Refused(detail) | GatewayError::NotFound(detail)) => {
-            Err(UseCaseError {
-                internal: Some(detail),
-                ..UseCaseError::new(ErrorCode::PaymentProviderUnavailable)
-            })
-        }
+        Err(GatewayError::Refused(detail) | GatewayError::NotFound(detail)) => Err(UseCaseError {
+            internal: Some(detail),
+            ..UseCaseError::new(ErrorCode::PaymentProviderUnavailable)
+        }),
     }
 }
 

@@ -133,5 +133,7 @@ pub async fn take<S: PaymentStore + AuditStore + ?Sized>(
             "clerk": clerk.to_string(),
         }),
     );
-    Ok(store.record_counter_payment(scope.tenant, &new, &entry).await?)
+    Ok(store
+        .record_counter_payment(scope.tenant, &new, &entry)
+        .await?)
 }

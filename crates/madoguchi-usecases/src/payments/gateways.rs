@@ -31,10 +31,11 @@ impl std::fmt::Debug for OnlineGateway {
 }
 
 /// The gateways of every city this node serves.
+#[async_trait::async_trait]
 pub trait Gateways: Send + Sync {
     /// The gateway new online payments of `tenant` go to; `None` when the city takes none.
-    fn online(&self, tenant: TenantId) -> Option<OnlineGateway>;
+    async fn online(&self, tenant: TenantId) -> Option<OnlineGateway>;
     /// The gateway of `provider` for `tenant`, to follow up payments made through it (a city
     /// that moved from the sandbox to Stripe still resolves its older sandbox payments).
-    fn of_provider(&self, tenant: TenantId, provider: Provider) -> Option<OnlineGateway>;
+    async fn of_provider(&self, tenant: TenantId, provider: Provider) -> Option<OnlineGateway>;
 }

@@ -40,9 +40,8 @@ pub fn may_see_receivable(
 ) -> bool {
     match scope.actor {
         Actor::Resident(id) => receivable.payer_account == Some(id),
-        Actor::Staff(_) => access.is_some_and(|a| {
-            a.may_read_finance() || a.may_take_counter_payment(receivable.office)
-        }),
+        Actor::Staff(_) => access
+            .is_some_and(|a| a.may_read_finance() || a.may_take_counter_payment(receivable.office)),
         Actor::System | Actor::Operator => true,
         Actor::Anonymous => false,
     }

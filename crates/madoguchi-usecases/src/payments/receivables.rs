@@ -31,9 +31,9 @@ pub struct AssessInput {
 fn may_assess(scope: &Scope, access: Option<&StaffAccess>, office: Option<OfficeId>) -> bool {
     match scope.actor {
         Actor::System | Actor::Operator => true,
-        Actor::Staff(_) => access.is_some_and(|a| {
-            a.may_read_finance() || a.may_take_counter_payment(office)
-        }),
+        Actor::Staff(_) => {
+            access.is_some_and(|a| a.may_read_finance() || a.may_take_counter_payment(office))
+        }
         Actor::Resident(_) | Actor::Anonymous => false,
     }
 }
@@ -55,7 +55,10 @@ pub async fn assess<S: PaymentStore + AuditStore + ?Sized>(
             if known.iter().any(|c| c.code == code) {
                 Some(code)
             } else {
-                problems.push(crate::FieldError::new("category", ErrorCode::InvalidRevenueCategory));
+                problems.push(crate::FieldError::new(
+                    "category",
+                    ErrorCode::InvalidRevenueCategory,
+                ));
                 None
             }
         }
@@ -77,8 +80,18 @@ pub async fn assess<S: PaymentStore + AuditStore + ?Sized>(
             }
         }
     };
-    let description = text("description", &input.description, DESCRIPTION_MAX_CHARS, &mut problems);
-    let payer_name = text("payer_name", &input.payer_name, PAYER_NAME_MAX_CHARS, &mut problems);
+    let description = text(
+        "description",
+        &input.description,
+        DESCRIPTION_MAX_CHARS,
+        &mut problems,
+    );
+    let payer_name = text(
+        "payer_name",
+        &input.payer_name,
+        PAYER_NAME_MAX_CHARS,
+        &mut problems,
+    );
     let amount = match input
         .amount_yen
         .trim()
@@ -89,7 +102,10 @@ pub async fn assess<S: PaymentStore + AuditStore + ?Sized>(
             .map_err(|code| problems.push(crate::FieldError::new("amount_yen", code)))
             .ok(),
         Err(_) => {
-            problems.push(crate::FieldError::new("amount_yen", ErrorCode::AmountNotPositive));
+            problems.push(crate::FieldError::new(
+                "amount_yen",
+                ErrorCode::AmountNotPositive,
+            ));
             None
         }
     };
@@ -99,9 +115,13 @@ pub async fn assess<S: PaymentStore + AuditStore + ?Sized>(
     if !madoguchi_domain::tokyo::is_supported_date(due_on) {
         problems.push(crate::FieldError::new("due_on", ErrorCode::DateOutOfRange));
     }
-    let (Some(category), Some(description), Some(payer_name), Some(amount), true) =
-        (category, description, payer_name, amount, problems.is_empty())
-    else {
+    let (Some(category), Some(description), Some(payer_name), Some(amount), true) = (
+        category,
+        description,
+        payer_name,
+        amount,
+        problems.is_empty(),
+    ) else {
         return Err(UseCaseError::fields(problems));
     };
     let id = ReceivableId::new();

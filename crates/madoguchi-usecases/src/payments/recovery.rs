@@ -55,7 +55,7 @@ async fn resolve_one<S: PaymentStore + AuditStore + ?Sized>(
     scope: &Scope,
     payment: &Payment,
 ) -> UseCaseResult<bool> {
-    let Some(online) = gateways.of_provider(scope.tenant, payment.provider) else {
+    let Some(online) = gateways.of_provider(scope.tenant, payment.provider).await else {
         return Ok(false);
     };
     let now = scope.now();
@@ -100,9 +100,7 @@ async fn resolve_one<S: PaymentStore + AuditStore + ?Sized>(
     };
     let konbini = snapshot.konbini.as_ref().map(super::webhooks::konbini_json);
     match snapshot.signal {
-        Some(signal) => {
-            apply(store, scope, &payment, signal, snapshot.amount_yen, konbini).await
-        }
+        Some(signal) => apply(store, scope, &payment, signal, snapshot.amount_yen, konbini).await,
         None if payment.pay_by.is_some_and(|by| by <= now) => {
             // Still open past its time: close it at the provider so it cannot be paid, then
             // record the expiry. If the provider says it was paid meanwhile, that wins.
@@ -137,7 +135,7 @@ async fn apply<S: PaymentStore + AuditStore + ?Sized>(
         scope,
         "payment.status_changed",
         Some(payment.id.to_string()),
-        serde_json::json!({"to": format!("{signal:?}"), "source": "recovery"}),
+        serde_json::json!({"new_status": format!("{signal:?}"), "source": "recovery"}),
     );
     let outcome = store
         .apply_payment_signal(scope.tenant, payment.id, &report, None, &entry)

@@ -110,7 +110,17 @@ pub async fn decide<S: PaymentStore + AuditStore + ?Sized>(
         serde_json::json!({}),
     );
     let decided = store
-        .decide_refund(scope.tenant, id, approve, by, note.as_deref(), scope.now(), &entry)
+        .decide_refund(
+            scope.tenant,
+            id,
+            &madoguchi_storage::RefundVerdict {
+                approve,
+                by,
+                note,
+                at: scope.now(),
+            },
+            &entry,
+        )
         .await?;
     if decided.status == RefundStatus::Approved {
         return pay_out(store, gateways, scope, id).await;
@@ -157,7 +167,7 @@ pub async fn pay_out<S: PaymentStore + AuditStore + ?Sized>(
         // Paid back at the counter or by the agency's bank transfer: recorded as done.
         Provider::Counter | Provider::KonbiniAgency => finish(true, None, "counter").await,
         Provider::Stripe | Provider::Sandbox => {
-            let Some(online) = gateways.of_provider(scope.tenant, payment.provider) else {
+            let Some(online) = gateways.of_provider(scope.tenant, payment.provider).await else {
                 return finish(false, None, "no_gateway").await;
             };
             let Some(provider_ref) = payment.provider_ref.clone() else {

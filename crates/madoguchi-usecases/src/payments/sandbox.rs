@@ -263,8 +263,8 @@ impl PaymentGateway for SandboxGateway {
         now: OffsetDateTime,
     ) -> Result<GatewayEvent, WebhookError> {
         signature::verify(signature_header, payload, secret, now, TOLERANCE_S)?;
-        let wire: WireEvent = serde_json::from_slice(payload)
-            .map_err(|e| WebhookError::Malformed(e.to_string()))?;
+        let wire: WireEvent =
+            serde_json::from_slice(payload).map_err(|e| WebhookError::Malformed(e.to_string()))?;
         let created_at = OffsetDateTime::from_unix_timestamp(wire.created)
             .map_err(|e| WebhookError::Malformed(e.to_string()))?;
         let status = SandboxStatus::parse(&wire.data.status)
@@ -338,8 +338,8 @@ pub async fn enqueue_webhook<S: JobStore + ?Sized>(
     body: String,
     at: OffsetDateTime,
 ) -> UseCaseResult<()> {
-    let payload = serde_json::to_value(WebhookDelivery { tenant, body })
-        .map_err(UseCaseError::internal)?;
+    let payload =
+        serde_json::to_value(WebhookDelivery { tenant, body }).map_err(UseCaseError::internal)?;
     store
         .enqueue_job(&NewJob {
             tenant_id: Some(tenant),

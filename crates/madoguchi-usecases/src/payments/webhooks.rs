@@ -44,6 +44,7 @@ pub async fn receive<S: PaymentStore + AuditStore + ?Sized>(
 ) -> UseCaseResult<Delivery> {
     let online = gateways
         .of_provider(scope.tenant, provider)
+        .await
         .ok_or(UseCaseError::new(ErrorCode::NotFound))?;
     let now = scope.now();
     let event = online
@@ -91,8 +92,14 @@ pub async fn apply<S: PaymentStore + AuditStore + ?Sized>(
             };
             let succeeded = match refund.outcome {
                 RefundOutcome::Pending => {
-                    return keep(store, scope, record, EventDisposition::Ignored, Some(ours.payment))
-                        .await;
+                    return keep(
+                        store,
+                        scope,
+                        record,
+                        EventDisposition::Ignored,
+                        Some(ours.payment),
+                    )
+                    .await;
                 }
                 RefundOutcome::Succeeded => true,
                 RefundOutcome::Failed => false,
@@ -125,8 +132,14 @@ pub async fn apply<S: PaymentStore + AuditStore + ?Sized>(
                 Err(StorageError::PaymentRule(_)) => false,
                 Err(other) => return Err(other.into()),
             };
-            let fresh = keep(store, scope, record, EventDisposition::Ignored, Some(ours.payment))
-                .await?
+            let fresh = keep(
+                store,
+                scope,
+                record,
+                EventDisposition::Ignored,
+                Some(ours.payment),
+            )
+            .await?
                 != Delivery::Duplicate;
             Ok(match (changed, fresh) {
                 (true, _) => Delivery::Applied,
@@ -172,12 +185,25 @@ async fn payment_event<S: PaymentStore + AuditStore + ?Sized>(
         return keep(store, scope, record, EventDisposition::UnknownPayment, None).await;
     };
     let Some(signal) = snapshot.signal else {
-        return keep(store, scope, record, EventDisposition::Ignored, Some(payment.id)).await;
+        return keep(
+            store,
+            scope,
+            record,
+            EventDisposition::Ignored,
+            Some(payment.id),
+        )
+        .await;
     };
     if madoguchi_payments::amount::check_currency(&snapshot.currency).is_err() {
         // Never converted: kept for finance, the payment unchanged.
-        return keep(store, scope, record, EventDisposition::UnknownPayment, Some(payment.id))
-            .await;
+        return keep(
+            store,
+            scope,
+            record,
+            EventDisposition::UnknownPayment,
+            Some(payment.id),
+        )
+        .await;
     }
     let report = SignalReport {
         signal,
@@ -192,7 +218,7 @@ async fn payment_event<S: PaymentStore + AuditStore + ?Sized>(
         scope,
         "payment.status_changed",
         Some(payment.id.to_string()),
-        serde_json::json!({"to": format!("{signal:?}"), "event": event.event_id, "source": "webhook"}),
+        serde_json::json!({"new_status": format!("{signal:?}"), "event": event.event_id, "source": "webhook"}),
     );
     let outcome = store
         .apply_payment_signal(scope.tenant, payment.id, &report, Some(record), &entry)

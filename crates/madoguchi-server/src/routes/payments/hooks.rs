@@ -1,0 +1,86 @@
+//! `POST /hooks/stripe/{tenant_slug}` and `POST /hooks/sandbox/{tenant_slug}`: the payment
+//! providers' webhooks. Like LINE's, they pass the CSRF guard (no session) and prove themselves
+//! by their signature (`Stripe-Signature`, checked with the city's secret). A bad, stale or
+//! missing signature answers 400 and changes nothing; a genuine event answers 200 even when it
+//! changes nothing (a duplicate, a payment we do not know), so the provider stops retrying.
+
+use crate::http::error::{AppError, AppResult};
+use crate::state::AppState;
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::routing::post;
+use bytes::Bytes;
+use madoguchi_domain::ErrorCode;
+use madoguchi_payments::Provider;
+use madoguchi_storage::StorageError;
+use madoguchi_usecases::Actor;
+use madoguchi_usecases::payments::webhooks::{self, Delivery};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/hooks/stripe/{tenant_slug}", post(stripe))
+        .route("/hooks/sandbox/{tenant_slug}", post(sandbox))
+}
+
+async fn stripe(
+    state: State<AppState>,
+    slug: Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<Json<serde_json::Value>> {
+    receive(state, slug, headers, body, Provider::Stripe).await
+}
+
+async fn sandbox(
+    state: State<AppState>,
+    slug: Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<Json<serde_json::Value>> {
+    receive(state, slug, headers, body, Provider::Sandbox).await
+}
+
+async fn receive(
+    State(state): State<AppState>,
+    Path(tenant_slug): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+    provider: Provider,
+) -> AppResult<Json<serde_json::Value>> {
+    if body.len() > webhooks::BODY_MAX_BYTES {
+        return Err(AppError::new(ErrorCode::PayloadTooLarge));
+    }
+    let tenant = match state.storage.tenant_by_slug(&tenant_slug).await {
+        Ok(tenant) => tenant,
+        Err(StorageError::NotFound) => return Err(AppError::new(ErrorCode::NotFound)),
+        Err(other) => return Err(other.into()),
+    };
+    let signature = headers
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let scope = state.scope(tenant.id, Actor::System);
+    let delivery = webhooks::receive(
+        &*state.storage,
+        &*state.gateways,
+        &scope,
+        provider,
+        signature,
+        &body,
+    )
+    .await?;
+    let outcome = match delivery {
+        Delivery::Applied => "applied",
+        Delivery::Duplicate => "duplicate",
+        Delivery::Stale => "stale",
+        Delivery::Unknown => "unknown",
+        Delivery::Ignored => "ignored",
+    };
+    metrics::counter!("madoguchi_payment_webhooks_total", "provider" => provider.as_str(), "outcome" => outcome)
+        .increment(1);
+    Ok(Json(
+        serde_json::json!({ "received": true, "outcome": outcome }),
+    ))
+}
