@@ -75,6 +75,8 @@ CREATE TABLE payments (
     konbini            jsonb,
     pay_by             timestamptz,
     last_signal_at     timestamptz,
+    -- When the recovery pass may ask the provider about this payment again (backs off).
+    next_check_at      timestamptz,
     payer_account_id   uuid REFERENCES accounts(id),
     created_by_kind    text NOT NULL,
     created_by_id      uuid,

@@ -75,6 +75,8 @@ CREATE TABLE payments (
     konbini            TEXT,
     pay_by             INTEGER,
     last_signal_at     INTEGER,
+    -- When the recovery pass may ask the provider about this payment again (backs off).
+    next_check_at      INTEGER,
     payer_account_id   TEXT REFERENCES accounts(id),
     created_by_kind    TEXT NOT NULL,
     created_by_id      TEXT,

@@ -934,19 +934,38 @@ impl PaymentStore for PgStorage {
     async fn payments_to_resolve(
         &self,
         before: OffsetDateTime,
+        now: OffsetDateTime,
         limit: i64,
     ) -> StorageResult<Vec<Payment>> {
         let rows = sqlx::query(
             "SELECT * FROM payments WHERE status IN ('created', 'requires_action', 'processing')
                AND provider IN ('stripe', 'sandbox') AND updated_at < $1
-             ORDER BY updated_at LIMIT $2",
+               AND (next_check_at IS NULL OR next_check_at <= $2)
+             ORDER BY updated_at LIMIT $3",
         )
         .bind(before)
+        .bind(now)
         .bind(limit.clamp(1, 1000))
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
         rows.iter().map(payment_from_row).collect()
+    }
+
+    async fn postpone_check(
+        &self,
+        tenant: TenantId,
+        id: PaymentId,
+        until: OffsetDateTime,
+    ) -> StorageResult<()> {
+        sqlx::query("UPDATE payments SET next_check_at = $1 WHERE tenant_id = $2 AND id = $3")
+            .bind(until)
+            .bind(tenant.0)
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
     }
 
     async fn request_refund(

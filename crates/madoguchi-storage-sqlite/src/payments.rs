@@ -932,19 +932,38 @@ impl PaymentStore for SqliteStorage {
     async fn payments_to_resolve(
         &self,
         before: OffsetDateTime,
+        now: OffsetDateTime,
         limit: i64,
     ) -> StorageResult<Vec<Payment>> {
         let rows = sqlx::query(
             "SELECT * FROM payments WHERE status IN ('created', 'requires_action', 'processing')
                AND provider IN ('stripe', 'sandbox') AND updated_at < ?
+               AND (next_check_at IS NULL OR next_check_at <= ?)
              ORDER BY updated_at LIMIT ?",
         )
         .bind(to_unix_micros(before))
+        .bind(to_unix_micros(now))
         .bind(limit.clamp(1, 1000))
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
         rows.iter().map(payment_from_row).collect()
+    }
+
+    async fn postpone_check(
+        &self,
+        tenant: TenantId,
+        id: PaymentId,
+        until: OffsetDateTime,
+    ) -> StorageResult<()> {
+        sqlx::query("UPDATE payments SET next_check_at = ? WHERE tenant_id = ? AND id = ?")
+            .bind(to_unix_micros(until))
+            .bind(uuid_text(tenant.0))
+            .bind(uuid_text(id.0))
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
     }
 
     async fn request_refund(

@@ -376,13 +376,22 @@ pub trait PaymentStore: Send + Sync {
         disposition: EventDisposition,
         payment: Option<PaymentId>,
     ) -> StorageResult<bool>;
-    /// Payments of any city still in flight and untouched since `before`: the recovery job
-    /// asks their provider what became of them.
+    /// Payments of any city still in flight, untouched since `before` and due for a check at
+    /// `now`: the recovery job asks their provider what became of them.
     async fn payments_to_resolve(
         &self,
         before: OffsetDateTime,
+        now: OffsetDateTime,
         limit: i64,
     ) -> StorageResult<Vec<Payment>>;
+    /// The recovery job asked and nothing changed: ask again no sooner than `until` (a konbini
+    /// voucher open for days is not asked about every minute).
+    async fn postpone_check(
+        &self,
+        tenant: TenantId,
+        id: PaymentId,
+        until: OffsetDateTime,
+    ) -> StorageResult<()>;
 
     /// Requests a refund of a succeeded payment; refunds together never exceed it.
     async fn request_refund(

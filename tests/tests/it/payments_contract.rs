@@ -32,6 +32,7 @@ on_both_databases!(
     the_trial_balance_of_a_day_is_a_query,
     a_retried_request_finds_its_payment_and_a_reused_key_is_refused,
     another_city_sees_none_of_it,
+    the_recovery_pass_finds_quiet_payments_in_flight_and_can_postpone_them,
 );
 
 on_both_databases!(wide: two_payments_started_at_once_for_one_receivable_leave_one);
@@ -825,4 +826,73 @@ async fn two_payments_started_at_once_for_one_receivable_leave_one<S: Backend>(
         assert_eq!(made, 1);
     }
     assert_balanced(s, t).await
+}
+
+async fn the_recovery_pass_finds_quiet_payments_in_flight_and_can_postpone_them<S: Backend>(
+    s: &S,
+) -> anyhow::Result<()> {
+    let t = city(s, "kita").await?;
+    let open = owe(s, t, "checkup_fee", 500).await?;
+    let paid = owe(s, t, "checkup_fee", 500).await?;
+    let waiting = s
+        .create_payment(
+            t,
+            &payment(open.id, Provider::Sandbox, Method::Konbini, 500),
+            &audit(),
+        )
+        .await?;
+    let done = s
+        .create_payment(
+            t,
+            &payment(paid.id, Provider::Sandbox, Method::Card, 500),
+            &audit(),
+        )
+        .await?;
+    s.apply_payment_signal(
+        t,
+        done.id,
+        &report(PaymentSignal::Succeeded, 1, 500),
+        None,
+        &audit(),
+    )
+    .await?;
+    s.record_counter_payment(
+        t,
+        &payment(
+            owe(s, t, "copy_fee", 10).await?.id,
+            Provider::Counter,
+            Method::Cash,
+            10,
+        ),
+        &audit(),
+    )
+    .await?;
+    let ids = |found: Vec<madoguchi_storage::Payment>| {
+        found.into_iter().map(|p| p.id).collect::<Vec<_>>()
+    };
+    // Not quiet yet.
+    assert!(
+        s.payments_to_resolve(T0 - secs(60), T0, 10)
+            .await?
+            .is_empty()
+    );
+    let later = T0 + secs(180);
+    assert_eq!(
+        ids(s.payments_to_resolve(later - secs(120), later, 10).await?),
+        vec![waiting.id]
+    );
+    s.postpone_check(t, waiting.id, T0 + secs(600)).await?;
+    assert!(
+        s.payments_to_resolve(later - secs(120), later, 10)
+            .await?
+            .is_empty()
+    );
+    let much_later = T0 + secs(660);
+    assert_eq!(
+        ids(s
+            .payments_to_resolve(much_later - secs(120), much_later, 10)
+            .await?),
+        vec![waiting.id]
+    );
+    Ok(())
 }

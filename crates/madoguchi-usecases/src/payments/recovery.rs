@@ -16,6 +16,14 @@ use time::Duration;
 /// A payment untouched this long is asked about (a webhook normally arrives within seconds).
 pub const QUIET_FOR: Duration = Duration::minutes(2);
 
+/// How long to wait before asking about an unchanged payment again: a quarter of its age,
+/// between two minutes and an hour (a card payment is asked about soon, a konbini voucher
+/// open for days about once an hour).
+pub fn next_check_in(payment: &Payment, now: time::OffsetDateTime) -> Duration {
+    let age: Duration = now - payment.created_at;
+    (age / 4_i32).clamp(Duration::minutes(2), Duration::hours(1))
+}
+
 /// What one run did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RecoveryReport {
@@ -34,16 +42,32 @@ pub async fn resolve_unknown<S: PaymentStore + AuditStore + ?Sized>(
 ) -> UseCaseResult<RecoveryReport> {
     let now = clock.now();
     let mut report = RecoveryReport::default();
-    for payment in store.payments_to_resolve(now - quiet_for, limit).await? {
+    for payment in store
+        .payments_to_resolve(now - quiet_for, now, limit)
+        .await?
+    {
         let scope = Scope::new(payment.tenant_id, Actor::System, clock.clone());
         report.asked += 1;
-        match resolve_one(store, gateways, &scope, &payment).await {
-            Ok(true) => report.changed += 1,
-            Ok(false) => {}
+        let unchanged = match resolve_one(store, gateways, &scope, &payment).await {
+            Ok(true) => {
+                report.changed += 1;
+                false
+            }
+            Ok(false) => true,
             Err(error) => {
                 report.unreachable += 1;
                 tracing::warn!(payment = %payment.id, code = %error.code, "payment not resolved");
+                true
             }
+        };
+        if unchanged {
+            store
+                .postpone_check(
+                    payment.tenant_id,
+                    payment.id,
+                    now + next_check_in(&payment, now),
+                )
+                .await?;
         }
     }
     Ok(report)
