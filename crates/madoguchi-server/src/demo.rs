@@ -582,7 +582,7 @@ const DEMO_RECEIVABLES: [(&str, &str, &str, i64, &str); 2] = [
     (
         "dog-registration-fee",
         "dog_registration_fee",
-        "犬の登録手数料",
+        "犬の登録（1頭）",
         3_000,
         "honcho",
     ),

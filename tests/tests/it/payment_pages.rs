@@ -291,7 +291,7 @@ async fn a_resident_pays_a_fee_by_card_and_downloads_the_receipt(
         .await?;
     for expected in [
         "住民票の写し（1通）",
-        "犬の登録手数料",
+        "犬の登録（1頭）",
         "3,000円",
         &receipt_path,
     ] {
