@@ -260,7 +260,6 @@ async fn render_pay(
         context! {
             id => p.id.to_string(),
             continue_url => p.redirect_url.clone(),
-            method => p.method.to_stored(),
         }
     });
     let base = page_base(ctx, Some(AccountKind::Resident), Some(session), false).await?;
