@@ -5,8 +5,9 @@
 // and axe-core clean. Full-page screenshots of the main pages are saved under
 // ARTIFACTS_DIR/screenshots/<lang>-<width>-<page>.png for a reviewer.
 //
-// The Rust harness passes the demo sign-ins: ADMIN_EMAIL/ADMIN_PASSWORD and STAFF_LOGINS (a JSON
-// list of {role, email, password}, one per role). Adding a page is one line in PAGES.
+// The Rust harness passes the demo sign-ins: ADMIN_EMAIL/ADMIN_PASSWORD, STAFF_LOGINS (a JSON
+// list of {role, email, password}, one per role) and DEMO_RESIDENT_EMAIL/DEMO_RESIDENT_PASSWORD
+// (the demo resident, who owes the demo fees). Adding a page is one line in PAGES.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -32,6 +33,8 @@ import {
 const ADMIN_EMAIL = process.env.ADMIN_EMAIL;
 const ADMIN_PASSWORD = process.env.ADMIN_PASSWORD;
 const STAFF_LOGINS = JSON.parse(process.env.STAFF_LOGINS || '[]');
+const DEMO_RESIDENT_EMAIL = process.env.DEMO_RESIDENT_EMAIL;
+const DEMO_RESIDENT_PASSWORD = process.env.DEMO_RESIDENT_PASSWORD;
 
 const PHONE = { width: 360, height: 740 };
 const DESK = { width: 1280, height: 900 };
@@ -46,7 +49,8 @@ const HANDLERS = ['admin', 'hq_staff', 'branch_staff', 'facility_staff'];
 
 /**
  * Every page, by who sees it. `who`: `public` (signed out), `resident` (signed in, with a
- * reservation) or `staff` (`roles` lists the staff roles that may open it). `path(fx)` builds
+ * reservation), `payer` (the demo resident, with fees to pay) or `staff` (`roles` lists the
+ * staff roles that may open it). `path(fx)` builds
  * the address from the fixture. `shot`: save a screenshot. `status`: the expected status
  * (200 unless said). `html: false`: not a page (plain text), only the sideways scroll is checked.
  */
@@ -82,6 +86,12 @@ const ALL_PAGES = [
     path: (fx) => `/my/reservations/${fx.residentReservation}/change?date=${fx.date}`,
   },
   { who: 'resident', name: 'my-reservation-cancel', path: (fx) => `/my/reservations/${fx.residentReservation}/cancel`, shot: true },
+
+  // The demo resident, who has fees to pay: the 犬登録手数料 with a konbini payment under way.
+  { who: 'payer', name: 'my-payments', path: () => '/account/payments', shot: true },
+  { who: 'payer', name: 'pay', path: (fx) => `/receivables/${fx.certificateFee}/pay`, shot: true },
+  { who: 'payer', name: 'pay-under-way', path: (fx) => `/receivables/${fx.dogFee}/pay` },
+  { who: 'payer', name: 'payment-result', path: (fx) => `/payments/${fx.konbiniPayment}`, shot: true },
 
   { who: 'staff', roles: ALL_ROLES, name: 'staff-home', path: () => '/staff', shot: true },
   { who: 'staff', roles: ['admin'], name: 'staff-office', path: (fx) => `/staff/offices/${fx.officeId}` },
@@ -215,6 +225,23 @@ async function setUp() {
   const cancelled = await proxyBook(token, slotId, '佐藤 次郎', 'サトウ ジロウ');
   await api('DELETE', `/api/v1/reservations/${cancelled}?reason=${encodeURIComponent('ご本人から電話')}`, { token });
 
+  // The demo resident's fees; the 犬登録手数料 gets a konbini payment under way (a retry of the
+  // same key answers the same payment, so a second run on one server finds it again).
+  const payer = await api('POST', '/api/v1/tokens', {
+    body: { email: DEMO_RESIDENT_EMAIL, password: DEMO_RESIDENT_PASSWORD, kind: 'resident' },
+  });
+  const fees = await api('GET', '/api/v1/receivables', { token: payer.token });
+  const certificateFee = fees.find((r) => r.category === 'certificate_fee')?.id;
+  const dogFee = fees.find((r) => r.category === 'dog_registration_fee')?.id;
+  assert.ok(certificateFee && dogFee, 'the demo resident owes the two demo fees');
+  const started = await fetch(url(`/api/v1/receivables/${dogFee}/payments`), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${payer.token}`, 'idempotency-key': 'layout-konbini' },
+    body: JSON.stringify({ method: 'konbini' }),
+  });
+  assert.ok([200, 201].includes(started.status), `konbini payment started: ${started.status}`);
+  const konbiniPayment = (await started.json()).id;
+
   const outboxName = readdirSync(outboxDir())
     .filter((n) => n.endsWith('.eml'))
     .sort()
@@ -231,11 +258,15 @@ async function setUp() {
     residentReservation: booked.id,
     proxyReservation,
     outboxName,
+    certificateFee,
+    dogFee,
+    konbiniPayment,
   };
 }
 
 before(async () => {
   assert.ok(ADMIN_EMAIL && ADMIN_PASSWORD, 'ADMIN_EMAIL and ADMIN_PASSWORD must be set by the harness');
+  assert.ok(DEMO_RESIDENT_EMAIL && DEMO_RESIDENT_PASSWORD, 'DEMO_RESIDENT_EMAIL and DEMO_RESIDENT_PASSWORD must be set by the harness');
   assert.deepEqual(
     STAFF_LOGINS.map((l) => l.role).sort(),
     [...ALL_ROLES].sort(),
@@ -378,6 +409,12 @@ async function signInResident(page) {
   await submitAndWaitFor(page, submit, '/account');
 }
 
+async function signInPayer(page) {
+  await visit(page, '/signin');
+  const submit = await fillSignIn(page, { email: DEMO_RESIDENT_EMAIL, password: DEMO_RESIDENT_PASSWORD });
+  await submitAndWaitFor(page, submit, '/account');
+}
+
 function signInStaff(login) {
   return async (page) => {
     await visit(page, '/staff/signin');
@@ -399,6 +436,12 @@ for (const language of LANGS) {
     await visitAll(t, language, 'resident', entries, [PHONE], signInResident);
   });
 
+  test(`the demo resident with fees to pay, ${language.lang}: every page fits 360 px`, async (t) => {
+    const entries = PAGES.filter((p) => p.who === 'payer');
+    if (!entries.length) return;
+    await visitAll(t, language, 'payer', entries, [PHONE], signInPayer);
+  });
+
   for (const role of ALL_ROLES) {
     test(`staff (${role}), ${language.lang}: every page fits 1280 px and 360 px`, async (t) => {
       const login = STAFF_LOGINS.find((l) => l.role === role);
@@ -410,7 +453,7 @@ for (const language of LANGS) {
 }
 
 test('the page list covers every kind of visitor', () => {
-  for (const who of ['public', 'resident', 'staff']) {
+  for (const who of ['public', 'resident', 'payer', 'staff']) {
     assert.ok(ALL_PAGES.some((p) => p.who === who), `pages for ${who}`);
   }
   assert.equal(new Set(ALL_PAGES.map((p) => p.name)).size, ALL_PAGES.length, 'page names are unique (screenshot files)');

@@ -543,3 +543,129 @@ pub async fn seed_demo_services(
     }
     Ok(added)
 }
+
+/// The demo resident's address: a resident with fees to pay, so the payment pages can be tried
+/// at once.
+pub const DEMO_RESIDENT_EMAIL: &str = "resident@madoguchi-city.example";
+
+/// The demo resident's sign-in, with its one-time generated password.
+#[derive(Clone)]
+pub struct DemoResident {
+    pub email: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for DemoResident {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DemoResident").finish_non_exhaustive()
+    }
+}
+
+/// What [`seed_demo_payments`] made.
+#[derive(Clone, Debug, Default)]
+pub struct DemoPayments {
+    /// The resident's sign-in when it was created now (`None`: it existed).
+    pub resident: Option<DemoResident>,
+    pub receivables_added: usize,
+}
+
+/// A fee the demo resident owes: its source id (what makes seeding idempotent), revenue
+/// category, description, amount in yen and the office that assessed it.
+const DEMO_RECEIVABLES: [(&str, &str, &str, i64, &str); 2] = [
+    (
+        "juminhyo-fee",
+        "certificate_fee",
+        "住民票の写し（1通）",
+        300,
+        "honcho",
+    ),
+    (
+        "dog-registration-fee",
+        "dog_registration_fee",
+        "犬の登録（1頭）",
+        3_000,
+        "honcho",
+    ),
+];
+
+/// Seeds payments for the demo city: the standard revenue categories, a demo resident (created
+/// once, with a fresh random password) and the fees that resident owes (a 住民票の写し fee of
+/// 300 円 and a 犬登録手数料 of 3,000 円, both open). Idempotent: categories are saved again
+/// as they are, and a fee already assessed for the resident is left as it is, paid or not.
+pub async fn seed_demo_payments(
+    storage: &dyn Storage,
+    hasher: &PasswordHasher,
+) -> Result<DemoPayments, StorageError> {
+    let invalid = |e: &dyn std::fmt::Display| StorageError::Other(e.to_string());
+    let tenant = storage.tenant_by_slug(DEMO_TENANT_SLUG).await?;
+    for category in madoguchi_payments::RevenueCategory::standard() {
+        storage.save_revenue_category(tenant.id, &category).await?;
+    }
+    let email = Email::parse(DEMO_RESIDENT_EMAIL).map_err(|e| invalid(&e))?;
+    let mut made = DemoPayments::default();
+    let resident = match storage
+        .account_by_email(tenant.id, AccountKind::Resident, &email)
+        .await
+    {
+        Ok(account) => account,
+        Err(StorageError::NotFound) => {
+            // A fresh random password per installation, like the staff's.
+            let password = new_token()[..20].to_owned();
+            let hash = hasher.hash(&password).map_err(|e| invalid(&e))?;
+            let account = storage
+                .create_account(
+                    tenant.id,
+                    &NewAccount {
+                        kind: AccountKind::Resident,
+                        email,
+                        display_name: DisplayName::parse("窓口 花子").map_err(|e| invalid(&e))?,
+                        password_hash: PasswordHash(hash),
+                        locale: Lang::Ja,
+                        email_verified_at: Some(now_utc()),
+                        roles: Vec::new(),
+                    },
+                )
+                .await?;
+            made.resident = Some(DemoResident {
+                email: DEMO_RESIDENT_EMAIL.to_owned(),
+                password,
+            });
+            account
+        }
+        Err(other) => return Err(other),
+    };
+    let offices = storage.list_offices(tenant.id).await?;
+    let scope = madoguchi_usecases::Scope::new(
+        tenant.id,
+        madoguchi_usecases::Actor::System,
+        std::sync::Arc::new(madoguchi_storage::SystemClock),
+    );
+    for (source, category, description, amount_yen, office) in DEMO_RECEIVABLES {
+        match storage
+            .receivable_by_source(tenant.id, "demo", source)
+            .await
+        {
+            Ok(_) => continue,
+            Err(StorageError::NotFound) => {}
+            Err(other) => return Err(other),
+        }
+        let input = madoguchi_usecases::payments::receivables::AssessInput {
+            category: category.to_owned(),
+            description: description.to_owned(),
+            payer_name: resident.display_name.as_str().to_owned(),
+            payer_account: Some(resident.id),
+            office: offices
+                .iter()
+                .find(|o| o.code.as_str() == office)
+                .map(|o| o.id),
+            amount_yen: amount_yen.to_string(),
+            due_on: None,
+            source: Some(("demo".to_owned(), source.to_owned())),
+        };
+        madoguchi_usecases::payments::receivables::assess(storage, &scope, None, &input)
+            .await
+            .map_err(|e| StorageError::Other(format!("demo receivable {source}: {}", e.code)))?;
+        made.receivables_added += 1;
+    }
+    Ok(made)
+}

@@ -754,6 +754,25 @@ impl PaymentStore for SqliteStorage {
         payment_in(&mut conn, tenant, id).await
     }
 
+    async fn payment_by_client_key(
+        &self,
+        tenant: TenantId,
+        initiator: &Initiator,
+        client_key: &str,
+    ) -> StorageResult<Option<Payment>> {
+        let row = sqlx::query(
+            "SELECT * FROM payments WHERE tenant_id = ? AND created_by_kind = ? AND created_by_id IS ? AND client_key = ?",
+        )
+        .bind(uuid_text(tenant.0))
+        .bind(initiator.kind.as_str())
+        .bind(initiator.account.map(|a| uuid_text(a.0)))
+        .bind(client_key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        row.as_ref().map(payment_from_row).transpose()
+    }
+
     async fn list_payments(
         &self,
         tenant: TenantId,

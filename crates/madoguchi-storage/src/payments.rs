@@ -348,6 +348,14 @@ pub trait PaymentStore: Send + Sync {
         tenant: TenantId,
         filter: &PaymentFilter,
     ) -> StorageResult<Vec<Payment>>;
+    /// The payment `initiator` started with its own idempotency key `client_key`, if any: how
+    /// a retried API request finds what it made, whatever became of the payment since.
+    async fn payment_by_client_key(
+        &self,
+        tenant: TenantId,
+        initiator: &Initiator,
+        client_key: &str,
+    ) -> StorageResult<Option<Payment>>;
     /// Stores what the provider created for a payment (after `PaymentGateway::start`).
     async fn set_provider_ref(
         &self,

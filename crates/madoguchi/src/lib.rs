@@ -119,17 +119,19 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 .check_schema()
                 .await
                 .context("run `madoguchi migrate` first")?;
-            let logins = madoguchi_server::demo::seed_demo(
-                &*storage,
-                &madoguchi_auth::PasswordHasher::recommended(),
-            )
-            .await?;
-            report_demo_logins(&settings, &logins)?;
+            let hasher = madoguchi_auth::PasswordHasher::recommended();
+            let logins = madoguchi_server::demo::seed_demo(&*storage, &hasher).await?;
             let today = time::OffsetDateTime::now_utc()
                 .to_offset(madoguchi_domain::tokyo::JST)
                 .date();
             let slots = madoguchi_server::demo::seed_demo_services(&*storage, today, 60).await?;
             println!("Demo services: {slots} slots added for the next 60 days.");
+            let payments = madoguchi_server::demo::seed_demo_payments(&*storage, &hasher).await?;
+            println!(
+                "Demo payments: {} fees added for the demo resident.",
+                payments.receivables_added
+            );
+            report_demo_logins(&settings, &logins, payments.resident.as_ref())?;
             if logins.is_empty() {
                 println!("The demo city already exists; nothing to do.");
             }
@@ -177,8 +179,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
 fn report_demo_logins(
     settings: &Settings,
     logins: &[madoguchi_server::demo::DemoLogin],
+    resident: Option<&madoguchi_server::demo::DemoResident>,
 ) -> anyhow::Result<()> {
-    if logins.is_empty() {
+    if logins.is_empty() && resident.is_none() {
         return Ok(());
     }
     let mut text = String::from(
@@ -190,6 +193,12 @@ fn report_demo_logins(
             login.role.as_str(),
             login.email,
             login.password
+        ));
+    }
+    if let Some(resident) = resident {
+        text.push_str(&format!(
+            "Demo resident sign-in (/signin), with fees to pay at /account/payments:\n{:<15} {:<40} {}\n",
+            "resident", resident.email, resident.password
         ));
     }
     print!("{text}");
@@ -213,17 +222,19 @@ async fn serve(settings: Settings, seed_demo: bool, migrate: bool) -> anyhow::Re
     }
     storage.check_schema().await?;
     if seed_demo && storage.list_tenants().await?.is_empty() {
-        let logins = madoguchi_server::demo::seed_demo(
-            &*storage,
-            &madoguchi_auth::PasswordHasher::recommended(),
-        )
-        .await?;
-        report_demo_logins(&settings, &logins)?;
+        let hasher = madoguchi_auth::PasswordHasher::recommended();
+        let logins = madoguchi_server::demo::seed_demo(&*storage, &hasher).await?;
         let today = time::OffsetDateTime::now_utc()
             .to_offset(madoguchi_domain::tokyo::JST)
             .date();
         let slots = madoguchi_server::demo::seed_demo_services(&*storage, today, 60).await?;
         tracing::info!(slots, "seeded the demo services");
+        let payments = madoguchi_server::demo::seed_demo_payments(&*storage, &hasher).await?;
+        tracing::info!(
+            receivables = payments.receivables_added,
+            "seeded the demo payments"
+        );
+        report_demo_logins(&settings, &logins, payments.resident.as_ref())?;
     }
 
     let listener = TcpListener::bind(&settings.addr)

@@ -46,6 +46,14 @@ async fn pages_work_in_a_real_browser_and_pass_axe() -> anyhow::Result<()> {
     let mut options = Options::new(Backend::Sqlite);
     options.mail = MailTo::Outbox(outbox.path().to_path_buf());
     let app = spawn(options).await?.expect("sqlite app");
+    // The demo resident with fees to pay, for the payment pages.
+    let payer = madoguchi_server::demo::seed_demo_payments(
+        &*app.storage,
+        &madoguchi_auth::PasswordHasher::with_cost(1024, 1),
+    )
+    .await?
+    .resident
+    .expect("a new demo resident");
     // Every role's demo sign-in, for the tests that visit the staff pages as each role.
     let staff_logins = serde_json::Value::Array(
         madoguchi_domain::Role::ALL
@@ -81,6 +89,8 @@ async fn pages_work_in_a_real_browser_and_pass_axe() -> anyhow::Result<()> {
             &app.login(madoguchi_domain::Role::Admin).password,
         )
         .env("STAFF_LOGINS", staff_logins.to_string())
+        .env("DEMO_RESIDENT_EMAIL", &payer.email)
+        .env("DEMO_RESIDENT_PASSWORD", &payer.password)
         .env(
             "OUTBOX_DIR",
             madoguchi_mail::OutboxMailer::tenant_dir(outbox.path(), Some(app.tenant.id)),

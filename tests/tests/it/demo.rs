@@ -137,3 +137,50 @@ async fn the_branches_hold_consultations_and_remote_ones_and_the_kominkan_a_lect
     assert_eq!(koza.kind.as_str(), "lecture");
     Ok(())
 }
+
+#[tokio::test]
+async fn the_demo_resident_owes_two_open_fees_and_seeding_again_adds_nothing() -> anyhow::Result<()>
+{
+    use madoguchi_storage::{PaymentStore, ReceivableFilter};
+    let db = fresh_sqlite().await?;
+    let storage = db.storage();
+    let hasher = PasswordHasher::with_cost(1024, 1);
+    seed_demo(storage, &hasher).await?;
+    let first = madoguchi_server::demo::seed_demo_payments(storage, &hasher).await?;
+    assert!(first.resident.is_some(), "the resident is created once");
+    assert_eq!(first.receivables_added, 2);
+    let again = madoguchi_server::demo::seed_demo_payments(storage, &hasher).await?;
+    assert!(
+        again.resident.is_none(),
+        "and its password is not made again"
+    );
+    assert_eq!(again.receivables_added, 0, "seeding twice adds nothing");
+    let tenant = storage.tenant_by_slug(DEMO_TENANT_SLUG).await?;
+    assert_eq!(
+        storage.revenue_categories(tenant.id).await?.len(),
+        madoguchi_payments::RevenueCategory::standard().len()
+    );
+    let owed = storage
+        .list_receivables(
+            tenant.id,
+            &ReceivableFilter {
+                limit: 10,
+                ..ReceivableFilter::default()
+            },
+        )
+        .await?;
+    let mut amounts: Vec<(String, i64)> = owed
+        .iter()
+        .map(|r| (r.category.to_string(), r.outstanding_yen()))
+        .collect();
+    amounts.sort();
+    assert_eq!(
+        amounts,
+        [
+            ("certificate_fee".to_owned(), 300),
+            ("dog_registration_fee".to_owned(), 3_000)
+        ]
+    );
+    assert!(owed.iter().all(|r| r.payer_account.is_some()));
+    Ok(())
+}

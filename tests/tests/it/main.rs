@@ -34,6 +34,7 @@ mod openapi;
 mod operations_contract;
 mod outbox;
 mod outbox_pages;
+mod payment_pages;
 mod payments_contract;
 mod privacy;
 mod probe_reservations;

@@ -753,6 +753,18 @@ async fn a_retried_request_finds_its_payment_and_a_reused_key_is_refused<S: Back
     retry.id = PaymentId::new();
     let b = s.record_counter_payment(t, &retry, &audit()).await?;
     assert_eq!(a.id, b.id);
+    // Found by its maker's key only: another initiator's "k-1" is another key.
+    let found = s.payment_by_client_key(t, &staff(clerk.id), "k-1").await?;
+    assert_eq!(found.map(|p| p.id), Some(a.id));
+    let system = Initiator {
+        kind: ActorKind::System,
+        account: None,
+    };
+    assert_eq!(s.payment_by_client_key(t, &system, "k-1").await?, None);
+    assert_eq!(
+        s.payment_by_client_key(t, &staff(clerk.id), "k-2").await?,
+        None
+    );
     let other = owe(s, t, "copy_fee", 40).await?;
     let mut reuse = first.clone();
     reuse.id = PaymentId::new();

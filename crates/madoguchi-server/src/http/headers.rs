@@ -73,13 +73,18 @@ fn carries_identity(headers: &axum::http::HeaderMap) -> bool {
 /// `no-store` unless a handler chose a policy for a public answer (stylesheets, the calendar
 /// feed). An answer to a signed-in session or a bearer token is `no-store` whatever the handler
 /// said, so a shared cache or the browser's back button never shows one person's page to the
-/// next user of a library PC. Stylesheets are the same for everyone and stay cacheable.
+/// next user of a library PC; a handler's own policy stays only when it says `no-store` itself
+/// (a receipt's `private, no-store`). Stylesheets are the same for everyone and stay cacheable.
 fn set_cache_control(headers: &mut axum::http::HeaderMap, personal: bool, is_static: bool) {
     const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
     if is_static {
         return;
     }
-    if personal {
+    let stores_nothing = headers
+        .get(header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|d| d.trim() == "no-store"));
+    if personal && !stores_nothing {
         headers.insert(header::CACHE_CONTROL, NO_STORE);
     } else {
         headers.entry(header::CACHE_CONTROL).or_insert(NO_STORE);
@@ -115,6 +120,14 @@ mod tests {
         );
         set_cache_control(&mut headers, true, false);
         assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+
+        let mut receipt = HeaderMap::new();
+        receipt.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
+        set_cache_control(&mut receipt, true, false);
+        assert_eq!(receipt[header::CACHE_CONTROL], "private, no-store");
 
         let mut css = HeaderMap::new();
         css.insert(

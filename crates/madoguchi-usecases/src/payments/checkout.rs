@@ -57,6 +57,13 @@ pub async fn start<S: PaymentStore + AuditStore + ?Sized>(
         Actor::Resident(_) | Actor::Anonymous => return Err(hidden()),
         Actor::Staff(_) | Actor::System | Actor::Operator => receivable.payer_account,
     };
+    // A retried request answers what it made, even if the payment has moved on since (paid,
+    // failed): checked before the rules below, which would now refuse a new payment.
+    if let Some(key) = client_key.as_deref()
+        && let Some(made) = replayed(store, scope, receivable.id, method, key).await?
+    {
+        return Ok(made);
+    }
     let online = gateways
         .online(scope.tenant)
         .await
@@ -134,6 +141,27 @@ pub async fn start<S: PaymentStore + AuditStore + ?Sized>(
         payer_email: None,
     };
     open_at_gateway(store, &online, scope, &payment, &request).await
+}
+
+/// The payment the scope's actor already started with its own idempotency key `client_key`
+/// (`None`: not yet). The same key for another receivable or another method is a client's
+/// mistake, refused with `idempotency_key_reused` rather than answered with the wrong payment.
+pub async fn replayed<S: PaymentStore + ?Sized>(
+    store: &S,
+    scope: &Scope,
+    receivable: ReceivableId,
+    method: Method,
+    client_key: &str,
+) -> UseCaseResult<Option<Payment>> {
+    let made = store
+        .payment_by_client_key(scope.tenant, &initiator(scope), client_key)
+        .await?;
+    match made {
+        Some(payment) if payment.receivable != receivable || payment.method != method => {
+            Err(UseCaseError::new(ErrorCode::IdempotencyKeyReused))
+        }
+        other => Ok(other),
+    }
 }
 
 /// Asks the gateway for the payer's page and stores it. Used by [`start`] and by the recovery

@@ -1,16 +1,45 @@
-//! Payments and reconciliation: finance's pages, the providers' webhooks and the sandbox
-//! gateway's payment page. Receivables, payments and refunds add their pages and API here
-//! (`pages.rs`, `api.rs`), as ARCHITECTURE.md describes.
+//! Payments and reconciliation: the resident's pages (paying what they owe, the result, their
+//! payments and receipts) and API, finance's pages, the providers' webhooks and the sandbox
+//! gateway's payment page, as ARCHITECTURE.md describes.
 
+pub mod api;
 pub mod hooks;
 pub mod pages;
+pub mod resident_pages;
 pub mod sandbox;
 
 use crate::state::AppState;
 use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use madoguchi_domain::PaymentId;
+use madoguchi_usecases::payments::receipts;
 
 pub fn router() -> Router<AppState> {
     pages::router()
+        .merge(resident_pages::router())
         .merge(hooks::router())
         .merge(sandbox::router())
+}
+
+/// The routes under `/api/v1`.
+pub fn api_router() -> Router<AppState> {
+    api::router()
+}
+
+/// A receipt as a download (`receipt-R-XXXXXXXXXXXX.pdf`) that no cache keeps: it names the
+/// payer. The page and the API answer it alike.
+fn pdf_response(pdf: Vec<u8>, id: PaymentId) -> impl IntoResponse {
+    let disposition = format!(
+        "attachment; filename=\"receipt-{}.pdf\"",
+        receipts::receipt_number(id)
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, "private, no-store".to_owned()),
+        ],
+        pdf,
+    )
 }
