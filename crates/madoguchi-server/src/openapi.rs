@@ -3,6 +3,7 @@
 
 use crate::http::error::{ErrorBody, ErrorDetail, FieldErrorBody};
 use crate::routes::calendar::api as calendar_api;
+use crate::routes::payments::staff_api as payments_api;
 use crate::routes::reservations::{api as reservations_api, flows_api as reservation_flows_api};
 use crate::routes::{accounts, admin, org};
 use utoipa::openapi::path::{Operation, ParameterIn};
@@ -32,6 +33,8 @@ Errors carry a stable `code` and a `message` in the language of `Accept-Language
         reservation_flows_api::my_waitlist, reservation_flows_api::withdraw, reservation_flows_api::proxy_reserve,
         reservation_flows_api::day_sheet, reservation_flows_api::suspensions, reservation_flows_api::lift,
         reservation_flows_api::policy, reservation_flows_api::set_policy,
+        payments_api::assess, payments_api::counter_payment, payments_api::request_refund,
+        payments_api::approve, payments_api::reject, payments_api::trial_balance,
     ),
     components(schemas(ErrorBody, ErrorDetail, FieldErrorBody, madoguchi_domain::ErrorCode)),
     modifiers(&BearerAuth, &CommonErrors),
@@ -43,6 +46,7 @@ Errors carry a stable `code` and a `message` in the language of `Accept-Language
         (name = "audit", description = "The append-only audit log"),
         (name = "reservations", description = "Services, availability and reservations"),
         (name = "calendar", description = "Holidays, the year-end closure and offices' closing days"),
+        (name = "payments", description = "Receivables, counter checkout, refunds with four eyes and the ledger (staff and finance)"),
     )
 )]
 struct ApiDoc;

@@ -40,7 +40,8 @@ pub fn router() -> Router<AppState> {
                 .merge(admin::api_router())
                 .merge(reservations::api_router())
                 .merge(calendar::api_router())
-                .merge(feed::api_router()),
+                .merge(feed::api_router())
+                .merge(payments::api_router()),
         )
         .merge(ops::router())
         .fallback(home::not_found)
