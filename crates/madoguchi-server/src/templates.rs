@@ -43,6 +43,7 @@ const TEMPLATES: &[(&str, &str)] = embedded_templates!(
     "payments/finance_receivable.html",
     "payments/finance_refunds.html",
     "payments/finance_ledger.html",
+    "payments/sandbox_pay.html",
     "admin/offices.html",
     "admin/office.html",
     "admin/departments.html",

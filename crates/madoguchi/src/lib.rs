@@ -130,6 +130,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 .date();
             let slots = madoguchi_server::demo::seed_demo_services(&*storage, today, 60).await?;
             println!("Demo services: {slots} slots added for the next 60 days.");
+            let receivables = madoguchi_server::demo::seed_demo_payments(&*storage).await?;
+            println!("Demo payments: {receivables} receivables assessed at the counters.");
             if logins.is_empty() {
                 println!("The demo city already exists; nothing to do.");
             }
@@ -224,6 +226,8 @@ async fn serve(settings: Settings, seed_demo: bool, migrate: bool) -> anyhow::Re
             .date();
         let slots = madoguchi_server::demo::seed_demo_services(&*storage, today, 60).await?;
         tracing::info!(slots, "seeded the demo services");
+        let receivables = madoguchi_server::demo::seed_demo_payments(&*storage).await?;
+        tracing::info!(receivables, "seeded the demo payments");
     }
 
     let listener = TcpListener::bind(&settings.addr)

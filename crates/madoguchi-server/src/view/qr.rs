@@ -66,11 +66,15 @@ mod tests {
 
     #[test]
     fn a_url_becomes_a_square_path_with_its_quiet_zone() {
-        let qr = qr_svg("https://city.example/receivables/0190f5a2-7d1c-7c3e-9a4b-3f2e1d0c9b8a/pay")
-            .unwrap();
+        let qr =
+            qr_svg("https://city.example/receivables/0190f5a2-7d1c-7c3e-9a4b-3f2e1d0c9b8a/pay")
+                .unwrap();
         // Version 4 or 5 for a URL of this length: 33 or 37 modules, plus 4 on each side.
         assert!(qr.side_modules >= 33 + 8, "{}", qr.side_modules);
-        assert!(qr.path.starts_with(&format!("M{} {}h", QUIET_ZONE_MODULES, QUIET_ZONE_MODULES)));
+        assert!(
+            qr.path
+                .starts_with(&format!("M{} {}h", QUIET_ZONE_MODULES, QUIET_ZONE_MODULES))
+        );
         assert!(
             qr.path
                 .chars()

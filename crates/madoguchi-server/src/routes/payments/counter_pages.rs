@@ -40,7 +40,10 @@ const OPEN_LISTED_MAX: i64 = 30;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/staff/payments/counter", get(counter_home).post(assess))
-        .route("/staff/payments/counter/{id}", get(checkout_page).post(take))
+        .route(
+            "/staff/payments/counter/{id}",
+            get(checkout_page).post(take),
+        )
         .route("/staff/payments/{id}", get(taken))
         .route("/staff/payments/{id}/receipt.pdf", get(receipt))
 }

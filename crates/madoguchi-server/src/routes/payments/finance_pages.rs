@@ -8,8 +8,7 @@
 //! any staff member may request a refund of a payment they can see.
 
 use super::staff_view::{
-    Books, RefundView, StaffNames, path_id, payment_view, receivable_view, refund_view,
-    staff_scope,
+    Books, RefundView, StaffNames, path_id, payment_view, receivable_view, refund_view, staff_scope,
 };
 use crate::http::Ctx;
 use crate::http::auth::StaffSession;
@@ -661,7 +660,9 @@ async fn decide(
     .await
     .map_err(AppError::from);
     match decided {
-        Ok(refund) => Ok(Redirect::to(&format!("/finance/refunds?decided={}", refund.id)).into_response()),
+        Ok(refund) => {
+            Ok(Redirect::to(&format!("/finance/refunds?decided={}", refund.id)).into_response())
+        }
         // A note too long: the form again with it.
         Err(error) if error.fields.iter().any(|f| f.field == "note") => {
             let message = error
@@ -676,7 +677,8 @@ async fn decide(
                 error: message,
             };
             let alert = Some(ErrorCode::ValidationFailed.message(lang).to_owned());
-            let html = render_queue(&state, &ctx, &session, &staff, None, Some(form), alert).await?;
+            let html =
+                render_queue(&state, &ctx, &session, &staff, None, Some(form), alert).await?;
             Ok((error.status, html).into_response())
         }
         // Decided meanwhile by a colleague: the queue shows it is gone.
@@ -738,9 +740,12 @@ async fn ledger(
     let today = madoguchi_domain::tokyo::to_tokyo(state.clock.now()).date();
     let (date, date_error) = match query.date.trim() {
         "" => (today, None),
-        raw => match Date::parse(raw, time::macros::format_description!("[year]-[month]-[day]"))
-            .map_err(|_| ErrorCode::ValidationFailed)
-            .and_then(madoguchi_domain::tokyo::supported_date)
+        raw => match Date::parse(
+            raw,
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .map_err(|_| ErrorCode::ValidationFailed)
+        .and_then(madoguchi_domain::tokyo::supported_date)
         {
             Ok(date) => (date, None),
             Err(code) => (today, Some(code.message(lang).to_owned())),
@@ -757,10 +762,7 @@ async fn ledger(
         .await?;
     let base = staff_base(&ctx, &staff, &session).await?;
     let problems = date_error.as_ref().map(|message| {
-        FormProblems::invalid(
-            BTreeMap::from([("date".to_owned(), message.clone())]),
-            lang,
-        )
+        FormProblems::invalid(BTreeMap::from([("date".to_owned(), message.clone())]), lang)
     });
     let html = state.templates.page(
         "payments/finance_ledger.html",

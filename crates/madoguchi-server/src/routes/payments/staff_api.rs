@@ -145,9 +145,10 @@ pub struct CounterPaymentRequest {
     /// The terminal's slip number (1–20 letters and digits), required for cashless.
     #[serde(default)]
     pub slip_number: Option<String>,
-    /// The amount taken; absent means what is still owed. Never more (no top-up).
-    #[serde(default)]
-    pub amount_yen: Option<i64>,
+    /// The amount taken, as the terminal or the till shows it: at most what is still owed (no
+    /// top-up). Required, so that a retry with the same `Idempotency-Key` after the payment
+    /// settled the receivable is the same request and answers the recorded payment.
+    pub amount_yen: i64,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -213,7 +214,7 @@ pub async fn counter_payment(
         methods: vec![body.method],
         instalments: body.instalments.map(|n| n.to_string()),
         slip_number: body.slip_number,
-        amount_yen: body.amount_yen.map(|yen| yen.to_string()),
+        amount_yen: Some(body.amount_yen.to_string()),
         client_key,
     };
     let scope = state.scope(ctx.tenant.id, Actor::Staff(caller.account.id));

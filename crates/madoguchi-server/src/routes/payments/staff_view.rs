@@ -75,9 +75,7 @@ impl Books {
             text(lang, key).replace("{category}", &self.category_name(code))
         };
         match LedgerAccount::parse(stored) {
-            Some(LedgerAccount::Receivable(code)) => {
-                with_category("fin_account_receivable", &code)
-            }
+            Some(LedgerAccount::Receivable(code)) => with_category("fin_account_receivable", &code),
             Some(LedgerAccount::Revenue(code)) => with_category("fin_account_revenue", &code),
             Some(LedgerAccount::Clearing(channel)) => {
                 text(lang, &format!("fin_account_clearing_{}", channel.as_str()))
