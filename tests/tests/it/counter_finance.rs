@@ -249,6 +249,9 @@ async fn each_counter_rule_is_refused_with_its_code_and_nothing_is_stored(
         "the link to online checkout"
     );
     assert!(!key.is_empty(), "the form carries its own key");
+    for brand in ["value=\"cash\"", "value=\"visa\"", "value=\"transit\"", "value=\"yucho_pay\"", "交通系電子マネー", "QRコード決済"] {
+        assert!(html.contains(brand), "{brand} offered");
+    }
 
     let refused: [(&[(&str, &str)], &str, ErrorCode); 5] = [
         (

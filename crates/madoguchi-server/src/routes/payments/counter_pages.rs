@@ -377,7 +377,7 @@ async fn render_checkout(
         &base,
         context! {
             receivable => view,
-            groups => brand_groups(ctx.lang),
+            brand_groups => brand_groups(ctx.lang),
             values,
             qr,
             may_see_details => staff.access.may_read_finance()
