@@ -202,6 +202,9 @@ async fn take(
 // ---------------------------------------------------------------------------------------------
 // The municipal rules
 
+/// A checkout form's fields besides its CSRF token and key.
+type Fields<'a> = &'a [(&'a str, &'a str)];
+
 async fn each_counter_rule_is_refused_with_its_code_and_nothing_is_stored(
     app: TestApp,
 ) -> anyhow::Result<()> {
@@ -249,11 +252,18 @@ async fn each_counter_rule_is_refused_with_its_code_and_nothing_is_stored(
         "the link to online checkout"
     );
     assert!(!key.is_empty(), "the form carries its own key");
-    for brand in ["value=\"cash\"", "value=\"visa\"", "value=\"transit\"", "value=\"yucho_pay\"", "交通系電子マネー", "QRコード決済"] {
+    for brand in [
+        "value=\"cash\"",
+        "value=\"visa\"",
+        "value=\"transit\"",
+        "value=\"yucho_pay\"",
+        "交通系電子マネー",
+        "QRコード決済",
+    ] {
         assert!(html.contains(brand), "{brand} offered");
     }
 
-    let refused: [(&[(&str, &str)], &str, ErrorCode); 5] = [
+    let refused: [(Fields, &str, ErrorCode); 5] = [
         (
             &[
                 ("method", "cash"),

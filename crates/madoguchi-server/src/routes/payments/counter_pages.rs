@@ -170,7 +170,7 @@ async fn render_home(
         }
     }
     open.retain(|r| staff.access.may_take_counter_payment(r.office));
-    open.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    open.sort_by_key(|r| std::cmp::Reverse(r.created_at));
     let rows: Vec<ReceivableView> = open.iter().map(|r| receivable_view(r, &books)).collect();
     let offices = counter_offices(&books, &staff.access);
     let mut form = form;

@@ -527,7 +527,7 @@ async fn render_queue(
         )
         .await?;
     // Oldest first: the one waiting longest is decided first.
-    requested.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+    requested.sort_by_key(|r| r.created_at);
     let mut names = StaffNames::default();
     let mut waiting = Vec::with_capacity(requested.len());
     for refund in &requested {
@@ -569,7 +569,7 @@ async fn render_queue(
                 .await?,
         );
     }
-    decided.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
+    decided.sort_by_key(|r| std::cmp::Reverse(r.updated_at));
     decided.truncate(DECIDED_LISTED_MAX as usize);
     let mut decided_rows = Vec::with_capacity(decided.len());
     for refund in &decided {
