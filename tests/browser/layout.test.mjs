@@ -46,6 +46,8 @@ const SCREENSHOTS = join(ARTIFACTS_DIR, 'screenshots');
 
 const ALL_ROLES = ['admin', 'hq_staff', 'branch_staff', 'facility_staff', 'finance'];
 const HANDLERS = ['admin', 'hq_staff', 'branch_staff', 'facility_staff'];
+/** Who takes payments at a counter (finance does not). */
+const COUNTER = HANDLERS;
 
 /**
  * Every page, by who sees it. `who`: `public` (signed out), `resident` (signed in, with a
@@ -118,6 +120,13 @@ const ALL_PAGES = [
   { who: 'staff', roles: HANDLERS, name: 'suspensions', path: () => '/staff/suspensions' },
   { who: 'staff', roles: ['admin'], name: 'admin-home', path: () => '/admin', shot: true },
   { who: 'staff', roles: ['admin', 'finance'], name: 'finance', path: () => '/finance', shot: true },
+  { who: 'staff', roles: ['admin', 'finance'], name: 'finance-search', path: () => '/finance?q=%E4%BD%8F%E6%B0%91%E7%A5%A8&status=paid' },
+  { who: 'staff', roles: ['admin', 'finance'], name: 'finance-receivable', path: (fx) => `/finance/receivables/${fx.paidReceivable}`, shot: true },
+  { who: 'staff', roles: ['admin', 'finance'], name: 'finance-refunds', path: () => '/finance/refunds', shot: true },
+  { who: 'staff', roles: ['admin', 'finance'], name: 'finance-ledger', path: () => '/finance/ledger', shot: true },
+  { who: 'staff', roles: COUNTER, name: 'counter', path: () => '/staff/payments/counter', shot: true },
+  { who: 'staff', roles: ['admin', 'hq_staff'], name: 'counter-checkout', path: (fx) => `/staff/payments/counter/${fx.openReceivable}`, shot: true },
+  { who: 'staff', roles: ['admin', 'hq_staff'], name: 'counter-taken', path: (fx) => `/staff/payments/${fx.counterPayment}`, shot: true },
   { who: 'staff', roles: ['admin'], name: 'admin-capabilities', path: () => '/admin/capabilities' },
   { who: 'staff', roles: ['admin'], name: 'booking-policy', path: () => '/admin/booking-policy' },
   { who: 'staff', roles: ['admin'], name: 'admin-offices', path: () => '/admin/offices', shot: true },
@@ -241,6 +250,7 @@ async function setUp() {
   });
   assert.ok([200, 201].includes(started.status), `konbini payment started: ${started.status}`);
   const konbiniPayment = (await started.json()).id;
+  const payments = await paymentsFixture(token);
 
   const outboxName = readdirSync(outboxDir())
     .filter((n) => n.endsWith('.eml'))
@@ -261,7 +271,41 @@ async function setUp() {
     certificateFee,
     dogFee,
     konbiniPayment,
+    ...payments,
   };
+}
+
+/**
+ * The counter's and finance's pages: a certificate fee paid in cash at 本庁舎 with a refund the
+ * headquarters clerk requested (so the queue has one the administrator and finance did not ask
+ * for), and a copy fee still owed (its checkout form).
+ */
+async function paymentsFixture(adminToken) {
+  const hqLogin = STAFF_LOGINS.find((l) => l.role === 'hq_staff');
+  const { token: hq } = await api('POST', '/api/v1/tokens', {
+    body: { email: hqLogin.email, password: hqLogin.password, kind: 'staff' },
+  });
+  const offices = await api('GET', '/api/v1/offices', { token: adminToken });
+  const honcho = (offices.find((o) => o.code === 'honcho') ?? offices[0]).id;
+  const assess = (category, description, amount) =>
+    api('POST', '/api/v1/receivables', {
+      token: hq,
+      expected: 201,
+      body: { category, description, payer_name: '窓口 花子', amount_yen: amount, office_id: honcho },
+    });
+  const paid = await assess('certificate_fee', '住民票の写し 2通', 600);
+  const payment = await api('POST', `/api/v1/receivables/${paid.id}/counter-payments`, {
+    token: hq,
+    expected: 201,
+    body: { method: 'visa', slip_number: 'A1234567', amount_yen: 600 },
+  });
+  await api('POST', `/api/v1/payments/${payment.id}/refunds`, {
+    token: hq,
+    expected: 201,
+    body: { amount_yen: 300, reason: '同じ証明書を二重に申請されたため（1通分を返金）' },
+  });
+  const open = await assess('copy_fee', '道路台帳の写し（コピー 10枚）', 100);
+  return { paidReceivable: paid.id, counterPayment: payment.id, openReceivable: open.id };
 }
 
 before(async () => {

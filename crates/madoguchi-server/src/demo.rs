@@ -1,6 +1,7 @@
 //! The demo city of PRODUCT.md, seeded on the first `madoguchi serve` and by `seed-demo`:
 //! headquarters with its 総合窓口, two branches and a sub-office, three 公民館, the city hospital
-//! and the clean centre; the departments that take fees; one staff account per role.
+//! and the clean centre; the departments that take fees; one staff account per role; the
+//! standard revenue categories and a counter's day of payments with a refund awaiting approval.
 
 use madoguchi_auth::PasswordHasher;
 use madoguchi_auth::one_time::new_token;
@@ -10,6 +11,7 @@ use madoguchi_domain::{
     AccountKind, DisplayName, Email, Lang, OfficeId, OfficeKind, OrgCode, Role, RoleAssignment,
     TenantSlug,
 };
+use madoguchi_payments::RevenueCategory;
 use madoguchi_storage::{
     NewAccount, NewDepartment, NewOffice, NewService, NewSlot, NewTenant, PasswordHash,
     ServiceKind, Storage, StorageError, now_utc,
@@ -283,7 +285,171 @@ pub async fn seed_demo(
             role,
         });
     }
+    add_missing_revenue_categories(storage, tenant.id).await?;
     Ok(logins)
+}
+
+/// The standard revenue categories (歳入科目) a city starts with, added where missing: one an
+/// administrator renamed keeps its name.
+async fn add_missing_revenue_categories(
+    storage: &dyn Storage,
+    tenant: madoguchi_domain::TenantId,
+) -> Result<(), StorageError> {
+    let known = storage.revenue_categories(tenant).await?;
+    for category in RevenueCategory::standard() {
+        if !known.iter().any(|k| k.code == category.code) {
+            storage.save_revenue_category(tenant, &category).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A demo receivable: office code, category, description, payer, yen, and how it was paid at
+/// the counter (`None`: still owed).
+type DemoReceivable = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    i64,
+    Option<(&'static str, Option<&'static str>)>,
+);
+
+/// The counter's demo day: a few certificate fees taken at 本庁舎 and 北支所 in cash, by card,
+/// e-money and QR; a copy fee and a resident tax still owed (the tax shows the cashless
+/// terminal refused); and one refund the HQ clerk requested, waiting in finance's queue. Taken
+/// through the use cases, so each is audited and posted like a real one. A no-op when the city
+/// has any receivable. Returns how many receivables were assessed.
+pub async fn seed_demo_counter_day(storage: &dyn Storage) -> Result<u64, StorageError> {
+    use madoguchi_usecases::payments::{counter, receivables, refunds};
+    let tenant = storage.tenant_by_slug(DEMO_TENANT_SLUG).await?;
+    add_missing_revenue_categories(storage, tenant.id).await?;
+    let any = madoguchi_storage::ReceivableFilter {
+        limit: 1,
+        ..madoguchi_storage::ReceivableFilter::default()
+    };
+    if !storage.list_receivables(tenant.id, &any).await?.is_empty() {
+        return Ok(0);
+    }
+    let clerk_email = Email::parse("hq@madoguchi-city.example")
+        .map_err(|e| StorageError::Other(e.to_string()))?;
+    let clerk = storage
+        .account_by_email(tenant.id, AccountKind::Staff, &clerk_email)
+        .await?;
+    let access =
+        madoguchi_domain::account::StaffAccess::new(storage.roles(tenant.id, clerk.id).await?);
+    let scope = madoguchi_usecases::Scope::new(
+        tenant.id,
+        madoguchi_usecases::Actor::Staff(clerk.id),
+        std::sync::Arc::new(madoguchi_storage::SystemClock),
+    );
+    let offices = storage.list_offices(tenant.id).await?;
+    let demo: [DemoReceivable; 7] = [
+        (
+            "honcho",
+            "certificate_fee",
+            "住民票の写し 2通",
+            "窓口 一郎",
+            600,
+            Some(("cash", None)),
+        ),
+        (
+            "honcho",
+            "certificate_fee",
+            "印鑑登録証明書 1通",
+            "窓口 花子",
+            300,
+            Some(("visa", Some("A1234567"))),
+        ),
+        (
+            "honcho",
+            "certificate_fee",
+            "戸籍謄本 1通",
+            "出張 次郎",
+            450,
+            Some(("paypay", Some("P7654321"))),
+        ),
+        (
+            "kita-shisho",
+            "certificate_fee",
+            "所得課税証明書 1通",
+            "北町 三郎",
+            300,
+            Some(("id", Some("E0042"))),
+        ),
+        (
+            "honcho",
+            "copy_fee",
+            "道路台帳の写し（コピー 10枚）",
+            "建設 四郎",
+            100,
+            None,
+        ),
+        (
+            "honcho",
+            "resident_tax",
+            "市県民税 第1期",
+            "納税 五子",
+            12_300,
+            None,
+        ),
+        (
+            "honcho",
+            "certificate_fee",
+            "住民票の写し 1通",
+            "窓口 花子",
+            300,
+            Some(("cash", None)),
+        ),
+    ];
+    let mut assessed = 0;
+    let mut card_payment = None;
+    for (office, category, description, payer, yen, paid) in demo {
+        let input = receivables::AssessInput {
+            category: category.to_owned(),
+            description: description.to_owned(),
+            payer_name: payer.to_owned(),
+            office: offices
+                .iter()
+                .find(|o| o.code.as_str() == office)
+                .map(|o| o.id),
+            amount_yen: yen.to_string(),
+            ..receivables::AssessInput::default()
+        };
+        let demo_error = |e: madoguchi_usecases::UseCaseError| {
+            StorageError::Other(format!("demo payment {description}: {e}"))
+        };
+        let receivable = receivables::assess(storage, &scope, Some(&access), &input)
+            .await
+            .map_err(demo_error)?;
+        assessed += 1;
+        if let Some((method, slip)) = paid {
+            let form = counter::CounterForm {
+                methods: vec![method.to_owned()],
+                slip_number: slip.map(str::to_owned),
+                ..counter::CounterForm::default()
+            };
+            let payment = counter::take(storage, &scope, &access, receivable.id, &form)
+                .await
+                .map_err(demo_error)?;
+            if method == "visa" {
+                card_payment = Some(payment.id);
+            }
+        }
+    }
+    if let Some(payment) = card_payment {
+        refunds::request(
+            storage,
+            &scope,
+            &access,
+            payment,
+            None,
+            "同じ証明書を二重に申請されたため（1通分を返金）",
+        )
+        .await
+        .map_err(|e| StorageError::Other(format!("demo refund: {e}")))?;
+    }
+    Ok(assessed)
 }
 
 /// A demo service: code, kind, names, department, the offices it is held at (each gets the

@@ -4,6 +4,7 @@
 use crate::http::error::{ErrorBody, ErrorDetail, FieldErrorBody};
 use crate::routes::calendar::api as calendar_api;
 use crate::routes::payments::api as payments_api;
+use crate::routes::payments::staff_api as payments_staff_api;
 use crate::routes::reservations::{api as reservations_api, flows_api as reservation_flows_api};
 use crate::routes::{accounts, admin, org};
 use utoipa::openapi::path::{Operation, ParameterIn};
@@ -35,6 +36,8 @@ Errors carry a stable `code` and a `message` in the language of `Accept-Language
         reservation_flows_api::policy, reservation_flows_api::set_policy,
         payments_api::list_receivables, payments_api::receivable, payments_api::start_payment,
         payments_api::payment, payments_api::receipt,
+        payments_staff_api::assess, payments_staff_api::counter_payment, payments_staff_api::request_refund,
+        payments_staff_api::approve, payments_staff_api::reject, payments_staff_api::trial_balance,
     ),
     components(schemas(ErrorBody, ErrorDetail, FieldErrorBody, madoguchi_domain::ErrorCode)),
     modifiers(&BearerAuth, &CommonErrors),
@@ -46,7 +49,7 @@ Errors carry a stable `code` and a `message` in the language of `Accept-Language
         (name = "audit", description = "The append-only audit log"),
         (name = "reservations", description = "Services, availability and reservations"),
         (name = "calendar", description = "Holidays, the year-end closure and offices' closing days"),
-        (name = "payments", description = "What residents owe (receivables), paying online, payments and receipts"),
+        (name = "payments", description = "What residents owe (receivables), paying online, payments and receipts; counter checkout, refunds with four eyes and the ledger for staff and finance"),
     )
 )]
 struct ApiDoc;

@@ -39,6 +39,14 @@ const TEMPLATES: &[(&str, &str)] = embedded_templates!(
     "payments/pay.html",
     "payments/result.html",
     "payments/my_payments.html",
+    "payments/_finance_nav.html",
+    "payments/_qr.html",
+    "payments/counter.html",
+    "payments/counter_checkout.html",
+    "payments/counter_taken.html",
+    "payments/finance_receivable.html",
+    "payments/finance_refunds.html",
+    "payments/finance_ledger.html",
     "admin/offices.html",
     "admin/office.html",
     "admin/departments.html",
@@ -109,8 +117,10 @@ pub struct PageBase {
 pub struct StaffMenu {
     /// Handles reservations somewhere: the day sheet, proxy booking, suspensions.
     pub reservations: bool,
-    /// Finance (会計課): the finance page.
+    /// Finance (会計課): the search over receivables, the refund queue, the trial balance.
     pub finance: bool,
+    /// Takes payments at a counter (窓口収納).
+    pub counter: bool,
 }
 
 impl Templates {

@@ -678,6 +678,9 @@ impl PaymentStore for PgStorage {
         audit: &NewAuditEntry,
     ) -> StorageResult<Payment> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
+        // The receivable's lock first: a concurrent request with the same client key waits
+        // here until the first commits, then finds its payment instead of a paid receivable.
+        receivable_in(&mut tx, tenant, new.receivable).await?;
         if let Some(existing) = payment_by_client_key(&mut tx, tenant, new).await? {
             return Ok(existing);
         }
@@ -709,6 +712,9 @@ impl PaymentStore for PgStorage {
         audit: &NewAuditEntry,
     ) -> StorageResult<Payment> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
+        // The receivable's lock first: a concurrent request with the same client key waits
+        // here until the first commits, then finds its payment instead of a paid receivable.
+        receivable_in(&mut tx, tenant, new.receivable).await?;
         if let Some(existing) = payment_by_client_key(&mut tx, tenant, new).await? {
             return Ok(existing);
         }

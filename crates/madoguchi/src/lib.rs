@@ -126,6 +126,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 .date();
             let slots = madoguchi_server::demo::seed_demo_services(&*storage, today, 60).await?;
             println!("Demo services: {slots} slots added for the next 60 days.");
+            let receivables = madoguchi_server::demo::seed_demo_counter_day(&*storage).await?;
+            println!("Demo payments: {receivables} receivables assessed at the counters.");
             let payments = madoguchi_server::demo::seed_demo_payments(&*storage, &hasher).await?;
             println!(
                 "Demo payments: {} fees added for the demo resident.",
@@ -229,6 +231,8 @@ async fn serve(settings: Settings, seed_demo: bool, migrate: bool) -> anyhow::Re
             .date();
         let slots = madoguchi_server::demo::seed_demo_services(&*storage, today, 60).await?;
         tracing::info!(slots, "seeded the demo services");
+        let receivables = madoguchi_server::demo::seed_demo_counter_day(&*storage).await?;
+        tracing::info!(receivables, "seeded the demo counter day");
         let payments = madoguchi_server::demo::seed_demo_payments(&*storage, &hasher).await?;
         tracing::info!(
             receivables = payments.receivables_added,

@@ -252,6 +252,20 @@ impl ApiCaller {
         }
     }
 
+    /// Staff whose roles pass `allowed`, with a token carrying `org:read`.
+    pub fn require_staff_where(
+        &self,
+        allowed: impl Fn(&StaffAccess) -> bool,
+    ) -> Result<&StaffAccess, AppError> {
+        self.require(ApiScope::OrgRead)?;
+        let access = self.staff()?;
+        if allowed(access) {
+            Ok(access)
+        } else {
+            Err(AppError::new(ErrorCode::Forbidden))
+        }
+    }
+
     /// A resident's own token.
     pub fn require_resident(&self) -> Result<(), AppError> {
         self.require(ApiScope::AccountRead)?;
@@ -303,6 +317,28 @@ guarded_api_caller!(
     /// Staff who handle reservations (`org:read`).
     ApiStaff,
     |caller| caller.require_reservation_staff().map(|_| ())
+);
+guarded_api_caller!(
+    /// Staff of any role (`org:read`): the payment operations whose use case decides by the
+    /// receivable or the payment (assessing, requesting a refund).
+    ApiPaymentStaff,
+    |caller| caller.require(ApiScope::OrgRead).and(caller.staff().map(|_| ()))
+);
+guarded_api_caller!(
+    /// Staff who take payments at a counter somewhere (`org:read`); which receivables is
+    /// decided by its office.
+    ApiCounterStaff,
+    |caller| caller.require_staff_where(|a| a.may_take_counter_payment(None))
+);
+guarded_api_caller!(
+    /// Finance and administrators (`org:read`): the books.
+    ApiFinance,
+    |caller| caller.require_staff_where(StaffAccess::may_read_finance)
+);
+guarded_api_caller!(
+    /// Finance users, who approve or reject refunds (`org:read`).
+    ApiRefundApprover,
+    |caller| caller.require_staff_where(StaffAccess::may_decide_refund)
 );
 guarded_api_caller!(
     /// A resident's token.

@@ -9,4 +9,5 @@ pub mod line;
 pub mod month_calendar;
 pub mod page;
 pub mod present;
+pub mod qr;
 pub mod stylesheets;

@@ -53,6 +53,8 @@ pub(crate) async fn staff_base(
     base.staff_menu = StaffMenu {
         reservations: staff.access.handles_reservations(),
         finance: staff.access.may_read_finance(),
+        // Stands at some counter (a receivable of no particular office may be taken anywhere).
+        counter: staff.access.may_take_counter_payment(None),
     };
     Ok(base)
 }

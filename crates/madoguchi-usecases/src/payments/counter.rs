@@ -133,7 +133,24 @@ pub async fn take<S: PaymentStore + AuditStore + ?Sized>(
             "clerk": clerk.to_string(),
         }),
     );
-    Ok(store
+    store
         .record_counter_payment(scope.tenant, &new, &entry)
-        .await?)
+        .await
+        .map_err(|error| on_the_form(error.into()))
+}
+
+/// The rules the database checks under the receivable's lock (a tax through the cashless
+/// terminal, a top-up beyond what is owed) name the field the clerk must change, like the
+/// rules checked above, so the form shows them beside it.
+fn on_the_form(error: UseCaseError) -> UseCaseError {
+    let field = match error.code {
+        ErrorCode::TaxNotPayableAtCounter | ErrorCode::PaymentMethodNotOffered => "method",
+        ErrorCode::PaymentExceedsOutstanding => "amount_yen",
+        _ => return error,
+    };
+    if error.fields.is_empty() {
+        UseCaseError::field(field, error.code)
+    } else {
+        error
+    }
 }

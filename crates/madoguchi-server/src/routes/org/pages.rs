@@ -132,6 +132,7 @@ async fn staff_home(
                 reservations => staff.access.handles_reservations(),
                 admin => staff.access.is_admin(),
                 finance => staff.access.may_read_finance(),
+                counter => staff.access.may_take_counter_payment(None),
                 office => staff.access.has_role(Role::BranchStaff)
                     || staff.access.has_role(Role::FacilityStaff),
             },

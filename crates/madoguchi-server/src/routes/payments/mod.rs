@@ -1,12 +1,17 @@
 //! Payments and reconciliation: the resident's pages (paying what they owe, the result, their
-//! payments and receipts) and API, finance's pages, the providers' webhooks and the sandbox
-//! gateway's payment page, as ARCHITECTURE.md describes.
+//! payments and receipts) and API, the counter's checkout and finance's pages for staff with
+//! their API, the providers' webhooks and the sandbox gateway's payment page, as
+//! ARCHITECTURE.md describes.
 
 pub mod api;
+pub mod counter_pages;
+pub mod finance_pages;
 pub mod hooks;
 pub mod pages;
 pub mod resident_pages;
 pub mod sandbox;
+pub mod staff_api;
+mod staff_view;
 
 use crate::state::AppState;
 use axum::Router;
@@ -18,13 +23,15 @@ use madoguchi_usecases::payments::receipts;
 pub fn router() -> Router<AppState> {
     pages::router()
         .merge(resident_pages::router())
+        .merge(counter_pages::router())
+        .merge(finance_pages::router())
         .merge(hooks::router())
         .merge(sandbox::router())
 }
 
 /// The routes under `/api/v1`.
 pub fn api_router() -> Router<AppState> {
-    api::router()
+    api::router().merge(staff_api::api_router())
 }
 
 /// A receipt as a download (`receipt-R-XXXXXXXXXXXX.pdf`) that no cache keeps: it names the
