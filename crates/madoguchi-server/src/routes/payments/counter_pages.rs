@@ -380,8 +380,6 @@ async fn render_checkout(
             brand_groups => brand_groups(ctx.lang),
             values,
             qr,
-            may_see_details => staff.access.may_read_finance()
-                || staff.access.may_take_counter_payment(receivable.office),
             errors => problems.map(|p| p.errors.clone()).unwrap_or_default(),
             alert => problems.map(|p| p.alert.clone()),
         },
