@@ -16,6 +16,7 @@ mod feeds;
 mod jobs;
 mod line;
 mod org;
+mod payment_rows;
 mod payments;
 mod sandbox;
 mod sessions;
