@@ -6,7 +6,7 @@
 
 use super::{Gateways, checkout};
 use crate::{Actor, Scope, UseCaseResult, audit};
-use madoguchi_domain::{Clock, TenantId};
+use madoguchi_domain::Clock;
 use madoguchi_gateway::{GatewayError, StartPayment, payment_idempotency_key};
 use madoguchi_payments::{PaymentAmount, PaymentSignal};
 use madoguchi_storage::{AuditStore, Payment, PaymentStore, SignalOutcome, SignalReport};
@@ -165,9 +165,4 @@ async fn apply<S: PaymentStore + AuditStore + ?Sized>(
         .apply_payment_signal(scope.tenant, payment.id, &report, None, &entry)
         .await?;
     Ok(matches!(outcome, SignalOutcome::Applied(_)))
-}
-
-/// The tenant of a payment, for callers that only have the payment.
-pub fn tenant_of(payment: &Payment) -> TenantId {
-    payment.tenant_id
 }

@@ -126,8 +126,9 @@ fn storage_error(error: StorageError) -> GatewayError {
     }
 }
 
-/// The konbini instructions the sandbox shows: numbers derived from the intent's id.
-fn voucher(intent: &SandboxIntent, public_url: &str) -> Option<KonbiniVoucher> {
+/// The konbini instructions the sandbox shows (on its page and to the gateway's callers):
+/// numbers derived from the intent's id.
+pub fn voucher(intent: &SandboxIntent, public_url: &str) -> Option<KonbiniVoucher> {
     if intent.method != "konbini" {
         return None;
     }

@@ -36,18 +36,10 @@ async fn render(
     alert: Option<String>,
 ) -> AppResult<Html<String>> {
     let base = page_base(ctx, None, Some(session), false).await?;
-    let voucher = (intent.method == "konbini").then(|| {
-        let digits: String = intent
-            .id
-            .as_u128()
-            .to_string()
-            .chars()
-            .rev()
-            .take(11)
-            .collect();
+    let voucher = sandbox::voucher(intent, &state.config.public_url).map(|v| {
         context! {
-            payment_code => digits,
-            confirmation_number => intent.id.simple().to_string()[..6].to_uppercase(),
+            payment_code => v.payment_code,
+            confirmation_number => v.confirmation_number,
             pay_by => madoguchi_domain::tokyo::format_tokyo_minutes(intent.pay_by),
         }
     });
