@@ -39,6 +39,23 @@ pub enum AgeReference {
     FiscalYearEnd,
 }
 
+impl AgeReference {
+    /// The date age is measured on for a slot on `slot_date` (Tokyo date).
+    pub fn date_for(self, slot_date: Date) -> Date {
+        match self {
+            AgeReference::SlotDate => slot_date,
+            AgeReference::FiscalYearEnd => {
+                let end_year = if slot_date.month() >= Month::April {
+                    slot_date.year() + 1
+                } else {
+                    slot_date.year()
+                };
+                Date::from_calendar_date(end_year, Month::March, 31).unwrap_or(slot_date)
+            }
+        }
+    }
+}
+
 /// The conditions of a service; `None` (or leaving a field out) means no condition.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -107,17 +124,10 @@ impl Eligibility {
         }
         if self.age_min.is_some() || self.age_max.is_some() {
             let birth = applicant.birth_date.ok_or(Ineligible::BirthDateMissing)?;
-            let reference = match self.age_reference.unwrap_or(AgeReference::SlotDate) {
-                AgeReference::SlotDate => slot_date,
-                AgeReference::FiscalYearEnd => {
-                    let end_year = if slot_date.month() >= Month::April {
-                        slot_date.year() + 1
-                    } else {
-                        slot_date.year()
-                    };
-                    Date::from_calendar_date(end_year, Month::March, 31).unwrap_or(slot_date)
-                }
-            };
+            let reference = self
+                .age_reference
+                .unwrap_or(AgeReference::SlotDate)
+                .date_for(slot_date);
             let age = age_on(birth, reference);
             let too_young = self.age_min.is_some_and(|min| age < min);
             let too_old = self.age_max.is_some_and(|max| age > max);

@@ -1,8 +1,8 @@
 //! Everything an administrator sets for a service without code: the booking window, the
-//! cancellation deadline, a personal limit, eligibility, how long a hold lasts, and the
-//! questions asked at booking (問診 items). Stored as JSON with the service.
+//! cancellation deadline, a personal limit, eligibility, how long a hold lasts, the
+//! questions asked at booking (問診 items) and the fee. Stored as JSON with the service.
 
-use crate::{BookingWindow, CancellationRule, Eligibility, PersonalLimit, WaitlistRule};
+use crate::{BookingWindow, CancellationRule, Eligibility, Fee, PersonalLimit, WaitlistRule};
 use madoguchi_domain::Lang;
 use serde::{Deserialize, Serialize};
 use time::Date;
@@ -296,8 +296,8 @@ impl Question {
     }
 }
 
-/// Ids of questions and options: 1 to 40 ASCII letters, digits or `_`.
-fn id_ok(id: &str) -> bool {
+/// Ids of questions, options and exemptions: 1 to 40 ASCII letters, digits or `_`.
+pub(crate) fn id_ok(id: &str) -> bool {
     !id.is_empty() && id.len() <= 40 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
@@ -324,6 +324,9 @@ pub struct ServiceRules {
     /// The waiting list of full slots; `None`: a full slot is simply full.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waitlist: Option<WaitlistRule>,
+    /// What a booking costs; `None` (and every rule stored before fees existed): free.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee: Option<Fee>,
 }
 
 fn default_hold_minutes() -> u16 {
@@ -365,6 +368,10 @@ pub enum RulesError {
     QuestionRange,
     #[error("a text question allows between 1 and 1000 characters")]
     TextLength,
+    #[error(
+        "a fee lists at most 10 exemptions with unique ASCII codes, labels in each language and an age of 1 to 150"
+    )]
+    FeeExemptions,
 }
 
 impl ServiceRules {
@@ -407,6 +414,9 @@ impl ServiceRules {
         }
         if self.waitlist.is_some_and(|w| !w.is_valid()) {
             return Err(RulesError::WaitlistOffer);
+        }
+        if self.fee.as_ref().is_some_and(|fee| !fee.is_valid()) {
+            return Err(RulesError::FeeExemptions);
         }
         Ok(())
     }
@@ -746,6 +756,35 @@ mod tests {
         ] {
             assert!(missing(answered.clone()).is_empty(), "{answered}");
         }
+    }
+
+    #[test]
+    fn rules_stored_without_a_fee_read_as_free_and_a_fee_round_trips() {
+        let rules: ServiceRules = serde_json::from_value(screening_json()).unwrap();
+        assert_eq!(rules.fee, None);
+        assert!(
+            serde_json::to_value(&rules).unwrap().get("fee").is_none(),
+            "a free service writes no fee"
+        );
+        let mut json = screening_json();
+        json["fee"] = serde_json::json!({
+            "amount_yen": 20000, "revenue_category": "checkup_fee",
+            "exemptions": [{"code": "welfare", "label_ja": "生活保護", "label_en": "Public assistance",
+                            "rule": {"type": "self_declared"}}]
+        });
+        let paid: ServiceRules = serde_json::from_value(json).unwrap();
+        assert_eq!(paid.validate(), Ok(()));
+        let fee = paid.fee.clone().unwrap();
+        assert_eq!(fee.amount_yen.get(), 20_000);
+        assert!(!fee.counter_allowed, "online only unless said");
+        let again: ServiceRules =
+            serde_json::from_value(serde_json::to_value(&paid).unwrap()).unwrap();
+        assert_eq!(again, paid);
+        let mut bad = paid;
+        if let Some(fee) = bad.fee.as_mut() {
+            fee.exemptions[0].label_ja = String::new();
+        }
+        assert_eq!(bad.validate(), Err(RulesError::FeeExemptions));
     }
 
     #[test]
