@@ -101,6 +101,10 @@ pub enum ErrorCode {
     PaymentNotRefundable,
     WebhookSignatureInvalid,
     PaymentProviderUnavailable,
+    /// An exemption from a booking's fee that the applicant does not meet (an age).
+    ExemptionNotEligible,
+    /// A hold kept for a fee cannot be confirmed before the fee is paid.
+    PaymentRequired,
     // Routing
     NotFound,
     MethodNotAllowed,
@@ -198,6 +202,8 @@ impl ErrorCode {
             PaymentNotRefundable => "payment_not_refundable",
             WebhookSignatureInvalid => "webhook_signature_invalid",
             PaymentProviderUnavailable => "payment_provider_unavailable",
+            ExemptionNotEligible => "exemption_not_eligible",
+            PaymentRequired => "payment_required",
             NotFound => "not_found",
             MethodNotAllowed => "method_not_allowed",
             Internal => "internal",
@@ -535,6 +541,14 @@ impl ErrorCode {
             PaymentProviderUnavailable => (
                 "決済サービスに接続できませんでした。時間をおいてお試しください。",
                 "The payment service could not be reached. Please try again later.",
+            ),
+            ExemptionNotEligible => (
+                "この免除の対象ではありません。生年月日をご確認いただくか、別のお支払い方法を選んでください。",
+                "You do not qualify for this exemption. Check your date of birth or choose another way to pay.",
+            ),
+            PaymentRequired => (
+                "料金のお支払いが済んでいないため、予約を確定できません。お支払いを済ませてください。",
+                "The fee has not been paid, so the reservation cannot be confirmed. Please pay first.",
             ),
             NotFound => (
                 "お探しのページは見つかりませんでした。",

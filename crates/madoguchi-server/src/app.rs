@@ -167,7 +167,7 @@ pub fn spawn_job_runner(
 }
 
 /// Housekeeping every 30 seconds: expired holds give their seats back to the waiting lists,
-/// and expired sessions are deleted. Every step is idempotent (PostgreSQL skips rows another
+/// the fees of seats given up unpaid are cancelled, and expired sessions are deleted. Every step is idempotent (PostgreSQL skips rows another
 /// node holds; a promotion books with its entry's key), so every node may run it without
 /// coordination.
 pub fn spawn_maintenance(
@@ -189,8 +189,9 @@ pub fn spawn_maintenance(
 /// One round of housekeeping; every step is idempotent and logs instead of failing.
 pub async fn maintenance_pass(state: &AppState) {
     let now = madoguchi_storage::now_utc();
-    // Payments whose outcome is unknown (a timeout, a crash, a webhook that never came).
-    match madoguchi_usecases::payments::recovery::resolve_unknown(
+    // Payments whose outcome is unknown (a timeout, a crash, a webhook that never came). A
+    // success found this way confirms the booking hold it paid for, as a webhook's would.
+    match madoguchi_usecases::payments::recovery::resolve_unknown_reporting(
         &*state.storage,
         &*state.gateways,
         state.clock.clone(),
@@ -199,19 +200,48 @@ pub async fn maintenance_pass(state: &AppState) {
     )
     .await
     {
-        Ok(report) if report.asked > 0 => tracing::info!(
-            asked = report.asked,
-            changed = report.changed,
-            unreachable = report.unreachable,
-            "payments resolved with their providers"
-        ),
-        Ok(_) => {}
+        Ok((report, succeeded)) => {
+            if report.asked > 0 {
+                tracing::info!(
+                    asked = report.asked,
+                    changed = report.changed,
+                    unreachable = report.unreachable,
+                    "payments resolved with their providers"
+                );
+            }
+            for payment in succeeded {
+                let scope = state.scope(payment.tenant_id, madoguchi_usecases::Actor::System);
+                let settled = madoguchi_usecases::reservations::fees::payment_succeeded(
+                    &state.reservations(),
+                    &scope,
+                    payment.id,
+                    true,
+                )
+                .await;
+                if let Err(error) = settled {
+                    tracing::warn!(payment = %payment.id, code = %error.code, "could not settle a paid booking");
+                }
+            }
+        }
         Err(error) => tracing::warn!(code = %error.code, "could not resolve payments"),
     }
     match state.storage.expire_holds(now).await {
         Ok(0) => {}
         Ok(expired) => tracing::info!(expired, "expired holds released their seats"),
         Err(error) => tracing::warn!(%error, "could not expire holds"),
+    }
+    // Fees of seats given up unpaid (a hold that ran out, a cancellation) are cancelled; one
+    // with a payment still in flight waits for the recovery above to end that payment.
+    match madoguchi_usecases::reservations::fees::release_unpaid(
+        &state.reservations(),
+        state.clock.clone(),
+        200,
+    )
+    .await
+    {
+        Ok(0) => {}
+        Ok(cancelled) => tracing::info!(cancelled, "fees of released seats cancelled"),
+        Err(error) => tracing::warn!(code = %error.code, "could not cancel released fees"),
     }
     // Seats freed by expired holds and offers (or by a cancellation whose promotion a crash
     // cut short) go to the waiting lists.

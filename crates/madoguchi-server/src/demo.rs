@@ -1,7 +1,9 @@
 //! The demo city of PRODUCT.md, seeded on the first `madoguchi serve` and by `seed-demo`:
 //! headquarters with its 総合窓口, two branches and a sub-office, three 公民館, the city hospital
 //! and the clean centre; the departments that take fees; one staff account per role; the
-//! standard revenue categories and a counter's day of payments with a refund awaiting approval.
+//! standard revenue categories and a counter's day of payments with a refund awaiting approval;
+//! services with slots, two of them paid when booking (がん検診 500 yen with exemptions, 人間ドック
+//! 20,000 yen online only).
 
 use madoguchi_auth::PasswordHasher;
 use madoguchi_auth::one_time::new_token;
@@ -172,6 +174,10 @@ pub async fn seed_demo(
             host: None,
         })
         .await?;
+    // The revenue categories a new city starts with, so fees (a checkup's) can be assessed.
+    for category in madoguchi_payments::RevenueCategory::standard() {
+        storage.save_revenue_category(tenant.id, &category).await?;
+    }
     let mut offices = Vec::new();
     for (code, kind, name_ja, name_en) in OFFICES {
         let code = OrgCode::parse(code).map_err(|e| StorageError::Other(e.to_string()))?;
@@ -498,6 +504,17 @@ fn demo_services() -> Vec<DemoService> {
                 "cancellation": {"deadline_hours_before": 48},
                 "limit": {"max": 1, "period": {"kind": "fiscal_year"}},
                 "eligibility": {"age_min": 40, "age_reference": "fiscal_year_end", "residents_only": true},
+                // 500 yen, online or at the counter; free from 70 (at the end of the fiscal
+                // year, as the age rule counts) and for households on public assistance.
+                "fee": {
+                    "amount_yen": 500, "revenue_category": "checkup_fee", "counter_allowed": true,
+                    "exemptions": [
+                        {"code": "age70", "label_ja": "70歳以上の方（年度末時点）", "label_en": "Aged 70 or over (at the end of the fiscal year)",
+                         "rule": {"type": "age_at_least", "years": 70, "reference": "fiscal_year_end"}},
+                        {"code": "welfare", "label_ja": "生活保護を受けている方", "label_en": "Receiving public assistance (seikatsu hogo)",
+                         "rule": {"type": "self_declared"}}
+                    ]
+                },
                 "questions": [
                     {"id": "previous_year", "label_ja": "昨年度の受診の有無", "label_en": "Screened last fiscal year?", "required": true, "kind": {"type": "yes_no"}},
                     {"id": "course", "label_ja": "受診するコース", "label_en": "Course", "required": true, "kind": {"type": "choice", "options": [
@@ -510,6 +527,34 @@ fn demo_services() -> Vec<DemoService> {
             patterns: vec![
                 opening(Weekday::Tuesday, (9, 0), (11, 0), 120, 0, 30),
                 opening(Weekday::Thursday, (13, 0), (15, 0), 120, 0, 30),
+            ],
+        },
+        // A full-day health check at the city hospital, paid online when booking (20,000
+        // yen): the seat is held 15 minutes for the payment. A seat given up goes to the
+        // waiting list as an offer, taken by paying within a day.
+        DemoService {
+            code: "ningen-dock",
+            kind: ServiceKind::Checkup,
+            name_ja: "人間ドック（市民病院）",
+            name_en: "Comprehensive health check (City Hospital)",
+            department: "kenko-suishin",
+            offices: &["shimin-byoin"],
+            rules: serde_json::json!({
+                "window": window(90),
+                "cancellation": {"deadline_hours_before": 72},
+                "limit": {"max": 1, "period": {"kind": "fiscal_year"}},
+                "eligibility": {"age_min": 35, "age_reference": "fiscal_year_end", "residents_only": true},
+                "hold_minutes": 15,
+                "waitlist": {"mode": "offer", "respond_hours": 24},
+                "fee": {"amount_yen": 20000, "revenue_category": "checkup_fee", "counter_allowed": false},
+                "questions": [
+                    {"id": "fasting", "label_ja": "当日の朝食を抜けますか", "label_en": "Can you skip breakfast on the day?", "required": true, "kind": {"type": "yes_no"}}
+                ]
+            }),
+            patterns: vec![
+                opening(Weekday::Monday, (8, 30), (12, 0), 210, 0, 2),
+                opening(Weekday::Wednesday, (8, 30), (12, 0), 210, 0, 2),
+                opening(Weekday::Friday, (8, 30), (12, 0), 210, 0, 2),
             ],
         },
         DemoService {

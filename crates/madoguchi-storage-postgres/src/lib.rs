@@ -13,6 +13,7 @@ mod booking;
 mod calendar;
 mod capabilities;
 mod feeds;
+mod fees;
 mod jobs;
 mod line;
 mod org;

@@ -12,6 +12,7 @@ pub mod booking;
 pub mod calendar;
 pub mod capabilities;
 pub mod feeds;
+pub mod fees;
 pub mod line;
 pub mod outbox;
 pub mod payments;
@@ -25,6 +26,7 @@ pub use booking::*;
 pub use calendar::*;
 pub use capabilities::*;
 pub use feeds::*;
+pub use fees::*;
 pub use line::*;
 use madoguchi_domain::{
     AccountId, AccountKind, DepartmentId, Email, JobId, OfficeId, RoleAssignment, TenantId,
@@ -328,6 +330,7 @@ pub trait Storage:
     + CapabilityStore
     + PaymentStore
     + SandboxStore
+    + FeeStore
 {
 }
 
@@ -348,6 +351,7 @@ impl<T> Storage for T where
         + CapabilityStore
         + PaymentStore
         + SandboxStore
+        + FeeStore
 {
 }
 

@@ -19,6 +19,7 @@ pub const ACTIONS: &[&str] = &[
     "reservation.changed",
     "reservation.cancelled",
     "reservation.attendance",
+    "reservation.paid_after_release",
     "waitlist.joined",
     "waitlist.withdrawn",
     "waitlist.skipped",

@@ -72,13 +72,15 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | InstalmentsNotAllowed
         | SlipNumberRequired
         | InvalidSlipNumber
-        | RefundExceedsPaid => StatusCode::UNPROCESSABLE_ENTITY,
+        | RefundExceedsPaid
+        | ExemptionNotEligible => StatusCode::UNPROCESSABLE_ENTITY,
         ReceivableClosed
         | ReceivableAlreadyPaid
         | ReceivableHasPayments
         | PaymentInProgress
         | RefundNotPending
-        | PaymentNotRefundable => StatusCode::CONFLICT,
+        | PaymentNotRefundable
+        | PaymentRequired => StatusCode::CONFLICT,
         RefundSelfApproval => StatusCode::FORBIDDEN,
         WebhookSignatureInvalid => StatusCode::BAD_REQUEST,
         PaymentProviderUnavailable => StatusCode::BAD_GATEWAY,

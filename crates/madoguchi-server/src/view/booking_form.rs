@@ -11,8 +11,11 @@ use super::present::*;
 use crate::http::error::AppError;
 use crate::i18n::text;
 use madoguchi_booking::service_rules::ANSWER_MAX_CHARS;
-use madoguchi_booking::{AnswerProblem, Applicant, Question, QuestionKind, ServiceRules, Sex};
+use madoguchi_booking::{
+    AnswerProblem, Applicant, FeeChoice, Question, QuestionKind, ServiceRules, Sex,
+};
 use madoguchi_domain::{ErrorCode, Lang, OfficeId, OfficeKind};
+use madoguchi_payments::Method;
 use madoguchi_storage::{Office, RemoteJoin, Service, ServiceKind, Slot};
 use madoguchi_usecases::reservations::Bookable;
 use madoguchi_usecases::reservations::admission::answer_code;
@@ -42,6 +45,7 @@ impl FormFor {
                 "sex",
                 "join",
                 "kiosk_office",
+                "payment",
             ],
             Self::Staff => &[
                 "name_kanji",
@@ -108,11 +112,19 @@ pub(crate) fn form_value(pairs: &[(String, String)], name: &str) -> String {
 pub(crate) type FieldMessages = BTreeMap<String, String>;
 
 /// Whether the form asks for a date of birth: staff always record the caller's, residents give
-/// theirs where the service has an age range.
+/// theirs where the service has an age range or its fee an exemption by age.
 fn asks_birth_date(form: FormFor, rules: &ServiceRules) -> bool {
     form == FormFor::Staff
-        || rules.eligibility.age_min.is_some()
-        || rules.eligibility.age_max.is_some()
+        || birth_date_required(rules)
+        || rules
+            .fee
+            .as_ref()
+            .is_some_and(|fee| fee.has_age_exemption())
+}
+
+/// Whether eligibility needs the date of birth (an exemption by age only when it is chosen).
+fn birth_date_required(rules: &ServiceRules) -> bool {
+    rules.eligibility.age_min.is_some() || rules.eligibility.age_max.is_some()
 }
 
 /// Residency is asked of callers only where it matters; residents sign up themselves.
@@ -149,6 +161,10 @@ pub(crate) fn check_applicant(
         .filter(|d| d.year() >= today.year() - BIRTH_YEARS_BACK && *d <= today);
         match parsed {
             Some(date) => birth_date = Some(date),
+            // Asked only for an exemption by age: the booking flow says so if it is chosen.
+            None if form == FormFor::Resident
+                && !birth_date_required(rules)
+                && parts.iter().all(|p| p.is_empty()) => {}
             // A resident who left it out is told it is needed, as the API tells them.
             None if form == FormFor::Resident && parts.iter().all(|p| p.is_empty()) => {
                 errors.insert(
@@ -417,6 +433,9 @@ pub(crate) fn refusal(
         ErrorCode::IneligibleNonResident if form == FormFor::Staff => {
             fields.insert("resident".to_owned(), message.clone());
         }
+        ErrorCode::PaymentMethodNotOffered | ErrorCode::ExemptionNotEligible => {
+            fields.insert("payment".to_owned(), message.clone());
+        }
         ErrorCode::ValidationFailed if error.fields.is_empty() && form == FormFor::Resident => {
             // The one database-checked field of the resident's form: the kiosk's office.
             fields.insert("join".to_owned(), message.clone());
@@ -435,6 +454,8 @@ pub(crate) fn refusal(
             fields.insert(question_field(id), message);
         } else if field.field == "join" {
             fields.insert("join".to_owned(), join_message(form, lang));
+        } else if field.field == "payment" {
+            fields.insert("payment".to_owned(), field.code.message(lang).to_owned());
         }
     }
     let alert = if error.fields.is_empty() {
@@ -463,6 +484,36 @@ fn problem_of(code: ErrorCode) -> Option<AnswerProblem> {
     ]
     .into_iter()
     .find(|p| answer_code(*p) == code)
+}
+
+/// How the resident chose to settle the fee of a paid service (`payment`: `card`, `paypay`,
+/// `counter` or `exempt_<code>`), with the online method; `None` for a free service. A choice
+/// left out or not offered is a problem at the field. Whether the choice is allowed (the
+/// counter, an exemption by age) is the booking flow's to decide.
+pub(crate) fn check_payment(
+    values: &FormValues,
+    rules: &ServiceRules,
+    lang: Lang,
+    errors: &mut FieldMessages,
+) -> Option<(FeeChoice, Option<Method>)> {
+    rules.fee.as_ref()?;
+    let chosen = match values.get("payment") {
+        "card" => Some((FeeChoice::Online, Some(Method::Card))),
+        "paypay" => Some((FeeChoice::Online, Some(Method::Paypay))),
+        "counter" => Some((FeeChoice::Counter, None)),
+        other => other.strip_prefix("exempt_").map(|code| {
+            (
+                FeeChoice::Exempt {
+                    exemption: code.to_owned(),
+                },
+                None,
+            )
+        }),
+    };
+    if chosen.is_none() {
+        errors.insert("payment".to_owned(), text(lang, "fee_pay_required"));
+    }
+    chosen
 }
 
 /// What the form shows besides the slot and its rules.
@@ -524,6 +575,7 @@ pub(crate) fn form_context(
         office => office_name(offices, slot.office_id, lang),
         seats_left => seats_left(slot),
         eligibility => eligibility_lines(rules, lang),
+        fee_amount => rules.fee.as_ref().map(|fee| fee.amount_yen.yen().to_string()),
         ask_birth_date => asks_birth_date(form, rules),
         ask_sex => rules.eligibility.sex.is_some(),
         ask_resident => asks_resident(form, rules),
@@ -566,6 +618,7 @@ fn error_links(
         (true, "sex", "f-sex-female", "booking_sex"),
         (caller, "resident", "f-resident-yes", "staff_res_resident"),
         (true, "join", join_target, join_label),
+        (!caller, "payment", "f-payment", "fee_pay_legend"),
     ];
     let order = fields
         .into_iter()

@@ -2,7 +2,8 @@
 //! crashed after the provider charged and before we recorded it, a webhook that never came.
 //! For each payment still in flight and untouched for a while it asks the provider (with the
 //! payment's own idempotency key where it must ask again) and applies the answer through the
-//! same state machine as a webhook; a payment past its time is cancelled at the provider.
+//! same state machine as a webhook; a payment past its time is cancelled at the provider (so
+//! a booking's hold, whose end is the payment's `pay_by`, is never paid after it ran out).
 
 use super::{Gateways, checkout};
 use crate::{Actor, Scope, UseCaseResult, audit};
@@ -40,8 +41,25 @@ pub async fn resolve_unknown<S: PaymentStore + AuditStore + ?Sized>(
     quiet_for: Duration,
     limit: i64,
 ) -> UseCaseResult<RecoveryReport> {
+    Ok(
+        resolve_unknown_reporting(store, gateways, clock, quiet_for, limit)
+            .await?
+            .0,
+    )
+}
+
+/// [`resolve_unknown`], also returning the payments it found succeeded, so the caller can
+/// settle what they paid for (a booking's hold).
+pub async fn resolve_unknown_reporting<S: PaymentStore + AuditStore + ?Sized>(
+    store: &S,
+    gateways: &dyn Gateways,
+    clock: Arc<dyn Clock>,
+    quiet_for: Duration,
+    limit: i64,
+) -> UseCaseResult<(RecoveryReport, Vec<Payment>)> {
     let now = clock.now();
     let mut report = RecoveryReport::default();
+    let mut succeeded = Vec::new();
     for payment in store
         .payments_to_resolve(now - quiet_for, now, limit)
         .await?
@@ -49,11 +67,14 @@ pub async fn resolve_unknown<S: PaymentStore + AuditStore + ?Sized>(
         let scope = Scope::new(payment.tenant_id, Actor::System, clock.clone());
         report.asked += 1;
         let unchanged = match resolve_one(store, gateways, &scope, &payment).await {
-            Ok(true) => {
+            Ok(Some(changed)) => {
                 report.changed += 1;
+                if changed.status == madoguchi_payments::PaymentStatus::Succeeded {
+                    succeeded.push(changed);
+                }
                 false
             }
-            Ok(false) => true,
+            Ok(None) => true,
             Err(error) => {
                 report.unreachable += 1;
                 tracing::warn!(payment = %payment.id, code = %error.code, "payment not resolved");
@@ -70,7 +91,7 @@ pub async fn resolve_unknown<S: PaymentStore + AuditStore + ?Sized>(
                 .await?;
         }
     }
-    Ok(report)
+    Ok((report, succeeded))
 }
 
 async fn resolve_one<S: PaymentStore + AuditStore + ?Sized>(
@@ -78,9 +99,9 @@ async fn resolve_one<S: PaymentStore + AuditStore + ?Sized>(
     gateways: &dyn Gateways,
     scope: &Scope,
     payment: &Payment,
-) -> UseCaseResult<bool> {
+) -> UseCaseResult<Option<Payment>> {
     let Some(online) = gateways.of_provider(scope.tenant, payment.provider).await else {
-        return Ok(false);
+        return Ok(None);
     };
     let now = scope.now();
     let mut payment = payment.clone();
@@ -108,7 +129,7 @@ async fn resolve_one<S: PaymentStore + AuditStore + ?Sized>(
         payment = checkout::open_at_gateway(store, &online, scope, &payment, &request).await?;
     }
     let Some(provider_ref) = payment.provider_ref.clone() else {
-        return Ok(false);
+        return Ok(None);
     };
     let snapshot = match online.gateway.retrieve(&provider_ref).await {
         Ok(snapshot) => snapshot,
@@ -130,11 +151,11 @@ async fn resolve_one<S: PaymentStore + AuditStore + ?Sized>(
             // record the expiry. If the provider says it was paid meanwhile, that wins.
             if let Err(error) = online.gateway.cancel(&provider_ref).await {
                 tracing::warn!(payment = %payment.id, %error, "could not cancel at the provider");
-                return Ok(false);
+                return Ok(None);
             }
             apply(store, scope, &payment, PaymentSignal::Expired, 0, None).await
         }
-        None => Ok(false),
+        None => Ok(None),
     }
 }
 
@@ -145,7 +166,7 @@ async fn apply<S: PaymentStore + AuditStore + ?Sized>(
     signal: PaymentSignal,
     amount_yen: i64,
     konbini: Option<serde_json::Value>,
-) -> UseCaseResult<bool> {
+) -> UseCaseResult<Option<Payment>> {
     let report = SignalReport {
         signal,
         happened_at: scope.now(),
@@ -164,5 +185,8 @@ async fn apply<S: PaymentStore + AuditStore + ?Sized>(
     let outcome = store
         .apply_payment_signal(scope.tenant, payment.id, &report, None, &entry)
         .await?;
-    Ok(matches!(outcome, SignalOutcome::Applied(_)))
+    Ok(match outcome {
+        SignalOutcome::Applied(changed) => Some(changed),
+        _ => None,
+    })
 }

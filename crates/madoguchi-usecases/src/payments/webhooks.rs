@@ -33,6 +33,15 @@ pub enum Delivery {
     Ignored,
 }
 
+/// What a delivery did, and the payment it reported succeeded (newly or again), so the
+/// caller can settle what the payment was for (a booking's hold) — idempotently, since a
+/// provider redelivers an event until it is acknowledged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Received {
+    pub delivery: Delivery,
+    pub succeeded: Option<PaymentId>,
+}
+
 /// Verifies and applies one delivery for the scope's city from `provider`.
 pub async fn receive<S: PaymentStore + AuditStore + ?Sized>(
     store: &S,
@@ -42,6 +51,23 @@ pub async fn receive<S: PaymentStore + AuditStore + ?Sized>(
     signature_header: &str,
     payload: &[u8],
 ) -> UseCaseResult<Delivery> {
+    Ok(
+        receive_reporting(store, gateways, scope, provider, signature_header, payload)
+            .await?
+            .delivery,
+    )
+}
+
+/// [`receive`], also naming the payment the event says succeeded when it is ours and now
+/// stands succeeded.
+pub async fn receive_reporting<S: PaymentStore + AuditStore + ?Sized>(
+    store: &S,
+    gateways: &dyn Gateways,
+    scope: &Scope,
+    provider: Provider,
+    signature_header: &str,
+    payload: &[u8],
+) -> UseCaseResult<Received> {
     let online = gateways
         .of_provider(scope.tenant, provider)
         .await
@@ -67,7 +93,32 @@ pub async fn receive<S: PaymentStore + AuditStore + ?Sized>(
         received_at: now,
         payload: serde_json::from_slice(payload).unwrap_or(serde_json::Value::Null),
     };
-    apply(store, scope, provider, &event, &record).await
+    let delivery = apply(store, scope, provider, &event, &record).await?;
+    let reported_paid = match &event.subject {
+        EventSubject::Payment(PaymentSnapshot {
+            payment_id: Some(id),
+            signal: Some(madoguchi_payments::PaymentSignal::Succeeded),
+            ..
+        }) => Some(PaymentId(*id)),
+        _ => None,
+    };
+    let succeeded = match reported_paid {
+        Some(id) => match store.payment(scope.tenant, id).await {
+            Ok(payment)
+                if payment.provider == provider
+                    && payment.status == madoguchi_payments::PaymentStatus::Succeeded =>
+            {
+                Some(id)
+            }
+            Ok(_) | Err(StorageError::NotFound) => None,
+            Err(other) => return Err(other.into()),
+        },
+        None => None,
+    };
+    Ok(Received {
+        delivery,
+        succeeded,
+    })
 }
 
 /// Applies a verified event (also what the recovery job does with what it asked for).

@@ -5,7 +5,7 @@
 
 use super::admission::{bookable, ensure_not_suspended, ensure_open};
 use super::notices::notices;
-use super::{Deps, ReservationStores, waitlist};
+use super::{Deps, ReservationStores, fees, waitlist};
 use crate::{Actor, Scope, UseCaseError, UseCaseResult, audit};
 use madoguchi_booking::WindowError;
 use madoguchi_domain::account::StaffAccess;
@@ -131,6 +131,11 @@ pub async fn cancel<S: ReservationStores + ?Sized>(
         details,
     )
     .await?;
+    // An unpaid fee is cancelled with the seat; what was paid stays paid until staff refund
+    // it. Done again by the sweep should this fail or a payment still be under way.
+    if let Err(error) = fees::release_fee(r, scope, &cancelled).await {
+        tracing::warn!(reservation = %cancelled.id, code = %error.code, "fee not released yet");
+    }
     waitlist::promote(r, scope, cancelled.slot_id).await?;
     Ok(cancelled)
 }
@@ -221,8 +226,20 @@ pub async fn change<S: ReservationStores + ?Sized>(
     Ok(moved)
 }
 
-/// Confirms a hold before it expires, and tells the resident (in the same transaction).
+/// Confirms a hold before it expires, and tells the resident (in the same transaction). A
+/// hold kept for a fee paid online is confirmed by its payment, never by asking
+/// (`payment_required` until it is paid).
 pub async fn confirm_hold<S: ReservationStores + ?Sized>(
+    r: &Deps<'_, S>,
+    scope: &Scope,
+    reservation: &Reservation,
+) -> UseCaseResult<Reservation> {
+    fees::ensure_paid(r, scope, reservation).await?;
+    confirm_hold_paid(r, scope, reservation).await
+}
+
+/// [`confirm_hold`] once whatever fee it had is settled.
+pub(crate) async fn confirm_hold_paid<S: ReservationStores + ?Sized>(
     r: &Deps<'_, S>,
     scope: &Scope,
     reservation: &Reservation,

@@ -1,6 +1,7 @@
 //! Reservations of consultations, checkups and lectures: admission (may this booking be made
 //! now?), booking, changing and cancelling, attendance and no-show suspensions, and the waiting
-//! list. Pages, the API, the maintenance sweep and the job runner all call these.
+//! list, and the fee of a paid service. Pages, the API, the maintenance sweep and the job
+//! runner all call these.
 //!
 //! Architecture invariant: capacity and personal limits are decided by the database inside
 //! `BookingStore::reserve` (and `move_reservation`); nothing here checks a seat first and books
@@ -9,6 +10,7 @@
 pub mod admission;
 pub mod attendance;
 pub mod book;
+pub mod fees;
 pub mod manage;
 pub mod notices;
 pub mod waitlist;
@@ -18,24 +20,42 @@ pub use admission::{
     remote_join_for, slot_is_closed,
 };
 pub use attendance::{AttendanceOutcome, lift_suspension, mark_attendance};
-pub use book::{BookingRequest, book, request_fingerprint};
+pub use book::{Booked, BookingRequest, book, request_fingerprint};
 pub use manage::{
     By, REASON_MAX_CHARS, cancel, change, confirm_hold, find_by_reference, staff_may_handle,
 };
 
 use crate::cache::Catalogue;
 use madoguchi_jobs::JobQueue;
-use madoguchi_storage::{AuditStore, BookingStore, CalendarStore, SuspensionStore, WaitlistStore};
+use madoguchi_storage::{
+    AccountStore, AuditStore, BookingStore, CalendarStore, FeeStore, PaymentStore, SuspensionStore,
+    WaitlistStore,
+};
 
 /// The storage the reservation use cases need: bookings, suspensions, the waiting list, the
-/// calendar settings and the audit log.
+/// calendar settings and the audit log, and for a fee its receivable and the payer's name.
 pub trait ReservationStores:
-    BookingStore + SuspensionStore + WaitlistStore + CalendarStore + AuditStore
+    BookingStore
+    + SuspensionStore
+    + WaitlistStore
+    + CalendarStore
+    + AuditStore
+    + PaymentStore
+    + FeeStore
+    + AccountStore
 {
 }
 
 impl<T> ReservationStores for T where
-    T: BookingStore + SuspensionStore + WaitlistStore + CalendarStore + AuditStore + ?Sized
+    T: BookingStore
+        + SuspensionStore
+        + WaitlistStore
+        + CalendarStore
+        + AuditStore
+        + PaymentStore
+        + FeeStore
+        + AccountStore
+        + ?Sized
 {
 }
 

@@ -185,6 +185,22 @@ pub async fn promote<S: ReservationStores + ?Sized>(
                     let target = Some(reservation.id.to_string());
                     let system = scope.acting_as(Actor::System);
                     audit::record(r.store, &system, action, target, details).await?;
+                    // A paid service's fee is owed from the waiting list too: paid online from
+                    // the reservation's page (an offer is confirmed by paying) or at the
+                    // counter. Assessed again on the next payment attempt should this fail.
+                    if service.rules.fee.is_some()
+                        && let Err(error) = super::fees::ensure_receivable(
+                            r,
+                            scope,
+                            &reservation,
+                            &service,
+                            &slot,
+                            None,
+                        )
+                        .await
+                    {
+                        tracing::warn!(reservation = %reservation.id, code = %error.code, "fee not assessed yet");
+                    }
                 }
             }
             Err(StorageError::Refused(Refusal::SlotFull)) => break,

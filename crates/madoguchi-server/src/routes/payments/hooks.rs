@@ -3,6 +3,8 @@
 //! by their signature (`Stripe-Signature`, checked with the city's secret). A bad, stale or
 //! missing signature answers 400 and changes nothing; a genuine event answers 200 even when it
 //! changes nothing (a duplicate, a payment we do not know), so the provider stops retrying.
+//! A payment reported succeeded that paid a booking's fee confirms the booking's hold here,
+//! before the answer: should that fail, the provider's redelivery confirms it (idempotently).
 
 use crate::http::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -62,7 +64,7 @@ async fn receive(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     let scope = state.scope(tenant.id, Actor::System);
-    let delivery = webhooks::receive(
+    let received = webhooks::receive_reporting(
         &*state.storage,
         &*state.gateways,
         &scope,
@@ -71,7 +73,17 @@ async fn receive(
         &body,
     )
     .await?;
-    let outcome = match delivery {
+    if let Some(payment) = received.succeeded {
+        let newly = received.delivery == Delivery::Applied;
+        madoguchi_usecases::reservations::fees::payment_succeeded(
+            &state.reservations(),
+            &scope,
+            payment,
+            newly,
+        )
+        .await?;
+    }
+    let outcome = match received.delivery {
         Delivery::Applied => "applied",
         Delivery::Duplicate => "duplicate",
         Delivery::Stale => "stale",

@@ -175,6 +175,14 @@ pub struct ReserveRequest {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub join: Option<madoguchi_storage::RemoteJoin>,
+    /// A service with a fee: how it is settled. `{"settle": "online"}` (the default: the
+    /// seat is held for the service's `hold_minutes` until the payment succeeds),
+    /// `{"settle": "counter"}` where the service allows paying on the day, or
+    /// `{"settle": "exempt", "exemption": "<code>"}` (an age exemption needs
+    /// `applicant.birth_date`). Ignored for a free service.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub payment: Option<madoguchi_booking::FeeChoice>,
 }
 
 /// One answer to a service's question: `true` or `false` for a yes/no question, an option's
@@ -650,9 +658,12 @@ pub async fn reserve(
         answers: body.answers.unwrap_or_else(|| serde_json::json!({})),
         remote_join: body.join,
         caller: None,
+        fee: body.payment,
     };
     let scope = state.scope(ctx.tenant.id, Actor::Resident(caller.account.id));
-    let (outcome, _slot) = uc::book(&state.reservations(), &scope, request).await?;
+    let outcome = uc::book(&state.reservations(), &scope, request)
+        .await?
+        .outcome;
     Ok(match outcome {
         ReserveOutcome::Created(r) => (StatusCode::CREATED, Json(reservation_response(&r))),
         ReserveOutcome::Replayed(r) => (StatusCode::OK, Json(reservation_response(&r))),

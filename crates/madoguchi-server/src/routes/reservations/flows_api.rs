@@ -359,9 +359,13 @@ pub async fn proxy_reserve(
             .unwrap_or_else(|| serde_json::json!({})),
         remote_join: body.join,
         caller: Some(proxy),
+        // A fee is taken at the counter (the office's own decision, not the resident's).
+        fee: None,
     };
     let scope = state.scope(ctx.tenant.id, Actor::Staff(caller.account.id));
-    let (outcome, _) = uc::book(&state.reservations(), &scope, request).await?;
+    let outcome = uc::book(&state.reservations(), &scope, request)
+        .await?
+        .outcome;
     let reservation = match outcome {
         ReserveOutcome::Created(r) | ReserveOutcome::Replayed(r) => r,
     };

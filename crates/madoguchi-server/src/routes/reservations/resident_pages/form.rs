@@ -1,4 +1,6 @@
 //! The resident's booking form and its submission (GET and POST /reservations/book/{slot_id}).
+//! A service with a fee shows it and asks how it is paid; paying online sends the resident on
+//! to the payment provider's page at once, the seat held until the payment succeeds.
 
 use super::catalogue::render_day;
 use super::catalogue::slot_state;
@@ -9,8 +11,8 @@ use crate::http::error::{AppError, AppResult};
 use crate::http::extract::PageForm;
 use crate::state::AppState;
 use crate::view::booking_form::{
-    FieldMessages, FormFor, FormState, FormValues, check_applicant, check_join, form_context,
-    refusal,
+    FieldMessages, FormFor, FormState, FormValues, check_applicant, check_join, check_payment,
+    form_context, refusal,
 };
 use crate::view::page::FormProblems;
 use crate::view::present::*;
@@ -18,7 +20,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
-use madoguchi_booking::WaitlistRule;
+use madoguchi_booking::{Settlement, WaitlistRule};
 use madoguchi_domain::{ErrorCode, SlotId};
 use madoguchi_storage::now_utc;
 use madoguchi_usecases::Actor;
@@ -60,6 +62,14 @@ async fn render_form(
         }
         _ => crate::i18n::text(lang, "waitlist_help_promote"),
     };
+    let online = state.gateways.online(ctx.tenant.id).await.is_some();
+    let payments = booking
+        .service
+        .rules
+        .fee
+        .as_ref()
+        .map(|fee| crate::view::fee::payment_choices(fee, online, lang));
+    let hold_minutes = booking.service.rules.hold_minutes;
     let form = form_context(
         FormFor::Resident,
         booking,
@@ -72,7 +82,7 @@ async fn render_form(
     state.templates.page(
         "booking/form.html",
         &base,
-        context! { slot_state, opens_at, waitlist_help, ..form },
+        context! { slot_state, opens_at, waitlist_help, payments, hold_minutes, ..form },
     )
 }
 
@@ -162,6 +172,12 @@ async fn book_submit(
         lang,
         &mut errors,
     );
+    // Whoever waits is asked how to pay when a seat comes to them, not now.
+    let payment = if waitlist {
+        None
+    } else {
+        check_payment(&values, &booking.service.rules, lang, &mut errors)
+    };
     let problems = if !errors.is_empty() {
         FormProblems::invalid(errors, lang)
     } else if waitlist {
@@ -195,11 +211,18 @@ async fn book_submit(
             answers: checked.answers,
             remote_join: join,
             caller: None,
+            fee: payment.as_ref().map(|(choice, _)| choice.clone()),
         };
         match uc::book(&state.reservations(), &scope, request).await {
-            Ok((outcome, _)) => {
-                // A replay (the same page sent twice) leads to the same confirmation.
-                let id = outcome.reservation().id;
+            Ok(booked) => {
+                // A replay (the same page sent twice) leads to the same confirmation, or on to
+                // the payment already under way.
+                let reservation = booked.outcome.reservation();
+                let id = reservation.id;
+                let method = payment.and_then(|(_, method)| method);
+                if let (Some(Settlement::Online), Some(method)) = (&booked.settlement, method) {
+                    return Ok(pay_now(&state, &scope, reservation, method).await);
+                }
                 return Ok(Redirect::to(&format!("/my/reservations/{id}?booked=1")).into_response());
             }
             Err(error) => refusal(
@@ -220,4 +243,36 @@ async fn book_submit(
     };
     let html = render_form(&state, &ctx, &session, &booking, page).await?;
     Ok(problems.respond(html))
+}
+
+/// Sends the resident on to pay a held reservation's fee with `method`: the provider's page,
+/// or (when it cannot be reached now) the reservation's page, which says so and offers to try
+/// again while the hold lasts.
+pub(super) async fn pay_now(
+    state: &AppState,
+    scope: &madoguchi_usecases::Scope,
+    reservation: &madoguchi_storage::Reservation,
+    method: madoguchi_payments::Method,
+) -> Response {
+    let urls = crate::view::fee::return_urls(&state.config.public_url, reservation.id);
+    let started = uc::fees::start_payment(
+        &state.reservations(),
+        &*state.gateways,
+        scope,
+        reservation,
+        method,
+        urls,
+    )
+    .await;
+    let id = reservation.id;
+    match started {
+        Ok(payment) => match payment.redirect_url {
+            Some(url) => Redirect::to(&url).into_response(),
+            None => Redirect::to(&format!("/my/reservations/{id}?pay_failed=1")).into_response(),
+        },
+        Err(error) => {
+            tracing::warn!(reservation = %id, code = %error.code, "could not start the payment");
+            Redirect::to(&format!("/my/reservations/{id}?pay_failed=1")).into_response()
+        }
+    }
 }

@@ -1,5 +1,5 @@
 //! The resident's own reservations and waiting-list places: the list, one reservation, and
-//! cancelling, changing, confirming an offered seat and withdrawing (/my/…).
+//! cancelling, changing, confirming an offered seat, paying a fee and withdrawing (/my/…).
 
 use super::catalogue::slot_state;
 use super::resident_base;
@@ -36,6 +36,7 @@ pub(super) fn router() -> Router<AppState> {
             get(cancel_confirmation).post(cancel),
         )
         .route("/my/reservations/{id}/confirm", post(confirm_offer))
+        .route("/my/reservations/{id}/pay", post(pay))
         .route(
             "/my/reservations/{id}/change",
             get(change_form).post(change_submit),
@@ -241,6 +242,9 @@ struct DetailQuery {
     changed: Option<String>,
     #[serde(default)]
     cancelled: Option<String>,
+    /// The payment provider could not be reached when sent to pay.
+    #[serde(default)]
+    pay_failed: Option<String>,
 }
 
 /// What the detail page says on top: booked, cancelled, or why a cancellation failed.
@@ -262,9 +266,14 @@ async fn render_detail(
     let lang = ctx.lang;
     let offices = state.offices(ctx.tenant.id).await?;
     let mut services = ServiceCache(BTreeMap::new());
-    let view =
-        reservation_view(state, ctx, &mut services, &offices, reservation, now_utc()).await?;
+    let now = now_utc();
+    let mut view = reservation_view(state, ctx, &mut services, &offices, reservation, now).await?;
     let service = services.get(state, ctx, reservation.service_id).await?;
+    let fee = crate::view::fee::fee_view(state, ctx, reservation, service, now).await?;
+    if fee.as_ref().is_some_and(|f| f.state == "awaiting_payment") {
+        // Held for its payment: paying confirms it, not a button.
+        view.offer_until = None;
+    }
     let stored = reservation.details.get("answers");
     let answers: Vec<AnswerView> = service
         .rules
@@ -285,6 +294,7 @@ async fn render_detail(
         context! {
             r => view,
             answers,
+            fee,
             booked => notice.booked,
             changed => notice.changed,
             cancelled => notice.cancelled,
@@ -307,7 +317,11 @@ async fn my_reservation(
         changed: query.changed.is_some() && reservation.status.holds_a_seat(),
         cancelled: query.cancelled.is_some()
             && reservation.status == madoguchi_storage::ReservationStatus::Cancelled,
-        alert: None,
+        alert: query.pay_failed.is_some().then(|| {
+            ErrorCode::PaymentProviderUnavailable
+                .message(ctx.lang)
+                .to_owned()
+        }),
     };
     render_detail(&state, &ctx, &session, &reservation, notice).await
 }
@@ -351,10 +365,16 @@ async fn cancel_confirmation(
     } else {
         "detail"
     };
+    let service = services.get(&state, &ctx, reservation.service_id).await?;
+    let fee = crate::view::fee::fee_view(&state, &ctx, &reservation, service, now_utc()).await?;
+    // Money paid is not returned by cancelling online: the office arranges the refund.
+    let refund_note = fee.as_ref().is_some_and(|f| f.state == "paid");
     let base = resident_base(&ctx, &session).await?;
-    let html = state
-        .templates
-        .page("booking/cancel.html", &base, context! { r => view, back })?;
+    let html = state.templates.page(
+        "booking/cancel.html",
+        &base,
+        context! { r => view, back, refund_note },
+    )?;
     Ok(html.into_response())
 }
 
@@ -431,6 +451,58 @@ async fn confirm_offer(
                 ..DetailNotice::default()
             };
             let html = render_detail(&state, &ctx, &session, &current, notice).await?;
+            Ok((error.status, html).into_response())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+#[derive(Deserialize)]
+struct PayForm {
+    /// `card` or `paypay`.
+    #[serde(default)]
+    method: String,
+}
+
+/// Pays (or goes back to paying) a reservation's fee online: on to the provider's page.
+async fn pay(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    resident: ResidentSession,
+    Path(id): Path<Uuid>,
+    PageForm(form): PageForm<PayForm>,
+) -> AppResult<Response> {
+    let reservation = own_reservation(&state, &ctx, &resident, id).await?;
+    let scope = state.scope(ctx.tenant.id, Actor::Resident(resident.account.id));
+    let method = match form.method.as_str() {
+        "paypay" => madoguchi_payments::Method::Paypay,
+        _ => madoguchi_payments::Method::Card,
+    };
+    let urls = crate::view::fee::return_urls(&state.config.public_url, reservation.id);
+    let started = uc::fees::start_payment(
+        &state.reservations(),
+        &*state.gateways,
+        &scope,
+        &reservation,
+        method,
+        urls,
+    )
+    .await;
+    match started.map_err(AppError::from) {
+        Ok(payment) => match payment.redirect_url {
+            Some(url) => Ok(Redirect::to(&url).into_response()),
+            None => {
+                Ok(Redirect::to(&format!("/my/reservations/{id}?pay_failed=1")).into_response())
+            }
+        },
+        Err(error) if error.status.is_client_error() && error.code != ErrorCode::NotFound => {
+            // Paid already, the hold ran out, a payment in progress by another method: say so.
+            let notice = DetailNotice {
+                alert: Some(error.code.message(ctx.lang).to_owned()),
+                ..DetailNotice::default()
+            };
+            let html = render_detail(&state, &ctx, &session, &reservation, notice).await?;
             Ok((error.status, html).into_response())
         }
         Err(error) => Err(error),

@@ -1,4 +1,6 @@
-//! One reservation as staff handle it (change, cancel) and its printable confirmation.
+//! One reservation as staff handle it (change, cancel, and for a paid one its fee: an
+//! exemption to check, a refund to request once the seat was given up) and its printable
+//! confirmation.
 
 use super::AnswerView;
 use super::answer_views;
@@ -44,6 +46,10 @@ pub(super) fn router() -> Router<AppState> {
         .route(
             "/staff/reservations/{id}/cancel",
             get(cancel_page).post(cancel_submit),
+        )
+        .route(
+            "/staff/reservations/{id}/refund",
+            axum::routing::post(refund_submit),
         )
 }
 
@@ -163,6 +169,8 @@ struct DetailQuery {
     changed: String,
     #[serde(default)]
     cancelled: String,
+    #[serde(default)]
+    refund_requested: String,
 }
 
 /// What the detail page shows besides the reservation.
@@ -243,6 +251,12 @@ async fn render_detail(
     } else {
         None
     };
+    let fee = crate::view::fee::fee_view(state, ctx, reservation, &service, now).await?;
+    // A paid fee whose seat was given up is refunded on request (four eyes: finance decides).
+    let may_request_refund = staff.access.may_request_refund()
+        && fee
+            .as_ref()
+            .is_some_and(|f| f.state == "refund_due" && f.refundable_payment.is_some());
     let base = staff_base(ctx, staff, session).await?;
     state.templates.page(
         "staff/reservation.html",
@@ -250,6 +264,8 @@ async fn render_detail(
         context! {
             section => "sheet",
             r => view,
+            fee,
+            may_request_refund,
             notice => page.notice,
             booked => page.booked,
             alert => page.alert,
@@ -285,6 +301,8 @@ async fn reservation_page(
         Some(text(lang, "staff_res_changed"))
     } else if !query.cancelled.is_empty() {
         Some(text(lang, "staff_res_cancelled"))
+    } else if !query.refund_requested.is_empty() {
+        Some(text(lang, "staff_fee_refund_requested"))
     } else {
         None
     };
@@ -557,6 +575,72 @@ async fn cancel_submit(
         Ok(_) => Ok(Redirect::to(&format!("/staff/reservations/{id}?cancelled=1")).into_response()),
         Err(error) if shown_on_page(&error) => {
             cancel_refused(&state, &ctx, &session, &staff, id, &form.reason, &error).await
+        }
+        Err(error) => Err(error),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Refunding a fee paid for a seat that was given up: POST /staff/reservations/{id}/refund
+
+#[derive(Deserialize)]
+struct RefundForm {
+    #[serde(default)]
+    reason: String,
+}
+
+/// Requests the refund of what was paid for a cancelled or expired reservation; finance
+/// approves or rejects it (not the requester).
+async fn refund_submit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    staff: StaffSession,
+    Path(id): Path<Uuid>,
+    PageForm(form): PageForm<RefundForm>,
+) -> AppResult<Response> {
+    require_handler(&staff)?;
+    let reservation = handled_reservation(&state, &ctx, &staff, id).await?;
+    let service = state
+        .storage
+        .service(ctx.tenant.id, reservation.service_id)
+        .await?;
+    let fee = crate::view::fee::fee_view(&state, &ctx, &reservation, &service, now_utc()).await?;
+    let payment = fee
+        .filter(|f| f.state == "refund_due")
+        .and_then(|f| f.refundable_payment)
+        .ok_or(AppError::new(ErrorCode::PaymentNotRefundable))?;
+    let scope = state.scope(ctx.tenant.id, Actor::Staff(staff.account.id));
+    let requested = madoguchi_usecases::payments::refunds::request(
+        &*state.storage,
+        &scope,
+        &staff.access,
+        payment,
+        None,
+        &form.reason,
+    )
+    .await
+    .map_err(AppError::from);
+    match requested {
+        Ok(_) => Ok(
+            Redirect::to(&format!("/staff/reservations/{id}?refund_requested=1")).into_response(),
+        ),
+        Err(error) if shown_on_page(&error) => {
+            let problems = FormProblems::refused(&error, ctx.lang, |f| {
+                let message = match f.field.as_str() {
+                    "reason" => reason_message(&form.reason, ctx.lang),
+                    _ => f.code.message(ctx.lang).to_owned(),
+                };
+                (format!("refund_{}", f.field), message)
+            });
+            let page = DetailPage {
+                alert: Some(problems.alert.clone()),
+                errors: problems.errors.clone(),
+                values: BTreeMap::from([("refund_reason".to_owned(), form.reason.clone())]),
+                ..DetailPage::default()
+            };
+            let html = render_detail(&state, &ctx, &session, &staff, &reservation, page).await?;
+            Ok(problems.respond(html))
         }
         Err(error) => Err(error),
     }

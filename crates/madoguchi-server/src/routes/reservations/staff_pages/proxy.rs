@@ -528,11 +528,13 @@ async fn proxy_submit(
                 answers: checked.answers,
                 remote_join: checked.join,
                 caller: Some(checked.caller),
+                // A fee is paid at the counter; its receivable is assessed with the booking.
+                fee: None,
             };
             let scope = state.scope(ctx.tenant.id, Actor::Staff(staff.account.id));
             match uc::book(&state.reservations(), &scope, request).await {
-                Ok((outcome, _)) => {
-                    let id = outcome.reservation().id;
+                Ok(booked) => {
+                    let id = booked.outcome.reservation().id;
                     return Ok(
                         Redirect::to(&format!("/staff/reservations/{id}?booked=1")).into_response()
                     );

@@ -1,0 +1,42 @@
+//! Reservations' fee receivables on SQLite: the ones whose seat is gone.
+
+use crate::{SqliteStorage, get_uuid, map_err};
+use async_trait::async_trait;
+use madoguchi_domain::{ReceivableId, ReservationId, TenantId};
+use madoguchi_storage::{FeeStore, RESERVATION_SOURCE, ReleasedFee, StorageResult, to_unix_micros};
+use time::OffsetDateTime;
+
+#[async_trait]
+impl FeeStore for SqliteStorage {
+    async fn released_fees(
+        &self,
+        now: OffsetDateTime,
+        limit: i64,
+    ) -> StorageResult<Vec<ReleasedFee>> {
+        let rows = sqlx::query(
+            "SELECT r.tenant_id, r.id, v.id AS reservation_id FROM receivables r
+             JOIN reservations v ON v.tenant_id = r.tenant_id AND v.id = r.source_id
+             WHERE r.source_kind = ? AND r.status = 'open' AND r.paid_yen = 0
+               AND (v.status IN ('cancelled', 'expired')
+                    OR (v.status = 'held' AND v.hold_expires_at <= ?))
+               AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.receivable_id = r.id
+                               AND p.status IN ('created', 'requires_action', 'processing'))
+             ORDER BY r.created_at LIMIT ?",
+        )
+        .bind(RESERVATION_SOURCE)
+        .bind(to_unix_micros(now))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|row| {
+                Ok(ReleasedFee {
+                    tenant: TenantId(get_uuid(row, "tenant_id")?),
+                    receivable: ReceivableId(get_uuid(row, "id")?),
+                    reservation: ReservationId(get_uuid(row, "reservation_id")?),
+                })
+            })
+            .collect()
+    }
+}
