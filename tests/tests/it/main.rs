@@ -35,6 +35,7 @@ mod openapi;
 mod operations_contract;
 mod outbox;
 mod outbox_pages;
+mod paid_booking;
 mod payment_pages;
 mod payments_contract;
 mod privacy;

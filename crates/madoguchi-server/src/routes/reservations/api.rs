@@ -316,6 +316,14 @@ pub async fn create_service(
     if rules.is_none() {
         errors.push(field("rules", ErrorCode::InvalidServiceRules));
     }
+    // A fee is assessed under one of the city's revenue categories: refused now, not at the
+    // first booking.
+    if let Some(fee) = rules.as_ref().and_then(|r| r.fee.as_ref()) {
+        let known = state.storage.revenue_categories(ctx.tenant.id).await?;
+        if !known.iter().any(|c| c.code == fee.revenue_category) {
+            errors.push(field("rules", ErrorCode::InvalidRevenueCategory));
+        }
+    }
     let (Some(code), Some(kind), Some(name_ja), Some(name_en), Some(rules)) =
         (code, kind, name_ja, name_en, rules)
     else {

@@ -22,7 +22,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use madoguchi_booking::{Settlement, WaitlistRule};
 use madoguchi_domain::{ErrorCode, SlotId};
-use madoguchi_storage::now_utc;
+use madoguchi_storage::{ReservationStatus, now_utc};
 use madoguchi_usecases::Actor;
 use madoguchi_usecases::reservations::{self as uc, Bookable, BookingRequest};
 use minijinja::context;
@@ -220,7 +220,10 @@ async fn book_submit(
                 let reservation = booked.outcome.reservation();
                 let id = reservation.id;
                 let method = payment.and_then(|(_, method)| method);
-                if let (Some(Settlement::Online), Some(method)) = (&booked.settlement, method) {
+                let awaits_payment = reservation.status == ReservationStatus::Held;
+                if let (Some(Settlement::Online), Some(method), true) =
+                    (&booked.settlement, method, awaits_payment)
+                {
                     return Ok(pay_now(&state, &scope, reservation, method).await);
                 }
                 return Ok(Redirect::to(&format!("/my/reservations/{id}?booked=1")).into_response());
@@ -270,9 +273,11 @@ pub(super) async fn pay_now(
             Some(url) => Redirect::to(&url).into_response(),
             None => Redirect::to(&format!("/my/reservations/{id}?pay_failed=1")).into_response(),
         },
-        Err(error) => {
+        Err(error) if error.code == ErrorCode::PaymentProviderUnavailable => {
             tracing::warn!(reservation = %id, code = %error.code, "could not start the payment");
             Redirect::to(&format!("/my/reservations/{id}?pay_failed=1")).into_response()
         }
+        // Paid meanwhile, or the hold ran out: the reservation's page says where it stands.
+        Err(_) => Redirect::to(&format!("/my/reservations/{id}")).into_response(),
     }
 }
