@@ -273,7 +273,7 @@ pub enum FeePaid {
     /// Not a reservation's fee (or not succeeded): nothing to do here.
     NotAFee,
     /// The hold was confirmed now.
-    Confirmed(Reservation),
+    Confirmed(Box<Reservation>),
     /// Confirmed before (a repeated report), or never a hold.
     AlreadyConfirmed,
     /// Only part of the fee is paid: the hold waits for the rest, or runs out.
@@ -316,7 +316,7 @@ pub async fn payment_succeeded<S: ReservationStores + ?Sized>(
                 return Ok(FeePaid::PartlyPaid);
             }
             match confirm_hold_paid(r, scope, &reservation).await {
-                Ok(confirmed) => return Ok(FeePaid::Confirmed(confirmed)),
+                Ok(confirmed) => return Ok(FeePaid::Confirmed(Box::new(confirmed))),
                 // Ran out between the read and the confirmation: released after all.
                 Err(error) if error.code == ErrorCode::HoldExpired => {}
                 Err(error) => return Err(error),
