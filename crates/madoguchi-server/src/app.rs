@@ -166,8 +166,10 @@ pub fn spawn_job_runner(
     tokio::spawn(runner.run(shutdown))
 }
 
-/// Housekeeping every 30 seconds: expired holds give their seats back to the waiting lists,
-/// the fees of seats given up unpaid are cancelled, and expired sessions are deleted. Every step is idempotent (PostgreSQL skips rows another
+/// Housekeeping every `maintenance_interval_s` (30 s by default): payments whose outcome is
+/// unknown are resolved (and what they paid for settled), expired holds give their seats back to
+/// the waiting lists, the fees of seats given up unpaid are cancelled, and expired sessions are
+/// deleted. Every step is idempotent (PostgreSQL skips rows another
 /// node holds; a promotion books with its entry's key), so every node may run it without
 /// coordination.
 pub fn spawn_maintenance(
@@ -175,12 +177,13 @@ pub fn spawn_maintenance(
     mut shutdown: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     let state = state.clone();
+    let interval = std::time::Duration::from_secs(state.config.maintenance_interval_s.max(1));
     tokio::spawn(async move {
         loop {
             maintenance_pass(&state).await;
             tokio::select! {
                 _ = shutdown.changed() => return,
-                _ = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
+                _ = tokio::time::sleep(interval) => {}
             }
         }
     })
@@ -195,7 +198,7 @@ pub async fn maintenance_pass(state: &AppState) {
         &*state.storage,
         &*state.gateways,
         state.clock.clone(),
-        madoguchi_usecases::payments::recovery::QUIET_FOR,
+        time::Duration::seconds(state.config.payments.recovery_quiet_s.max(0)),
         100,
     )
     .await

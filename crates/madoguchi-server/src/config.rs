@@ -40,6 +40,9 @@ pub struct ServerConfig {
     pub metrics_token: Option<SecretString>,
     /// Online payment gateways: Stripe for the cities that have keys, the sandbox otherwise.
     pub payments: PaymentsConfig,
+    /// Seconds between two housekeeping passes (`app::spawn_maintenance`): expired holds,
+    /// waiting lists, sessions, and payments whose outcome is unknown.
+    pub maintenance_interval_s: u64,
 }
 
 /// One city's Stripe account. Every secret is redacted in `Debug` and never logged.
@@ -65,6 +68,9 @@ pub struct PaymentsConfig {
     /// Where the sandbox delivers its webhooks: this node's `public_url` unless set (a node
     /// behind a proxy that cannot reach its own public address sets its local one).
     pub sandbox_webhook_base: Option<String>,
+    /// A payment in flight untouched this long is asked about by the recovery pass (a webhook
+    /// normally arrives within seconds; see `madoguchi_usecases::payments::recovery`).
+    pub recovery_quiet_s: i64,
 }
 
 impl PaymentsConfig {
@@ -80,6 +86,7 @@ impl PaymentsConfig {
             sandbox: true,
             sandbox_webhook_secret: SecretString::from(format!("whsec_sandbox_{secret}")),
             sandbox_webhook_base: None,
+            recovery_quiet_s: madoguchi_usecases::payments::recovery::QUIET_FOR.whole_seconds(),
         }
     }
 }
@@ -106,6 +113,7 @@ impl ServerConfig {
             anonymous_page_cache: true,
             metrics_token: None,
             payments: PaymentsConfig::sandbox_only(),
+            maintenance_interval_s: 30,
         }
     }
 

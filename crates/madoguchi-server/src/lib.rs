@@ -22,5 +22,5 @@ pub mod templates;
 pub mod view;
 
 pub use app::{build_router, serve};
-pub use config::ServerConfig;
+pub use config::{PaymentsConfig, ServerConfig, StripeCityConfig};
 pub use state::AppState;

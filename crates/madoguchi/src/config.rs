@@ -7,8 +7,9 @@ use clap::Args;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use madoguchi_mail::SmtpConfig;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Shortest `metrics_token` accepted.
@@ -51,6 +52,58 @@ pub struct Settings {
     pub metrics_addr: Option<String>,
     /// Bearer token that opens `/metrics` on the main address; without it the route is 404.
     pub metrics_token: Option<SecretString>,
+    /// Seconds between two housekeeping passes (holds, waiting lists, sessions, payments whose
+    /// outcome is unknown).
+    pub maintenance_interval_s: u64,
+    /// The default city's Stripe account (`MADOGUCHI_STRIPE__SECRET_KEY`, …).
+    pub stripe: Option<StripeSettings>,
+    /// Settings of other cities by slug: `[cities.<slug>.stripe]`.
+    pub cities: BTreeMap<String, CitySettings>,
+    pub payments: PaymentsSettings,
+}
+
+/// One city's Stripe account. Both secrets are needed together; neither is ever printed.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StripeSettings {
+    pub secret_key: Option<SecretString>,
+    /// Signs the webhooks Stripe sends to `/hooks/stripe/<slug>`.
+    pub webhook_secret: Option<SecretString>,
+    /// Another API base than Stripe's own (a Stripe-compatible test server).
+    pub api_base: Option<String>,
+}
+
+/// What one city (other than the default one) sets for itself.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CitySettings {
+    pub stripe: Option<StripeSettings>,
+}
+
+/// The built-in sandbox gateway and the recovery of payments.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PaymentsSettings {
+    /// Offer the sandbox to cities without Stripe keys (switch it off to take real money only).
+    pub sandbox: bool,
+    /// Signs the sandbox's webhooks; a random secret per start when absent. Set it when several
+    /// nodes serve one database, so each accepts the others' deliveries.
+    pub sandbox_webhook_secret: Option<SecretString>,
+    /// Where the sandbox delivers its webhooks, when this node cannot reach its `public_url`.
+    pub sandbox_webhook_base: Option<String>,
+    /// A payment in flight untouched this many seconds is asked about at its provider.
+    pub recovery_quiet_s: i64,
+}
+
+impl Default for PaymentsSettings {
+    fn default() -> Self {
+        Self {
+            sandbox: true,
+            sandbox_webhook_secret: None,
+            sandbox_webhook_base: None,
+            recovery_quiet_s: madoguchi_usecases::payments::recovery::QUIET_FOR.whole_seconds(),
+        }
+    }
 }
 
 impl Default for Settings {
@@ -68,6 +121,10 @@ impl Default for Settings {
             trust_proxy_headers: false,
             metrics_addr: None,
             metrics_token: None,
+            maintenance_interval_s: 30,
+            stripe: None,
+            cities: BTreeMap::new(),
+            payments: PaymentsSettings::default(),
         }
     }
 }
@@ -88,6 +145,11 @@ impl Settings {
         if let Ok(url) = std::env::var("DATABASE_URL") {
             figment = figment.merge(Serialized::default("database_url", url));
         }
+        Self::from_figment(figment, cli, addr)
+    }
+
+    /// The settings of `figment`'s layers, then the command line's flags, checked.
+    fn from_figment(figment: Figment, cli: &Cli, addr: Option<String>) -> anyhow::Result<Self> {
         let mut settings: Settings = figment.extract().context("reading configuration")?;
         if let Some(dir) = &cli.data_dir {
             settings.data_dir = dir.clone();
@@ -105,7 +167,6 @@ impl Settings {
             settings.public_url = Some(url.trim_end_matches('/').to_owned());
         }
         if let Some(token) = &settings.metrics_token {
-            use secrecy::ExposeSecret;
             // A short token could be guessed by anyone who can reach the public address.
             if token.expose_secret().len() < MIN_METRICS_TOKEN_CHARS {
                 anyhow::bail!(
@@ -113,7 +174,94 @@ impl Settings {
                 );
             }
         }
+        settings.check_payments()?;
         Ok(settings)
+    }
+
+    /// Refuses payment settings that would fail later, naming the setting: a Stripe key
+    /// without its webhook secret (or the reverse) would take money it could never confirm.
+    fn check_payments(&mut self) -> anyhow::Result<()> {
+        if let Some(stripe) = &mut self.stripe {
+            check_stripe(stripe, "stripe", "MADOGUCHI_STRIPE__")?;
+        }
+        for (slug, city) in &mut self.cities {
+            if let Some(stripe) = &mut city.stripe {
+                check_stripe(stripe, &format!("cities.{slug}.stripe"), "")?;
+            }
+        }
+        if self.stripe.as_ref().is_some_and(StripeSettings::is_set)
+            && self
+                .cities
+                .get(&self.default_tenant)
+                .and_then(|city| city.stripe.as_ref())
+                .is_some_and(StripeSettings::is_set)
+        {
+            anyhow::bail!(
+                "the default city's Stripe account is set twice: in [stripe] and in [cities.{}.stripe]; keep one",
+                self.default_tenant
+            );
+        }
+        let payments = &mut self.payments;
+        if payments
+            .sandbox_webhook_secret
+            .as_ref()
+            .is_some_and(|secret| secret.expose_secret().trim().is_empty())
+        {
+            anyhow::bail!("payments.sandbox_webhook_secret is empty");
+        }
+        if let Some(base) = &payments.sandbox_webhook_base {
+            payments.sandbox_webhook_base = Some(http_base("payments.sandbox_webhook_base", base)?);
+        }
+        if payments.recovery_quiet_s < 0 {
+            anyhow::bail!("payments.recovery_quiet_s must not be negative");
+        }
+        if self.maintenance_interval_s == 0 {
+            anyhow::bail!("maintenance_interval_s must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// The Stripe account of each city, by slug: the default city's from `[stripe]`, the
+    /// others' from `[cities.<slug>.stripe]`. Only complete accounts (checked at load).
+    pub fn stripe_accounts(&self) -> BTreeMap<String, madoguchi_server::StripeCityConfig> {
+        let default = self
+            .stripe
+            .as_ref()
+            .map(|stripe| (self.default_tenant.clone(), stripe));
+        let others = self
+            .cities
+            .iter()
+            .filter_map(|(slug, city)| city.stripe.as_ref().map(|stripe| (slug.clone(), stripe)));
+        default
+            .into_iter()
+            .chain(others)
+            .filter_map(|(slug, stripe)| {
+                let secret_key = stripe.secret_key.clone()?;
+                let webhook_secret = stripe.webhook_secret.clone()?;
+                Some((
+                    slug,
+                    madoguchi_server::StripeCityConfig {
+                        secret_key,
+                        webhook_secret,
+                        api_base: stripe.api_base.clone(),
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// The server's payment settings: Stripe for the cities with an account, the sandbox
+    /// (unless switched off) for the others.
+    pub fn payments_config(&self) -> madoguchi_server::PaymentsConfig {
+        let mut config = madoguchi_server::PaymentsConfig::sandbox_only();
+        config.stripe = self.stripe_accounts();
+        config.sandbox = self.payments.sandbox;
+        if let Some(secret) = &self.payments.sandbox_webhook_secret {
+            config.sandbox_webhook_secret = secret.clone();
+        }
+        config.sandbox_webhook_base = self.payments.sandbox_webhook_base.clone();
+        config.recovery_quiet_s = self.payments.recovery_quiet_s;
+        config
     }
 
     /// The configured API token secret, or one generated once and kept in the data directory.
@@ -134,6 +282,59 @@ impl Settings {
         write_private(&path, secret.as_bytes())?;
         Ok(SecretString::from(secret))
     }
+}
+
+impl StripeSettings {
+    /// Whether any of the account's settings is given.
+    fn is_set(&self) -> bool {
+        self.secret_key.is_some() || self.webhook_secret.is_some() || self.api_base.is_some()
+    }
+}
+
+/// Checks one Stripe account named `name` (`stripe`, `cities.<slug>.stripe`); `env` is the
+/// prefix of its environment variables, when it has them.
+fn check_stripe(stripe: &mut StripeSettings, name: &str, env: &str) -> anyhow::Result<()> {
+    let given = |secret: &Option<SecretString>| {
+        secret
+            .as_ref()
+            .is_some_and(|s| !s.expose_secret().trim().is_empty())
+    };
+    let hint = |key: &str| {
+        if env.is_empty() {
+            String::new()
+        } else {
+            format!(" (or {env}{})", key.to_uppercase())
+        }
+    };
+    match (given(&stripe.secret_key), given(&stripe.webhook_secret)) {
+        (true, true) => {}
+        (true, false) => anyhow::bail!(
+            "{name}.webhook_secret is missing: set it{} to the signing secret of the Stripe webhook endpoint, or remove {name}.secret_key",
+            hint("webhook_secret")
+        ),
+        (false, true) => anyhow::bail!(
+            "{name}.secret_key is missing: set it{} to the city's Stripe secret key, or remove {name}.webhook_secret",
+            hint("secret_key")
+        ),
+        (false, false) if stripe.is_set() => anyhow::bail!(
+            "{name}.secret_key and {name}.webhook_secret are missing or empty{}",
+            hint("secret_key")
+        ),
+        (false, false) => {}
+    }
+    if let Some(base) = &stripe.api_base {
+        stripe.api_base = Some(http_base(&format!("{name}.api_base"), base)?);
+    }
+    Ok(())
+}
+
+/// An `http(s)://` base address without its trailing slash.
+fn http_base(name: &str, raw: &str) -> anyhow::Result<String> {
+    let trimmed = raw.trim();
+    if !(trimmed.starts_with("http://") || trimmed.starts_with("https://")) {
+        anyhow::bail!("{name} must start with http:// or https://");
+    }
+    Ok(trimmed.trim_end_matches('/').to_owned())
 }
 
 /// Writes a file readable by its owner only.
@@ -169,5 +370,256 @@ pub fn init_tracing(settings: &Settings) {
         builder.json().init();
     } else {
         builder.init();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    fn no_flags() -> Cli {
+        Cli {
+            config: None,
+            data_dir: None,
+            database_url: None,
+        }
+    }
+
+    fn from_toml(toml: &str) -> anyhow::Result<Settings> {
+        Settings::from_figment(Figment::new().merge(Toml::string(toml)), &no_flags(), None)
+    }
+
+    /// Runs `body` with `vars` set as environment variables (figment's jail serialises the
+    /// tests that touch the environment and restores it afterwards).
+    fn with_env(vars: &[(&str, &str)], body: impl FnOnce() -> anyhow::Result<()>) {
+        Jail::expect_with(|jail| {
+            for (name, value) in vars {
+                jail.set_env(name, value);
+            }
+            body().map_err(|e| figment::Error::from(format!("{e:#}")))
+        });
+    }
+
+    #[test]
+    fn the_default_citys_stripe_account_comes_from_the_environment() {
+        with_env(
+            &[
+                ("MADOGUCHI_STRIPE__SECRET_KEY", "sk_test_from_env_0001"),
+                ("MADOGUCHI_STRIPE__WEBHOOK_SECRET", "whsec_from_env_0002"),
+                ("MADOGUCHI_STRIPE__API_BASE", "http://127.0.0.1:12111/"),
+            ],
+            || {
+                let settings = Settings::load(&no_flags(), None)?;
+                let accounts = settings.stripe_accounts();
+                let account = accounts
+                    .get(madoguchi_server::demo::DEMO_TENANT_SLUG)
+                    .context("the default city has an account")?;
+                assert_eq!(account.secret_key.expose_secret(), "sk_test_from_env_0001");
+                assert_eq!(account.webhook_secret.expose_secret(), "whsec_from_env_0002");
+                assert_eq!(account.api_base.as_deref(), Some("http://127.0.0.1:12111"));
+                assert_eq!(accounts.len(), 1);
+                Ok(())
+            },
+        );
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file() {
+        with_env(
+            &[("MADOGUCHI_STRIPE__WEBHOOK_SECRET", "whsec_from_env")],
+            || {
+                std::fs::write(
+                    "madoguchi.toml",
+                    "[stripe]\nsecret_key = \"sk_test_file\"\nwebhook_secret = \"whsec_from_file\"\n",
+                )?;
+                let settings = Settings::load(&no_flags(), None)?;
+                let accounts = settings.stripe_accounts();
+                let account = accounts
+                    .values()
+                    .next()
+                    .context("the default city has an account")?;
+                assert_eq!(account.secret_key.expose_secret(), "sk_test_file");
+                assert_eq!(account.webhook_secret.expose_secret(), "whsec_from_env");
+                Ok(())
+            },
+        );
+    }
+
+    #[test]
+    fn other_cities_have_their_own_stripe_tables() -> anyhow::Result<()> {
+        let settings = from_toml(
+            r#"
+            default_tenant = "madoguchi-city"
+            [stripe]
+            secret_key = "sk_test_default"
+            webhook_secret = "whsec_default"
+            [cities.kita-town.stripe]
+            secret_key = "sk_test_kita"
+            webhook_secret = "whsec_kita"
+            api_base = "https://stripe.example"
+            "#,
+        )?;
+        let accounts = settings.stripe_accounts();
+        assert_eq!(
+            accounts.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["kita-town", "madoguchi-city"]
+        );
+        assert_eq!(
+            accounts["kita-town"].webhook_secret.expose_secret(),
+            "whsec_kita"
+        );
+        assert_eq!(
+            accounts["kita-town"].api_base.as_deref(),
+            Some("https://stripe.example")
+        );
+        assert_eq!(accounts["madoguchi-city"].api_base, None);
+        Ok(())
+    }
+
+    #[test]
+    fn a_secret_key_without_its_webhook_secret_is_refused_by_name() {
+        with_env(
+            &[("MADOGUCHI_STRIPE__SECRET_KEY", "sk_test_alone")],
+            || {
+                let error = Settings::load(&no_flags(), None)
+                    .err()
+                    .context("refused")?
+                    .to_string();
+                assert!(error.contains("stripe.webhook_secret"), "{error}");
+                assert!(
+                    error.contains("MADOGUCHI_STRIPE__WEBHOOK_SECRET"),
+                    "{error}"
+                );
+                assert!(!error.contains("sk_test_alone"), "{error}");
+                Ok(())
+            },
+        );
+    }
+
+    #[test]
+    fn a_webhook_secret_without_its_key_is_refused_by_name() -> anyhow::Result<()> {
+        let error = from_toml("[stripe]\nwebhook_secret = \"whsec_alone\"\n")
+            .err()
+            .context("refused")?
+            .to_string();
+        assert!(error.contains("stripe.secret_key"), "{error}");
+        assert!(!error.contains("whsec_alone"), "{error}");
+
+        let error = from_toml("[cities.kita-town.stripe]\nsecret_key = \"sk_test_kita\"\n")
+            .err()
+            .context("refused")?
+            .to_string();
+        assert!(
+            error.contains("cities.kita-town.stripe.webhook_secret"),
+            "{error}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn an_empty_secret_counts_as_missing() -> anyhow::Result<()> {
+        let error = from_toml("[stripe]\nsecret_key = \"sk_test_x\"\nwebhook_secret = \" \"\n")
+            .err()
+            .context("refused")?
+            .to_string();
+        assert!(error.contains("stripe.webhook_secret"), "{error}");
+        Ok(())
+    }
+
+    #[test]
+    fn a_misspelt_stripe_setting_is_refused() {
+        let refused = from_toml(
+            "[stripe]\nsecret_key = \"sk_test_x\"\nwebhook_secret = \"whsec_x\"\nwebhok_secret = \"x\"\n",
+        );
+        assert!(refused.is_err());
+    }
+
+    #[test]
+    fn the_default_city_cannot_be_configured_twice() -> anyhow::Result<()> {
+        let error = from_toml(
+            r#"
+            [stripe]
+            secret_key = "sk_test_a"
+            webhook_secret = "whsec_a"
+            [cities.madoguchi-city.stripe]
+            secret_key = "sk_test_b"
+            webhook_secret = "whsec_b"
+            "#,
+        )
+        .err()
+        .context("refused")?
+        .to_string();
+        assert!(error.contains("cities.madoguchi-city.stripe"), "{error}");
+        Ok(())
+    }
+
+    #[test]
+    fn an_api_base_must_be_an_http_address() -> anyhow::Result<()> {
+        let error = from_toml(
+            "[stripe]\nsecret_key = \"sk_test_x\"\nwebhook_secret = \"whsec_x\"\napi_base = \"stripe.example\"\n",
+        )
+        .err()
+        .context("refused")?
+        .to_string();
+        assert!(error.contains("stripe.api_base"), "{error}");
+        Ok(())
+    }
+
+    #[test]
+    fn the_sandbox_is_on_by_default_and_can_be_switched_off() -> anyhow::Result<()> {
+        let default = from_toml("")?.payments_config();
+        assert!(default.sandbox);
+        assert!(default.stripe.is_empty());
+        assert_eq!(default.sandbox_webhook_base, None);
+        assert_eq!(default.recovery_quiet_s, 120);
+
+        let settings = from_toml(
+            r#"
+            maintenance_interval_s = 5
+            [payments]
+            sandbox = false
+            sandbox_webhook_secret = "whsec_sandbox_shared"
+            sandbox_webhook_base = "http://127.0.0.1:8080/"
+            recovery_quiet_s = 10
+            "#,
+        )?;
+        let config = settings.payments_config();
+        assert!(!config.sandbox);
+        assert_eq!(
+            config.sandbox_webhook_secret.expose_secret(),
+            "whsec_sandbox_shared"
+        );
+        assert_eq!(
+            config.sandbox_webhook_base.as_deref(),
+            Some("http://127.0.0.1:8080")
+        );
+        assert_eq!(config.recovery_quiet_s, 10);
+        assert_eq!(settings.maintenance_interval_s, 5);
+        Ok(())
+    }
+
+    #[test]
+    fn no_secret_appears_in_the_debug_output() -> anyhow::Result<()> {
+        let settings = from_toml(
+            r#"
+            [stripe]
+            secret_key = "sk_test_SECRET_default"
+            webhook_secret = "whsec_SECRET_default"
+            [cities.kita-town.stripe]
+            secret_key = "sk_test_SECRET_kita"
+            webhook_secret = "whsec_SECRET_kita"
+            [payments]
+            sandbox_webhook_secret = "whsec_SECRET_sandbox"
+            "#,
+        )?;
+        let printed = format!(
+            "{settings:?} {:?} {:#?}",
+            settings.payments_config(),
+            settings.stripe_accounts()
+        );
+        assert!(!printed.contains("SECRET"), "{printed}");
+        assert!(printed.contains("kita-town"), "the settings are printed");
+        Ok(())
     }
 }

@@ -265,6 +265,15 @@ async fn serve(settings: Settings, seed_demo: bool, migrate: bool) -> anyhow::Re
     config.outbox_dir = outbox_dir;
     config.trust_proxy_headers = settings.trust_proxy_headers;
     config.metrics_token = settings.metrics_token.clone();
+    config.maintenance_interval_s = settings.maintenance_interval_s;
+    config.payments = settings.payments_config();
+    // Which cities take money through Stripe (their slugs; never a key).
+    let stripe_cities: Vec<&String> = config.payments.stripe.keys().collect();
+    tracing::info!(
+        ?stripe_cities,
+        sandbox = config.payments.sandbox,
+        "payment gateways configured"
+    );
     let state = AppState::new(storage, config, Some(metrics.clone()))?;
 
     let (stop, shutdown) = watch::channel(false);
