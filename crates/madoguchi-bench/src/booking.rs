@@ -69,7 +69,7 @@ impl Run {
     }
 }
 
-fn percentile(latencies_ms: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(latencies_ms: &[f64], p: f64) -> f64 {
     let mut sorted = latencies_ms.to_vec();
     sorted.sort_by(f64::total_cmp);
     sorted
@@ -79,16 +79,39 @@ fn percentile(latencies_ms: &[f64], p: f64) -> f64 {
 }
 
 /// A database for the benchmark; PostgreSQL ones are dropped at the end.
-struct BenchDb {
-    storage: Arc<dyn Storage>,
+pub(crate) struct BenchDb {
+    pub(crate) storage: Arc<dyn Storage>,
     drop_url: Option<(String, String)>,
     /// PostgreSQL: the app's pool and the database's URL (the ceiling runs open their own).
-    pg: Option<(sqlx::PgPool, String)>,
+    pub(crate) pg: Option<(sqlx::PgPool, String)>,
     _dir: Option<tempfile::TempDir>,
 }
 
+impl BenchDb {
+    /// Closes the pools and drops a PostgreSQL database.
+    pub(crate) async fn remove(self) {
+        if let Some((admin_url, name)) = &self.drop_url {
+            drop(self.storage);
+            drop(self.pg);
+            if let Ok(admin) = madoguchi_storage_postgres::PgStorage::connect(admin_url).await {
+                sqlx_create(&admin, name, false).await.ok();
+            }
+        }
+    }
+}
+
 async fn open(args: &RushArgs) -> anyhow::Result<BenchDb> {
-    match args.backend.as_str() {
+    open_db(&args.backend, &args.postgres_admin_url, args.pg_pool).await
+}
+
+/// A new database of `backend` (`sqlite` in a temporary directory, or a new `postgres`
+/// database on the server of `postgres_admin_url` with a pool of `pg_pool`), not migrated.
+pub(crate) async fn open_db(
+    backend: &str,
+    postgres_admin_url: &str,
+    pg_pool: u32,
+) -> anyhow::Result<BenchDb> {
+    match backend {
         "sqlite" => {
             let dir = tempfile::tempdir()?;
             let storage = madoguchi_storage_sqlite::SqliteStorage::open_file(
@@ -104,17 +127,17 @@ async fn open(args: &RushArgs) -> anyhow::Result<BenchDb> {
         }
         "postgres" => {
             let name = format!("madoguchi_bench_{}", uuid::Uuid::new_v4().simple());
-            let admin = madoguchi_storage_postgres::PgStorage::connect(&args.postgres_admin_url)
+            let admin = madoguchi_storage_postgres::PgStorage::connect(postgres_admin_url)
                 .await
                 .context("connecting to PostgreSQL")?;
             sqlx_create(&admin, &name, true).await?;
-            let url = replace_database(&args.postgres_admin_url, &name);
+            let url = replace_database(postgres_admin_url, &name);
             let storage =
-                madoguchi_storage_postgres::PgStorage::connect_with_max(&url, args.pg_pool).await?;
+                madoguchi_storage_postgres::PgStorage::connect_with_max(&url, pg_pool).await?;
             Ok(BenchDb {
                 pg: Some((storage.pool().clone(), url)),
                 storage: Arc::new(storage),
-                drop_url: Some((args.postgres_admin_url.clone(), name)),
+                drop_url: Some((postgres_admin_url.to_owned(), name)),
                 _dir: None,
             })
         }
@@ -147,13 +170,7 @@ fn replace_database(url: &str, name: &str) -> String {
 pub async fn run(args: RushArgs) -> anyhow::Result<()> {
     let db = open(&args).await?;
     let result = rush(&args, db.storage.clone(), db.pg.clone()).await;
-    if let Some((admin_url, name)) = &db.drop_url {
-        drop(db.storage);
-        drop(db.pg);
-        if let Ok(admin) = madoguchi_storage_postgres::PgStorage::connect(admin_url).await {
-            sqlx_create(&admin, name, false).await.ok();
-        }
-    }
+    db.remove().await;
     result
 }
 
@@ -414,7 +431,7 @@ async fn rush(
 
 /// Opens `connections` connections of `pool` at once, so that a run does not start by
 /// connecting (a PostgreSQL connection is a new server process).
-async fn open_connections(pool: &sqlx::PgPool, connections: u32) -> anyhow::Result<()> {
+pub(crate) async fn open_connections(pool: &sqlx::PgPool, connections: u32) -> anyhow::Result<()> {
     let mut held = Vec::new();
     for _ in 0..connections {
         held.push(pool.acquire().await?);
@@ -642,13 +659,7 @@ pub async fn month_view(args: MonthArgs) -> anyhow::Result<()> {
     };
     let db = open(&rush).await?;
     let result = month_view_in(&args, db.storage.clone()).await;
-    if let Some((admin_url, name)) = &db.drop_url {
-        drop(db.storage);
-        drop(db.pg);
-        if let Ok(admin) = madoguchi_storage_postgres::PgStorage::connect(admin_url).await {
-            sqlx_create(&admin, name, false).await.ok();
-        }
-    }
+    db.remove().await;
     result
 }
 

@@ -7,9 +7,12 @@
 //! - `home`: home-page throughput measured with `wrk`, side by side with a bare axum "hello" on
 //!   the same machine in the same run, as the ceiling.
 //! - `pages`: Lighthouse accessibility scores and page weights of the resident pages.
+//! - `webhooks`: signed payment webhooks with redeliveries over HTTP, their final states
+//!   checked, against the bare signature check and event insert.
 
 mod booking;
 mod pages;
+mod webhooks;
 
 use anyhow::Context;
 use clap::Subcommand;
@@ -32,6 +35,9 @@ pub enum BenchCommand {
     /// Lighthouse accessibility score and bytes of HTML/CSS/JS of each resident page (needs
     /// Node.js and Chromium), against the targets: 100 and 50 KB.
     Pages(pages::PagesArgs),
+    /// A stream of signed payment webhooks (30% redeliveries, shuffled) over HTTP, the final
+    /// states checked; the ceiling is the signature check and the event insert alone.
+    Webhooks(webhooks::WebhookArgs),
     /// Home-page requests per second against a bare axum "hello" ceiling (needs `wrk`).
     Home {
         /// Seconds per wrk run.
@@ -53,6 +59,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::BookingRush(args) => crate::booking::run(args).await,
         BenchCommand::MonthView(args) => crate::booking::month_view(args).await,
         BenchCommand::Pages(args) => crate::pages::run(args).await,
+        BenchCommand::Webhooks(args) => crate::webhooks::run(args).await,
     }
 }
 

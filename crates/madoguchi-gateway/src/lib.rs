@@ -35,6 +35,11 @@ pub struct StartPayment {
     pub pay_by: OffsetDateTime,
     /// Receipt e-mail for the provider's page, when the payer has one.
     pub payer_email: Option<String>,
+    /// When our payment row was made. Terms that depend on the time of asking (a session's
+    /// expiry) are computed from it, not from the clock, so that asking again after a lost
+    /// answer or a restart sends the very same request, which a provider comparing the
+    /// parameters of an idempotent retry (Stripe) then replays.
+    pub requested_at: OffsetDateTime,
 }
 
 /// The provider's answer to [`PaymentGateway::start`].

@@ -95,6 +95,8 @@ pub(crate) fn payment_from_row(row: &PgRow) -> StorageResult<Payment> {
         slip_number: get(row, "slip_number")?,
         konbini: get(row, "konbini")?,
         pay_by: get_opt_instant(row, "pay_by")?,
+        return_url: get(row, "return_url")?,
+        cancel_url: get(row, "cancel_url")?,
         last_signal_at: get_opt_instant(row, "last_signal_at")?,
         payer_account: get_opt_uuid(row, "payer_account_id")?.map(AccountId),
         initiator: initiator_from_row(row, "created_by_kind", "created_by_id")?,

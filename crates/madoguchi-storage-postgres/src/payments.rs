@@ -187,8 +187,8 @@ async fn insert_payment(
     sqlx::query(
         "INSERT INTO payments (id, tenant_id, receivable_id, provider, method, channel, amount_yen, status,
             idempotency_key, slip_number, pay_by, last_signal_at, payer_account_id, created_by_kind, created_by_id,
-            office_id, client_key, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+            office_id, client_key, created_at, updated_at, return_url, cancel_url)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
     )
     .bind(new.id.0)
     .bind(tenant.0)
@@ -209,6 +209,8 @@ async fn insert_payment(
     .bind(&new.client_key)
     .bind(new.at)
     .bind(new.at)
+    .bind(&new.return_url)
+    .bind(&new.cancel_url)
     .execute(&mut *conn)
     .await
     .map_err(map_err)?;

@@ -94,6 +94,8 @@ pub(crate) fn payment_from_row(row: &SqliteRow) -> StorageResult<Payment> {
             .map(|k| serde_json::from_str(&k).map_err(|_| corrupt("konbini details")))
             .transpose()?,
         pay_by: get_opt_instant(row, "pay_by")?,
+        return_url: row.try_get("return_url").map_err(map_err)?,
+        cancel_url: row.try_get("cancel_url").map_err(map_err)?,
         last_signal_at: get_opt_instant(row, "last_signal_at")?,
         payer_account: get_opt_uuid(row, "payer_account_id")?.map(AccountId),
         initiator: initiator_from_row(row, "created_by_kind", "created_by_id")?,

@@ -189,8 +189,8 @@ async fn insert_payment(
     sqlx::query(
         "INSERT INTO payments (id, tenant_id, receivable_id, provider, method, channel, amount_yen, status,
             idempotency_key, slip_number, pay_by, last_signal_at, payer_account_id, created_by_kind, created_by_id,
-            office_id, client_key, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            office_id, client_key, created_at, updated_at, return_url, cancel_url)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(uuid_text(new.id.0))
     .bind(uuid_text(tenant.0))
@@ -211,6 +211,8 @@ async fn insert_payment(
     .bind(&new.client_key)
     .bind(to_unix_micros(new.at))
     .bind(to_unix_micros(new.at))
+    .bind(&new.return_url)
+    .bind(&new.cancel_url)
     .execute(&mut *conn)
     .await
     .map_err(map_err)?;

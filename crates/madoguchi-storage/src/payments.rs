@@ -131,6 +131,10 @@ pub struct NewPayment {
     pub pay_by: Option<OffsetDateTime>,
     /// The counter terminal's slip number (cashless at a counter).
     pub slip_number: Option<String>,
+    /// Where the provider sends the payer back after paying or giving up (online): kept so
+    /// that a retry of the first call to the provider asks with the very same request.
+    pub return_url: Option<String>,
+    pub cancel_url: Option<String>,
     pub at: OffsetDateTime,
 }
 
@@ -152,6 +156,9 @@ pub struct Payment {
     /// Konbini payment instructions as the provider gave them (JSON).
     pub konbini: Option<serde_json::Value>,
     pub pay_by: Option<OffsetDateTime>,
+    /// Where the provider sends the payer back (online payments), as first asked for.
+    pub return_url: Option<String>,
+    pub cancel_url: Option<String>,
     pub last_signal_at: Option<OffsetDateTime>,
     pub payer_account: Option<AccountId>,
     pub initiator: Initiator,

@@ -17,20 +17,19 @@
 //!   session and its canceled PaymentIntent; `charge.refunded` and `refund.updated`): the
 //!   payment and refund state machines take the first and ignore the rest.
 //! - `start` sends the request's idempotency key, so asking again after a lost answer returns
-//!   the same session. Stripe compares the parameters too, and `expires_at` depends on the time
-//!   of asking when `pay_by` lies outside Stripe's window; the gateway therefore remembers the
-//!   terms it first sent for a key and sends them again. After a restart a retry may be refused
-//!   (`idempotency_error`); the session made before can then never be paid (its page was never
-//!   shown) and expires by itself.
+//!   the same session. Stripe compares the parameters too, and `expires_at` would depend on the
+//!   time of asking when `pay_by` lies outside Stripe's window; the gateway therefore computes
+//!   the terms from [`StartPayment::requested_at`] (when our payment row was made), so a retry
+//!   from any node, before or after a restart, sends the same request. A first request that
+//!   never reached Stripe and is retried more than five minutes later is refused
+//!   (its `expires_at` is then under Stripe's 30 minutes ahead): nothing was shown to the
+//!   payer, and the payment expires at its `pay_by`.
 
 pub mod transformers;
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use madoguchi_domain::Clock;
 use madoguchi_gateway::signature::{self, TOLERANCE_S};
 use madoguchi_gateway::{
     GatewayError, GatewayEvent, PaymentGateway, PaymentSnapshot, RefundSnapshot, StartPayment,
@@ -79,31 +78,11 @@ pub enum ConfigError {
     ApiBase(String),
 }
 
-/// The system clock: the only time this adapter needs is "now", to fit `pay_by` into Stripe's
-/// window for a session's expiry.
-struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc()
-    }
-}
-
-/// The expiry terms first sent for an idempotency key.
+/// The expiry terms of a session: computed from the request alone, so a retry sends the same.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Terms {
     expires_at: i64,
     konbini_days: u32,
-}
-
-/// Keys remembered at most; an old key's retry after this many newer starts falls back to
-/// computing its terms again.
-const REMEMBERED_TERMS_MAX: usize = 10_000;
-
-#[derive(Default)]
-struct TermsMemory {
-    by_key: HashMap<String, Terms>,
-    order: VecDeque<String>,
 }
 
 /// Stripe accepts a session's `expires_at` from 30 minutes to 24 hours after creation, by its
@@ -152,8 +131,6 @@ fn idempotency_key(raw: &str) -> Result<RequestStrategy, GatewayError> {
 pub struct StripeGateway {
     client: stripe::Client,
     api_base: String,
-    clock: Arc<dyn Clock>,
-    terms: Mutex<TermsMemory>,
 }
 
 impl std::fmt::Debug for StripeGateway {
@@ -166,11 +143,6 @@ impl std::fmt::Debug for StripeGateway {
 
 impl StripeGateway {
     pub fn new(config: StripeConfig) -> Result<Self, ConfigError> {
-        Self::with_clock(config, Arc::new(SystemClock))
-    }
-
-    /// With another clock than the system's (tests of the expiry terms).
-    pub fn with_clock(config: StripeConfig, clock: Arc<dyn Clock>) -> Result<Self, ConfigError> {
         let mut api_base = config
             .api_base
             .clone()
@@ -192,36 +164,16 @@ impl StripeGateway {
                 stripe::StripeError::ConfigError(message) => ConfigError::ApiBase(message),
                 _ => ConfigError::SecretKey,
             })?;
-        Ok(StripeGateway {
-            client,
-            api_base,
-            clock,
-            terms: Mutex::new(TermsMemory::default()),
-        })
+        Ok(StripeGateway { client, api_base })
     }
 
-    /// The expiry terms for `request`: those first sent with its idempotency key, or new ones.
-    fn terms_for(&self, request: &StartPayment) -> Terms {
-        let mut memory = self
-            .terms
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(terms) = memory.by_key.get(&request.idempotency_key) {
-            return *terms;
+    /// The expiry terms for `request`, from the time our payment was made: the same for every
+    /// retry of one payment, on any node.
+    fn terms_for(request: &StartPayment) -> Terms {
+        Terms {
+            expires_at: session_expires_at(request.pay_by, request.requested_at),
+            konbini_days: konbini_days(request.pay_by, request.requested_at),
         }
-        let now = self.clock.now();
-        let terms = Terms {
-            expires_at: session_expires_at(request.pay_by, now),
-            konbini_days: konbini_days(request.pay_by, now),
-        };
-        memory.by_key.insert(request.idempotency_key.clone(), terms);
-        memory.order.push_back(request.idempotency_key.clone());
-        while memory.order.len() > REMEMBERED_TERMS_MAX {
-            if let Some(oldest) = memory.order.pop_front() {
-                memory.by_key.remove(&oldest);
-            }
-        }
-        terms
     }
 
     async fn session_stage(&self, session_id: &str) -> Result<SessionStage, GatewayError> {
@@ -241,7 +193,7 @@ impl PaymentGateway for StripeGateway {
 
     /// Creates the Checkout Session (see [`transformers::checkout_session_request`]).
     async fn start(&self, request: &StartPayment) -> Result<StartedPayment, GatewayError> {
-        let terms = self.terms_for(request);
+        let terms = Self::terms_for(request);
         let konbini_days = match request.method {
             Method::Konbini => terms.konbini_days,
             _ => 0,

@@ -763,6 +763,7 @@ mod tests {
             tenant_slug: "city".into(),
             pay_by: OffsetDateTime::now_utc(),
             payer_email: None,
+            requested_at: OffsetDateTime::now_utc(),
         };
         let create = checkout_session_request(&request, 1_780_000_000, 3);
         let form = stripe::StripeRequest::build(&create)

@@ -52,6 +52,7 @@ fn payment(method: Method, amount_yen: i64, pay_by: OffsetDateTime) -> StartPaym
         tenant_slug: "sample-city".to_owned(),
         pay_by,
         payer_email: Some("taro@example.jp".to_owned()),
+        requested_at: OffsetDateTime::now_utc(),
     }
 }
 
@@ -188,6 +189,27 @@ async fn a_lost_answer_retried_with_the_same_key_still_makes_one_session() {
 
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     let again = gateway.start(&request).await.unwrap();
+    assert_eq!(fake.sessions_created(), 1);
+    assert_eq!(fake.session_ids(), vec![again.provider_ref]);
+}
+
+#[tokio::test]
+async fn a_lost_answer_retried_by_another_node_after_a_while_still_makes_one_session() {
+    let (fake, first_node) = fake_and_gateway().await;
+    // A fifteen-minute seat hold, as above; the retry comes from a gateway that never saw the
+    // first request (another node, or this one after a restart) and some time later.
+    let request = payment(
+        Method::Card,
+        1_200,
+        OffsetDateTime::now_utc() + Span::minutes(15),
+    );
+    fake.drop_next_responses(1);
+    let lost = first_node.start(&request).await.unwrap_err();
+    assert!(matches!(lost, GatewayError::Unavailable(_)), "{lost:?}");
+
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let second_node = gateway_for(&fake, &fake.api_key);
+    let again = second_node.start(&request).await.unwrap();
     assert_eq!(fake.sessions_created(), 1);
     assert_eq!(fake.session_ids(), vec![again.provider_ref]);
 }

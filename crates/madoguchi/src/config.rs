@@ -416,7 +416,10 @@ mod tests {
                     .get(madoguchi_server::demo::DEMO_TENANT_SLUG)
                     .context("the default city has an account")?;
                 assert_eq!(account.secret_key.expose_secret(), "sk_test_from_env_0001");
-                assert_eq!(account.webhook_secret.expose_secret(), "whsec_from_env_0002");
+                assert_eq!(
+                    account.webhook_secret.expose_secret(),
+                    "whsec_from_env_0002"
+                );
                 assert_eq!(account.api_base.as_deref(), Some("http://127.0.0.1:12111"));
                 assert_eq!(accounts.len(), 1);
                 Ok(())
@@ -479,22 +482,19 @@ mod tests {
 
     #[test]
     fn a_secret_key_without_its_webhook_secret_is_refused_by_name() {
-        with_env(
-            &[("MADOGUCHI_STRIPE__SECRET_KEY", "sk_test_alone")],
-            || {
-                let error = Settings::load(&no_flags(), None)
-                    .err()
-                    .context("refused")?
-                    .to_string();
-                assert!(error.contains("stripe.webhook_secret"), "{error}");
-                assert!(
-                    error.contains("MADOGUCHI_STRIPE__WEBHOOK_SECRET"),
-                    "{error}"
-                );
-                assert!(!error.contains("sk_test_alone"), "{error}");
-                Ok(())
-            },
-        );
+        with_env(&[("MADOGUCHI_STRIPE__SECRET_KEY", "sk_test_alone")], || {
+            let error = Settings::load(&no_flags(), None)
+                .err()
+                .context("refused")?
+                .to_string();
+            assert!(error.contains("stripe.webhook_secret"), "{error}");
+            assert!(
+                error.contains("MADOGUCHI_STRIPE__WEBHOOK_SECRET"),
+                "{error}"
+            );
+            assert!(!error.contains("sk_test_alone"), "{error}");
+            Ok(())
+        });
     }
 
     #[test]

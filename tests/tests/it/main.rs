@@ -37,6 +37,8 @@ mod outbox;
 mod outbox_pages;
 mod paid_booking;
 mod payment_pages;
+mod payment_crash;
+mod payment_webhooks;
 mod payments_contract;
 mod privacy;
 mod probe_reservations;

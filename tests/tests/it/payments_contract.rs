@@ -109,6 +109,10 @@ fn payment(r: ReceivableId, provider: Provider, method: Method, yen: i64) -> New
         client_key: None,
         pay_by: Some(T0 + secs(1800)),
         slip_number: (provider == Provider::Counter && !method.is_cash()).then(|| "000123".into()),
+        return_url: (provider != Provider::Counter)
+            .then(|| format!("https://city.example/payments/{}", r.0)),
+        cancel_url: (provider != Provider::Counter)
+            .then(|| format!("https://city.example/receivables/{}/pay", r.0)),
         at: T0,
     }
 }
@@ -242,10 +246,15 @@ async fn an_online_payment_posts_only_when_it_succeeds<S: Backend>(s: &S) -> any
         .await?;
     assert_eq!(p.status, PaymentStatus::Created);
     assert_eq!(p.idempotency_key, format!("madoguchi-payment-{}", p.id));
+    // The pages the payer returns to are kept, so a retried start asks the same.
+    let back = format!("https://city.example/payments/{}", r.id.0);
+    assert_eq!(p.return_url.as_deref(), Some(back.as_str()));
     let p = s
         .set_provider_ref(t, p.id, "sbx_1", "/sandbox/pay/sbx_1", T0)
         .await?;
     assert_eq!(p.provider_ref.as_deref(), Some("sbx_1"));
+    assert_eq!(p.return_url.as_deref(), Some(back.as_str()));
+    assert!(p.cancel_url.as_deref().is_some_and(|u| u.ends_with("/pay")));
     let before = s.ledger_entries(t, None, 100).await?.len();
     let out = s
         .apply_payment_signal(

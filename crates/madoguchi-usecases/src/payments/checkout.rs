@@ -97,6 +97,8 @@ pub async fn start<S: PaymentStore + AuditStore + ?Sized>(
     };
     let pay_by = pay_by.unwrap_or(now + window);
     let id = PaymentId::new();
+    // Stored with the payment: a retry of the call below asks with the very same request.
+    let urls = urls(id);
     let new = NewPayment {
         id,
         receivable: receivable.id,
@@ -109,6 +111,8 @@ pub async fn start<S: PaymentStore + AuditStore + ?Sized>(
         client_key,
         pay_by: Some(pay_by),
         slip_number: None,
+        return_url: Some(urls.result_url.clone()),
+        cancel_url: Some(urls.cancel_url.clone()),
         at: now,
     };
     let entry = audit::entry(
@@ -127,20 +131,31 @@ pub async fn start<S: PaymentStore + AuditStore + ?Sized>(
         // A retried request: it made its payment before.
         return Ok(payment);
     }
-    let urls = urls(id);
-    let request = StartPayment {
-        payment_id: id.0,
-        idempotency_key: payment_idempotency_key(id.0),
-        amount,
-        method,
+    let request = start_request(&payment, &receivable, pay_by)?;
+    open_at_gateway(store, &online, scope, &payment, &request).await
+}
+
+/// What the gateway is asked for a stored payment, built from the payment's row alone (and its
+/// receivable's description), so that the first call and every retry of it, by the recovery
+/// job on any node and after a restart, send the very same request with the same key.
+pub(crate) fn start_request(
+    payment: &Payment,
+    receivable: &madoguchi_storage::Receivable,
+    pay_by: time::OffsetDateTime,
+) -> UseCaseResult<StartPayment> {
+    Ok(StartPayment {
+        payment_id: payment.id.0,
+        idempotency_key: payment_idempotency_key(payment.id.0),
+        amount: PaymentAmount::new(payment.amount_yen)?,
+        method: payment.method,
         description: receivable.description.clone(),
-        return_url: urls.result_url,
-        cancel_url: urls.cancel_url,
-        tenant_slug: scope.tenant.to_string(),
+        return_url: payment.return_url.clone().unwrap_or_default(),
+        cancel_url: payment.cancel_url.clone().unwrap_or_default(),
+        tenant_slug: payment.tenant_id.to_string(),
         pay_by,
         payer_email: None,
-    };
-    open_at_gateway(store, &online, scope, &payment, &request).await
+        requested_at: payment.created_at,
+    })
 }
 
 /// The payment the scope's actor already started with its own idempotency key `client_key`

@@ -120,6 +120,8 @@ pub async fn take<S: PaymentStore + AuditStore + ?Sized>(
         client_key,
         pay_by: None,
         slip_number,
+        return_url: None,
+        cancel_url: None,
         at: scope.now(),
     };
     let entry = audit::entry(

@@ -8,8 +8,8 @@
 use super::{Gateways, checkout};
 use crate::{Actor, Scope, UseCaseResult, audit};
 use madoguchi_domain::Clock;
-use madoguchi_gateway::{GatewayError, StartPayment, payment_idempotency_key};
-use madoguchi_payments::{PaymentAmount, PaymentSignal};
+use madoguchi_gateway::GatewayError;
+use madoguchi_payments::PaymentSignal;
 use madoguchi_storage::{AuditStore, Payment, PaymentStore, SignalOutcome, SignalReport};
 use std::sync::Arc;
 use time::Duration;
@@ -109,19 +109,8 @@ async fn resolve_one<S: PaymentStore + AuditStore + ?Sized>(
         // The first call got no answer: ask again with the same key (the provider returns
         // what it made, or makes it now).
         let receivable = store.receivable(scope.tenant, payment.receivable).await?;
-        let amount = PaymentAmount::new(payment.amount_yen)?;
-        let request = StartPayment {
-            payment_id: payment.id.0,
-            idempotency_key: payment_idempotency_key(payment.id.0),
-            amount,
-            method: payment.method,
-            description: receivable.description.clone(),
-            return_url: String::new(),
-            cancel_url: String::new(),
-            tenant_slug: scope.tenant.to_string(),
-            pay_by: payment.pay_by.unwrap_or(now),
-            payer_email: None,
-        };
+        let request =
+            checkout::start_request(&payment, &receivable, payment.pay_by.unwrap_or(now))?;
         if payment.pay_by.is_some_and(|by| by <= now) {
             // Too late to pay anyway: nothing was shown to the payer.
             return apply(store, scope, &payment, PaymentSignal::Expired, 0, None).await;
