@@ -719,32 +719,38 @@ impl PaymentStore for PgStorage {
         match decision {
             SignalDecision::Stale => {
                 tx.commit().await.map_err(map_err)?;
-                return Ok(SignalOutcome::Stale(payment));
+                Ok(SignalOutcome::Stale(payment))
             }
             SignalDecision::Same => {
-                if details_changed {
-                    update_details(&mut tx, tenant, id, report).await?;
-                }
-                let payment = payment_in(&mut tx, tenant, id).await?;
+                // The row locked above is current unless the details change now.
+                let payment = if details_changed {
+                    update_details(&mut tx, tenant, id, report).await?
+                } else {
+                    payment
+                };
                 tx.commit().await.map_err(map_err)?;
-                return Ok(SignalOutcome::AlreadyThere(payment));
+                Ok(SignalOutcome::AlreadyThere(payment))
             }
             SignalDecision::Move(to) => {
-                sqlx::query(
-                    "UPDATE payments SET status = $1, last_signal_at = GREATEST(last_signal_at, $2), updated_at = $3
-                     WHERE tenant_id = $4 AND id = $5",
+                // One statement for the move and its details, returning the row as it now is:
+                // a webhook storm pays per round trip (docs/benchmarks.md).
+                let row = sqlx::query(
+                    "UPDATE payments SET status = $1, last_signal_at = GREATEST(last_signal_at, $2), updated_at = $3,
+                         method_detail = coalesce($6, method_detail), konbini = coalesce($7, konbini)
+                     WHERE tenant_id = $4 AND id = $5
+                     RETURNING *",
                 )
                 .bind(to.as_str())
                 .bind(report.happened_at)
                 .bind(report.at)
                 .bind(tenant.0)
                 .bind(id.0)
-                .execute(&mut *tx)
+                .bind(&report.method_detail)
+                .bind(&report.konbini)
+                .fetch_one(&mut *tx)
                 .await
                 .map_err(map_err)?;
-                if details_changed {
-                    update_details(&mut tx, tenant, id, report).await?;
-                }
+                let moved = payment_from_row(&row)?;
                 insert_transition(
                     &mut tx,
                     tenant,
@@ -785,11 +791,10 @@ impl PaymentStore for PgStorage {
                     .await?;
                 }
                 crate::audit::insert_audit(&mut *tx, tenant, audit).await?;
+                tx.commit().await.map_err(map_err)?;
+                Ok(SignalOutcome::Applied(moved))
             }
         }
-        let payment = payment_in(&mut tx, tenant, id).await?;
-        tx.commit().await.map_err(map_err)?;
-        Ok(SignalOutcome::Applied(payment))
     }
 
     async fn record_provider_event(
@@ -1147,22 +1152,24 @@ impl PaymentStore for PgStorage {
 }
 
 /// Stores the card brand or the konbini instructions a provider reported.
+/// Stores what a report adds (the card brand, konbini instructions); returns the row.
 async fn update_details(
     conn: &mut PgConnection,
     tenant: TenantId,
     id: PaymentId,
     report: &SignalReport,
-) -> StorageResult<()> {
-    sqlx::query(
+) -> StorageResult<Payment> {
+    let row = sqlx::query(
         "UPDATE payments SET method_detail = coalesce($1, method_detail), konbini = coalesce($2, konbini)
-         WHERE tenant_id = $3 AND id = $4",
+         WHERE tenant_id = $3 AND id = $4
+         RETURNING *",
     )
     .bind(&report.method_detail)
     .bind(&report.konbini)
     .bind(tenant.0)
     .bind(id.0)
-    .execute(&mut *conn)
+    .fetch_one(&mut *conn)
     .await
     .map_err(map_err)?;
-    Ok(())
+    payment_from_row(&row)
 }

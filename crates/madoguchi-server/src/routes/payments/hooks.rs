@@ -54,10 +54,20 @@ async fn receive(
     if body.len() > webhooks::BODY_MAX_BYTES {
         return Err(AppError::new(ErrorCode::PayloadTooLarge));
     }
-    let tenant = match state.storage.tenant_by_slug(&tenant_slug).await {
-        Ok(tenant) => tenant,
-        Err(StorageError::NotFound) => return Err(AppError::new(ErrorCode::NotFound)),
-        Err(other) => return Err(other.into()),
+    // From the node's tenant cache (a city's id never changes under its slug): a provider
+    // delivers in bursts, and this saves each delivery a round trip.
+    let key = format!("slug:{tenant_slug}");
+    let tenant = match state.tenants.get(&key) {
+        Some(tenant) => tenant,
+        None => match state.storage.tenant_by_slug(&tenant_slug).await {
+            Ok(tenant) => {
+                let tenant = std::sync::Arc::new(tenant);
+                state.tenants.put(&key, tenant.clone());
+                tenant
+            }
+            Err(StorageError::NotFound) => return Err(AppError::new(ErrorCode::NotFound)),
+            Err(other) => return Err(other.into()),
+        },
     };
     let signature = headers
         .get("stripe-signature")
