@@ -391,7 +391,9 @@ mod tests {
     }
 
     /// Runs `body` with `vars` set as environment variables (figment's jail serialises the
-    /// tests that touch the environment and restores it afterwards).
+    /// tests that touch the environment and restores it afterwards). The closure's error type
+    /// is figment's own, large as it is.
+    #[allow(clippy::result_large_err)]
     fn with_env(vars: &[(&str, &str)], body: impl FnOnce() -> anyhow::Result<()>) {
         Jail::expect_with(|jail| {
             for (name, value) in vars {
