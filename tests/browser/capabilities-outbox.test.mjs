@@ -52,7 +52,7 @@ test('an administrator turns reservations off and on; the home page follows at o
     await t.test('axe: /admin/capabilities', () => expectNoAxeViolations(page, '/admin/capabilities'));
     assert.match(await page.locator('main').innerText(), /このバージョンにはまだありません/, 'unbuilt capabilities say so');
     assert.equal(
-      await page.locator('main input[name="capability"][value="payments"]').count(),
+      await page.locator('main input[name="capability"][value="facilities"]').count(),
       0,
       'no button for a capability this build lacks',
     );

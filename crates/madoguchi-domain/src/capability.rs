@@ -45,12 +45,12 @@ impl Capability {
         Capability::ALL.into_iter().find(|c| c.as_str() == raw)
     }
 
-    /// Whether this build has the capability. Facilities, the remote counter and payments
-    /// come with their own issues; each turns `true` here when it lands.
+    /// Whether this build has the capability. Facilities and the remote counter come with
+    /// their own issues; each turns `true` here when it lands.
     pub const fn is_built(self) -> bool {
         match self {
-            Capability::Reservations => true,
-            Capability::Facilities | Capability::RemoteCounter | Capability::Payments => false,
+            Capability::Reservations | Capability::Payments => true,
+            Capability::Facilities | Capability::RemoteCounter => false,
         }
     }
 
@@ -125,14 +125,17 @@ mod tests {
     }
 
     #[test]
-    fn a_capability_not_in_this_build_is_never_offered_even_when_stored_on() {
+    fn a_capability_not_in_this_build_is_never_offered_even_when_stored_on_and_a_built_one_is() {
         let city = CityCapabilities::from_switched([
             (Capability::Payments, true),
             (Capability::Facilities, true),
             (Capability::RemoteCounter, true),
         ]);
-        assert!(city.is_on(Capability::Payments));
-        assert_eq!(city.offered(), [Capability::Reservations]);
+        assert!(city.is_on(Capability::Facilities));
+        assert_eq!(
+            city.offered(),
+            [Capability::Reservations, Capability::Payments]
+        );
     }
 
     #[test]
@@ -142,7 +145,7 @@ mod tests {
             Ok(())
         );
         assert_eq!(
-            CityCapabilities::check_switch(Capability::Payments, true),
+            CityCapabilities::check_switch(Capability::Facilities, true),
             Err(ErrorCode::CapabilityNotBuilt)
         );
         for capability in Capability::ALL {

@@ -292,6 +292,15 @@ pub async fn seed_demo(
         });
     }
     add_missing_revenue_categories(storage, tenant.id).await?;
+    // The demo city takes fees online, so its residents see the payments card.
+    storage
+        .switch_capability(
+            tenant.id,
+            madoguchi_domain::Capability::Payments,
+            true,
+            now_utc(),
+        )
+        .await?;
     Ok(logins)
 }
 

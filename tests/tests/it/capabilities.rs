@@ -11,10 +11,10 @@ use madoguchi_tests::pages::location;
 
 /// The texts of the home page's cards, one per capability (or group of them).
 const RESERVATION_CARD: &str = "相談の予約";
-const NOT_BUILT_CARDS: [&str; 3] = [
+const PAYMENT_CARD: &str = "手数料や使用料をオンライン・窓口・コンビニで。";
+const NOT_BUILT_CARDS: [&str; 2] = [
     "公民館の部屋や体育館の予約と抽選申込み。",
     "支所やご自宅から、本庁の担当者とビデオで相談。",
-    "手数料や使用料をオンライン・窓口・コンビニで。",
 ];
 
 async fn home(app: &TestApp) -> anyhow::Result<String> {
@@ -57,8 +57,10 @@ async fn switch(
 async fn the_home_page_offers_what_the_city_has_on_and_this_build_has(
     app: TestApp,
 ) -> anyhow::Result<()> {
-    // The demo city never switched anything: reservations, and nothing that is not built.
+    // The city never switched anything: reservations only (payments are built but off until
+    // the city turns them on), and nothing that is not built.
     let page = home(&app).await?;
+    assert!(!page.contains(PAYMENT_CARD), "payments are off by default");
     assert!(
         page.contains(RESERVATION_CARD) && page.contains("class=\"button\" href=\"/reservations\"")
     );
@@ -87,10 +89,18 @@ async fn the_home_page_offers_what_the_city_has_on_and_this_build_has(
     );
     assert!(page.contains("現在、オンラインで受け付けている手続きはありません。"));
 
-    // Payments are not in this build: refused, and still not offered.
-    let (status, page) = switch(&admin, &app, "payments", "on").await?;
+    // Payments are built: turned on, their card appears with the way to the resident's payments.
+    assert_eq!(switch(&admin, &app, "payments", "on").await?.0, 303);
+    let page = home(&app).await?;
+    assert!(page.contains(PAYMENT_CARD) && page.contains("href=\"/account/payments\""));
+    assert_eq!(switch(&admin, &app, "payments", "off").await?.0, 303);
+    assert!(!home(&app).await?.contains(PAYMENT_CARD));
+
+    // Facilities are not in this build: refused, and still not offered.
+    let (status, page) = switch(&admin, &app, "facilities", "on").await?;
     assert_eq!(status, 409);
     assert!(page.contains("この機能は、このバージョンにはまだありません。"));
+    assert!(!home(&app).await?.contains(NOT_BUILT_CARDS[0]));
     // Nonsense is a 422, not a 500.
     assert_eq!(switch(&admin, &app, "teleportation", "on").await?.0, 422);
     assert_eq!(switch(&admin, &app, "reservations", "maybe").await?.0, 422);
@@ -123,6 +133,8 @@ async fn the_home_page_offers_what_the_city_has_on_and_this_build_has(
         seen,
         vec![
             ("reservations".to_owned(), true),
+            ("payments".to_owned(), false),
+            ("payments".to_owned(), true),
             ("reservations".to_owned(), false)
         ],
         "newest first"
