@@ -57,10 +57,13 @@ async fn switch(
 async fn the_home_page_offers_what_the_city_has_on_and_this_build_has(
     app: TestApp,
 ) -> anyhow::Result<()> {
-    // The city never switched anything: reservations only (payments are built but off until
-    // the city turns them on), and nothing that is not built.
+    // The demo city: reservations, and payments (the demo switches them on), and nothing that
+    // is not built.
     let page = home(&app).await?;
-    assert!(!page.contains(PAYMENT_CARD), "payments are off by default");
+    assert!(
+        page.contains(PAYMENT_CARD) && page.contains("href=\"/account/payments\""),
+        "the demo city takes payments"
+    );
     assert!(
         page.contains(RESERVATION_CARD) && page.contains("class=\"button\" href=\"/reservations\"")
     );
@@ -79,7 +82,11 @@ async fn the_home_page_offers_what_the_city_has_on_and_this_build_has(
         listed.contains("オンライン予約") && listed.contains("このバージョンにはまだありません")
     );
 
-    // Turned off: the home page offers nothing, at once (its cached copy is forgotten).
+    // Payments turned off: their card goes, at once (the cached copy is forgotten).
+    assert_eq!(switch(&admin, &app, "payments", "off").await?.0, 303);
+    assert!(!home(&app).await?.contains(PAYMENT_CARD));
+
+    // Reservations turned off too: the home page offers nothing.
     let (status, to) = switch(&admin, &app, "reservations", "off").await?;
     assert_eq!((status, to.as_str()), (303, "/admin/capabilities?saved=1"));
     let page = home(&app).await?;
@@ -89,12 +96,10 @@ async fn the_home_page_offers_what_the_city_has_on_and_this_build_has(
     );
     assert!(page.contains("現在、オンラインで受け付けている手続きはありません。"));
 
-    // Payments are built: turned on, their card appears with the way to the resident's payments.
+    // Payments are built: turned back on, their card returns.
     assert_eq!(switch(&admin, &app, "payments", "on").await?.0, 303);
     let page = home(&app).await?;
-    assert!(page.contains(PAYMENT_CARD) && page.contains("href=\"/account/payments\""));
-    assert_eq!(switch(&admin, &app, "payments", "off").await?.0, 303);
-    assert!(!home(&app).await?.contains(PAYMENT_CARD));
+    assert!(page.contains(PAYMENT_CARD) && !page.contains(RESERVATION_CARD));
 
     // Facilities are not in this build: refused, and still not offered.
     let (status, page) = switch(&admin, &app, "facilities", "on").await?;
@@ -133,9 +138,9 @@ async fn the_home_page_offers_what_the_city_has_on_and_this_build_has(
         seen,
         vec![
             ("reservations".to_owned(), true),
-            ("payments".to_owned(), false),
             ("payments".to_owned(), true),
-            ("reservations".to_owned(), false)
+            ("reservations".to_owned(), false),
+            ("payments".to_owned(), false)
         ],
         "newest first"
     );
