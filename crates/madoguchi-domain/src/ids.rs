@@ -101,3 +101,15 @@ id_type!(
     /// One balanced entry of the ledger.
     LedgerEntryId
 );
+id_type!(
+    /// A queue of the remote counter: one department's line of residents waiting to be called.
+    QueueId
+);
+id_type!(
+    /// A numbered ticket (受付番号) in a remote-counter queue.
+    TicketId
+);
+id_type!(
+    /// A remote-counter video room: one resident's consultation, whoever joins it.
+    RoomId
+);

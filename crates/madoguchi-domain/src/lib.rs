@@ -25,8 +25,8 @@ pub use clock::{Clock, ManualClock};
 pub use error::ErrorCode;
 pub use idempotency::IdempotencyKey;
 pub use ids::{
-    AccountId, AuditId, DepartmentId, JobId, LedgerEntryId, OfficeId, PaymentId, ReceivableId,
-    RefundId, ReservationId, ServiceId, SlotId, TenantId,
+    AccountId, AuditId, DepartmentId, JobId, LedgerEntryId, OfficeId, PaymentId, QueueId,
+    ReceivableId, RefundId, ReservationId, RoomId, ServiceId, SlotId, TenantId, TicketId,
 };
 pub use lang::Lang;
 pub use money::Yen;
