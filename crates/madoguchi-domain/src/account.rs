@@ -366,6 +366,26 @@ impl StaffAccess {
         self.has_role(Role::Finance)
     }
 
+    /// Serving a remote-counter queue of `department` (calling residents, the consultation):
+    /// administrators, and HQ specialists of that department.
+    pub fn may_serve_queue(&self, department: DepartmentId) -> bool {
+        self.assignments.iter().any(|a| match a.role {
+            Role::Admin => true,
+            Role::HqStaff => a.department_id == Some(department),
+            Role::BranchStaff | Role::FacilityStaff | Role::Finance => false,
+        })
+    }
+
+    /// Running the remote-counter kiosk of `office` (taking tickets for walk-ins, sitting
+    /// beside the resident): administrators and the office's branch staff.
+    pub fn may_run_kiosk(&self, office: OfficeId) -> bool {
+        self.assignments.iter().any(|a| match a.role {
+            Role::Admin => true,
+            Role::BranchStaff => a.office_id == Some(office),
+            Role::HqStaff | Role::FacilityStaff | Role::Finance => false,
+        })
+    }
+
     /// Whether the staff member handles reservations anywhere (shows the day-sheet pages).
     pub fn handles_reservations(&self) -> bool {
         self.assignments.iter().any(|a| a.role != Role::Finance)
@@ -478,5 +498,30 @@ mod tests {
         let access = StaffAccess::new(vec![RoleAssignment::new(Role::Admin, None, None).unwrap()]);
         assert!(access.may_read_office(OfficeId::new()));
         assert!(access.may_manage_organisation());
+    }
+    #[test]
+    fn a_queue_is_served_by_its_department_s_specialists_and_a_kiosk_run_by_its_branch() {
+        let shimin = DepartmentId::new();
+        let zeimu = DepartmentId::new();
+        let kita = OfficeId::new();
+        let minami = OfficeId::new();
+        let specialist = StaffAccess::new(vec![
+            RoleAssignment::new(Role::HqStaff, None, Some(shimin)).unwrap(),
+        ]);
+        assert!(specialist.may_serve_queue(shimin));
+        assert!(!specialist.may_serve_queue(zeimu));
+        assert!(!specialist.may_run_kiosk(kita));
+        let branch = StaffAccess::new(vec![
+            RoleAssignment::new(Role::BranchStaff, Some(kita), None).unwrap(),
+        ]);
+        assert!(branch.may_run_kiosk(kita));
+        assert!(!branch.may_run_kiosk(minami));
+        assert!(!branch.may_serve_queue(shimin));
+        let finance = StaffAccess::new(vec![
+            RoleAssignment::new(Role::Finance, None, None).unwrap(),
+        ]);
+        assert!(!finance.may_serve_queue(shimin) && !finance.may_run_kiosk(kita));
+        let admin = StaffAccess::new(vec![RoleAssignment::new(Role::Admin, None, None).unwrap()]);
+        assert!(admin.may_serve_queue(zeimu) && admin.may_run_kiosk(minami));
     }
 }

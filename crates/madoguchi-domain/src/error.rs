@@ -105,6 +105,17 @@ pub enum ErrorCode {
     ExemptionNotEligible,
     /// A hold kept for a fee cannot be confirmed before the fee is paid.
     PaymentRequired,
+    // Remote counter
+    /// The queue takes no tickets now (closed by staff, or outside its hours).
+    QueueClosed,
+    /// All of today's numbers (999) of the queue are taken.
+    QueueFullToday,
+    /// Another queue of the city already uses this letter.
+    QueuePrefixTaken,
+    /// A department has one queue, and this one has it already.
+    QueueExists,
+    /// The ticket has moved on (called by someone else, answered, finished).
+    TicketStateConflict,
     // Routing
     NotFound,
     MethodNotAllowed,
@@ -204,6 +215,11 @@ impl ErrorCode {
             PaymentProviderUnavailable => "payment_provider_unavailable",
             ExemptionNotEligible => "exemption_not_eligible",
             PaymentRequired => "payment_required",
+            QueueClosed => "queue_closed",
+            QueueFullToday => "queue_full_today",
+            QueuePrefixTaken => "queue_prefix_taken",
+            QueueExists => "queue_exists",
+            TicketStateConflict => "ticket_state_conflict",
             NotFound => "not_found",
             MethodNotAllowed => "method_not_allowed",
             Internal => "internal",
@@ -549,6 +565,26 @@ impl ErrorCode {
             PaymentRequired => (
                 "料金のお支払いが済んでいないため、予約を確定できません。お支払いを済ませてください。",
                 "The fee has not been paid, so the reservation cannot be confirmed. Please pay first.",
+            ),
+            QueueClosed => (
+                "この窓口は、ただいま受付を停止しています。受付時間内にお越しいただくか、予約をご利用ください。",
+                "This counter is not taking tickets right now. Please come back during its hours or book an appointment.",
+            ),
+            QueueFullToday => (
+                "本日の受付番号はすべて発行しました。明日以降にお越しいただくか、予約をご利用ください。",
+                "All of today's numbers have been issued. Please come back another day or book an appointment.",
+            ),
+            QueuePrefixTaken => (
+                "この記号は、ほかの窓口で使われています。別の英大文字を選んでください。",
+                "Another counter already uses this letter. Please choose another capital letter.",
+            ),
+            QueueExists => (
+                "この課の窓口は、すでにあります。",
+                "This department already has a counter queue.",
+            ),
+            TicketStateConflict => (
+                "この受付番号は、すでに呼び出されたか終了しています。画面を更新してください。",
+                "This ticket has already been called or has ended. Please refresh the page.",
             ),
             NotFound => (
                 "お探しのページは見つかりませんでした。",

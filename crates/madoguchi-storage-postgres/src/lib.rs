@@ -12,6 +12,7 @@ mod audit;
 mod booking;
 mod calendar;
 mod capabilities;
+mod counter;
 mod feeds;
 mod fees;
 mod jobs;

@@ -9,6 +9,7 @@ mod audit;
 mod booking;
 mod calendar;
 mod capabilities;
+mod counter;
 mod feeds;
 mod fees;
 mod jobs;

@@ -11,6 +11,7 @@
 pub mod booking;
 pub mod calendar;
 pub mod capabilities;
+pub mod counter;
 pub mod feeds;
 pub mod fees;
 pub mod line;
@@ -25,6 +26,7 @@ use async_trait::async_trait;
 pub use booking::*;
 pub use calendar::*;
 pub use capabilities::*;
+pub use counter::*;
 pub use feeds::*;
 pub use fees::*;
 pub use line::*;
@@ -79,6 +81,10 @@ pub enum StorageError {
     /// `madoguchi-payments` under the row lock (the code says which); nothing was written.
     #[error("payment refused: {0}")]
     PaymentRule(madoguchi_domain::ErrorCode),
+    /// The database refused a remote-counter change for a rule decided under the queue's lock
+    /// (the code says which: a closed queue, a ticket that moved on, …); nothing was written.
+    #[error("counter refused: {0}")]
+    CounterRule(madoguchi_domain::ErrorCode),
     #[error("database error: {0}")]
     Other(String),
 }
@@ -331,6 +337,7 @@ pub trait Storage:
     + PaymentStore
     + SandboxStore
     + FeeStore
+    + CounterStore
 {
 }
 
@@ -352,6 +359,7 @@ impl<T> Storage for T where
         + PaymentStore
         + SandboxStore
         + FeeStore
+        + CounterStore
 {
 }
 

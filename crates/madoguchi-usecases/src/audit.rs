@@ -80,6 +80,18 @@ pub const ACTIONS: &[&str] = &[
     "refund.rejected",
     "refund.paid",
     "refund.failed",
+    // The remote counter: queues, tickets and calls.
+    "counter.queue_created",
+    "counter.queue_opened",
+    "counter.queue_closed",
+    "counter.ticket_issued",
+    "counter.ticket_left",
+    "counter.called",
+    "counter.recalled",
+    "counter.no_answer",
+    "counter.answered",
+    "counter.finished",
+    "counter.removed",
 ];
 
 /// The groups the audit page filters by: an action id's part before the dot.

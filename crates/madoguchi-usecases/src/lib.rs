@@ -17,6 +17,7 @@ pub mod audit;
 pub mod cache;
 pub mod calendar;
 pub mod capabilities;
+pub mod counter;
 pub mod error;
 pub mod feed;
 pub mod line;

@@ -80,7 +80,12 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | PaymentInProgress
         | RefundNotPending
         | PaymentNotRefundable
-        | PaymentRequired => StatusCode::CONFLICT,
+        | PaymentRequired
+        | QueueClosed
+        | QueueFullToday
+        | QueuePrefixTaken
+        | QueueExists
+        | TicketStateConflict => StatusCode::CONFLICT,
         RefundSelfApproval => StatusCode::FORBIDDEN,
         WebhookSignatureInvalid => StatusCode::BAD_REQUEST,
         PaymentProviderUnavailable => StatusCode::BAD_GATEWAY,
