@@ -3,6 +3,7 @@
 
 use crate::http::error::{ErrorBody, ErrorDetail, FieldErrorBody};
 use crate::routes::calendar::api as calendar_api;
+use crate::routes::counter::api as counter_api;
 use crate::routes::payments::api as payments_api;
 use crate::routes::payments::staff_api as payments_staff_api;
 use crate::routes::reservations::{api as reservations_api, flows_api as reservation_flows_api};
@@ -38,6 +39,9 @@ Errors carry a stable `code` and a `message` in the language of `Accept-Language
         payments_api::payment, payments_api::receipt,
         payments_staff_api::assess, payments_staff_api::counter_payment, payments_staff_api::request_refund,
         payments_staff_api::approve, payments_staff_api::reject, payments_staff_api::trial_balance,
+        counter_api::list_queues, counter_api::create_queue, counter_api::take_ticket, counter_api::ticket,
+        counter_api::leave, counter_api::call_next, counter_api::follow_up, counter_api::duty,
+        counter_api::accepting,
     ),
     components(schemas(ErrorBody, ErrorDetail, FieldErrorBody, madoguchi_domain::ErrorCode)),
     modifiers(&BearerAuth, &CommonErrors),
@@ -49,6 +53,7 @@ Errors carry a stable `code` and a `message` in the language of `Accept-Language
         (name = "audit", description = "The append-only audit log"),
         (name = "reservations", description = "Services, availability and reservations"),
         (name = "calendar", description = "Holidays, the year-end closure and offices' closing days"),
+        (name = "counter", description = "The remote counter: queues per department, numbered tickets with their place in line, and calls by the department's specialists"),
         (name = "payments", description = "What residents owe (receivables), paying online, payments and receipts; counter checkout, refunds with four eyes and the ledger for staff and finance"),
     )
 )]

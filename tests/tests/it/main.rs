@@ -20,6 +20,7 @@ mod capabilities;
 mod capabilities_contract;
 mod clock;
 mod contract;
+mod counter_api;
 mod counter_contract;
 mod counter_finance;
 mod day_sheet_pages;

@@ -331,6 +331,12 @@ guarded_api_caller!(
     |caller| caller.require_staff_where(|a| a.may_take_counter_payment(None))
 );
 guarded_api_caller!(
+    /// Staff of the remote counter (`org:read`): HQ specialists and administrators serving
+    /// queues, branch staff at kiosks; which queue or kiosk is decided by the use case.
+    ApiCounterDeskStaff,
+    |caller| caller.require(ApiScope::OrgRead).and(caller.staff().map(|_| ()))
+);
+guarded_api_caller!(
     /// Finance and administrators (`org:read`): the books.
     ApiFinance,
     |caller| caller.require_staff_where(StaffAccess::may_read_finance)

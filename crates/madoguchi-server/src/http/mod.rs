@@ -11,8 +11,9 @@ pub mod session_store;
 pub mod text_input;
 
 pub use auth::{
-    ApiAccount, ApiAdmin, ApiCaller, ApiCounterStaff, ApiFinance, ApiPaymentStaff,
-    ApiRefundApprover, ApiResident, ApiStaff, ResidentSession, SessionAuth, StaffSession,
+    ApiAccount, ApiAdmin, ApiCaller, ApiCounterDeskStaff, ApiCounterStaff, ApiFinance,
+    ApiPaymentStaff, ApiRefundApprover, ApiResident, ApiStaff, ResidentSession, SessionAuth,
+    StaffSession,
 };
 pub use context::Ctx;
 pub use error::{AppError, AppResult, FieldError};

@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod admin;
 pub mod calendar;
 pub mod capabilities;
+pub mod counter;
 pub mod feed;
 pub mod home;
 pub mod line;
@@ -41,7 +42,8 @@ pub fn router() -> Router<AppState> {
                 .merge(reservations::api_router())
                 .merge(calendar::api_router())
                 .merge(feed::api_router())
-                .merge(payments::api_router()),
+                .merge(payments::api_router())
+                .merge(counter::api_router()),
         )
         .merge(ops::router())
         .fallback(home::not_found)
