@@ -90,6 +90,12 @@ const ALL_PAGES = [
   { who: 'resident', name: 'my-reservation-cancel', path: (fx) => `/my/reservations/${fx.residentReservation}/cancel`, shot: true },
 
   // The demo resident, who has fees to pay: the 犬登録手数料 with a konbini payment under way.
+  // The remote counter: the queues, the resident's number (its self-refresh stopped, as a
+  // resident may, so axe's meta-refresh rule looks at a page that does not reload).
+  { who: 'public', name: 'counter-queues', path: () => '/counter' },
+  { who: 'resident', name: 'r-counter-queues', path: () => '/counter', shot: true },
+  { who: 'resident', name: 'counter-ticket', path: (fx) => `/counter/tickets/${fx.counterTicket}?norefresh=1`, shot: true },
+
   { who: 'payer', name: 'my-payments', path: () => '/account/payments', shot: true },
   { who: 'payer', name: 'pay', path: (fx) => `/receivables/${fx.certificateFee}/pay`, shot: true },
   { who: 'payer', name: 'pay-under-way', path: (fx) => `/receivables/${fx.dogFee}/pay` },
@@ -127,6 +133,7 @@ const ALL_PAGES = [
   { who: 'staff', roles: COUNTER, name: 'counter', path: () => '/staff/payments/counter', shot: true },
   { who: 'staff', roles: ['admin', 'hq_staff'], name: 'counter-checkout', path: (fx) => `/staff/payments/counter/${fx.openReceivable}`, shot: true },
   { who: 'staff', roles: ['admin', 'hq_staff'], name: 'counter-taken', path: (fx) => `/staff/payments/${fx.counterPayment}`, shot: true },
+  { who: 'staff', roles: ALL_ROLES, name: 'counter-console', path: () => '/staff/counter', shot: true },
   { who: 'staff', roles: ['admin'], name: 'admin-capabilities', path: () => '/admin/capabilities' },
   { who: 'staff', roles: ['admin'], name: 'booking-policy', path: () => '/admin/booking-policy' },
   { who: 'staff', roles: ['admin'], name: 'admin-offices', path: () => '/admin/offices', shot: true },
@@ -251,6 +258,7 @@ async function setUp() {
   assert.ok([200, 201].includes(started.status), `konbini payment started: ${started.status}`);
   const konbiniPayment = (await started.json()).id;
   const payments = await paymentsFixture(token);
+  const counterTicket = await counterFixture(token, resident.token);
 
   const outboxName = readdirSync(outboxDir())
     .filter((n) => n.endsWith('.eml'))
@@ -271,8 +279,34 @@ async function setUp() {
     certificateFee,
     dogFee,
     konbiniPayment,
+    counterTicket,
     ...payments,
   };
+}
+
+/**
+ * The remote counter: the 総合窓口's queue (made once per server) and the fixture resident's
+ * number in it (taking it again answers the same ticket).
+ */
+async function counterFixture(adminToken, residentToken) {
+  const departments = await api('GET', '/api/v1/departments', { token: adminToken });
+  const sogo = departments.find((d) => d.code === 'sogo-madoguchi');
+  assert.ok(sogo, 'the demo has the 総合窓口');
+  let queue = (await api('GET', '/api/v1/counter/queues', { token: adminToken })).find((q) => q.prefix === 'A');
+  if (!queue) {
+    queue = await api('POST', '/api/v1/counter/queues', {
+      token: adminToken,
+      expected: 201,
+      body: { department_id: sogo.id, prefix: 'A', name_ja: '総合窓口 リモート相談', name_en: 'General counter (remote)' },
+    });
+  }
+  const taken = await fetch(url(`/api/v1/counter/queues/${queue.id}/tickets`), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${residentToken}` },
+    body: '{}',
+  });
+  assert.ok([200, 201].includes(taken.status), `a number taken: ${taken.status}`);
+  return (await taken.json()).id;
 }
 
 /**

@@ -23,6 +23,7 @@ mod contract;
 mod counter_api;
 mod counter_contract;
 mod counter_finance;
+mod counter_pages;
 mod day_sheet_pages;
 mod demo;
 mod feed_contract;

@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .merge(payments::router())
         .merge(calendar::router())
         .merge(capabilities::router())
+        .merge(counter::router())
         .merge(reservations::router())
         .merge(line::router())
         .merge(feed::router())
