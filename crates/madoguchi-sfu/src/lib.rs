@@ -5,3 +5,15 @@
 //! back to the publisher, and relay chat messages over a WebRTC data channel. All peers share one
 //! UDP socket. The crate knows rooms, participants, tracks and grants; it knows nothing of
 //! residents, tenants or HTTP: the server drives it from its signalling.
+
+mod config;
+mod error;
+mod event;
+mod grant;
+mod ids;
+
+pub use config::SfuConfig;
+pub use error::SfuError;
+pub use event::{ForwardedTrack, MediaKind, ParticipantEvent, SfuStats};
+pub use grant::Grant;
+pub use ids::{ID_LEN_MAX, ParticipantId, RoomId};

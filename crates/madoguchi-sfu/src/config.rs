@@ -1,0 +1,44 @@
+//! Settings of one SFU instance: where it listens, what it advertises, and its limits.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+/// How an [`Sfu`](crate::Sfu) is started. `SfuConfig::new(bind)` gives the defaults below.
+#[derive(Clone, Debug)]
+pub struct SfuConfig {
+    /// The one UDP socket every peer's media goes through. Port 0 picks a free port.
+    pub bind: SocketAddr,
+    /// The address peers are told to send to (our only ICE candidate). Needed when `bind` is a
+    /// wildcard or sits behind a 1:1 NAT; otherwise the bound address is advertised.
+    pub public_ip: Option<IpAddr>,
+    /// Participants per room; the remote counter needs 2 to 4.
+    pub room_participants_max: usize,
+    /// Rooms per SFU instance; beyond it joins are refused rather than degrading every room.
+    pub rooms_max: usize,
+    /// Largest chat message accepted from a participant, in bytes.
+    pub chat_message_bytes_max: usize,
+    /// Sustained chat messages per second per participant…
+    pub chat_messages_per_s: f64,
+    /// …and how many may come in a burst before `rate_limited`.
+    pub chat_burst: u32,
+    /// How long the SFU waits for the answer to its own offer before rolling it back.
+    pub answer_timeout: Duration,
+    /// Shortest gap between two keyframe requests (PLI) sent to one publisher's track.
+    pub keyframe_request_gap: Duration,
+}
+
+impl SfuConfig {
+    pub fn new(bind: SocketAddr) -> Self {
+        Self {
+            bind,
+            public_ip: None,
+            room_participants_max: 8,
+            rooms_max: 200,
+            chat_message_bytes_max: 4096,
+            chat_messages_per_s: 5.0,
+            chat_burst: 10,
+            answer_timeout: Duration::from_secs(10),
+            keyframe_request_gap: Duration::from_millis(300),
+        }
+    }
+}
