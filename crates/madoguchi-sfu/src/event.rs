@@ -23,12 +23,12 @@ pub struct ForwardedTrack {
 }
 
 /// Something one participant must be told. Delivered in order on the receiver returned by
-/// `SfuHandle::join`.
+/// [`SfuHandle::join`](crate::SfuHandle::join).
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum ParticipantEvent {
     /// The SFU renegotiates (forwarded tracks changed): answer with
-    /// `SfuHandle::answer`, echoing `request_id`.
+    /// [`SfuHandle::answer`](crate::SfuHandle::answer), echoing `request_id`.
     Offer {
         request_id: u64,
         sdp: String,

@@ -4,16 +4,41 @@
 //! forward each RTP packet to every other participant of the same room, relay keyframe requests
 //! back to the publisher, and relay chat messages over a WebRTC data channel. All peers share one
 //! UDP socket. The crate knows rooms, participants, tracks and grants; it knows nothing of
-//! residents, tenants or HTTP: the server drives it from its signalling.
+//! residents, tenants or HTTP: the server drives it through [`SfuHandle`] from its signalling.
+//!
+//! Built on `rtc`, the sans-I/O core of webrtc-rs 0.21: each participant has one
+//! `RTCPeerConnection` (ICE-lite, DTLS passive) that the router feeds from the shared socket.
+//!
+//! Code map:
+//! - `handle`: [`Sfu::start`] and [`SfuHandle`], the public API;
+//! - `engine`: the event loop (thread, socket, timers, command queue);
+//! - `router`: rooms, forwarding, keyframe requests, chat relay — no I/O;
+//! - `session`: one participant's connection and the SFU's side of its negotiation;
+//! - `demux`: which participant a datagram belongs to;
+//! - `forward`: rewriting a packet for one subscriber's leg;
+//! - `peer`: how a connection is built (codecs, interceptors);
+//! - `offer_check`, `chat`: what participants may send.
 
+mod chat;
 mod config;
+mod demux;
+mod engine;
 mod error;
 mod event;
+mod forward;
 mod grant;
+mod handle;
 mod ids;
+mod offer_check;
+mod peer;
+mod router;
+mod session;
 
+pub use chat::CHAT_CHANNEL_LABEL;
 pub use config::SfuConfig;
 pub use error::SfuError;
 pub use event::{ForwardedTrack, MediaKind, ParticipantEvent, SfuStats};
 pub use grant::Grant;
+pub use handle::{Joined, Sfu, SfuHandle};
 pub use ids::{ID_LEN_MAX, ParticipantId, RoomId};
+pub use router::IceCandidate;

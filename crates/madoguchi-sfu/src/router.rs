@@ -1,0 +1,847 @@
+//! The SFU's state and everything it does, without I/O: rooms, participants' connections,
+//! forwarding, keyframe requests and chat. The event loop (`engine`) feeds it
+//! datagrams, commands and the clock, and sends what it leaves in its outbox.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use bytes::BytesMut;
+use rtc::ice::candidate::CandidateConfig;
+use rtc::ice::rand::{generate_pwd, generate_ufrag};
+use rtc::peer_connection::message::RTCMessage;
+use rtc::peer_connection::sdp::RTCSdpType;
+use rtc::peer_connection::transport::{CandidateHostConfig, RTCIceCandidate, RTCIceCandidateInit};
+use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtp;
+use rtc::rtp_transceiver::RTCRtpSenderId;
+use rtc::sansio::Protocol;
+use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+use tracing::{debug, info, warn};
+
+use crate::chat::{self, RateLimiter};
+use crate::config::SfuConfig;
+use crate::demux::{Demuxer, SessionKey};
+use crate::error::SfuError;
+use crate::event::{MediaKind, ParticipantEvent, SfuStats};
+use crate::forward::LegTranslation;
+use crate::grant::Grant;
+use crate::ids::{ParticipantId, RoomId};
+use crate::offer_check;
+use crate::peer::build_peer_connection;
+use crate::session::{PublishedTrack, Session, SessionInit};
+
+/// An ICE candidate as browsers send it (`RTCIceCandidateInit` JSON).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IceCandidate {
+    pub candidate: String,
+    #[serde(default)]
+    pub sdp_mid: Option<String>,
+    #[serde(default, rename = "sdpMLineIndex")]
+    pub sdp_mline_index: Option<u16>,
+    #[serde(default)]
+    pub username_fragment: Option<String>,
+}
+
+/// A candidate line is under 200 bytes; a longer one is refused unparsed.
+const CANDIDATE_BYTES_MAX: usize = 1024;
+
+/// One published track of a room, keyed by its publisher and the publisher's mid.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct TrackKey {
+    publisher: SessionKey,
+    mid: String,
+}
+
+/// One subscriber's copy of a publication.
+struct Leg {
+    sender: RTCRtpSenderId,
+    cache: Option<CachedLeg>,
+    /// A new subscriber sees nothing until a keyframe: ask the publisher for one when the leg
+    /// first carries a packet.
+    keyframe_wanted: bool,
+}
+
+/// The leg's translation as of the two negotiations it depends on.
+struct CachedLeg {
+    subscriber_epoch: u64,
+    publisher_epoch: u64,
+    sending: bool,
+    translation: LegTranslation,
+}
+
+struct Publication {
+    track: PublishedTrack,
+    publisher_epoch: u64,
+    legs: HashMap<SessionKey, Leg>,
+    last_keyframe_request: Option<Instant>,
+    sequence: SequenceCounter,
+}
+
+/// Counts a publisher stream's packets and the gaps in its sequence numbers.
+#[derive(Default)]
+struct SequenceCounter {
+    highest: Option<u64>,
+    lost: u64,
+}
+
+impl SequenceCounter {
+    /// Gaps count as lost; late packets (retransmissions, reordering) count nothing.
+    fn record(&mut self, sequence_number: u16) -> u64 {
+        let Some(highest) = self.highest else {
+            self.highest = Some(u64::from(sequence_number));
+            return 0;
+        };
+        let cycle = highest & !0xffff;
+        let mut extended = cycle | u64::from(sequence_number);
+        // Pick the candidate nearest the highest seen, across a 16-bit wrap.
+        if extended + 0x8000 < highest {
+            extended += 0x1_0000;
+        } else if extended > highest + 0x8000 && extended >= 0x1_0000 {
+            extended -= 0x1_0000;
+        }
+        if extended <= highest {
+            return 0;
+        }
+        let gap = extended - highest - 1;
+        self.highest = Some(extended);
+        self.lost += gap;
+        gap
+    }
+}
+
+#[derive(Default)]
+struct Room {
+    members: Vec<(ParticipantId, SessionKey)>,
+    publications: HashMap<TrackKey, Publication>,
+    by_ssrc: HashMap<u32, TrackKey>,
+}
+
+pub(crate) struct Router {
+    config: SfuConfig,
+    /// The socket's own address, as rtc expects it on every datagram.
+    local_addr: SocketAddr,
+    local_candidate: RTCIceCandidateInit,
+    next_session: SessionKey,
+    sessions: HashMap<SessionKey, Session>,
+    rooms: HashMap<RoomId, Room>,
+    demux: Demuxer,
+    pub(crate) outbox: Vec<(SocketAddr, BytesMut)>,
+    stats: SfuStats,
+}
+
+impl Router {
+    pub(crate) fn new(
+        config: SfuConfig,
+        local_addr: SocketAddr,
+        advertised: SocketAddr,
+    ) -> Result<Self, SfuError> {
+        let candidate = CandidateHostConfig {
+            base_config: CandidateConfig {
+                network: "udp".to_owned(),
+                address: advertised.ip().to_string(),
+                port: advertised.port(),
+                component: 1,
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+        .new_candidate_host()
+        .map_err(|e| SfuError::Internal(format!("host candidate: {e}")))?;
+        let local_candidate = RTCIceCandidate::from(&candidate)
+            .to_json()
+            .map_err(|e| SfuError::Internal(format!("host candidate: {e}")))?;
+        Ok(Self {
+            config,
+            local_addr,
+            local_candidate,
+            next_session: 1,
+            sessions: HashMap::new(),
+            rooms: HashMap::new(),
+            demux: Demuxer::default(),
+            outbox: Vec::new(),
+            stats: SfuStats::default(),
+        })
+    }
+
+    fn session_key(
+        &self,
+        room: &RoomId,
+        participant: &ParticipantId,
+    ) -> Result<SessionKey, SfuError> {
+        self.rooms
+            .get(room)
+            .and_then(|r| r.members.iter().find(|(p, _)| p == participant))
+            .map(|(_, key)| *key)
+            .ok_or(SfuError::NotInRoom)
+    }
+
+    // ----- signalling -----------------------------------------------------------------------
+
+    pub(crate) fn join(
+        &mut self,
+        now: Instant,
+        room_id: RoomId,
+        participant: ParticipantId,
+        grant: Grant,
+        offer_sdp: String,
+    ) -> Result<(String, UnboundedReceiver<ParticipantEvent>), SfuError> {
+        match self.rooms.get(&room_id) {
+            Some(room) if room.members.iter().any(|(p, _)| *p == participant) => {
+                return Err(SfuError::AlreadyInRoom);
+            }
+            Some(room) if room.members.len() >= self.config.room_participants_max => {
+                return Err(SfuError::RoomFull(self.config.room_participants_max));
+            }
+            None if self.rooms.len() >= self.config.rooms_max => {
+                return Err(SfuError::TooManyRooms(self.config.rooms_max));
+            }
+            _ => {}
+        }
+        let offer = offer_check::parse(RTCSdpType::Offer, offer_sdp)?;
+        offer_check::check_grant(&offer, &grant)?;
+
+        let key = self.next_session;
+        self.next_session += 1;
+        let ufrag = generate_ufrag();
+        let pc = build_peer_connection(now, ufrag.clone(), generate_pwd())
+            .map_err(|e| SfuError::Internal(format!("peer connection: {e}")))?;
+        let (events, receiver) = unbounded_channel();
+        let mut session = Session::new(
+            SessionInit {
+                room: room_id.clone(),
+                participant: participant.clone(),
+                grant,
+                events,
+                local_candidate: self.local_candidate.clone(),
+                answer_timeout: self.config.answer_timeout,
+                chat_limiter: RateLimiter::new(
+                    now,
+                    self.config.chat_messages_per_s,
+                    self.config.chat_burst,
+                ),
+            },
+            pc,
+        );
+        let answer = match session.apply_offer(now, offer) {
+            Ok(answer) => answer,
+            Err(e) => {
+                session.close();
+                return Err(e);
+            }
+        };
+        self.demux.register_ufrag(ufrag, key);
+        self.sessions.insert(key, session);
+        self.rooms
+            .entry(room_id.clone())
+            .or_default()
+            .members
+            .push((participant.clone(), key));
+        info!(room = %room_id, %participant, "joined");
+        self.reconcile(&room_id, now);
+        self.flush_room(&room_id);
+        Ok((answer, receiver))
+    }
+
+    /// A client offer after the first: new or stopped tracks, or an ICE restart.
+    pub(crate) fn offer(
+        &mut self,
+        now: Instant,
+        room_id: &RoomId,
+        participant: &ParticipantId,
+        offer_sdp: String,
+    ) -> Result<String, SfuError> {
+        let key = self.session_key(room_id, participant)?;
+        let offer = offer_check::parse(RTCSdpType::Offer, offer_sdp)?;
+        let session = self.sessions.get_mut(&key).ok_or(SfuError::NotInRoom)?;
+        offer_check::check_grant(&offer, &session.grant)?;
+        let answer = session.apply_offer(now, offer);
+        if answer.is_ok() {
+            self.reconcile(room_id, now);
+        }
+        self.flush_room(room_id);
+        answer
+    }
+
+    pub(crate) fn answer(
+        &mut self,
+        now: Instant,
+        room_id: &RoomId,
+        participant: &ParticipantId,
+        request_id: u64,
+        answer_sdp: String,
+    ) -> Result<(), SfuError> {
+        let key = self.session_key(room_id, participant)?;
+        let answer = offer_check::parse(RTCSdpType::Answer, answer_sdp)?;
+        let session = self.sessions.get_mut(&key).ok_or(SfuError::NotInRoom)?;
+        let applied = session.apply_answer(now, request_id, answer);
+        self.flush_room(room_id);
+        applied
+    }
+
+    pub(crate) fn candidate(
+        &mut self,
+        room_id: &RoomId,
+        participant: &ParticipantId,
+        candidate: IceCandidate,
+    ) -> Result<(), SfuError> {
+        let key = self.session_key(room_id, participant)?;
+        if candidate.candidate.len() > CANDIDATE_BYTES_MAX {
+            return Err(SfuError::CandidateInvalid(format!(
+                "longer than {CANDIDATE_BYTES_MAX} bytes"
+            )));
+        }
+        let session = self.sessions.get_mut(&key).ok_or(SfuError::NotInRoom)?;
+        session.add_remote_candidate(RTCIceCandidateInit {
+            candidate: candidate.candidate,
+            sdp_mid: candidate.sdp_mid,
+            sdp_mline_index: candidate.sdp_mline_index,
+            username_fragment: candidate.username_fragment,
+            ..Default::default()
+        })
+    }
+
+    pub(crate) fn leave(
+        &mut self,
+        now: Instant,
+        room_id: &RoomId,
+        participant: &ParticipantId,
+    ) -> Result<(), SfuError> {
+        let key = self.session_key(room_id, participant)?;
+        self.remove_session(key);
+        if let Some(room) = self.rooms.get_mut(room_id) {
+            room.members.retain(|(_, k)| *k != key);
+            if room.members.is_empty() {
+                self.rooms.remove(room_id);
+            }
+        }
+        info!(room = %room_id, %participant, "left");
+        self.reconcile(room_id, now);
+        self.flush_room(room_id);
+        Ok(())
+    }
+
+    /// Close a room: every participant is told (`Closed`) and disconnected.
+    pub(crate) fn close_room(&mut self, room_id: &RoomId) -> Result<usize, SfuError> {
+        let room = self.rooms.remove(room_id).ok_or(SfuError::NoSuchRoom)?;
+        for (_, key) in &room.members {
+            if let Some(session) = self.sessions.get(key) {
+                session.notify(ParticipantEvent::Closed);
+            }
+            self.remove_session(*key);
+        }
+        info!(room = %room_id, participants = room.members.len(), "room closed");
+        Ok(room.members.len())
+    }
+
+    /// Close a connection (its goodbye, DTLS close_notify, still goes out) and forget it.
+    fn remove_session(&mut self, key: SessionKey) {
+        if let Some(mut session) = self.sessions.remove(&key) {
+            session.close();
+            while let Some(datagram) = session.pc.poll_write() {
+                self.outbox
+                    .push((datagram.transport.peer_addr, datagram.message));
+            }
+        }
+        self.demux.forget(key);
+    }
+
+    /// Make the room's forwarding match what its participants publish now: a leg from every
+    /// published track to every other participant, none for tracks or participants gone. Run
+    /// after anything that can change that (join, leave, a participant's offer).
+    fn reconcile(&mut self, room_id: &RoomId, now: Instant) {
+        let Router {
+            rooms, sessions, ..
+        } = self;
+        let Some(room) = rooms.get_mut(room_id) else {
+            return;
+        };
+        let members: Vec<SessionKey> = room.members.iter().map(|(_, k)| *k).collect();
+        let mut published: HashMap<TrackKey, (PublishedTrack, u64)> = HashMap::new();
+        for key in &members {
+            if let Some(session) = sessions.get_mut(key) {
+                let epoch = session.epoch;
+                for track in session.published_tracks() {
+                    let track_key = TrackKey {
+                        publisher: *key,
+                        mid: track.mid.clone(),
+                    };
+                    published.insert(track_key, (track, epoch));
+                }
+            }
+        }
+
+        // Gone: unpublished tracks, tracks whose SSRC changed, departed publishers.
+        room.publications.retain(|track_key, publication| {
+            let keep = published
+                .get(track_key)
+                .is_some_and(|(track, _)| track.ssrc == publication.track.ssrc);
+            if !keep {
+                for (subscriber, leg) in publication.legs.drain() {
+                    if let Some(session) = sessions.get_mut(&subscriber) {
+                        session.remove_forward(leg.sender);
+                    }
+                }
+            }
+            keep
+        });
+        for publication in room.publications.values_mut() {
+            publication
+                .legs
+                .retain(|subscriber, _| members.contains(subscriber));
+        }
+
+        for (track_key, (track, epoch)) in published {
+            let Some(publisher) = sessions
+                .get(&track_key.publisher)
+                .map(|s| s.participant.clone())
+            else {
+                continue;
+            };
+            let publication = room
+                .publications
+                .entry(track_key.clone())
+                .or_insert_with(|| Publication {
+                    track: track.clone(),
+                    publisher_epoch: epoch,
+                    legs: HashMap::new(),
+                    last_keyframe_request: None,
+                    sequence: SequenceCounter::default(),
+                });
+            publication.track = track;
+            publication.publisher_epoch = epoch;
+            if let Some(previous) = room
+                .by_ssrc
+                .insert(publication.track.ssrc, track_key.clone())
+                && previous != track_key
+            {
+                warn!(room = %room_id, ssrc = publication.track.ssrc, "two tracks claim one SSRC; the newer wins");
+            }
+            for subscriber in &members {
+                if *subscriber == track_key.publisher || publication.legs.contains_key(subscriber) {
+                    continue;
+                }
+                let Some(session) = sessions.get_mut(subscriber) else {
+                    continue;
+                };
+                match session.add_forward(&publisher, &publication.track) {
+                    Ok(sender) => {
+                        publication.legs.insert(
+                            *subscriber,
+                            Leg {
+                                sender,
+                                cache: None,
+                                keyframe_wanted: true,
+                            },
+                        );
+                    }
+                    Err(e) => warn!(room = %room_id, error = %e, "could not forward a track"),
+                }
+            }
+        }
+        let publications = &room.publications;
+        room.by_ssrc
+            .retain(|_, track_key| publications.contains_key(track_key));
+
+        // Adding or removing legs made those connections want to renegotiate: offer now.
+        for key in &members {
+            if let Some(session) = sessions.get_mut(key) {
+                session.pump(now);
+            }
+        }
+    }
+
+    // ----- media and data -------------------------------------------------------------------
+
+    /// One datagram from the shared socket.
+    pub(crate) fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: BytesMut) {
+        let Some(key) = self.demux.route(from, &datagram) else {
+            self.stats.datagrams_dropped += 1;
+            return;
+        };
+        let Some(session) = self.sessions.get_mut(&key) else {
+            self.stats.datagrams_dropped += 1;
+            return;
+        };
+        let tagged = TaggedBytesMut {
+            now,
+            transport: TransportContext {
+                local_addr: self.local_addr,
+                peer_addr: from,
+                ecn: None,
+                transport_protocol: TransportProtocol::UDP,
+            },
+            message: datagram,
+        };
+        // A datagram the connection refuses (garbage, a replay, DTLS racing ahead) is dropped;
+        // it must never stop the loop or touch anyone else.
+        if let Err(e) = session.pc.handle_read(tagged) {
+            self.stats.datagrams_dropped += 1;
+            debug!(room = %session.room, participant = %session.participant, error = %e, "datagram refused");
+        }
+        session.pump(now);
+        let room = session.room.clone();
+        self.process_reads(now, key);
+        self.flush_room(&room);
+    }
+
+    /// What the connection decoded: RTP to forward, keyframe requests to relay, chat to relay.
+    fn process_reads(&mut self, now: Instant, key: SessionKey) {
+        let Some(session) = self.sessions.get_mut(&key) else {
+            return;
+        };
+        let mut reads = Vec::new();
+        while let Some(read) = session.pc.poll_read() {
+            reads.push(read.message);
+        }
+        for read in reads {
+            match read {
+                RTCMessage::RtpPacket(_, packet) => self.forward_rtp(now, key, packet),
+                RTCMessage::RtcpPacket(_, packets) => {
+                    self.relay_keyframe_requests(now, key, &packets)
+                }
+                RTCMessage::DataChannelMessage(channel, message) => {
+                    self.relay_chat(now, key, channel, &message.data);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn forward_rtp(&mut self, now: Instant, from: SessionKey, packet: rtp::Packet) {
+        let Router {
+            rooms,
+            sessions,
+            stats,
+            config,
+            ..
+        } = self;
+        let Some(room_id) = sessions.get(&from).map(|s| s.room.clone()) else {
+            return;
+        };
+        let Some(room) = rooms.get_mut(&room_id) else {
+            return;
+        };
+        stats.rtp_packets_received += 1;
+        stats.rtp_bytes_received += packet.payload.len() as u64;
+        let Some(track_key) = room.by_ssrc.get(&packet.header.ssrc) else {
+            return;
+        };
+        // Only the publisher that announced an SSRC may send on it.
+        if track_key.publisher != from {
+            return;
+        }
+        let Some(publication) = room.publications.get_mut(track_key) else {
+            return;
+        };
+        stats.rtp_packets_lost += publication.sequence.record(packet.header.sequence_number);
+        let mut keyframe_wanted = false;
+        for (subscriber, leg) in publication.legs.iter_mut() {
+            let Some(session) = sessions.get_mut(subscriber) else {
+                continue;
+            };
+            // Before DTLS completes there is no SRTP context: the packet would be dropped.
+            if !session.connected {
+                continue;
+            }
+            let stale = leg.cache.as_ref().is_none_or(|c| {
+                c.subscriber_epoch != session.epoch
+                    || c.publisher_epoch != publication.publisher_epoch
+            });
+            if stale {
+                leg.cache =
+                    session
+                        .leg_parameters(leg.sender)
+                        .map(|(codecs, extensions, mid, sending)| CachedLeg {
+                            subscriber_epoch: session.epoch,
+                            publisher_epoch: publication.publisher_epoch,
+                            sending,
+                            translation: LegTranslation::new(
+                                &publication.track.codecs,
+                                &publication.track.extensions,
+                                &codecs,
+                                &extensions,
+                                &mid,
+                            ),
+                        });
+            }
+            let Some(cache) = &leg.cache else {
+                continue;
+            };
+            // Not until the subscriber has answered the offer that added this leg.
+            if !cache.sending {
+                continue;
+            }
+            let Some(out) = cache.translation.translate(&packet) else {
+                continue;
+            };
+            let bytes = out.payload.len() as u64;
+            let written = session
+                .pc
+                .rtp_sender(leg.sender)
+                .map(|mut s| s.write_rtp(now, out));
+            match written {
+                Some(Ok(())) => {
+                    stats.rtp_packets_forwarded += 1;
+                    stats.rtp_bytes_forwarded += bytes;
+                }
+                Some(Err(e)) => {
+                    debug!(room = %room_id, error = %e, "forwarding refused by the leg")
+                }
+                None => {}
+            }
+            if leg.keyframe_wanted {
+                leg.keyframe_wanted = false;
+                keyframe_wanted = true;
+            }
+        }
+        if keyframe_wanted && publication.track.kind == MediaKind::Video {
+            let receiver = publication.track.receiver;
+            let ssrc = publication.track.ssrc;
+            if keyframe_request_due(publication, now, config.keyframe_request_gap)
+                && let Some(publisher) = sessions.get_mut(&from)
+            {
+                send_pli(publisher, now, receiver, ssrc);
+                stats.keyframe_requests_sent += 1;
+            }
+        }
+    }
+
+    /// A subscriber's PLI/FIR about a forwarded stream goes to that stream's publisher, as a PLI
+    /// (FIR needs per-sender sequence numbers we do not keep; PLI has the same effect on VP8).
+    fn relay_keyframe_requests(
+        &mut self,
+        now: Instant,
+        from: SessionKey,
+        packets: &[Box<dyn rtc::rtcp::Packet>],
+    ) {
+        let Router {
+            rooms,
+            sessions,
+            stats,
+            config,
+            ..
+        } = self;
+        let Some(room_id) = sessions.get(&from).map(|s| s.room.clone()) else {
+            return;
+        };
+        let Some(room) = rooms.get_mut(&room_id) else {
+            return;
+        };
+        let mut media_ssrcs = Vec::new();
+        for packet in packets {
+            let any = packet.as_any();
+            if let Some(pli) = any.downcast_ref::<PictureLossIndication>() {
+                media_ssrcs.push(pli.media_ssrc);
+            } else if let Some(fir) = any.downcast_ref::<FullIntraRequest>() {
+                media_ssrcs.extend(fir.fir.iter().map(|entry| entry.ssrc));
+            }
+        }
+        for ssrc in media_ssrcs {
+            let Some(track_key) = room.by_ssrc.get(&ssrc) else {
+                continue;
+            };
+            if track_key.publisher == from
+                || !room
+                    .publications
+                    .get(track_key)
+                    .is_some_and(|p| p.legs.contains_key(&from))
+            {
+                continue;
+            }
+            let publisher_key = track_key.publisher;
+            let Some(publication) = room.publications.get_mut(track_key) else {
+                continue;
+            };
+            if !keyframe_request_due(publication, now, config.keyframe_request_gap) {
+                continue;
+            }
+            let receiver = publication.track.receiver;
+            if let Some(publisher) = sessions.get_mut(&publisher_key) {
+                send_pli(publisher, now, receiver, ssrc);
+                stats.keyframe_requests_sent += 1;
+            }
+        }
+    }
+
+    fn relay_chat(
+        &mut self,
+        now: Instant,
+        from: SessionKey,
+        channel: rtc::data_channel::RTCDataChannelId,
+        data: &[u8],
+    ) {
+        let Some(sender) = self.sessions.get_mut(&from) else {
+            return;
+        };
+        // Other channels a client may open are not ours to relay.
+        if sender.chat_channel != Some(channel) {
+            return;
+        }
+        let accepted = if !sender.grant.chat {
+            Err(SfuError::NotAllowed("chat"))
+        } else if !sender.chat_limiter.try_take(now) {
+            Err(SfuError::RateLimited)
+        } else {
+            chat::accept_message(data, self.config.chat_message_bytes_max)
+        };
+        let text = match accepted {
+            Ok(text) => text,
+            Err(refusal) => {
+                self.stats.chat_messages_refused += 1;
+                // One notice per second at most: a flood must not become a flood of events.
+                let due = sender
+                    .refusal_noticed_at
+                    .is_none_or(|at| now.saturating_duration_since(at).as_secs() >= 1);
+                if due {
+                    sender.refusal_noticed_at = Some(now);
+                    debug!(room = %sender.room, participant = %sender.participant, code = refusal.code(), "chat message refused");
+                    sender.notify(ParticipantEvent::Refused(refusal));
+                }
+                return;
+            }
+        };
+        let from_id = sender.participant.clone();
+        let room_id = sender.room.clone();
+        let envelope = chat::envelope(&from_id, &text);
+        let Some(room) = self.rooms.get(&room_id) else {
+            return;
+        };
+        for (_, key) in &room.members {
+            if *key == from {
+                continue;
+            }
+            let Some(recipient) = self.sessions.get_mut(key) else {
+                continue;
+            };
+            if let Some(channel) = recipient.chat_channel
+                && let Some(mut data_channel) = recipient.pc.data_channel(channel)
+                && let Err(e) = data_channel.send_text(now, envelope.clone())
+            {
+                debug!(room = %room_id, error = %e, "chat delivery failed");
+            }
+            recipient.notify(ParticipantEvent::Chat {
+                from: from_id.clone(),
+                text: text.clone(),
+            });
+        }
+        self.stats.chat_messages_relayed += 1;
+    }
+
+    // ----- time and output ------------------------------------------------------------------
+
+    /// Run every connection's due timers (retransmissions, RTCP reports, answer timeouts).
+    pub(crate) fn handle_timeouts(&mut self, now: Instant) {
+        let due: Vec<SessionKey> = self
+            .sessions
+            .iter_mut()
+            .filter_map(|(key, session)| {
+                session
+                    .next_deadline()
+                    .is_some_and(|d| d <= now)
+                    .then_some(*key)
+            })
+            .collect();
+        for key in due {
+            if let Some(session) = self.sessions.get_mut(&key) {
+                session.handle_timeout(now);
+            }
+            self.process_reads(now, key);
+        }
+        self.flush_all();
+    }
+
+    fn flush_room(&mut self, room_id: &RoomId) {
+        let Some(room) = self.rooms.get(room_id) else {
+            return;
+        };
+        for (_, key) in &room.members {
+            if let Some(session) = self.sessions.get_mut(key) {
+                while let Some(datagram) = session.pc.poll_write() {
+                    self.outbox
+                        .push((datagram.transport.peer_addr, datagram.message));
+                }
+            }
+        }
+    }
+
+    fn flush_all(&mut self) {
+        for session in self.sessions.values_mut() {
+            while let Some(datagram) = session.pc.poll_write() {
+                self.outbox
+                    .push((datagram.transport.peer_addr, datagram.message));
+            }
+        }
+    }
+
+    pub(crate) fn stats(&self) -> SfuStats {
+        let mut stats = self.stats.clone();
+        stats.rooms = self.rooms.len();
+        stats.participants = self.sessions.len();
+        stats.forwarded_streams = self
+            .rooms
+            .values()
+            .flat_map(|r| r.publications.values())
+            .map(|p| p.legs.len())
+            .sum();
+        stats
+    }
+
+    /// Close every connection (shutdown).
+    pub(crate) fn close_all(&mut self) {
+        let rooms: Vec<RoomId> = self.rooms.keys().cloned().collect();
+        for room in rooms {
+            let _ = self.close_room(&room);
+        }
+    }
+}
+
+fn keyframe_request_due(
+    publication: &mut Publication,
+    now: Instant,
+    gap: std::time::Duration,
+) -> bool {
+    let due = publication
+        .last_keyframe_request
+        .is_none_or(|at| now.saturating_duration_since(at) >= gap);
+    if due {
+        publication.last_keyframe_request = Some(now);
+    }
+    due
+}
+
+fn send_pli(
+    publisher: &mut Session,
+    now: Instant,
+    receiver: rtc::rtp_transceiver::RTCRtpReceiverId,
+    media_ssrc: u32,
+) {
+    let pli: Box<dyn rtc::rtcp::Packet> = Box::new(PictureLossIndication {
+        sender_ssrc: 0,
+        media_ssrc,
+    });
+    if let Some(mut receiver) = publisher.pc.rtp_receiver(receiver)
+        && let Err(e) = receiver.write_rtcp(now, vec![pli])
+    {
+        debug!(participant = %publisher.participant, error = %e, "keyframe request failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SequenceCounter;
+
+    #[test]
+    fn sequence_gaps_count_as_lost_across_the_16_bit_wrap() {
+        let mut counter = SequenceCounter::default();
+        for seq in [65_533u16, 65_534, 65_535, 0, 3, 4] {
+            counter.record(seq);
+        }
+        assert_eq!(counter.lost, 2, "1 and 2 never came");
+        counter.record(2); // late: not lost any more, but not double counted either
+        assert_eq!(counter.lost, 2);
+    }
+}
