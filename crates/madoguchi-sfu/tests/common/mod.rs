@@ -1,0 +1,598 @@
+//! Headless WebRTC participants for the SFU's tests: `webrtc` 0.21 peer connections on
+//! 127.0.0.1 that signal in-process through an [`SfuHandle`], publish synthetic VP8/Opus RTP,
+//! and count what they receive per SSRC.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow};
+use bytes::Bytes;
+use madoguchi_sfu::{
+    ForwardedTrack, Grant, ParticipantEvent, ParticipantId, RoomId, Sfu, SfuConfig, SfuError,
+    SfuHandle,
+};
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
+use rtc::rtp;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
+use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use webrtc::data_channel::{DataChannel, DataChannelEvent};
+use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+use webrtc::peer_connection::{
+    MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
+    RTCConfigurationBuilder, RTCPeerConnectionState, RTCSessionDescription, Registry,
+    register_default_interceptors,
+};
+
+/// Long enough for a loaded CI machine; conditions are polled, so a pass is fast.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+pub fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
+pub fn start_sfu() -> SfuHandle {
+    init_tracing();
+    Sfu::start(SfuConfig::new("127.0.0.1:0".parse().unwrap())).expect("the SFU starts")
+}
+
+pub fn room(name: &str) -> RoomId {
+    RoomId::new(name).unwrap()
+}
+
+/// Poll `condition` until it holds or [`WAIT`] passes.
+pub async fn wait_for(what: &str, mut condition: impl FnMut() -> bool) -> Result<()> {
+    let deadline = Instant::now() + WAIT;
+    while !condition() {
+        if Instant::now() > deadline {
+            return Err(anyhow!("timed out waiting for {what}"));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
+}
+
+/// Packets received on one SSRC, and the gaps in their sequence numbers.
+#[derive(Clone, Debug, Default)]
+pub struct StreamCount {
+    pub received: u64,
+    first: Option<u64>,
+    highest: u64,
+}
+
+impl StreamCount {
+    fn record(&mut self, sequence_number: u16) {
+        self.received += 1;
+        let seq = u64::from(sequence_number);
+        // Extend the 16-bit counter; the writers start low, so a test never wraps more than once.
+        let extended = if self.first.is_some() && seq + 0x8000 < (self.highest & 0xffff) {
+            (self.highest & !0xffff) + 0x1_0000 + seq
+        } else {
+            (self.highest & !0xffff) + seq
+        };
+        if self.first.is_none() {
+            self.first = Some(extended);
+            self.highest = extended;
+        } else if extended > self.highest {
+            self.highest = extended;
+        }
+    }
+
+    /// Packets missing between the first and the highest received.
+    pub fn lost(&self) -> u64 {
+        match self.first {
+            Some(first) => (self.highest - first + 1).saturating_sub(self.received),
+            None => 0,
+        }
+    }
+}
+
+/// What a test peer publishes.
+#[derive(Clone, Copy, Debug)]
+pub enum Publish {
+    Audio,
+    Video,
+}
+
+/// One synthetic outgoing stream.
+pub struct SendTrack {
+    pub track: Arc<TrackLocalStaticRTP>,
+    pub ssrc: u32,
+    pub kind: Publish,
+    payload_type: u8,
+}
+
+struct Handler {
+    state: mpsc::UnboundedSender<RTCPeerConnectionState>,
+    tracks: mpsc::UnboundedSender<Arc<dyn TrackRemote>>,
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Handler {
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        let _ = self.state.send(state);
+    }
+
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        let _ = self.tracks.send(track);
+    }
+}
+
+/// Everything a test peer observed, shared with its background tasks.
+#[derive(Default)]
+pub struct Observed {
+    pub state: Mutex<Option<RTCPeerConnectionState>>,
+    pub received: Mutex<HashMap<u32, StreamCount>>,
+    pub chat: Mutex<Vec<String>>,
+    pub chat_open: AtomicBool,
+    pub refusals: Mutex<Vec<SfuError>>,
+    pub offers_answered: Mutex<u64>,
+    pub tracks: Mutex<Vec<ForwardedTrack>>,
+    pub answer_errors: Mutex<Vec<String>>,
+}
+
+pub struct TestPeer {
+    pub id: ParticipantId,
+    pub room: RoomId,
+    pub pc: Arc<dyn PeerConnection>,
+    pub chat: Arc<dyn DataChannel>,
+    pub sends: Vec<Arc<SendTrack>>,
+    pub observed: Arc<Observed>,
+    sfu: SfuHandle,
+    /// Held while this peer negotiates, so its own offers never cross the SFU's.
+    negotiating: Arc<tokio::sync::Mutex<()>>,
+    writers_running: Arc<AtomicBool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+fn codec_for(kind: Publish) -> (RTCRtpCodec, RtpCodecKind) {
+    match kind {
+        Publish::Audio => (
+            RTCRtpCodec {
+                mime_type: MIME_TYPE_OPUS.to_owned(),
+                clock_rate: 48_000,
+                channels: 2,
+                sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+                rtcp_feedback: vec![],
+            },
+            RtpCodecKind::Audio,
+        ),
+        Publish::Video => (
+            RTCRtpCodec {
+                mime_type: MIME_TYPE_VP8.to_owned(),
+                clock_rate: 90_000,
+                channels: 0,
+                sdp_fmtp_line: String::new(),
+                rtcp_feedback: vec![],
+            },
+            RtpCodecKind::Video,
+        ),
+    }
+}
+
+async fn build_pc(handler: Handler) -> Result<Arc<dyn PeerConnection>> {
+    let mut media = MediaEngine::default();
+    media.register_default_codecs()?;
+    let registry = register_default_interceptors(Registry::new(), &mut media)?;
+    let pc = PeerConnectionBuilder::new()
+        .with_configuration(RTCConfigurationBuilder::new().build())
+        .with_media_engine(media)
+        .with_interceptor_registry(registry)
+        .with_handler(Arc::new(handler))
+        .with_udp_addrs(vec!["127.0.0.1:0".to_string()])
+        .build()
+        .await?;
+    Ok(Arc::new(pc))
+}
+
+/// The offer a peer would send: its `chat` channel and one sendonly transceiver per track.
+/// A send track before negotiation: the track, its SSRC, what it carries, its transceiver.
+type PendingSend = (
+    Arc<TrackLocalStaticRTP>,
+    u32,
+    Publish,
+    Arc<dyn webrtc::rtp_transceiver::RtpTransceiver>,
+);
+
+pub struct Prepared {
+    pub id: ParticipantId,
+    pub pc: Arc<dyn PeerConnection>,
+    pub chat: Arc<dyn DataChannel>,
+    pub offer_sdp: String,
+    sends: Vec<PendingSend>,
+    states: mpsc::UnboundedReceiver<RTCPeerConnectionState>,
+    tracks: mpsc::UnboundedReceiver<Arc<dyn TrackRemote>>,
+}
+
+pub async fn prepare(id: &str, publish: &[Publish]) -> Result<Prepared> {
+    let (state_tx, states) = mpsc::unbounded_channel();
+    let (track_tx, tracks) = mpsc::unbounded_channel();
+    let pc = build_pc(Handler {
+        state: state_tx,
+        tracks: track_tx,
+    })
+    .await?;
+    let chat = pc
+        .create_data_channel(madoguchi_sfu::CHAT_CHANNEL_LABEL, None)
+        .await?;
+    let mut sends = Vec::new();
+    for (index, kind) in publish.iter().enumerate() {
+        let (codec, codec_kind) = codec_for(*kind);
+        let ssrc = rand::random::<u32>();
+        let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
+            format!("{id}-stream"),
+            format!("{id}-track-{index}"),
+            format!("{id}-track-{index}"),
+            codec_kind,
+            vec![RTCRtpEncodingParameters {
+                rtp_coding_parameters: RTCRtpCodingParameters {
+                    ssrc: Some(ssrc),
+                    ..Default::default()
+                },
+                active: true,
+                codec,
+                ..Default::default()
+            }],
+        )));
+        let transceiver = pc
+            .add_transceiver_from_track(
+                Arc::clone(&track) as Arc<dyn TrackLocal>,
+                Some(RTCRtpTransceiverInit {
+                    direction: RTCRtpTransceiverDirection::Sendonly,
+                    streams: vec![],
+                    send_encodings: vec![],
+                }),
+            )
+            .await?;
+        sends.push((track, ssrc, *kind, transceiver));
+    }
+    let offer = pc.create_offer(None).await?;
+    pc.set_local_description(offer.clone()).await?;
+    Ok(Prepared {
+        id: ParticipantId::new(id)?,
+        pc,
+        chat,
+        offer_sdp: offer.sdp,
+        sends,
+        states,
+        tracks,
+    })
+}
+
+impl TestPeer {
+    /// Join `room` publishing `publish`, and wait until connected with the chat channel open.
+    pub async fn join(
+        sfu: &SfuHandle,
+        room: &RoomId,
+        id: &str,
+        publish: &[Publish],
+    ) -> Result<TestPeer> {
+        let prepared = prepare(id, publish).await?;
+        let joined = sfu
+            .join(
+                room.clone(),
+                prepared.id.clone(),
+                Grant::FULL,
+                prepared.offer_sdp.clone(),
+            )
+            .await
+            .with_context(|| format!("{id} joins"))?;
+        Self::finish_join(sfu, room, prepared, joined).await
+    }
+
+    pub async fn finish_join(
+        sfu: &SfuHandle,
+        room: &RoomId,
+        prepared: Prepared,
+        joined: madoguchi_sfu::Joined,
+    ) -> Result<TestPeer> {
+        let Prepared {
+            id,
+            pc,
+            chat,
+            sends: prepared_sends,
+            mut states,
+            mut tracks,
+            ..
+        } = prepared;
+        pc.set_remote_description(RTCSessionDescription::answer(joined.answer_sdp)?)
+            .await?;
+        let mut sends = Vec::new();
+        for (track, ssrc, kind, transceiver) in prepared_sends {
+            let sender = transceiver
+                .sender()
+                .await?
+                .ok_or_else(|| anyhow!("transceiver without sender"))?;
+            let parameters = sender.get_parameters().await?;
+            let (codec, _) = codec_for(kind);
+            let payload_type = parameters
+                .rtp_parameters
+                .codecs
+                .iter()
+                .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case(&codec.mime_type))
+                .map(|c| c.payload_type)
+                .ok_or_else(|| {
+                    anyhow!("{id}: no negotiated payload type for {}", codec.mime_type)
+                })?;
+            sends.push(Arc::new(SendTrack {
+                track,
+                ssrc,
+                kind,
+                payload_type,
+            }));
+        }
+
+        let observed = Arc::new(Observed::default());
+        let negotiating = Arc::new(tokio::sync::Mutex::new(()));
+        let mut tasks = Vec::new();
+
+        let state_observed = Arc::clone(&observed);
+        tasks.push(tokio::spawn(async move {
+            while let Some(state) = states.recv().await {
+                *state_observed.state.lock().unwrap() = Some(state);
+            }
+        }));
+
+        let track_observed = Arc::clone(&observed);
+        tasks.push(tokio::spawn(async move {
+            while let Some(track) = tracks.recv().await {
+                let observed = Arc::clone(&track_observed);
+                // Each track polled on its own task: the driver drops RTP if a queue fills.
+                tokio::spawn(async move {
+                    while let Some(event) = track.poll().await {
+                        match event {
+                            TrackRemoteEvent::OnRtpPacket(packet) => {
+                                observed
+                                    .received
+                                    .lock()
+                                    .unwrap()
+                                    .entry(packet.header.ssrc)
+                                    .or_default()
+                                    .record(packet.header.sequence_number);
+                            }
+                            TrackRemoteEvent::OnEnded => break,
+                            _ => {}
+                        }
+                    }
+                });
+            }
+        }));
+
+        let chat_observed = Arc::clone(&observed);
+        let chat_channel = Arc::clone(&chat);
+        tasks.push(tokio::spawn(async move {
+            while let Some(event) = chat_channel.poll().await {
+                match event {
+                    DataChannelEvent::OnOpen => {
+                        chat_observed.chat_open.store(true, Ordering::SeqCst)
+                    }
+                    DataChannelEvent::OnMessage(message) => {
+                        let text = String::from_utf8_lossy(&message.data).into_owned();
+                        chat_observed.chat.lock().unwrap().push(text);
+                    }
+                    DataChannelEvent::OnClose => break,
+                    _ => {}
+                }
+            }
+        }));
+
+        // Signalling: answer the SFU's offers, as a browser would.
+        let mut events = joined.events;
+        let signalling_pc = Arc::clone(&pc);
+        let signalling_sfu = sfu.clone();
+        let signalling_observed = Arc::clone(&observed);
+        let signalling_lock = Arc::clone(&negotiating);
+        let (signalling_room, signalling_id) = (room.clone(), id.clone());
+        tasks.push(tokio::spawn(async move {
+            while let Some(event) = events.recv().await {
+                match event {
+                    ParticipantEvent::Offer {
+                        request_id,
+                        sdp,
+                        tracks,
+                    } => {
+                        let _guard = signalling_lock.lock().await;
+                        let answered: Result<()> = async {
+                            signalling_pc
+                                .set_remote_description(RTCSessionDescription::offer(sdp)?)
+                                .await?;
+                            let answer = signalling_pc.create_answer(None).await?;
+                            signalling_pc.set_local_description(answer.clone()).await?;
+                            signalling_sfu
+                                .answer(
+                                    signalling_room.clone(),
+                                    signalling_id.clone(),
+                                    request_id,
+                                    answer.sdp,
+                                )
+                                .await?;
+                            Ok(())
+                        }
+                        .await;
+                        match answered {
+                            Ok(()) => {
+                                *signalling_observed.tracks.lock().unwrap() = tracks;
+                                *signalling_observed.offers_answered.lock().unwrap() += 1;
+                            }
+                            Err(e) => signalling_observed
+                                .answer_errors
+                                .lock()
+                                .unwrap()
+                                .push(e.to_string()),
+                        }
+                    }
+                    ParticipantEvent::Refused(error) => {
+                        signalling_observed.refusals.lock().unwrap().push(error)
+                    }
+                    _ => {}
+                }
+            }
+        }));
+
+        let peer = TestPeer {
+            id,
+            room: room.clone(),
+            pc,
+            chat,
+            sends,
+            observed,
+            sfu: sfu.clone(),
+            negotiating,
+            writers_running: Arc::new(AtomicBool::new(true)),
+            tasks,
+        };
+        let observed = Arc::clone(&peer.observed);
+        wait_for(&format!("{} to connect", peer.id), || {
+            *observed.state.lock().unwrap() == Some(RTCPeerConnectionState::Connected)
+        })
+        .await?;
+        wait_for(&format!("{}'s chat channel to open", peer.id), || {
+            observed.chat_open.load(Ordering::SeqCst)
+        })
+        .await?;
+        Ok(peer)
+    }
+
+    /// Start writing every send track: one packet per 10 ms each, sequence numbers from 1.
+    pub fn start_writers(&mut self) {
+        for send in &self.sends {
+            let send = Arc::clone(send);
+            let running = Arc::clone(&self.writers_running);
+            self.tasks.push(tokio::spawn(async move {
+                let mut sequence_number: u16 = 1;
+                let mut timestamp: u32 = 0;
+                let mut ticker = tokio::time::interval(Duration::from_millis(10));
+                while running.load(Ordering::SeqCst) {
+                    ticker.tick().await;
+                    let packet = rtp::Packet {
+                        header: rtp::header::Header {
+                            version: 2,
+                            marker: true,
+                            payload_type: send.payload_type,
+                            sequence_number,
+                            timestamp,
+                            ssrc: send.ssrc,
+                            ..Default::default()
+                        },
+                        // A VP8 payload descriptor (start of partition) and a fake frame.
+                        payload: Bytes::from(vec![0x10u8; 300]),
+                    };
+                    if send.track.write_rtp(packet).await.is_err() {
+                        continue;
+                    }
+                    sequence_number = sequence_number.wrapping_add(1);
+                    timestamp = timestamp.wrapping_add(900);
+                }
+            }));
+        }
+    }
+
+    pub fn stop_writers(&self) {
+        self.writers_running.store(false, Ordering::SeqCst);
+    }
+
+    pub fn received_from(&self, ssrc: u32) -> StreamCount {
+        self.observed
+            .received
+            .lock()
+            .unwrap()
+            .get(&ssrc)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub fn chat_messages(&self) -> Vec<String> {
+        self.observed.chat.lock().unwrap().clone()
+    }
+
+    pub fn refusals(&self) -> Vec<SfuError> {
+        self.observed.refusals.lock().unwrap().clone()
+    }
+
+    pub fn forwarded_tracks(&self) -> Vec<ForwardedTrack> {
+        self.observed.tracks.lock().unwrap().clone()
+    }
+
+    pub fn state(&self) -> Option<RTCPeerConnectionState> {
+        *self.observed.state.lock().unwrap()
+    }
+
+    pub async fn send_chat(&self, text: &str) -> Result<()> {
+        self.chat.send_text(text).await?;
+        Ok(())
+    }
+
+    /// Client-initiated ICE restart, as `pc.restartIce()` then the usual offer.
+    pub async fn restart_ice(&self) -> Result<()> {
+        let _guard = self.negotiating.lock().await;
+        self.pc.restart_ice().await?;
+        let offer = self.pc.create_offer(None).await?;
+        self.pc.set_local_description(offer.clone()).await?;
+        let answer = self
+            .sfu
+            .offer(self.room.clone(), self.id.clone(), offer.sdp)
+            .await?;
+        self.pc
+            .set_remote_description(RTCSessionDescription::answer(answer)?)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn leave(self) -> Result<()> {
+        self.stop_writers();
+        self.sfu.leave(self.room.clone(), self.id.clone()).await?;
+        self.pc.close().await?;
+        for task in &self.tasks {
+            task.abort();
+        }
+        Ok(())
+    }
+}
+
+/// Wait until every peer receives at least `packets` from every send track of every other peer.
+pub async fn wait_for_mesh(peers: &[TestPeer], packets: u64) -> Result<()> {
+    for receiver in peers {
+        for sender in peers {
+            if sender.id == receiver.id {
+                continue;
+            }
+            for send in &sender.sends {
+                let what = format!(
+                    "{} to receive {packets} packets of {}'s {:?} ({})",
+                    receiver.id, sender.id, send.kind, send.ssrc
+                );
+                wait_for(&what, || {
+                    receiver.received_from(send.ssrc).received >= packets
+                })
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The ICE username fragment of a peer's current local description.
+pub async fn local_ufrag(peer: &TestPeer) -> Option<String> {
+    let description = peer.pc.local_description().await?;
+    description
+        .sdp
+        .lines()
+        .find_map(|line| line.strip_prefix("a=ice-ufrag:"))
+        .map(str::to_owned)
+}

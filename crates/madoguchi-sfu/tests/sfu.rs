@@ -1,0 +1,451 @@
+//! The SFU driven like the server will drive it, with headless WebRTC participants on loopback.
+
+// Test code: a failed setup or a poisoned lock is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Publish, TestPeer, prepare, room, start_sfu, wait_for, wait_for_mesh};
+use madoguchi_sfu::{Grant, IceCandidate, MediaKind, ParticipantId, SfuError};
+
+/// Loss tolerated on loopback, per stream: retransmission covers the rest.
+fn assert_little_loss(peers: &[TestPeer]) {
+    for receiver in peers {
+        for sender in peers.iter().filter(|p| p.id != receiver.id) {
+            for send in &sender.sends {
+                let count = receiver.received_from(send.ssrc);
+                assert!(
+                    count.lost() * 100 <= count.received,
+                    "{} lost {} of {} packets from {} ({:?})",
+                    receiver.id,
+                    count.lost(),
+                    count.received,
+                    sender.id,
+                    send.kind
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_participants_receive_each_others_tracks_including_a_second_camera()
+-> anyhow::Result<()> {
+    let sfu = start_sfu();
+    let counter = room("counter-1");
+    let mut peers = vec![
+        TestPeer::join(&sfu, &counter, "staff", &[Publish::Audio, Publish::Video]).await?,
+        TestPeer::join(
+            &sfu,
+            &counter,
+            "resident",
+            &[Publish::Video, Publish::Video],
+        )
+        .await?,
+        TestPeer::join(&sfu, &counter, "interpreter", &[Publish::Video]).await?,
+    ];
+    for peer in &mut peers {
+        peer.start_writers();
+    }
+    wait_for_mesh(&peers, 200).await?;
+    assert_little_loss(&peers);
+
+    // Every participant is told which mid carries whose track.
+    let staff = &peers[0];
+    let tracks = staff.forwarded_tracks();
+    assert_eq!(
+        tracks.len(),
+        3,
+        "resident's two cameras and the interpreter's: {tracks:?}"
+    );
+    assert_eq!(
+        tracks
+            .iter()
+            .filter(|t| t.publisher.as_str() == "resident")
+            .count(),
+        2
+    );
+    assert!(tracks.iter().all(|t| t.kind == MediaKind::Video));
+    let resident_tracks = peers[1].forwarded_tracks();
+    assert!(
+        resident_tracks
+            .iter()
+            .any(|t| t.publisher.as_str() == "staff" && t.kind == MediaKind::Audio)
+    );
+
+    let stats = sfu.stats().await?;
+    assert_eq!(stats.rooms, 1);
+    assert_eq!(stats.participants, 3);
+    assert_eq!(
+        stats.forwarded_streams, 10,
+        "5 tracks, each to the 2 others"
+    );
+    assert!(stats.rtp_packets_forwarded >= 2 * 200 * 5);
+    assert!(
+        stats.keyframe_requests_sent >= 1,
+        "a new subscriber asks for a keyframe"
+    );
+    sfu.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_reaches_the_others_but_not_the_sender() -> anyhow::Result<()> {
+    let sfu = start_sfu();
+    let counter = room("counter-chat");
+    let peers = [
+        TestPeer::join(&sfu, &counter, "a", &[]).await?,
+        TestPeer::join(&sfu, &counter, "b", &[]).await?,
+        TestPeer::join(&sfu, &counter, "c", &[]).await?,
+    ];
+    peers[0].send_chat("こんにちは").await?;
+    peers[1].send_chat("hello from b").await?;
+    let expected_a = r#"{"from":"a","text":"こんにちは"}"#;
+    let expected_b = r#"{"from":"b","text":"hello from b"}"#;
+    wait_for("c to receive both messages", || {
+        peers[2].chat_messages().len() == 2
+    })
+    .await?;
+    wait_for("b to receive a's message", || {
+        !peers[1].chat_messages().is_empty()
+    })
+    .await?;
+    wait_for("a to receive b's message", || {
+        !peers[0].chat_messages().is_empty()
+    })
+    .await?;
+    // Give a stray echo time to arrive before asserting there is none.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(peers[0].chat_messages(), vec![expected_b.to_owned()]);
+    assert_eq!(peers[1].chat_messages(), vec![expected_a.to_owned()]);
+    let mut at_c = peers[2].chat_messages();
+    at_c.sort();
+    assert_eq!(at_c, vec![expected_a.to_owned(), expected_b.to_owned()]);
+    sfu.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_flood_is_refused_to_the_flooder_only() -> anyhow::Result<()> {
+    let sfu = start_sfu();
+    let counter = room("counter-flood");
+    let peers = [
+        TestPeer::join(&sfu, &counter, "flooder", &[]).await?,
+        TestPeer::join(&sfu, &counter, "calm", &[]).await?,
+    ];
+    for n in 0..50 {
+        peers[0].send_chat(&format!("spam {n}")).await?;
+    }
+    peers[0].send_chat(&"x".repeat(5000)).await?;
+    wait_for("the flooder to be told", || {
+        peers[0].refusals().contains(&SfuError::RateLimited)
+    })
+    .await?;
+    assert_eq!(SfuError::RateLimited.code(), "rate_limited");
+    // The burst (10) got through; the rest did not. The calm participant still chats.
+    wait_for("the burst to arrive", || {
+        peers[1].chat_messages().len() >= 10
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let relayed = peers[1].chat_messages().len();
+    assert!(relayed < 50, "{relayed} messages of the flood were relayed");
+    peers[1].send_chat("still here").await?;
+    wait_for("the calm participant's message", || {
+        peers[0]
+            .chat_messages()
+            .iter()
+            .any(|m| m.contains("still here"))
+    })
+    .await?;
+    assert!(peers[1].refusals().is_empty());
+    let stats = sfu.stats().await?;
+    assert!(stats.chat_messages_refused >= 40);
+    sfu.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_one_leaves_the_others_renegotiate_and_keep_receiving() -> anyhow::Result<()> {
+    let sfu = start_sfu();
+    let counter = room("counter-leave");
+    let mut peers = vec![
+        TestPeer::join(&sfu, &counter, "a", &[Publish::Video]).await?,
+        TestPeer::join(&sfu, &counter, "b", &[Publish::Video]).await?,
+        TestPeer::join(&sfu, &counter, "c", &[Publish::Video, Publish::Video]).await?,
+    ];
+    for peer in &mut peers {
+        peer.start_writers();
+    }
+    wait_for_mesh(&peers, 100).await?;
+    let offers_before: Vec<u64> = peers
+        .iter()
+        .map(|p| *p.observed.offers_answered.lock().unwrap())
+        .collect();
+
+    let c = peers.pop().unwrap();
+    c.leave().await?;
+    for (index, peer) in peers.iter().enumerate() {
+        wait_for(&format!("{} to renegotiate without c", peer.id), || {
+            *peer.observed.offers_answered.lock().unwrap() > offers_before[index]
+                && peer
+                    .forwarded_tracks()
+                    .iter()
+                    .all(|t| t.publisher.as_str() != "c")
+        })
+        .await?;
+    }
+    assert_eq!(
+        peers[0].forwarded_tracks().len(),
+        1,
+        "only b's camera is left"
+    );
+
+    // Media between the two remaining keeps flowing.
+    let a_from_b = peers[0].received_from(peers[1].sends[0].ssrc).received;
+    let b_from_a = peers[1].received_from(peers[0].sends[0].ssrc).received;
+    wait_for_mesh(&peers, a_from_b.max(b_from_a) + 100).await?;
+    assert_little_loss(&peers);
+
+    let stats = sfu.stats().await?;
+    assert_eq!(stats.participants, 2);
+    assert_eq!(stats.forwarded_streams, 2);
+    assert_eq!(
+        sfu.leave(counter.clone(), ParticipantId::new("c")?).await,
+        Err(SfuError::NotInRoom)
+    );
+    sfu.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_sdp_and_candidates_are_refused_and_the_room_keeps_working() -> anyhow::Result<()>
+{
+    let sfu = start_sfu();
+    let counter = room("counter-bad-input");
+    let mut peers = vec![
+        TestPeer::join(&sfu, &counter, "a", &[Publish::Video]).await?,
+        TestPeer::join(&sfu, &counter, "b", &[Publish::Video]).await?,
+    ];
+    for peer in &mut peers {
+        peer.start_writers();
+    }
+    wait_for_mesh(&peers, 50).await?;
+
+    let mallory = ParticipantId::new("mallory")?;
+    let garbage = sfu
+        .join(
+            counter.clone(),
+            mallory.clone(),
+            Grant::FULL,
+            "v=0\r\nthis is not SDP".to_owned(),
+        )
+        .await;
+    assert_eq!(garbage.map(|_| ()).unwrap_err().code(), "sdp_invalid");
+    let empty = sfu
+        .join(counter.clone(), mallory.clone(), Grant::FULL, String::new())
+        .await;
+    assert_eq!(empty.map(|_| ()).unwrap_err().code(), "sdp_invalid");
+    let huge = sfu
+        .join(
+            counter.clone(),
+            mallory.clone(),
+            Grant::FULL,
+            "v=0\r\n".repeat(20_000),
+        )
+        .await;
+    assert_eq!(huge.map(|_| ()).unwrap_err().code(), "sdp_invalid");
+
+    // A participant publishing more than its grant allows.
+    let greedy = prepare("greedy", &[Publish::Audio, Publish::Video]).await?;
+    let refused = sfu
+        .join(
+            counter.clone(),
+            greedy.id.clone(),
+            Grant::RECEIVE_ONLY,
+            greedy.offer_sdp.clone(),
+        )
+        .await;
+    assert_eq!(
+        refused.map(|_| ()).unwrap_err(),
+        SfuError::NotAllowed("publishing audio")
+    );
+
+    // Bad renegotiation and bad candidates from a participant in the room.
+    let a = &peers[0];
+    let bad_offer = sfu
+        .offer(counter.clone(), a.id.clone(), "m=video 9 junk".to_owned())
+        .await;
+    assert_eq!(bad_offer.unwrap_err().code(), "sdp_invalid");
+    let bad_answer = sfu
+        .answer(counter.clone(), a.id.clone(), 99, "nonsense".to_owned())
+        .await;
+    assert_eq!(bad_answer.unwrap_err().code(), "sdp_invalid");
+    for candidate in [
+        "candidate:garbage",
+        "candidate:1 1 udp notanumber 1.2.3.4 5 typ host",
+        "candidate:1 1 udp 2122260223 999.1.1.1 5000 typ host",
+    ] {
+        let refused = sfu
+            .candidate(
+                counter.clone(),
+                a.id.clone(),
+                IceCandidate {
+                    candidate: candidate.to_owned(),
+                    sdp_mid: Some("0".to_owned()),
+                    sdp_mline_index: Some(0),
+                    username_fragment: None,
+                },
+            )
+            .await;
+        assert_eq!(
+            refused.unwrap_err().code(),
+            "candidate_invalid",
+            "{candidate}"
+        );
+    }
+    let outsider = sfu
+        .candidate(counter.clone(), mallory.clone(), IceCandidate::default())
+        .await;
+    assert_eq!(outsider, Err(SfuError::NotInRoom));
+
+    // Junk datagrams at the shared socket.
+    let junk = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    for n in 0..200u8 {
+        junk.send_to(&[n; 100], sfu.local_addr())?;
+    }
+
+    // The room is unaffected: media still flows both ways.
+    let a_from_b = peers[0].received_from(peers[1].sends[0].ssrc).received;
+    wait_for_mesh(&peers, a_from_b + 100).await?;
+    assert_little_loss(&peers);
+    let stats = sfu.stats().await?;
+    assert_eq!(stats.participants, 2);
+    assert!(stats.datagrams_dropped >= 200);
+    sfu.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_rooms_are_isolated() -> anyhow::Result<()> {
+    let sfu = start_sfu();
+    let room_a = room("room-a");
+    let room_b = room("room-b");
+    // The same participant ids in both rooms: rooms, not ids, separate them.
+    let mut in_a = vec![
+        TestPeer::join(&sfu, &room_a, "x", &[Publish::Video]).await?,
+        TestPeer::join(&sfu, &room_a, "y", &[Publish::Video]).await?,
+    ];
+    let mut in_b = vec![
+        TestPeer::join(&sfu, &room_b, "x", &[Publish::Video]).await?,
+        TestPeer::join(&sfu, &room_b, "y", &[Publish::Video]).await?,
+    ];
+    for peer in in_a.iter_mut().chain(in_b.iter_mut()) {
+        peer.start_writers();
+    }
+    wait_for_mesh(&in_a, 100).await?;
+    wait_for_mesh(&in_b, 100).await?;
+    in_a[0].send_chat("only for room a").await?;
+    wait_for("room a's chat", || !in_a[1].chat_messages().is_empty()).await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    for (here, there) in [(&in_a, &in_b), (&in_b, &in_a)] {
+        for receiver in here.iter() {
+            for sender in there.iter() {
+                let count = receiver.received_from(sender.sends[0].ssrc);
+                assert_eq!(
+                    count.received, 0,
+                    "{} in one room received {}'s packets from the other",
+                    receiver.id, sender.id
+                );
+            }
+            let ssrcs = receiver.observed.received.lock().unwrap().len();
+            assert_eq!(
+                ssrcs, 1,
+                "{} receives exactly its room mate's stream",
+                receiver.id
+            );
+        }
+    }
+    assert!(in_b.iter().all(|p| p.chat_messages().is_empty()));
+    assert_eq!(in_a[0].forwarded_tracks().len(), 1);
+    let stats = sfu.stats().await?;
+    assert_eq!(
+        (stats.rooms, stats.participants, stats.forwarded_streams),
+        (2, 4, 4)
+    );
+
+    assert_eq!(sfu.close_room(room_a.clone()).await?, 2);
+    assert_eq!(sfu.close_room(room_a).await, Err(SfuError::NoSuchRoom));
+    let b_from_y = in_b[0].received_from(in_b[1].sends[0].ssrc).received;
+    wait_for_mesh(&in_b, b_from_y + 50).await?;
+    sfu.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_room_refuses_one_more() -> anyhow::Result<()> {
+    common::init_tracing();
+    let mut config = madoguchi_sfu::SfuConfig::new("127.0.0.1:0".parse()?);
+    config.room_participants_max = 1;
+    let sfu = madoguchi_sfu::Sfu::start(config)?;
+    let counter = room("counter-small");
+    let _alone = TestPeer::join(&sfu, &counter, "alone", &[]).await?;
+    let second = prepare("second", &[]).await?;
+    let refused = sfu
+        .join(
+            counter.clone(),
+            second.id.clone(),
+            Grant::FULL,
+            second.offer_sdp.clone(),
+        )
+        .await;
+    assert_eq!(refused.map(|_| ()).unwrap_err(), SfuError::RoomFull(1));
+    let again = sfu
+        .join(
+            counter,
+            ParticipantId::new("alone")?,
+            Grant::FULL,
+            second.offer_sdp,
+        )
+        .await;
+    assert_eq!(again.map(|_| ()).unwrap_err(), SfuError::AlreadyInRoom);
+    sfu.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_initiated_ice_restart_keeps_media_flowing() -> anyhow::Result<()> {
+    let sfu = start_sfu();
+    let counter = room("counter-restart");
+    let mut peers = vec![
+        TestPeer::join(&sfu, &counter, "a", &[Publish::Video]).await?,
+        TestPeer::join(&sfu, &counter, "b", &[Publish::Video]).await?,
+    ];
+    for peer in &mut peers {
+        peer.start_writers();
+    }
+    wait_for_mesh(&peers, 50).await?;
+    // Wait for the SFU's offers to settle: a restart offer crossing one would be `glare`.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let ufrag_before = common::local_ufrag(&peers[0]).await;
+    peers[0].restart_ice().await?;
+    let ufrag_after = common::local_ufrag(&peers[0]).await;
+    assert!(ufrag_before.is_some());
+    assert_ne!(
+        ufrag_before, ufrag_after,
+        "the restart offer carries new credentials"
+    );
+    let a_from_b = peers[0].received_from(peers[1].sends[0].ssrc).received;
+    let b_from_a = peers[1].received_from(peers[0].sends[0].ssrc).received;
+    wait_for_mesh(&peers, a_from_b.max(b_from_a) + 200).await?;
+    assert_eq!(
+        peers[0].state(),
+        Some(webrtc::peer_connection::RTCPeerConnectionState::Connected)
+    );
+    sfu.shutdown().await?;
+    Ok(())
+}
