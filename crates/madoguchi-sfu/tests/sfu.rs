@@ -449,3 +449,97 @@ async fn a_client_initiated_ice_restart_keeps_media_flowing() -> anyhow::Result<
     sfu.shutdown().await?;
     Ok(())
 }
+
+/// CPU time (user + system) of this process's threads named `thread_name`, or of all its
+/// threads when `None`, in clock ticks (Linux only).
+fn cpu_ticks(thread_name: Option<&str>) -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("stat")).ok())
+        .filter(|stat| thread_name.is_none_or(|name| stat.contains(&format!("({name})"))))
+        .filter_map(|stat| {
+            let after_name = stat.rsplit_once(") ")?.1;
+            let fields: Vec<&str> = after_name.split_whitespace().collect();
+            // Fields 14 and 15 of stat (utime, stime), counted from the state field (3).
+            Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+        })
+        .sum()
+}
+
+/// How many three-party rooms at ~480 kbps per publisher the SFU carries on this machine, with
+/// the test participants in the same process (they cost more CPU than the SFU). Prints a table;
+/// asserts nothing about timing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a throughput probe run by hand: SFU_PROBE_ROOMS=1,4,8 cargo test --release -p madoguchi-sfu --test sfu -- --ignored --nocapture probe"]
+async fn probe_three_party_rooms_at_500_kbps() -> anyhow::Result<()> {
+    let sizes: Vec<usize> = std::env::var("SFU_PROBE_ROOMS")
+        .unwrap_or_else(|_| "1,2,4".to_owned())
+        .split(',')
+        .filter_map(|n| n.trim().parse().ok())
+        .collect();
+    let measure = Duration::from_secs(
+        std::env::var("SFU_PROBE_SECONDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(10),
+    );
+    let ticks_per_s = 100.0; // USER_HZ on Linux
+    println!("rooms  join_p50_ms  join_max_ms  loss_%   forwarded_pps  sfu_cpu_%  process_cpu_%");
+    for rooms in sizes {
+        let sfu = start_sfu();
+        let mut peers = Vec::new();
+        let mut join_ms = Vec::new();
+        for r in 0..rooms {
+            let counter = room(&format!("probe-{r}"));
+            for name in ["staff", "resident", "helper"] {
+                let started = std::time::Instant::now();
+                let mut peer = TestPeer::join(&sfu, &counter, name, &[Publish::Video]).await?;
+                join_ms.push(started.elapsed().as_millis() as u64);
+                // 1200-byte packets every 20 ms: 480 kbps of payload per publisher.
+                peer.start_writers_at(Duration::from_millis(20), 1200);
+                peers.push(peer);
+            }
+        }
+        join_ms.sort_unstable();
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let totals = |peers: &[TestPeer]| -> (u64, u64) {
+            let mut received = 0;
+            let mut lost = 0;
+            for peer in peers {
+                for count in peer.observed.received.lock().unwrap().values() {
+                    received += count.received;
+                    lost += count.lost();
+                }
+            }
+            (received, lost)
+        };
+        let (received_before, lost_before) = totals(&peers);
+        let stats_before = sfu.stats().await?;
+        let (sfu_cpu_before, all_cpu_before) = (cpu_ticks(Some("madoguchi-sfu")), cpu_ticks(None));
+        tokio::time::sleep(measure).await;
+        let (sfu_cpu_after, all_cpu_after) = (cpu_ticks(Some("madoguchi-sfu")), cpu_ticks(None));
+        let stats_after = sfu.stats().await?;
+        let (received_after, lost_after) = totals(&peers);
+        let received = received_after - received_before;
+        let lost = lost_after - lost_before;
+        let seconds = measure.as_secs_f64();
+        println!(
+            "{rooms:>5}  {:>11}  {:>11}  {:>6.2}  {:>13.0}  {:>9.0}  {:>13.0}",
+            join_ms[join_ms.len() / 2],
+            join_ms[join_ms.len() - 1],
+            100.0 * lost as f64 / (received + lost).max(1) as f64,
+            (stats_after.rtp_packets_forwarded - stats_before.rtp_packets_forwarded) as f64
+                / seconds,
+            100.0 * (sfu_cpu_after - sfu_cpu_before) as f64 / ticks_per_s / seconds,
+            100.0 * (all_cpu_after - all_cpu_before) as f64 / ticks_per_s / seconds,
+        );
+        for peer in peers {
+            peer.leave().await?;
+        }
+        sfu.shutdown().await?;
+    }
+    Ok(())
+}

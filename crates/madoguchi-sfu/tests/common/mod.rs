@@ -41,7 +41,7 @@ pub fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,rtc_dtls::config=error")),
         )
         .with_test_writer()
         .try_init();
@@ -469,15 +469,22 @@ impl TestPeer {
         Ok(peer)
     }
 
-    /// Start writing every send track: one packet per 10 ms each, sequence numbers from 1.
+    /// Start writing every send track: one 300-byte packet per 10 ms each (240 kbps).
     pub fn start_writers(&mut self) {
+        self.start_writers_at(Duration::from_millis(10), 300);
+    }
+
+    /// Start writing every send track: one packet of `payload_bytes` per `interval`, sequence
+    /// numbers from 1.
+    pub fn start_writers_at(&mut self, interval: Duration, payload_bytes: usize) {
         for send in &self.sends {
             let send = Arc::clone(send);
             let running = Arc::clone(&self.writers_running);
             self.tasks.push(tokio::spawn(async move {
                 let mut sequence_number: u16 = 1;
                 let mut timestamp: u32 = 0;
-                let mut ticker = tokio::time::interval(Duration::from_millis(10));
+                let mut ticker = tokio::time::interval(interval);
+                ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 while running.load(Ordering::SeqCst) {
                     ticker.tick().await;
                     let packet = rtp::Packet {
@@ -491,13 +498,13 @@ impl TestPeer {
                             ..Default::default()
                         },
                         // A VP8 payload descriptor (start of partition) and a fake frame.
-                        payload: Bytes::from(vec![0x10u8; 300]),
+                        payload: Bytes::from(vec![0x10u8; payload_bytes]),
                     };
                     if send.track.write_rtp(packet).await.is_err() {
                         continue;
                     }
                     sequence_number = sequence_number.wrapping_add(1);
-                    timestamp = timestamp.wrapping_add(900);
+                    timestamp = timestamp.wrapping_add(90 * interval.as_millis() as u32);
                 }
             }));
         }
