@@ -21,6 +21,10 @@ pub struct SfuConfig {
     pub chat_messages_per_s: f64,
     /// …and how many may come in a burst before `rate_limited`.
     pub chat_burst: u32,
+    /// Signalling calls (offers, answers, candidates) per second per participant, sustained…
+    pub signalling_per_s: f64,
+    /// …and in a burst (a browser trickles a dozen candidates at once) before `rate_limited`.
+    pub signalling_burst: u32,
     /// How long the SFU waits for the answer to its own offer before rolling it back.
     pub answer_timeout: Duration,
     /// Shortest gap between two keyframe requests (PLI) sent to one publisher's track.
@@ -37,6 +41,8 @@ impl SfuConfig {
             chat_message_bytes_max: 4096,
             chat_messages_per_s: 5.0,
             chat_burst: 10,
+            signalling_per_s: 10.0,
+            signalling_burst: 40,
             answer_timeout: Duration::from_secs(10),
             keyframe_request_gap: Duration::from_millis(300),
         }

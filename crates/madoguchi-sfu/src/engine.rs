@@ -76,7 +76,7 @@ pub(crate) enum Command {
 }
 
 /// Run the loop until shut down or every handle is dropped.
-pub(crate) fn run(socket: StdUdpSocket, core: Router, commands: mpsc::Receiver<Command>) {
+pub(crate) fn run(socket: StdUdpSocket, router: Router, commands: mpsc::Receiver<Command>) {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -89,28 +89,28 @@ pub(crate) fn run(socket: StdUdpSocket, core: Router, commands: mpsc::Receiver<C
     };
     runtime.block_on(async move {
         match UdpSocket::from_std(socket) {
-            Ok(socket) => serve(socket, core, commands).await,
+            Ok(socket) => serve(socket, router, commands).await,
             Err(e) => warn!(error = %e, "the SFU could not use its socket"),
         }
     });
 }
 
-async fn serve(socket: UdpSocket, mut core: Router, mut commands: mpsc::Receiver<Command>) {
+async fn serve(socket: UdpSocket, mut router: Router, mut commands: mpsc::Receiver<Command>) {
     let mut buf = vec![0u8; DATAGRAM_BYTES_MAX];
     let mut tick = tokio::time::interval(TIMER_TICK);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
-        send_outbox(&socket, &mut core).await;
+        send_outbox(&socket, &mut router).await;
         tokio::select! {
             received = socket.recv_from(&mut buf) => {
                 match received {
-                    Ok((len, from)) => core.handle_datagram(Instant::now(), from, BytesMut::from(&buf[..len])),
+                    Ok((len, from)) => router.handle_datagram(Instant::now(), from, BytesMut::from(&buf[..len])),
                     // E.g. ICMP port unreachable reported for an earlier send: not fatal.
                     Err(e) => debug!(error = %e, "receive failed"),
                 }
                 for _ in 1..READ_BATCH_MAX {
                     match socket.try_recv_from(&mut buf) {
-                        Ok((len, from)) => core.handle_datagram(Instant::now(), from, BytesMut::from(&buf[..len])),
+                        Ok((len, from)) => router.handle_datagram(Instant::now(), from, BytesMut::from(&buf[..len])),
                         Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                         Err(e) => {
                             debug!(error = %e, "receive failed");
@@ -121,23 +121,23 @@ async fn serve(socket: UdpSocket, mut core: Router, mut commands: mpsc::Receiver
             }
             command = commands.recv() => {
                 let Some(command) = command else { break };
-                if let Some(reply) = handle_command(&mut core, command) {
-                    core.close_all();
-                    send_outbox(&socket, &mut core).await;
+                if let Some(reply) = handle_command(&mut router, command) {
+                    router.close_all();
+                    send_outbox(&socket, &mut router).await;
                     let _ = reply.send(Ok(()));
                     break;
                 }
             }
-            _ = tick.tick() => core.handle_timeouts(Instant::now()),
+            _ = tick.tick() => router.handle_timeouts(Instant::now()),
         }
     }
-    core.close_all();
-    send_outbox(&socket, &mut core).await;
+    router.close_all();
+    send_outbox(&socket, &mut router).await;
     info!("SFU stopped");
 }
 
 /// Apply one command; returns the reply channel when it is `Shutdown`.
-fn handle_command(core: &mut Router, command: Command) -> Option<Reply<()>> {
+fn handle_command(router: &mut Router, command: Command) -> Option<Reply<()>> {
     let now = Instant::now();
     match command {
         Command::Join {
@@ -147,7 +147,7 @@ fn handle_command(core: &mut Router, command: Command) -> Option<Reply<()>> {
             offer_sdp,
             reply,
         } => {
-            let _ = reply.send(core.join(now, room, participant, grant, offer_sdp));
+            let _ = reply.send(router.join(now, room, participant, grant, offer_sdp));
         }
         Command::Offer {
             room,
@@ -155,7 +155,7 @@ fn handle_command(core: &mut Router, command: Command) -> Option<Reply<()>> {
             offer_sdp,
             reply,
         } => {
-            let _ = reply.send(core.offer(now, &room, &participant, offer_sdp));
+            let _ = reply.send(router.offer(now, &room, &participant, offer_sdp));
         }
         Command::Answer {
             room,
@@ -164,7 +164,7 @@ fn handle_command(core: &mut Router, command: Command) -> Option<Reply<()>> {
             answer_sdp,
             reply,
         } => {
-            let _ = reply.send(core.answer(now, &room, &participant, request_id, answer_sdp));
+            let _ = reply.send(router.answer(now, &room, &participant, request_id, answer_sdp));
         }
         Command::Candidate {
             room,
@@ -172,28 +172,28 @@ fn handle_command(core: &mut Router, command: Command) -> Option<Reply<()>> {
             candidate,
             reply,
         } => {
-            let _ = reply.send(core.candidate(&room, &participant, candidate));
+            let _ = reply.send(router.candidate(now, &room, &participant, candidate));
         }
         Command::Leave {
             room,
             participant,
             reply,
         } => {
-            let _ = reply.send(core.leave(now, &room, &participant));
+            let _ = reply.send(router.leave(now, &room, &participant));
         }
         Command::CloseRoom { room, reply } => {
-            let _ = reply.send(core.close_room(&room));
+            let _ = reply.send(router.close_room(&room));
         }
         Command::Stats { reply } => {
-            let _ = reply.send(Ok(core.stats()));
+            let _ = reply.send(Ok(router.stats()));
         }
         Command::Shutdown { reply } => return Some(reply),
     }
     None
 }
 
-async fn send_outbox(socket: &UdpSocket, core: &mut Router) {
-    for (to, datagram) in core.outbox.drain(..) {
+async fn send_outbox(socket: &UdpSocket, router: &mut Router) {
+    for (to, datagram) in router.outbox.drain(..) {
         match socket.try_send_to(&datagram, to) {
             Ok(_) => {}
             Err(e) if e.kind() == ErrorKind::WouldBlock => {

@@ -43,11 +43,11 @@ impl Sfu {
             ));
         }
         let advertised = SocketAddr::new(advertised_ip, local_addr.port());
-        let core = Router::new(config, local_addr, advertised).map_err(io::Error::other)?;
+        let router = Router::new(config, local_addr, advertised).map_err(io::Error::other)?;
         let (commands, receiver) = mpsc::channel(COMMAND_QUEUE_LEN);
         std::thread::Builder::new()
             .name("madoguchi-sfu".to_owned())
-            .spawn(move || engine::run(socket, core, receiver))?;
+            .spawn(move || engine::run(socket, router, receiver))?;
         tracing::info!(%local_addr, %advertised, "SFU started");
         Ok(SfuHandle {
             commands,

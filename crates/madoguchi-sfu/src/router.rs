@@ -167,6 +167,22 @@ impl Router {
         })
     }
 
+    /// The participant's session, if it may signal now: a participant flooding the SFU with
+    /// calls is refused (`rate_limited`) before any parsing.
+    fn signalling_session(
+        &mut self,
+        now: Instant,
+        room: &RoomId,
+        participant: &ParticipantId,
+    ) -> Result<SessionKey, SfuError> {
+        let key = self.session_key(room, participant)?;
+        let session = self.sessions.get_mut(&key).ok_or(SfuError::NotInRoom)?;
+        if !session.signalling_limiter.try_take(now) {
+            return Err(SfuError::RateLimited);
+        }
+        Ok(key)
+    }
+
     fn session_key(
         &self,
         room: &RoomId,
@@ -223,6 +239,11 @@ impl Router {
                     self.config.chat_messages_per_s,
                     self.config.chat_burst,
                 ),
+                signalling_limiter: RateLimiter::new(
+                    now,
+                    self.config.signalling_per_s,
+                    self.config.signalling_burst,
+                ),
             },
             pc,
         );
@@ -254,7 +275,7 @@ impl Router {
         participant: &ParticipantId,
         offer_sdp: String,
     ) -> Result<String, SfuError> {
-        let key = self.session_key(room_id, participant)?;
+        let key = self.signalling_session(now, room_id, participant)?;
         let offer = offer_check::parse(RTCSdpType::Offer, offer_sdp)?;
         let session = self.sessions.get_mut(&key).ok_or(SfuError::NotInRoom)?;
         offer_check::check_grant(&offer, &session.grant)?;
@@ -274,7 +295,7 @@ impl Router {
         request_id: u64,
         answer_sdp: String,
     ) -> Result<(), SfuError> {
-        let key = self.session_key(room_id, participant)?;
+        let key = self.signalling_session(now, room_id, participant)?;
         let answer = offer_check::parse(RTCSdpType::Answer, answer_sdp)?;
         let session = self.sessions.get_mut(&key).ok_or(SfuError::NotInRoom)?;
         let applied = session.apply_answer(now, request_id, answer);
@@ -284,11 +305,12 @@ impl Router {
 
     pub(crate) fn candidate(
         &mut self,
+        now: Instant,
         room_id: &RoomId,
         participant: &ParticipantId,
         candidate: IceCandidate,
     ) -> Result<(), SfuError> {
-        let key = self.session_key(room_id, participant)?;
+        let key = self.signalling_session(now, room_id, participant)?;
         if candidate.candidate.len() > CANDIDATE_BYTES_MAX {
             return Err(SfuError::CandidateInvalid(format!(
                 "longer than {CANDIDATE_BYTES_MAX} bytes"

@@ -69,6 +69,7 @@ pub(crate) struct Session {
     pub(crate) connected: bool,
     pub(crate) chat_channel: Option<RTCDataChannelId>,
     pub(crate) chat_limiter: RateLimiter,
+    pub(crate) signalling_limiter: RateLimiter,
     /// When the participant was last told a chat message of theirs was refused.
     pub(crate) refusal_noticed_at: Option<Instant>,
     /// Bumped whenever a description is applied, so cached per-leg translations are redone.
@@ -85,6 +86,7 @@ pub(crate) struct SessionInit {
     pub(crate) local_candidate: RTCIceCandidateInit,
     pub(crate) answer_timeout: Duration,
     pub(crate) chat_limiter: RateLimiter,
+    pub(crate) signalling_limiter: RateLimiter,
 }
 
 fn sdp_refused(e: impl std::fmt::Display) -> SfuError {
@@ -109,6 +111,7 @@ impl Session {
             answer_timeout: init.answer_timeout,
             connected: false,
             chat_limiter: init.chat_limiter,
+            signalling_limiter: init.signalling_limiter,
             chat_channel: None,
             refusal_noticed_at: None,
             epoch: 0,

@@ -220,6 +220,51 @@ async fn when_one_leaves_the_others_renegotiate_and_keep_receiving() -> anyhow::
     Ok(())
 }
 
+/// A participant on a lossy downlink gets what its link lets through (and retransmissions);
+/// the others keep full rate and no loss: the SFU never slows a publisher for one subscriber.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_weak_downlink_does_not_degrade_the_others() -> anyhow::Result<()> {
+    let sfu = start_sfu();
+    let counter = room("counter-weak-link");
+    let link = common::LossyLink::start(sfu.local_addr(), 15).await?;
+    let mut peers = vec![
+        TestPeer::join(&sfu, &counter, "a", &[Publish::Video]).await?,
+        TestPeer::join(&sfu, &counter, "b", &[Publish::Video]).await?,
+        TestPeer::join_via(&sfu, &counter, "weak", &[Publish::Video], &link).await?,
+    ];
+    for peer in &mut peers {
+        peer.start_writers();
+    }
+    let (strong, weak) = peers.split_at(2);
+    wait_for_mesh(strong, 300).await?;
+    assert_little_loss(strong);
+    // The weak peer's own stream reaches the others intact: its uplink is fine.
+    let from_weak = weak[0].sends[0].ssrc;
+    for receiver in strong {
+        let count = receiver.received_from(from_weak);
+        assert!(
+            count.received >= 200,
+            "{} got {} packets from weak",
+            receiver.id,
+            count.received
+        );
+        assert!(count.lost() * 100 <= count.received);
+    }
+    // And it gets what its link lets through.
+    for sender in strong {
+        wait_for("the weak peer to receive through its lossy link", || {
+            weak[0].received_from(sender.sends[0].ssrc).received >= 100
+        })
+        .await?;
+    }
+    assert!(
+        link.dropped.load(std::sync::atomic::Ordering::Relaxed) > 50,
+        "the link really was lossy"
+    );
+    sfu.shutdown().await?;
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_sdp_and_candidates_are_refused_and_the_room_keeps_working() -> anyhow::Result<()>
 {
@@ -310,6 +355,22 @@ async fn malformed_sdp_and_candidates_are_refused_and_the_room_keeps_working() -
         .candidate(counter.clone(), mallory.clone(), IceCandidate::default())
         .await;
     assert_eq!(outsider, Err(SfuError::NotInRoom));
+
+    // A participant flooding signalling is slowed down, alone.
+    let b = &peers[1];
+    let mut rate_limited = 0;
+    for _ in 0..100 {
+        let flood = sfu
+            .candidate(counter.clone(), b.id.clone(), IceCandidate::default())
+            .await;
+        if flood == Err(SfuError::RateLimited) {
+            rate_limited += 1;
+        }
+    }
+    assert!(
+        rate_limited >= 50,
+        "only {rate_limited} of 100 candidates were refused"
+    );
 
     // Junk datagrams at the shared socket.
     let junk = std::net::UdpSocket::bind("127.0.0.1:0")?;

@@ -40,8 +40,9 @@ pub const WAIT: Duration = Duration::from_secs(20);
 pub fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,rtc_dtls::config=error")),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("warn,rtc_dtls::config=error")
+            }),
         )
         .with_test_writer()
         .try_init();
@@ -293,7 +294,32 @@ impl TestPeer {
             )
             .await
             .with_context(|| format!("{id} joins"))?;
-        Self::finish_join(sfu, room, prepared, joined).await
+        Self::finish_join(sfu, room, prepared, joined, None).await
+    }
+
+    /// Join through `link`: the peer is told the link's address instead of the SFU's.
+    pub async fn join_via(
+        sfu: &SfuHandle,
+        room: &RoomId,
+        id: &str,
+        publish: &[Publish],
+        link: &LossyLink,
+    ) -> Result<TestPeer> {
+        let prepared = prepare(id, publish).await?;
+        let joined = sfu
+            .join(
+                room.clone(),
+                prepared.id.clone(),
+                Grant::FULL,
+                prepared.offer_sdp.clone(),
+            )
+            .await
+            .with_context(|| format!("{id} joins"))?;
+        let rewrite = (
+            format!(" {} typ host", sfu.advertised_addr().port()),
+            format!(" {} typ host", link.addr.port()),
+        );
+        Self::finish_join(sfu, room, prepared, joined, Some(rewrite)).await
     }
 
     pub async fn finish_join(
@@ -301,7 +327,12 @@ impl TestPeer {
         room: &RoomId,
         prepared: Prepared,
         joined: madoguchi_sfu::Joined,
+        candidate_rewrite: Option<(String, String)>,
     ) -> Result<TestPeer> {
+        let rewrite = move |sdp: String| match &candidate_rewrite {
+            Some((from, to)) => sdp.replace(from.as_str(), to),
+            None => sdp,
+        };
         let Prepared {
             id,
             pc,
@@ -311,7 +342,7 @@ impl TestPeer {
             mut tracks,
             ..
         } = prepared;
-        pc.set_remote_description(RTCSessionDescription::answer(joined.answer_sdp)?)
+        pc.set_remote_description(RTCSessionDescription::answer(rewrite(joined.answer_sdp))?)
             .await?;
         let mut sends = Vec::new();
         for (track, ssrc, kind, transceiver) in prepared_sends {
@@ -410,7 +441,7 @@ impl TestPeer {
                         let _guard = signalling_lock.lock().await;
                         let answered: Result<()> = async {
                             signalling_pc
-                                .set_remote_description(RTCSessionDescription::offer(sdp)?)
+                                .set_remote_description(RTCSessionDescription::offer(rewrite(sdp))?)
                                 .await?;
                             let answer = signalling_pc.create_answer(None).await?;
                             signalling_pc.set_local_description(answer.clone()).await?;
@@ -602,4 +633,53 @@ pub async fn local_ufrag(peer: &TestPeer) -> Option<String> {
         .lines()
         .find_map(|line| line.strip_prefix("a=ice-ufrag:"))
         .map(str::to_owned)
+}
+
+/// A UDP relay between one peer and the SFU that drops a share of the media the SFU sends the
+/// peer: a weak downlink. The SFU sees the relay's address as the peer's.
+pub struct LossyLink {
+    pub addr: std::net::SocketAddr,
+    pub dropped: Arc<std::sync::atomic::AtomicU64>,
+    task: JoinHandle<()>,
+}
+
+impl LossyLink {
+    pub async fn start(sfu: std::net::SocketAddr, downlink_loss_percent: u32) -> Result<LossyLink> {
+        let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await?;
+        let addr = socket.local_addr()?;
+        let dropped = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = Arc::clone(&dropped);
+        let task = tokio::spawn(async move {
+            let mut buf = vec![0u8; 2048];
+            let mut peer: Option<std::net::SocketAddr> = None;
+            while let Ok((len, from)) = socket.recv_from(&mut buf).await {
+                if from == sfu {
+                    let Some(peer) = peer else { continue };
+                    // Only media is dropped (RFC 7983: first byte 128–191 is RTP/RTCP): the
+                    // handshakes get through, so the test is about forwarding, not about how
+                    // long DTLS takes to retransmit its way through a lossy link.
+                    let is_media = matches!(buf.first(), Some(128..=191));
+                    if is_media && rand::random::<u32>() % 100 < downlink_loss_percent {
+                        counter.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                    let _ = socket.send_to(&buf[..len], peer).await;
+                } else {
+                    peer = Some(from);
+                    let _ = socket.send_to(&buf[..len], sfu).await;
+                }
+            }
+        });
+        Ok(LossyLink {
+            addr,
+            dropped,
+            task,
+        })
+    }
+}
+
+impl Drop for LossyLink {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
