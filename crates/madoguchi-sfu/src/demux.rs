@@ -53,3 +53,54 @@ impl Demuxer {
         self.by_addr.retain(|_, s| *s != session);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rtc::stun::message::{BINDING_REQUEST, TransactionId};
+    use rtc::stun::textattrs::TextAttribute;
+
+    fn binding_request(username: &str) -> Vec<u8> {
+        let mut message = Message::new();
+        message
+            .build(&[
+                Box::new(BINDING_REQUEST),
+                Box::new(TransactionId::new()),
+                Box::new(TextAttribute::new(ATTR_USERNAME, username.to_owned())),
+            ])
+            .unwrap();
+        message.raw
+    }
+
+    #[test]
+    fn a_binding_request_routes_by_ufrag_and_teaches_the_address() {
+        let mut demux = Demuxer::default();
+        demux.register_ufrag("sfuA".to_owned(), 1);
+        demux.register_ufrag("sfuB".to_owned(), 2);
+        let client: SocketAddr = "192.0.2.1:5000".parse().unwrap();
+        assert_eq!(demux.route(client, b"\x80media before ICE"), None);
+        assert_eq!(
+            demux.route(client, &binding_request("sfuB:client")),
+            Some(2)
+        );
+        assert_eq!(demux.route(client, b"\x80media"), Some(2));
+        // Unknown ufrag: not routed, and the learned address is left alone.
+        assert_eq!(
+            demux.route(client, &binding_request("nobody:client")),
+            Some(2)
+        );
+        let stranger: SocketAddr = "192.0.2.9:5000".parse().unwrap();
+        assert_eq!(demux.route(stranger, &binding_request("nobody:x")), None);
+    }
+
+    #[test]
+    fn a_participant_that_left_routes_nowhere() {
+        let mut demux = Demuxer::default();
+        demux.register_ufrag("sfuA".to_owned(), 1);
+        let client: SocketAddr = "192.0.2.1:5000".parse().unwrap();
+        assert_eq!(demux.route(client, &binding_request("sfuA:c")), Some(1));
+        demux.forget(1);
+        assert_eq!(demux.route(client, b"\x80media"), None);
+        assert_eq!(demux.route(client, &binding_request("sfuA:c")), None);
+    }
+}
