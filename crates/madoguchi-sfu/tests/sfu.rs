@@ -91,6 +91,37 @@ async fn three_participants_receive_each_others_tracks_including_a_second_camera
     Ok(())
 }
 
+/// A new subscriber makes the SFU ask the publisher for a keyframe, and a subscriber's own
+/// PLI is relayed to the publisher.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyframe_requests_reach_the_publisher() -> anyhow::Result<()> {
+    let sfu = start_sfu();
+    let counter = room("counter-keyframes");
+    let mut publisher = TestPeer::join(&sfu, &counter, "publisher", &[Publish::Video]).await?;
+    publisher.start_writers();
+    let camera = publisher.sends[0].ssrc;
+    let subscriber = TestPeer::join(&sfu, &counter, "subscriber", &[]).await?;
+    wait_for("the subscriber to receive the camera", || {
+        subscriber.received_from(camera).received >= 20
+    })
+    .await?;
+    wait_for("the keyframe request on subscribe", || {
+        publisher.keyframe_requests_for(camera) >= 1
+    })
+    .await?;
+
+    // Later, the subscriber's decoder asks for one (past the SFU's 300 ms throttle).
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let before = publisher.keyframe_requests_for(camera);
+    subscriber.request_keyframe(camera).await?;
+    wait_for("the relayed keyframe request", || {
+        publisher.keyframe_requests_for(camera) > before
+    })
+    .await?;
+    sfu.shutdown().await?;
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_reaches_the_others_but_not_the_sender() -> anyhow::Result<()> {
     let sfu = start_sfu();

@@ -15,18 +15,22 @@ use madoguchi_sfu::{
     ForwardedTrack, Grant, ParticipantEvent, ParticipantId, RoomId, Sfu, SfuConfig, SfuError,
     SfuHandle,
 };
+use rtc::interceptor::{Attribute, Interceptor, Packet, Slot, StreamInfo, TaggedPacket};
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
+use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
+use rtc::sansio::Protocol;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
-use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{
     MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
@@ -146,6 +150,9 @@ pub struct Observed {
     pub offers_answered: Mutex<u64>,
     pub tracks: Mutex<Vec<ForwardedTrack>>,
     pub answer_errors: Mutex<Vec<String>>,
+    /// Keyframe requests (PLI/FIR) that reached this peer, by the SSRC they name.
+    pub keyframe_requests: Mutex<HashMap<u32, u64>>,
+    pub remote_tracks: Mutex<Vec<Arc<dyn TrackRemote>>>,
 }
 
 pub struct TestPeer {
@@ -190,7 +197,8 @@ fn codec_for(kind: Publish) -> (RTCRtpCodec, RtpCodecKind) {
 async fn build_pc(handler: Handler) -> Result<Arc<dyn PeerConnection>> {
     let mut media = MediaEngine::default();
     media.register_default_codecs()?;
-    let registry = register_default_interceptors(Registry::new(), &mut media)?;
+    let registry = register_default_interceptors(Registry::new(), &mut media)?
+        .with(Slot::Custom(14_000), KeyframeRequestTap::default());
     let pc = PeerConnectionBuilder::new()
         .with_configuration(RTCConfigurationBuilder::new().build())
         .with_media_engine(media)
@@ -373,6 +381,34 @@ impl TestPeer {
         let negotiating = Arc::new(tokio::sync::Mutex::new(()));
         let mut tasks = Vec::new();
 
+        for send in &sends {
+            let send = Arc::clone(send);
+            let observed = Arc::clone(&observed);
+            tasks.push(tokio::spawn(async move {
+                while let Some(event) = send.track.poll().await {
+                    if let TrackLocalEvent::OnRtcpPacket(packets) = event {
+                        for packet in packets {
+                            let any = packet.as_any();
+                            let ssrc =
+                                if let Some(pli) = any.downcast_ref::<PictureLossIndication>() {
+                                    pli.media_ssrc
+                                } else if any.is::<FullIntraRequest>() {
+                                    send.ssrc
+                                } else {
+                                    continue;
+                                };
+                            *observed
+                                .keyframe_requests
+                                .lock()
+                                .unwrap()
+                                .entry(ssrc)
+                                .or_default() += 1;
+                        }
+                    }
+                }
+            }));
+        }
+
         let state_observed = Arc::clone(&observed);
         tasks.push(tokio::spawn(async move {
             while let Some(state) = states.recv().await {
@@ -383,6 +419,11 @@ impl TestPeer {
         let track_observed = Arc::clone(&observed);
         tasks.push(tokio::spawn(async move {
             while let Some(track) = tracks.recv().await {
+                track_observed
+                    .remote_tracks
+                    .lock()
+                    .unwrap()
+                    .push(Arc::clone(&track));
                 let observed = Arc::clone(&track_observed);
                 // Each track polled on its own task: the driver drops RTP if a queue fills.
                 tokio::spawn(async move {
@@ -567,6 +608,36 @@ impl TestPeer {
         self.observed.tracks.lock().unwrap().clone()
     }
 
+    pub fn keyframe_requests_for(&self, ssrc: u32) -> u64 {
+        self.observed
+            .keyframe_requests
+            .lock()
+            .unwrap()
+            .get(&ssrc)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Ask, as a subscriber's decoder would, for a keyframe of the stream `ssrc`.
+    pub async fn request_keyframe(&self, ssrc: u32) -> Result<()> {
+        let tracks = self.observed.remote_tracks.lock().unwrap().clone();
+        let mut found = None;
+        for track in tracks {
+            if track.ssrcs().await.contains(&ssrc) {
+                found = Some(track);
+                break;
+            }
+        }
+        let track = found.ok_or_else(|| anyhow!("{} has no track for {ssrc}", self.id))?;
+        track
+            .write_rtcp(vec![Box::new(PictureLossIndication {
+                sender_ssrc: 0,
+                media_ssrc: ssrc,
+            })])
+            .await?;
+        Ok(())
+    }
+
     pub fn state(&self) -> Option<RTCPeerConnectionState> {
         *self.observed.state.lock().unwrap()
     }
@@ -682,4 +753,52 @@ impl Drop for LossyLink {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// Lets keyframe requests (PLI, FIR) reach the test publisher's send tracks, so a test can see
+/// the SFU's; the default interceptor chain would swallow them.
+#[derive(Default)]
+struct KeyframeRequestTap {
+    reads: std::collections::VecDeque<TaggedPacket>,
+    writes: std::collections::VecDeque<TaggedPacket>,
+}
+
+impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequestTap {
+    type Rout = TaggedPacket;
+    type Wout = TaggedPacket;
+    type Eout = ();
+    type Error = rtc::shared::error::Error;
+    type Time = Instant;
+
+    fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
+        if let Packet::Rtcp(packets) = &msg.message.packet
+            && packets.iter().any(|p| {
+                p.as_any().is::<PictureLossIndication>() || p.as_any().is::<FullIntraRequest>()
+            })
+        {
+            msg.message.add(Attribute::DeliverToApplication);
+        }
+        self.reads.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_read(&mut self) -> Option<TaggedPacket> {
+        self.reads.pop_front()
+    }
+
+    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+        self.writes.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_write(&mut self) -> Option<TaggedPacket> {
+        self.writes.pop_front()
+    }
+}
+
+impl Interceptor for KeyframeRequestTap {
+    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
 }
