@@ -122,6 +122,54 @@ async fn keyframe_requests_reach_the_publisher() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Screen sharing starts and stops mid-call: the others are offered the new track, receive
+/// it, and are offered its removal when it stops, while the camera keeps flowing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_screen_share_started_and_stopped_mid_call_reaches_and_leaves_the_others()
+-> anyhow::Result<()> {
+    let sfu = start_sfu();
+    let counter = room("counter-screen");
+    let mut peers = vec![
+        TestPeer::join(&sfu, &counter, "staff", &[Publish::Video]).await?,
+        TestPeer::join(&sfu, &counter, "resident", &[Publish::Video]).await?,
+    ];
+    for peer in &mut peers {
+        peer.start_writers();
+    }
+    wait_for_mesh(&peers, 50).await?;
+    let staff_camera = peers[0].sends[0].ssrc;
+
+    let screen = peers[0].add_track(Publish::Video).await?;
+    let resident = &peers[1];
+    wait_for("the resident to receive the screen", || {
+        resident.received_from(screen).received >= 100
+    })
+    .await?;
+    let from_staff = |peer: &TestPeer| {
+        peer.forwarded_tracks()
+            .iter()
+            .filter(|t| t.publisher.as_str() == "staff")
+            .count()
+    };
+    assert_eq!(from_staff(resident), 2, "camera and screen");
+
+    peers[0].remove_track(screen).await?;
+    let resident = &peers[1];
+    wait_for("the resident to be offered the screen's removal", || {
+        from_staff(resident) == 1
+    })
+    .await?;
+    let camera_before = resident.received_from(staff_camera).received;
+    wait_for("the camera to keep flowing", || {
+        resident.received_from(staff_camera).received >= camera_before + 100
+    })
+    .await?;
+    let stats = sfu.stats().await?;
+    assert_eq!(stats.forwarded_streams, 2);
+    sfu.shutdown().await?;
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_reaches_the_others_but_not_the_sender() -> anyhow::Result<()> {
     let sfu = start_sfu();

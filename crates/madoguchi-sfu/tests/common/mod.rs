@@ -121,6 +121,9 @@ pub struct SendTrack {
     pub ssrc: u32,
     pub kind: Publish,
     payload_type: u8,
+    sender: Arc<dyn webrtc::rtp_transceiver::RtpSender>,
+    /// Cleared when the track is stopped (e.g. the screen share ends).
+    running: AtomicBool,
 }
 
 struct Handler {
@@ -210,6 +213,73 @@ async fn build_pc(handler: Handler) -> Result<Arc<dyn PeerConnection>> {
     Ok(Arc::new(pc))
 }
 
+/// A send track's transceiver, added sendonly, as browsers publish.
+async fn add_send_transceiver(
+    pc: &Arc<dyn PeerConnection>,
+    id: &str,
+    index: usize,
+    kind: Publish,
+) -> Result<PendingSend> {
+    let (codec, codec_kind) = codec_for(kind);
+    let ssrc = rand::random::<u32>();
+    let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
+        format!("{id}-stream"),
+        format!("{id}-track-{index}"),
+        format!("{id}-track-{index}"),
+        codec_kind,
+        vec![RTCRtpEncodingParameters {
+            rtp_coding_parameters: RTCRtpCodingParameters {
+                ssrc: Some(ssrc),
+                ..Default::default()
+            },
+            active: true,
+            codec,
+            ..Default::default()
+        }],
+    )));
+    let transceiver = pc
+        .add_transceiver_from_track(
+            Arc::clone(&track) as Arc<dyn TrackLocal>,
+            Some(RTCRtpTransceiverInit {
+                direction: RTCRtpTransceiverDirection::Sendonly,
+                streams: vec![],
+                send_encodings: vec![],
+            }),
+        )
+        .await?;
+    Ok((track, ssrc, kind, transceiver))
+}
+
+/// A send track once negotiated: the payload type the answer gave its codec.
+async fn negotiated_send(
+    track: Arc<TrackLocalStaticRTP>,
+    ssrc: u32,
+    kind: Publish,
+    transceiver: Arc<dyn webrtc::rtp_transceiver::RtpTransceiver>,
+) -> Result<SendTrack> {
+    let sender = transceiver
+        .sender()
+        .await?
+        .ok_or_else(|| anyhow!("transceiver without sender"))?;
+    let parameters = sender.get_parameters().await?;
+    let (codec, _) = codec_for(kind);
+    let payload_type = parameters
+        .rtp_parameters
+        .codecs
+        .iter()
+        .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case(&codec.mime_type))
+        .map(|c| c.payload_type)
+        .ok_or_else(|| anyhow!("no negotiated payload type for {}", codec.mime_type))?;
+    Ok(SendTrack {
+        track,
+        ssrc,
+        kind,
+        payload_type,
+        sender,
+        running: AtomicBool::new(true),
+    })
+}
+
 /// The offer a peer would send: its `chat` channel and one sendonly transceiver per track.
 /// A send track before negotiation: the track, its SSRC, what it carries, its transceiver.
 type PendingSend = (
@@ -242,34 +312,7 @@ pub async fn prepare(id: &str, publish: &[Publish]) -> Result<Prepared> {
         .await?;
     let mut sends = Vec::new();
     for (index, kind) in publish.iter().enumerate() {
-        let (codec, codec_kind) = codec_for(*kind);
-        let ssrc = rand::random::<u32>();
-        let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
-            format!("{id}-stream"),
-            format!("{id}-track-{index}"),
-            format!("{id}-track-{index}"),
-            codec_kind,
-            vec![RTCRtpEncodingParameters {
-                rtp_coding_parameters: RTCRtpCodingParameters {
-                    ssrc: Some(ssrc),
-                    ..Default::default()
-                },
-                active: true,
-                codec,
-                ..Default::default()
-            }],
-        )));
-        let transceiver = pc
-            .add_transceiver_from_track(
-                Arc::clone(&track) as Arc<dyn TrackLocal>,
-                Some(RTCRtpTransceiverInit {
-                    direction: RTCRtpTransceiverDirection::Sendonly,
-                    streams: vec![],
-                    send_encodings: vec![],
-                }),
-            )
-            .await?;
-        sends.push((track, ssrc, *kind, transceiver));
+        sends.push(add_send_transceiver(&pc, id, index, *kind).await?);
     }
     let offer = pc.create_offer(None).await?;
     pc.set_local_description(offer.clone()).await?;
@@ -354,27 +397,9 @@ impl TestPeer {
             .await?;
         let mut sends = Vec::new();
         for (track, ssrc, kind, transceiver) in prepared_sends {
-            let sender = transceiver
-                .sender()
-                .await?
-                .ok_or_else(|| anyhow!("transceiver without sender"))?;
-            let parameters = sender.get_parameters().await?;
-            let (codec, _) = codec_for(kind);
-            let payload_type = parameters
-                .rtp_parameters
-                .codecs
-                .iter()
-                .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case(&codec.mime_type))
-                .map(|c| c.payload_type)
-                .ok_or_else(|| {
-                    anyhow!("{id}: no negotiated payload type for {}", codec.mime_type)
-                })?;
-            sends.push(Arc::new(SendTrack {
-                track,
-                ssrc,
-                kind,
-                payload_type,
-            }));
+            sends.push(Arc::new(
+                negotiated_send(track, ssrc, kind, transceiver).await?,
+            ));
         }
 
         let observed = Arc::new(Observed::default());
@@ -549,37 +574,100 @@ impl TestPeer {
     /// Start writing every send track: one packet of `payload_bytes` per `interval`, sequence
     /// numbers from 1.
     pub fn start_writers_at(&mut self, interval: Duration, payload_bytes: usize) {
-        for send in &self.sends {
-            let send = Arc::clone(send);
-            let running = Arc::clone(&self.writers_running);
-            self.tasks.push(tokio::spawn(async move {
-                let mut sequence_number: u16 = 1;
-                let mut timestamp: u32 = 0;
-                let mut ticker = tokio::time::interval(interval);
-                ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                while running.load(Ordering::SeqCst) {
-                    ticker.tick().await;
-                    let packet = rtp::Packet {
-                        header: rtp::header::Header {
-                            version: 2,
-                            marker: true,
-                            payload_type: send.payload_type,
-                            sequence_number,
-                            timestamp,
-                            ssrc: send.ssrc,
-                            ..Default::default()
-                        },
-                        // A VP8 payload descriptor (start of partition) and a fake frame.
-                        payload: Bytes::from(vec![0x10u8; payload_bytes]),
-                    };
-                    if send.track.write_rtp(packet).await.is_err() {
-                        continue;
-                    }
-                    sequence_number = sequence_number.wrapping_add(1);
-                    timestamp = timestamp.wrapping_add(90 * interval.as_millis() as u32);
-                }
-            }));
+        for send in self.sends.clone() {
+            self.spawn_writer(send, interval, payload_bytes);
         }
+    }
+
+    fn spawn_writer(&mut self, send: Arc<SendTrack>, interval: Duration, payload_bytes: usize) {
+        let running = Arc::clone(&self.writers_running);
+        self.tasks.push(tokio::spawn(async move {
+            let mut sequence_number: u16 = 1;
+            let mut timestamp: u32 = 0;
+            let mut ticker = tokio::time::interval(interval);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            while running.load(Ordering::SeqCst) && send.running.load(Ordering::SeqCst) {
+                ticker.tick().await;
+                let packet = rtp::Packet {
+                    header: rtp::header::Header {
+                        version: 2,
+                        marker: true,
+                        payload_type: send.payload_type,
+                        sequence_number,
+                        timestamp,
+                        ssrc: send.ssrc,
+                        ..Default::default()
+                    },
+                    // A VP8 payload descriptor (start of partition) and a fake frame.
+                    payload: Bytes::from(vec![0x10u8; payload_bytes]),
+                };
+                if send.track.write_rtp(packet).await.is_err() {
+                    continue;
+                }
+                sequence_number = sequence_number.wrapping_add(1);
+                timestamp = timestamp.wrapping_add(90 * interval.as_millis() as u32);
+            }
+        }));
+    }
+
+    /// Offer the peer's current state to the SFU and apply the answer. A `glare` refusal (the
+    /// SFU's own offer was in flight) is handled as the polite side does: roll back, let the
+    /// SFU's offer be answered, try again.
+    async fn renegotiate(&self, restart_ice: bool) -> Result<()> {
+        for _ in 0..40 {
+            let guard = self.negotiating.lock().await;
+            if restart_ice {
+                self.pc.restart_ice().await?;
+            }
+            let offer = self.pc.create_offer(None).await?;
+            self.pc.set_local_description(offer.clone()).await?;
+            match self
+                .sfu
+                .offer(self.room.clone(), self.id.clone(), offer.sdp)
+                .await
+            {
+                Ok(answer) => {
+                    self.pc
+                        .set_remote_description(RTCSessionDescription::answer(answer)?)
+                        .await?;
+                    return Ok(());
+                }
+                Err(SfuError::Glare) => {
+                    let mut rollback = RTCSessionDescription::default();
+                    rollback.sdp_type = webrtc::peer_connection::RTCSdpType::Rollback;
+                    self.pc.set_local_description(rollback).await?;
+                    drop(guard);
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(anyhow!("{}: the SFU kept answering glare", self.id))
+    }
+
+    /// Start publishing one more track (a screen share, a document camera) and write to it.
+    pub async fn add_track(&mut self, kind: Publish) -> Result<u32> {
+        let index = self.sends.len() + 100;
+        let (track, ssrc, kind, transceiver) =
+            add_send_transceiver(&self.pc, self.id.as_str(), index, kind).await?;
+        self.renegotiate(false).await?;
+        let send = Arc::new(negotiated_send(track, ssrc, kind, transceiver).await?);
+        self.sends.push(Arc::clone(&send));
+        self.spawn_writer(send, Duration::from_millis(10), 300);
+        Ok(ssrc)
+    }
+
+    /// Stop publishing a track, as `pc.removeTrack(sender)` then renegotiation.
+    pub async fn remove_track(&mut self, ssrc: u32) -> Result<()> {
+        let index = self
+            .sends
+            .iter()
+            .position(|s| s.ssrc == ssrc)
+            .ok_or_else(|| anyhow!("no send track {ssrc}"))?;
+        let send = self.sends.remove(index);
+        send.running.store(false, Ordering::SeqCst);
+        self.pc.remove_track(&send.sender).await?;
+        self.renegotiate(false).await
     }
 
     pub fn stop_writers(&self) {
@@ -649,18 +737,7 @@ impl TestPeer {
 
     /// Client-initiated ICE restart, as `pc.restartIce()` then the usual offer.
     pub async fn restart_ice(&self) -> Result<()> {
-        let _guard = self.negotiating.lock().await;
-        self.pc.restart_ice().await?;
-        let offer = self.pc.create_offer(None).await?;
-        self.pc.set_local_description(offer.clone()).await?;
-        let answer = self
-            .sfu
-            .offer(self.room.clone(), self.id.clone(), offer.sdp)
-            .await?;
-        self.pc
-            .set_remote_description(RTCSessionDescription::answer(answer)?)
-            .await?;
-        Ok(())
+        self.renegotiate(true).await
     }
 
     pub async fn leave(self) -> Result<()> {
