@@ -12,7 +12,8 @@
 //! Code map:
 //! - `handle`: [`Sfu::start`] and [`SfuHandle`], the public API;
 //! - `engine`: the event loop (thread, socket, timers, command queue);
-//! - `router`: rooms, forwarding, keyframe requests, chat relay — no I/O;
+//! - `router`: rooms and the forwarding graph; `router::media`: forwarding, keyframe requests
+//!   and chat relay, packet by packet — no I/O in either;
 //! - `session`: one participant's connection and the SFU's side of its negotiation;
 //! - `demux`: which participant a datagram belongs to;
 //! - `forward`: rewriting a packet for one subscriber's leg;
