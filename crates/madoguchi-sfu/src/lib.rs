@@ -9,6 +9,28 @@
 //! Built on `rtc`, the sans-I/O core of webrtc-rs 0.21: each participant has one
 //! `RTCPeerConnection` (ICE-lite, DTLS passive) that the router feeds from the shared socket.
 //!
+//! # Signalling contract (what the server's WebSocket layer does)
+//!
+//! 1. The client creates its `chat` data channel ([`CHAT_CHANNEL_LABEL`]) and its sendonly
+//!    transceivers (microphone, camera, later screen share), makes the first offer, and the
+//!    server calls [`SfuHandle::join`] with the participant's [`Grant`]. The answer goes back to
+//!    the client **before** any event of the returned receiver is relayed: the first event is
+//!    often the SFU's offer of the other participants' tracks.
+//! 2. Events are relayed in order. On [`ParticipantEvent::Offer`] the client applies the offer,
+//!    answers, and the server calls [`SfuHandle::answer`] with the same `request_id`. The
+//!    offer's `tracks` say which `mid` carries whose track (audio or video, and the publisher's
+//!    own track id, which the publisher maps to "camera" or "screen" over signalling).
+//! 3. Later client offers (a track added or stopped, `restartIce()`) go to
+//!    [`SfuHandle::offer`]. The SFU is the impolite peer: while its own offer awaits an answer it
+//!    refuses with `glare`; the client (polite) rolls back, answers the SFU's offer, and offers
+//!    again.
+//! 4. [`SfuHandle::leave`] when the client leaves or its WebSocket closes;
+//!    [`SfuHandle::close_room`] when the appointment ends.
+//!
+//! Every refusal is an [`SfuError`] with a stable [`code`](SfuError::code); refusals of what a
+//! participant sends over media (a chat flood) arrive as [`ParticipantEvent::Refused`]. The
+//! event receiver is unbounded (chat is rate-limited, everything else is rare): drain it.
+//!
 //! Code map:
 //! - `handle`: [`Sfu::start`] and [`SfuHandle`], the public API;
 //! - `engine`: the event loop (thread, socket, timers, command queue);
