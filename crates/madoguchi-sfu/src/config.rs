@@ -27,6 +27,11 @@ pub struct SfuConfig {
     pub signalling_burst: u32,
     /// How long the SFU waits for the answer to its own offer before rolling it back.
     pub answer_timeout: Duration,
+    /// The most a publisher may send per video track, in bits per second, told to it every second
+    /// as a REMB (browsers treat it as a ceiling beside their own congestion control). It keeps
+    /// a misconfigured or high-resolution camera from sending more than the room is sized for;
+    /// `None` leaves publishers to their own limits.
+    pub video_bitrate_max_bps: Option<u32>,
     /// Shortest gap between two keyframe requests (PLI) sent to one publisher's track.
     pub keyframe_request_gap: Duration,
 }
@@ -44,6 +49,7 @@ impl SfuConfig {
             signalling_per_s: 10.0,
             signalling_burst: 40,
             answer_timeout: Duration::from_secs(10),
+            video_bitrate_max_bps: Some(1_500_000),
             keyframe_request_gap: Duration::from_millis(300),
         }
     }

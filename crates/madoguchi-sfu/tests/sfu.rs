@@ -91,10 +91,10 @@ async fn three_participants_receive_each_others_tracks_including_a_second_camera
     Ok(())
 }
 
-/// A new subscriber makes the SFU ask the publisher for a keyframe, and a subscriber's own
-/// PLI is relayed to the publisher.
+/// A new subscriber makes the SFU ask the publisher for a keyframe, a subscriber's own PLI is
+/// relayed to the publisher, and the publisher is told the room's video bitrate ceiling.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn keyframe_requests_reach_the_publisher() -> anyhow::Result<()> {
+async fn the_publisher_gets_keyframe_requests_and_a_bitrate_ceiling() -> anyhow::Result<()> {
     let sfu = start_sfu();
     let counter = room("counter-keyframes");
     let mut publisher = TestPeer::join(&sfu, &counter, "publisher", &[Publish::Video]).await?;
@@ -118,6 +118,15 @@ async fn keyframe_requests_reach_the_publisher() -> anyhow::Result<()> {
         publisher.keyframe_requests_for(camera) > before
     })
     .await?;
+    wait_for("the bitrate ceiling", || {
+        !publisher.observed.bitrate_caps.lock().unwrap().is_empty()
+    })
+    .await?;
+    let caps = publisher.observed.bitrate_caps.lock().unwrap().clone();
+    assert!(
+        caps.iter().all(|bps| (*bps - 1_500_000.0).abs() < 1_000.0),
+        "{caps:?}"
+    );
     sfu.shutdown().await?;
     Ok(())
 }

@@ -9,6 +9,7 @@ use rtc::data_channel::RTCDataChannelId;
 use rtc::peer_connection::message::RTCMessage;
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate;
 use rtc::rtp;
 use rtc::rtp_transceiver::RTCRtpReceiverId;
 use rtc::sansio::Protocol;
@@ -331,6 +332,40 @@ impl Router {
             });
         }
         self.stats.chat_messages_relayed += 1;
+    }
+}
+
+impl Router {
+    /// Tell every video publisher the ceiling for each of its tracks. Only a ceiling: the SFU
+    /// never lowers a publisher for one weak subscriber (that would degrade everyone else);
+    /// a weak subscriber's leg loses packets and recovers with NACK and keyframe requests.
+    pub(super) fn send_bitrate_caps(&mut self, now: Instant, bitrate_bps: u32) {
+        let Router {
+            rooms, sessions, ..
+        } = self;
+        for room in rooms.values() {
+            for (track_key, publication) in &room.publications {
+                if publication.track.kind != MediaKind::Video {
+                    continue;
+                }
+                let Some(publisher) = sessions.get_mut(&track_key.publisher) else {
+                    continue;
+                };
+                if !publisher.connected {
+                    continue;
+                }
+                let remb: Box<dyn rtc::rtcp::Packet> = Box::new(ReceiverEstimatedMaximumBitrate {
+                    sender_ssrc: 0,
+                    bitrate: bitrate_bps as f32,
+                    ssrcs: vec![publication.track.ssrc],
+                });
+                if let Some(mut receiver) = publisher.pc.rtp_receiver(publication.track.receiver)
+                    && let Err(e) = receiver.write_rtcp(now, vec![remb])
+                {
+                    debug!(participant = %publisher.participant, error = %e, "bitrate cap not sent");
+                }
+            }
+        }
     }
 }
 

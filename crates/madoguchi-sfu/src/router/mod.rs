@@ -45,6 +45,10 @@ pub struct IceCandidate {
     pub username_fragment: Option<String>,
 }
 
+/// How often publishers are reminded of the video bitrate ceiling (REMB); browsers expect a
+/// REMB about once a second and otherwise fall back to their own estimate alone.
+const BITRATE_CAP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// A candidate line is under 200 bytes; a longer one is refused unparsed.
 const CANDIDATE_BYTES_MAX: usize = 1024;
 
@@ -98,6 +102,7 @@ pub(crate) struct Router {
     demux: Demuxer,
     pub(crate) outbox: Vec<(SocketAddr, BytesMut)>,
     stats: SfuStats,
+    bitrate_caps_sent_at: Option<Instant>,
 }
 
 impl Router {
@@ -131,6 +136,7 @@ impl Router {
             demux: Demuxer::default(),
             outbox: Vec::new(),
             stats: SfuStats::default(),
+            bitrate_caps_sent_at: None,
         })
     }
 
@@ -462,6 +468,13 @@ impl Router {
                 session.handle_timeout(now);
             }
             self.process_reads(now, key);
+        }
+        let caps_due = self
+            .bitrate_caps_sent_at
+            .is_none_or(|at| now.saturating_duration_since(at) >= BITRATE_CAP_INTERVAL);
+        if caps_due && let Some(bitrate_bps) = self.config.video_bitrate_max_bps {
+            self.bitrate_caps_sent_at = Some(now);
+            self.send_bitrate_caps(now, bitrate_bps);
         }
         self.flush_all();
     }

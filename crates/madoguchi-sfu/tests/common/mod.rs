@@ -20,6 +20,7 @@ use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate;
 use rtc::rtp;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
@@ -155,6 +156,8 @@ pub struct Observed {
     pub answer_errors: Mutex<Vec<String>>,
     /// Keyframe requests (PLI/FIR) that reached this peer, by the SSRC they name.
     pub keyframe_requests: Mutex<HashMap<u32, u64>>,
+    /// Bitrate ceilings (REMB, bits per second) the SFU sent this peer.
+    pub bitrate_caps: Mutex<Vec<f32>>,
     pub remote_tracks: Mutex<Vec<Arc<dyn TrackRemote>>>,
 }
 
@@ -414,6 +417,12 @@ impl TestPeer {
                     if let TrackLocalEvent::OnRtcpPacket(packets) = event {
                         for packet in packets {
                             let any = packet.as_any();
+                            if let Some(remb) =
+                                any.downcast_ref::<ReceiverEstimatedMaximumBitrate>()
+                            {
+                                observed.bitrate_caps.lock().unwrap().push(remb.bitrate);
+                                continue;
+                            }
                             let ssrc =
                                 if let Some(pli) = any.downcast_ref::<PictureLossIndication>() {
                                     pli.media_ssrc
@@ -832,8 +841,8 @@ impl Drop for LossyLink {
     }
 }
 
-/// Lets keyframe requests (PLI, FIR) reach the test publisher's send tracks, so a test can see
-/// the SFU's; the default interceptor chain would swallow them.
+/// Lets keyframe requests (PLI, FIR) and bitrate ceilings (REMB) reach the test publisher's
+/// send tracks, so a test can see the SFU's; the default interceptor chain would swallow them.
 #[derive(Default)]
 struct KeyframeRequestTap {
     reads: std::collections::VecDeque<TaggedPacket>,
@@ -850,7 +859,10 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequestTap {
     fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
         if let Packet::Rtcp(packets) = &msg.message.packet
             && packets.iter().any(|p| {
-                p.as_any().is::<PictureLossIndication>() || p.as_any().is::<FullIntraRequest>()
+                let any = p.as_any();
+                any.is::<PictureLossIndication>()
+                    || any.is::<FullIntraRequest>()
+                    || any.is::<ReceiverEstimatedMaximumBitrate>()
             })
         {
             msg.message.add(Attribute::DeliverToApplication);
