@@ -25,6 +25,9 @@ pub struct SfuConfig {
     pub signalling_per_s: f64,
     /// …and in a burst (a browser trickles a dozen candidates at once) before `rate_limited`.
     pub signalling_burst: u32,
+    /// A participant whose connection is not up for this long (never connected after joining,
+    /// or failed and not restarted) is removed, so its frozen tracks leave the others' screens.
+    pub connection_lost_after: Duration,
     /// How long the SFU waits for the answer to its own offer before rolling it back.
     pub answer_timeout: Duration,
     /// The most a publisher may send per video track, in bits per second, told to it every second
@@ -48,6 +51,7 @@ impl SfuConfig {
             chat_burst: 10,
             signalling_per_s: 10.0,
             signalling_burst: 40,
+            connection_lost_after: Duration::from_secs(30),
             answer_timeout: Duration::from_secs(10),
             video_bitrate_max_bps: Some(1_500_000),
             keyframe_request_gap: Duration::from_millis(300),

@@ -44,8 +44,19 @@ pub enum ParticipantEvent {
     /// Something this participant sent was refused (chat flood, oversized message); the room
     /// and the other participants are unaffected.
     Refused(SfuError),
-    /// The participant was removed (its room was closed); no more events follow.
-    Closed,
+    /// The participant was removed; no more events follow.
+    Closed(CloseReason),
+}
+
+/// Why a participant was removed by the SFU rather than by [`SfuHandle::leave`](crate::SfuHandle::leave).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// [`SfuHandle::close_room`](crate::SfuHandle::close_room) closed its room.
+    RoomClosed,
+    /// Its connection was not up for longer than `SfuConfig::connection_lost_after` (it never
+    /// connected, or it failed and was not restarted): its tracks stop being offered to others.
+    ConnectionLost,
 }
 
 /// Counters of one SFU instance, for `/metrics` and the benchmark.
@@ -63,6 +74,8 @@ pub struct SfuStats {
     pub rtp_packets_lost: u64,
     /// Datagrams that matched no participant, or that a participant's connection refused.
     pub datagrams_dropped: u64,
+    /// Participants removed because their connection stayed down.
+    pub connections_lost: u64,
     pub keyframe_requests_sent: u64,
     pub chat_messages_relayed: u64,
     pub chat_messages_refused: u64,

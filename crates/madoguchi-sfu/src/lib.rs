@@ -60,7 +60,7 @@ mod session;
 pub use chat::CHAT_CHANNEL_LABEL;
 pub use config::SfuConfig;
 pub use error::SfuError;
-pub use event::{ForwardedTrack, MediaKind, ParticipantEvent, SfuStats};
+pub use event::{CloseReason, ForwardedTrack, MediaKind, ParticipantEvent, SfuStats};
 pub use grant::Grant;
 pub use handle::{Joined, Sfu, SfuHandle};
 pub use ids::{ID_LEN_MAX, ParticipantId, RoomId};

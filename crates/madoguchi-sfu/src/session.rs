@@ -67,6 +67,8 @@ pub(crate) struct Session {
     signaling_state: RTCSignalingState,
     answer_timeout: Duration,
     pub(crate) connected: bool,
+    /// Since when the connection has not been up (from the join until it first connects).
+    pub(crate) down_since: Option<Instant>,
     pub(crate) chat_channel: Option<RTCDataChannelId>,
     pub(crate) chat_limiter: RateLimiter,
     pub(crate) signalling_limiter: RateLimiter,
@@ -79,6 +81,7 @@ pub(crate) struct Session {
 
 /// Everything a new session is made of, besides its connection.
 pub(crate) struct SessionInit {
+    pub(crate) joined_at: Instant,
     pub(crate) room: RoomId,
     pub(crate) participant: ParticipantId,
     pub(crate) grant: Grant,
@@ -110,6 +113,7 @@ impl Session {
             signaling_state: RTCSignalingState::Stable,
             answer_timeout: init.answer_timeout,
             connected: false,
+            down_since: Some(init.joined_at),
             chat_limiter: init.chat_limiter,
             signalling_limiter: init.signalling_limiter,
             chat_channel: None,
@@ -236,6 +240,11 @@ impl Session {
                     debug!(room = %self.room, participant = %self.participant, ?state, "connection state");
                     let was_connected = self.connected;
                     self.connected = state == RTCPeerConnectionState::Connected;
+                    if self.connected {
+                        self.down_since = None;
+                    } else if self.down_since.is_none() {
+                        self.down_since = Some(now);
+                    }
                     if self.connected && !was_connected {
                         self.notify(ParticipantEvent::Connected);
                     } else if state == RTCPeerConnectionState::Failed {

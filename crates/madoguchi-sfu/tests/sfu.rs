@@ -353,6 +353,63 @@ async fn a_weak_downlink_does_not_degrade_the_others() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A participant that vanishes without leaving (crashed browser), or joins and never
+/// connects, is removed after `connection_lost_after`; the others stop being offered its tracks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_participant_whose_connection_is_lost_is_removed() -> anyhow::Result<()> {
+    let sfu =
+        common::start_sfu_with(|config| config.connection_lost_after = Duration::from_secs(2));
+    let counter = room("counter-lost");
+    let mut peers = vec![
+        TestPeer::join(&sfu, &counter, "a", &[Publish::Video]).await?,
+        TestPeer::join(&sfu, &counter, "b", &[Publish::Video]).await?,
+        TestPeer::join(&sfu, &counter, "crashing", &[Publish::Video]).await?,
+    ];
+    for peer in &mut peers {
+        peer.start_writers();
+    }
+    wait_for_mesh(&peers, 50).await?;
+    // One more joins but never completes its connection (it never applies the answer).
+    let ghost = prepare("ghost", &[Publish::Video]).await?;
+    let _ghost = sfu
+        .join(
+            counter.clone(),
+            ghost.id.clone(),
+            Grant::FULL,
+            ghost.offer_sdp.clone(),
+        )
+        .await?;
+
+    peers.pop().unwrap().vanish().await?;
+    for peer in &peers {
+        wait_for(
+            &format!("{} to stop being offered the lost tracks", peer.id),
+            || {
+                let tracks = peer.forwarded_tracks();
+                tracks.len() == 1 && tracks.iter().all(|t| t.publisher.as_str() != "crashing")
+            },
+        )
+        .await?;
+    }
+    let mut stats = sfu.stats().await?;
+    for _ in 0..100 {
+        if stats.participants == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        stats = sfu.stats().await?;
+    }
+    assert_eq!(
+        stats.participants, 2,
+        "the crashed one and the ghost are gone"
+    );
+    assert_eq!(stats.connections_lost, 2);
+    let a_from_b = peers[0].received_from(peers[1].sends[0].ssrc).received;
+    wait_for_mesh(&peers, a_from_b + 50).await?;
+    sfu.shutdown().await?;
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_sdp_and_candidates_are_refused_and_the_room_keeps_working() -> anyhow::Result<()>
 {

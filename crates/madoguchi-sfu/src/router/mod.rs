@@ -23,7 +23,7 @@ use crate::chat::RateLimiter;
 use crate::config::SfuConfig;
 use crate::demux::{Demuxer, SessionKey};
 use crate::error::SfuError;
-use crate::event::{ParticipantEvent, SfuStats};
+use crate::event::{CloseReason, ParticipantEvent, SfuStats};
 use crate::forward::LegTranslation;
 use crate::grant::Grant;
 use crate::ids::{ParticipantId, RoomId};
@@ -201,6 +201,7 @@ impl Router {
         let (events, receiver) = unbounded_channel();
         let mut session = Session::new(
             SessionInit {
+                joined_at: now,
                 room: room_id.clone(),
                 participant: participant.clone(),
                 grant,
@@ -306,6 +307,13 @@ impl Router {
         participant: &ParticipantId,
     ) -> Result<(), SfuError> {
         let key = self.session_key(room_id, participant)?;
+        self.remove_participant(now, room_id, key);
+        info!(room = %room_id, %participant, "left");
+        Ok(())
+    }
+
+    /// Take a participant out of its room; the others are offered the removal of its tracks.
+    fn remove_participant(&mut self, now: Instant, room_id: &RoomId, key: SessionKey) {
         self.remove_session(key);
         if let Some(room) = self.rooms.get_mut(room_id) {
             room.members.retain(|(_, k)| *k != key);
@@ -313,10 +321,30 @@ impl Router {
                 self.rooms.remove(room_id);
             }
         }
-        info!(room = %room_id, %participant, "left");
         self.reconcile(room_id, now);
         self.flush_room(room_id);
-        Ok(())
+    }
+
+    /// Remove participants whose connection stayed down too long (see `connection_lost_after`).
+    fn remove_lost_connections(&mut self, now: Instant) {
+        let lost: Vec<(SessionKey, RoomId)> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| {
+                s.down_since.is_some_and(|since| {
+                    now.saturating_duration_since(since) >= self.config.connection_lost_after
+                })
+            })
+            .map(|(key, s)| (*key, s.room.clone()))
+            .collect();
+        for (key, room_id) in lost {
+            if let Some(session) = self.sessions.get(&key) {
+                warn!(room = %room_id, participant = %session.participant, "connection lost; participant removed");
+                session.notify(ParticipantEvent::Closed(CloseReason::ConnectionLost));
+            }
+            self.stats.connections_lost += 1;
+            self.remove_participant(now, &room_id, key);
+        }
     }
 
     /// Close a room: every participant is told (`Closed`) and disconnected.
@@ -324,7 +352,7 @@ impl Router {
         let room = self.rooms.remove(room_id).ok_or(SfuError::NoSuchRoom)?;
         for (_, key) in &room.members {
             if let Some(session) = self.sessions.get(key) {
-                session.notify(ParticipantEvent::Closed);
+                session.notify(ParticipantEvent::Closed(CloseReason::RoomClosed));
             }
             self.remove_session(*key);
         }
@@ -469,6 +497,7 @@ impl Router {
             }
             self.process_reads(now, key);
         }
+        self.remove_lost_connections(now);
         let caps_due = self
             .bitrate_caps_sent_at
             .is_none_or(|at| now.saturating_duration_since(at) >= BITRATE_CAP_INTERVAL);

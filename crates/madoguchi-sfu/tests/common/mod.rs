@@ -54,8 +54,14 @@ pub fn init_tracing() {
 }
 
 pub fn start_sfu() -> SfuHandle {
+    start_sfu_with(|_| {})
+}
+
+pub fn start_sfu_with(configure: impl FnOnce(&mut SfuConfig)) -> SfuHandle {
     init_tracing();
-    Sfu::start(SfuConfig::new("127.0.0.1:0".parse().unwrap())).expect("the SFU starts")
+    let mut config = SfuConfig::new("127.0.0.1:0".parse().unwrap());
+    configure(&mut config);
+    Sfu::start(config).expect("the SFU starts")
 }
 
 pub fn room(name: &str) -> RoomId {
@@ -747,6 +753,16 @@ impl TestPeer {
     /// Client-initiated ICE restart, as `pc.restartIce()` then the usual offer.
     pub async fn restart_ice(&self) -> Result<()> {
         self.renegotiate(true).await
+    }
+
+    /// Disappear without leaving, as a crashed browser or a pulled cable does.
+    pub async fn vanish(self) -> Result<()> {
+        self.stop_writers();
+        self.pc.close().await?;
+        for task in &self.tasks {
+            task.abort();
+        }
+        Ok(())
     }
 
     pub async fn leave(self) -> Result<()> {
