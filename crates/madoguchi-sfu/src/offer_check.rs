@@ -28,6 +28,13 @@ pub(crate) fn parse(sdp_type: RTCSdpType, sdp: String) -> Result<RTCSessionDescr
     if media.is_empty() {
         return Err(SfuError::SdpInvalid("no media sections".to_owned()));
     }
+    // Simulcast layers carry no `a=ssrc` and would need layer selection per subscriber; until
+    // the SFU does that, refusing them is better than forwarding nothing (a black tile).
+    if media.iter().any(|m| m.attribute("simulcast").is_some()) {
+        return Err(SfuError::SdpInvalid(
+            "simulcast is not supported yet".to_owned(),
+        ));
+    }
     Ok(description)
 }
 
@@ -61,4 +68,88 @@ pub(crate) fn check_grant(offer: &RTCSessionDescription, grant: &Grant) -> Resul
         return Err(SfuError::NotAllowed("publishing this many video tracks"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A minimal offer: one section per (kind, direction), as a browser would write them.
+    fn offer(sections: &[(&str, &str)], extra: &str) -> String {
+        let mut sdp =
+            String::from("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=group:BUNDLE");
+        for mid in 0..sections.len() {
+            sdp.push_str(&format!(" {mid}"));
+        }
+        sdp.push_str("\r\n");
+        for (mid, (kind, direction)) in sections.iter().enumerate() {
+            let pt = if *kind == "audio" { 111 } else { 96 };
+            sdp.push_str(&format!(
+                "m={kind} 9 UDP/TLS/RTP/SAVPF {pt}\r\nc=IN IP4 0.0.0.0\r\na=mid:{mid}\r\na={direction}\r\n{extra}"
+            ));
+        }
+        sdp
+    }
+
+    #[test]
+    fn sending_more_than_the_grant_allows_is_not_allowed() {
+        let grant = Grant {
+            publish_audio: false,
+            video_tracks_max: 1,
+            chat: true,
+        };
+        let two_cameras = parse(
+            RTCSdpType::Offer,
+            offer(&[("video", "sendonly"), ("video", "sendrecv")], ""),
+        )
+        .unwrap();
+        assert_eq!(
+            check_grant(&two_cameras, &grant),
+            Err(SfuError::NotAllowed("publishing this many video tracks"))
+        );
+        let microphone = parse(RTCSdpType::Offer, offer(&[("audio", "sendonly")], "")).unwrap();
+        assert_eq!(
+            check_grant(&microphone, &grant),
+            Err(SfuError::NotAllowed("publishing audio"))
+        );
+    }
+
+    #[test]
+    fn receiving_sections_do_not_count_against_the_grant() {
+        let forwarded_to_me = parse(
+            RTCSdpType::Offer,
+            offer(
+                &[
+                    ("video", "sendonly"),
+                    ("video", "recvonly"),
+                    ("audio", "inactive"),
+                ],
+                "",
+            ),
+        )
+        .unwrap();
+        let grant = Grant {
+            publish_audio: false,
+            video_tracks_max: 1,
+            chat: false,
+        };
+        assert_eq!(check_grant(&forwarded_to_me, &grant), Ok(()));
+    }
+
+    #[test]
+    fn simulcast_and_oversized_offers_are_refused() {
+        let simulcast = offer(&[("video", "sendonly")], "a=simulcast:send q;h;f\r\n");
+        assert!(matches!(
+            parse(RTCSdpType::Offer, simulcast),
+            Err(SfuError::SdpInvalid(reason)) if reason.contains("simulcast")
+        ));
+        let huge = offer(
+            &[("video", "sendonly")],
+            &"a=x\r\n".repeat(SDP_BYTES_MAX / 4),
+        );
+        assert!(matches!(
+            parse(RTCSdpType::Offer, huge),
+            Err(SfuError::SdpInvalid(_))
+        ));
+    }
 }
