@@ -496,6 +496,27 @@ async fn malformed_sdp_and_candidates_are_refused_and_the_room_keeps_working() -
             "{candidate}"
         );
     }
+    // What browsers trickle is accepted, mDNS names and end-of-candidates included.
+    for good in [
+        "candidate:1 1 udp 2122260223 192.0.2.7 50000 typ host",
+        "candidate:2 1 udp 2122260223 0b6c1d2e-1f20-4a3b-8c4d-5e6f7a8b9c0d.local 50001 typ host",
+        "candidate:3 1 tcp 1518280447 192.0.2.7 9 typ host tcptype active",
+        "",
+    ] {
+        let accepted = sfu
+            .candidate(
+                counter.clone(),
+                a.id.clone(),
+                IceCandidate {
+                    candidate: good.to_owned(),
+                    sdp_mid: Some("0".to_owned()),
+                    sdp_mline_index: Some(0),
+                    username_fragment: None,
+                },
+            )
+            .await;
+        assert_eq!(accepted, Ok(()), "{good}");
+    }
     let outsider = sfu
         .candidate(counter.clone(), mallory.clone(), IceCandidate::default())
         .await;
