@@ -137,9 +137,12 @@ impl Session {
         if self.offer_in_flight.is_some() || self.signaling_state != RTCSignalingState::Stable {
             return Err(SfuError::Glare);
         }
-        self.pc
-            .set_remote_description(now, offer)
-            .map_err(sdp_refused)?;
+        if let Err(e) = self.pc.set_remote_description(now, offer) {
+            // rtc may have moved to have-remote-offer before refusing the content: roll back,
+            // or every later offer of this participant would be refused too.
+            self.roll_back_remote_offer(now);
+            return Err(sdp_refused(e));
+        }
         self.epoch += 1;
         if !self.local_candidate_added {
             // Our one host candidate (the shared socket's public address), in every answer.
@@ -171,6 +174,10 @@ impl Session {
 
     /// Back to stable after an offer we could not answer, so the session stays usable.
     fn roll_back_remote_offer(&mut self, now: Instant) {
+        self.pump(now);
+        if self.signaling_state == RTCSignalingState::Stable {
+            return;
+        }
         let mut rollback = RTCSessionDescription::default();
         rollback.sdp_type = RTCSdpType::Rollback;
         if let Err(e) = self.pc.set_remote_description(now, rollback) {

@@ -469,6 +469,18 @@ async fn malformed_sdp_and_candidates_are_refused_and_the_room_keeps_working() -
         .offer(counter.clone(), a.id.clone(), "m=video 9 junk".to_owned())
         .await;
     assert_eq!(bad_offer.unwrap_err().code(), "sdp_invalid");
+    // An offer that parses but that no connection can apply (no ICE credentials, no DTLS
+    // fingerprint) is refused, and the participant's connection stays usable.
+    let real_offer = a.pc.create_offer(None).await?;
+    let broken: String = real_offer
+        .sdp
+        .lines()
+        .filter(|l| !l.starts_with("a=fingerprint") && !l.starts_with("a=ice-"))
+        .map(|l| format!("{l}\r\n"))
+        .collect();
+    let refused = sfu.offer(counter.clone(), a.id.clone(), broken).await;
+    assert_eq!(refused.unwrap_err().code(), "sdp_invalid");
+    a.restart_ice().await?;
     let bad_answer = sfu
         .answer(counter.clone(), a.id.clone(), 99, "nonsense".to_owned())
         .await;
