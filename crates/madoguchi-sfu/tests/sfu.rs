@@ -314,7 +314,8 @@ async fn when_one_leaves_the_others_renegotiate_and_keep_receiving() -> anyhow::
 async fn a_weak_downlink_does_not_degrade_the_others() -> anyhow::Result<()> {
     let sfu = start_sfu();
     let counter = room("counter-weak-link");
-    let link = common::LossyLink::start(sfu.local_addr(), 15).await?;
+    // 15% of what the SFU sends it is lost, and 3% of what it sends the SFU.
+    let link = common::LossyLink::start(sfu.local_addr(), 15, 3).await?;
     let mut peers = vec![
         TestPeer::join(&sfu, &counter, "a", &[Publish::Video]).await?,
         TestPeer::join(&sfu, &counter, "b", &[Publish::Video]).await?,
@@ -326,7 +327,8 @@ async fn a_weak_downlink_does_not_degrade_the_others() -> anyhow::Result<()> {
     let (strong, weak) = peers.split_at(2);
     wait_for_mesh(strong, 300).await?;
     assert_little_loss(strong);
-    // The weak peer's own stream reaches the others intact: its uplink is fine.
+    // The weak peer's own stream reaches the others intact: the SFU asks it to retransmit
+    // what its uplink lost (NACK) before forwarding.
     let from_weak = weak[0].sends[0].ssrc;
     for receiver in strong {
         let count = receiver.received_from(from_weak);
@@ -349,6 +351,8 @@ async fn a_weak_downlink_does_not_degrade_the_others() -> anyhow::Result<()> {
         link.dropped.load(std::sync::atomic::Ordering::Relaxed) > 50,
         "the link really was lossy"
     );
+    let stats = sfu.stats().await?;
+    assert!(stats.rtp_packets_lost > 0, "the uplink's gaps are counted");
     sfu.shutdown().await?;
     Ok(())
 }

@@ -808,8 +808,8 @@ pub async fn local_ufrag(peer: &TestPeer) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// A UDP relay between one peer and the SFU that drops a share of the media the SFU sends the
-/// peer: a weak downlink. The SFU sees the relay's address as the peer's.
+/// A UDP relay between one peer and the SFU that drops a share of the media each way: a weak
+/// link. The SFU sees the relay's address as the peer's.
 pub struct LossyLink {
     pub addr: std::net::SocketAddr,
     pub dropped: Arc<std::sync::atomic::AtomicU64>,
@@ -817,7 +817,11 @@ pub struct LossyLink {
 }
 
 impl LossyLink {
-    pub async fn start(sfu: std::net::SocketAddr, downlink_loss_percent: u32) -> Result<LossyLink> {
+    pub async fn start(
+        sfu: std::net::SocketAddr,
+        downlink_loss_percent: u32,
+        uplink_loss_percent: u32,
+    ) -> Result<LossyLink> {
         let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await?;
         let addr = socket.local_addr()?;
         let dropped = Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -826,21 +830,22 @@ impl LossyLink {
             let mut buf = vec![0u8; 2048];
             let mut peer: Option<std::net::SocketAddr> = None;
             while let Ok((len, from)) = socket.recv_from(&mut buf).await {
-                if from == sfu {
+                // Only media is dropped (RFC 7983: first byte 128–191 is RTP/RTCP): the
+                // handshakes get through, so the test is about forwarding, not about how
+                // long DTLS takes to retransmit its way through a lossy link.
+                let is_media = matches!(buf.first(), Some(128..=191));
+                let (to, loss_percent) = if from == sfu {
                     let Some(peer) = peer else { continue };
-                    // Only media is dropped (RFC 7983: first byte 128–191 is RTP/RTCP): the
-                    // handshakes get through, so the test is about forwarding, not about how
-                    // long DTLS takes to retransmit its way through a lossy link.
-                    let is_media = matches!(buf.first(), Some(128..=191));
-                    if is_media && rand::random::<u32>() % 100 < downlink_loss_percent {
-                        counter.fetch_add(1, Ordering::Relaxed);
-                        continue;
-                    }
-                    let _ = socket.send_to(&buf[..len], peer).await;
+                    (peer, downlink_loss_percent)
                 } else {
                     peer = Some(from);
-                    let _ = socket.send_to(&buf[..len], sfu).await;
+                    (sfu, uplink_loss_percent)
+                };
+                if is_media && rand::random::<u32>() % 100 < loss_percent {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                    continue;
                 }
+                let _ = socket.send_to(&buf[..len], to).await;
             }
         });
         Ok(LossyLink {
