@@ -11,6 +11,11 @@ pub struct SfuConfig {
     /// The address peers are told to send to (our only ICE candidate). Needed when `bind` is a
     /// wildcard or sits behind a 1:1 NAT; otherwise the bound address is advertised.
     pub public_ip: Option<IpAddr>,
+    /// Kernel receive and send buffers of the socket, in bytes. Every participant's media
+    /// arrives on this one socket, so the default (~200 KiB, under 200 full-size packets) would
+    /// overflow whenever the loop is busy for a few milliseconds (a join, a descheduling).
+    /// Linux caps it at `net.core.rmem_max`/`wmem_max`.
+    pub socket_buffer_bytes: usize,
     /// Participants per room; the remote counter needs 2 to 4.
     pub room_participants_max: usize,
     /// Rooms per SFU instance; beyond it joins are refused rather than degrading every room.
@@ -44,6 +49,7 @@ impl SfuConfig {
         Self {
             bind,
             public_ip: None,
+            socket_buffer_bytes: 4 * 1024 * 1024,
             room_participants_max: 8,
             rooms_max: 200,
             chat_message_bytes_max: 4096,

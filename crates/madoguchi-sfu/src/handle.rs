@@ -32,8 +32,7 @@ impl Sfu {
     /// Fails if the socket cannot be bound, or if the address to advertise is unknown (a
     /// wildcard `bind` with no `public_ip`).
     pub fn start(config: SfuConfig) -> io::Result<SfuHandle> {
-        let socket = UdpSocket::bind(config.bind)?;
-        socket.set_nonblocking(true)?;
+        let socket = bind_socket(&config)?;
         let local_addr = socket.local_addr()?;
         let advertised_ip = config.public_ip.unwrap_or(local_addr.ip());
         if advertised_ip.is_unspecified() {
@@ -55,6 +54,30 @@ impl Sfu {
             advertised,
         })
     }
+}
+
+/// The shared socket, with buffers sized for every participant's media at once.
+fn bind_socket(config: &SfuConfig) -> io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(
+        Domain::for_address(config.bind),
+        Type::DGRAM,
+        Some(Protocol::UDP),
+    )?;
+    // Best effort: the kernel caps the sizes, and a smaller buffer only costs loss under load.
+    if let Err(e) = socket.set_recv_buffer_size(config.socket_buffer_bytes) {
+        tracing::warn!(error = %e, "the SFU socket's receive buffer could not be enlarged");
+    }
+    if let Err(e) = socket.set_send_buffer_size(config.socket_buffer_bytes) {
+        tracing::warn!(error = %e, "the SFU socket's send buffer could not be enlarged");
+    }
+    socket.bind(&config.bind.into())?;
+    socket.set_nonblocking(true)?;
+    tracing::debug!(
+        receive_buffer_bytes = socket.recv_buffer_size().unwrap_or(0),
+        "SFU socket bound"
+    );
+    Ok(socket.into())
 }
 
 /// Drives a running SFU; cheap to clone. The SFU stops when [`SfuHandle::shutdown`] is called

@@ -712,6 +712,21 @@ fn cpu_ticks(thread_name: Option<&str>) -> u64 {
         .sum()
 }
 
+/// UDP datagrams the kernel dropped for want of receive buffer, machine-wide (Linux only).
+fn udp_receive_buffer_errors() -> u64 {
+    let snmp = std::fs::read_to_string("/proc/net/snmp").unwrap_or_default();
+    let mut udp = snmp.lines().filter(|l| l.starts_with("Udp:"));
+    let (Some(names), Some(values)) = (udp.next(), udp.next()) else {
+        return 0;
+    };
+    names
+        .split_whitespace()
+        .zip(values.split_whitespace())
+        .find(|(name, _)| *name == "RcvbufErrors")
+        .and_then(|(_, value)| value.parse().ok())
+        .unwrap_or(0)
+}
+
 /// How many three-party rooms at ~480 kbps per publisher the SFU carries on this machine, with
 /// the test participants in the same process (they cost more CPU than the SFU). Prints a table;
 /// asserts nothing about timing.
@@ -730,9 +745,18 @@ async fn probe_three_party_rooms_at_500_kbps() -> anyhow::Result<()> {
             .unwrap_or(10),
     );
     let ticks_per_s = 100.0; // USER_HZ on Linux
-    println!("rooms  join_p50_ms  join_max_ms  loss_%   forwarded_pps  sfu_cpu_%  process_cpu_%");
+    println!(
+        "rooms  join_p50_ms  join_max_ms  loss_%   forwarded_pps  sfu_cpu_%  process_cpu_%  udp_rcvbuf_drops"
+    );
+    let socket_buffer_bytes: Option<usize> = std::env::var("SFU_PROBE_SOCKET_BUFFER")
+        .ok()
+        .and_then(|s| s.parse().ok());
     for rooms in sizes {
-        let sfu = start_sfu();
+        let sfu = common::start_sfu_with(|config| {
+            if let Some(bytes) = socket_buffer_bytes {
+                config.socket_buffer_bytes = bytes;
+            }
+        });
         let mut peers = Vec::new();
         let mut join_ms = Vec::new();
         for r in 0..rooms {
@@ -762,9 +786,11 @@ async fn probe_three_party_rooms_at_500_kbps() -> anyhow::Result<()> {
         let (received_before, lost_before) = totals(&peers);
         let stats_before = sfu.stats().await?;
         let (sfu_cpu_before, all_cpu_before) = (cpu_ticks(Some("madoguchi-sfu")), cpu_ticks(None));
+        let drops_before = udp_receive_buffer_errors();
         let window_started = std::time::Instant::now();
         tokio::time::sleep(measure).await;
         let (sfu_cpu_after, all_cpu_after) = (cpu_ticks(Some("madoguchi-sfu")), cpu_ticks(None));
+        let drops = udp_receive_buffer_errors().saturating_sub(drops_before);
         let stats_after = sfu.stats().await?;
         let (received_after, lost_after) = totals(&peers);
         let received = received_after - received_before;
@@ -772,7 +798,7 @@ async fn probe_three_party_rooms_at_500_kbps() -> anyhow::Result<()> {
         // Measured, not assumed: on a loaded machine the sleep overshoots.
         let seconds = window_started.elapsed().as_secs_f64();
         println!(
-            "{rooms:>5}  {:>11}  {:>11}  {:>6.2}  {:>13.0}  {:>9.0}  {:>13.0}",
+            "{rooms:>5}  {:>11}  {:>11}  {:>6.2}  {:>13.0}  {:>9.0}  {:>13.0}  {drops:>16}",
             join_ms[join_ms.len() / 2],
             join_ms[join_ms.len() - 1],
             100.0 * lost as f64 / (received + lost).max(1) as f64,
