@@ -57,8 +57,6 @@ impl SequenceCounter {
 }
 
 impl Router {
-    // ----- media and data -------------------------------------------------------------------
-
     /// One datagram from the shared socket.
     pub(crate) fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: BytesMut) {
         let Some(key) = self.demux.route(from, &datagram) else {
