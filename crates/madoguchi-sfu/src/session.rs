@@ -201,9 +201,9 @@ impl Session {
         self.offer_in_flight = None;
         self.epoch += 1;
         if let Err(e) = applied {
-            // Withdraw our offer; what it carried is offered again (still pending).
+            // Withdraw our offer. Back in stable, rtc re-checks what is un-negotiated and asks
+            // for negotiation again (OnNegotiationNeeded), so what it carried is offered again.
             self.roll_back_local_offer(now);
-            self.renegotiation_pending = true;
             self.pump(now);
             return Err(sdp_refused(e));
         }
@@ -233,7 +233,13 @@ impl Session {
     pub(crate) fn pump(&mut self, now: Instant) {
         while let Some(event) = self.pc.poll_event() {
             match event {
-                RTCPeerConnectionEvent::OnNegotiationNeededEvent => {
+                // rtc raises this only from stable, and raises it again whenever it returns to
+                // stable with something still un-negotiated. One queued while our offer went
+                // out is therefore stale (that offer carries the change) and is dropped, or the
+                // client would get a second, empty offer right after answering the first.
+                RTCPeerConnectionEvent::OnNegotiationNeededEvent
+                    if self.offer_in_flight.is_none() =>
+                {
                     self.renegotiation_pending = true;
                     self.drive_renegotiation(now);
                 }
@@ -343,8 +349,8 @@ impl Session {
         {
             warn!(room = %self.room, participant = %self.participant, request_id, "no answer to our offer; rolling it back");
             self.offer_in_flight = None;
+            // Back in stable, rtc asks for negotiation again: the offer is made anew.
             self.roll_back_local_offer(now);
-            self.renegotiation_pending = true;
         }
         self.pump(now);
     }

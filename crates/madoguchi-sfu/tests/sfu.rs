@@ -179,6 +179,100 @@ async fn a_screen_share_started_and_stopped_mid_call_reaches_and_leaves_the_othe
     Ok(())
 }
 
+/// The SFU's side of negotiation, driven by hand: a client offer crossing the SFU's is `glare`,
+/// an answer to no offer in flight is refused, and an offer left unanswered is rolled back and
+/// made again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn glare_stale_answers_and_unanswered_offers() -> anyhow::Result<()> {
+    use madoguchi_sfu::ParticipantEvent;
+    use webrtc::peer_connection::RTCSessionDescription;
+
+    let sfu = common::start_sfu_with(|config| config.answer_timeout = Duration::from_secs(1));
+    let counter = room("counter-negotiation");
+    let manual = prepare("manual", &[]).await?;
+    let mut joined = sfu
+        .join(
+            counter.clone(),
+            manual.id.clone(),
+            Grant::FULL,
+            manual.offer_sdp.clone(),
+        )
+        .await?;
+    manual
+        .pc
+        .set_remote_description(RTCSessionDescription::answer(joined.answer_sdp.clone())?)
+        .await?;
+    let _publisher = TestPeer::join(&sfu, &counter, "publisher", &[Publish::Video]).await?;
+
+    let next_offer = |events: &mut tokio::sync::mpsc::UnboundedReceiver<ParticipantEvent>| {
+        let mut events = std::mem::replace(events, tokio::sync::mpsc::unbounded_channel().1);
+        async move {
+            let deadline = tokio::time::Instant::now() + common::WAIT;
+            loop {
+                match tokio::time::timeout_at(deadline, events.recv()).await {
+                    Ok(Some(ParticipantEvent::Offer {
+                        request_id, sdp, ..
+                    })) => {
+                        return Ok::<_, anyhow::Error>((request_id, sdp, events));
+                    }
+                    Ok(Some(_)) => continue,
+                    Ok(None) | Err(_) => anyhow::bail!("no offer from the SFU"),
+                }
+            }
+        }
+    };
+
+    // The SFU offers the publisher's camera; the manual client does not answer yet.
+    let (first_request, _first_offer, events) = next_offer(&mut joined.events).await?;
+    joined.events = events;
+    let crossing = manual.pc.create_offer(None).await?;
+    assert_eq!(
+        sfu.offer(counter.clone(), manual.id.clone(), crossing.sdp)
+            .await,
+        Err(SfuError::Glare)
+    );
+    // Left unanswered past answer_timeout, the offer is withdrawn and made again.
+    let (second_request, second_offer, events) = next_offer(&mut joined.events).await?;
+    joined.events = events;
+    assert!(second_request > first_request);
+    // The answer to the withdrawn offer is stale.
+    manual
+        .pc
+        .set_remote_description(RTCSessionDescription::offer(second_offer)?)
+        .await?;
+    let answer = manual.pc.create_answer(None).await?;
+    manual.pc.set_local_description(answer.clone()).await?;
+    assert_eq!(
+        sfu.answer(
+            counter.clone(),
+            manual.id.clone(),
+            first_request,
+            answer.sdp.clone()
+        )
+        .await,
+        Err(SfuError::NoOfferInFlight)
+    );
+    sfu.answer(
+        counter.clone(),
+        manual.id.clone(),
+        second_request,
+        answer.sdp,
+    )
+    .await?;
+    // Stable again: the client may offer.
+    let offer = manual.pc.create_offer(None).await?;
+    manual.pc.set_local_description(offer.clone()).await?;
+    let answer = sfu
+        .offer(counter.clone(), manual.id.clone(), offer.sdp)
+        .await?;
+    manual
+        .pc
+        .set_remote_description(RTCSessionDescription::answer(answer)?)
+        .await?;
+    sfu.shutdown().await?;
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_reaches_the_others_but_not_the_sender() -> anyhow::Result<()> {
     let sfu = start_sfu();
