@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Publish, TestPeer, prepare, room, start_sfu, wait_for, wait_for_mesh};
-use madoguchi_sfu::{Grant, IceCandidate, MediaKind, ParticipantId, SfuError};
+use madoguchi_sfu::{CloseReason, Grant, IceCandidate, MediaKind, ParticipantId, SfuError};
 
 /// Loss tolerated on loopback, per stream: retransmission covers the rest.
 fn assert_little_loss(peers: &[TestPeer]) {
@@ -469,7 +469,7 @@ async fn a_participant_whose_connection_is_lost_is_removed() -> anyhow::Result<(
     wait_for_mesh(&peers, 50).await?;
     // One more joins but never completes its connection (it never applies the answer).
     let ghost = prepare("ghost", &[Publish::Video]).await?;
-    let _ghost = sfu
+    let mut ghost_joined = sfu
         .join(
             counter.clone(),
             ghost.id.clone(),
@@ -502,6 +502,13 @@ async fn a_participant_whose_connection_is_lost_is_removed() -> anyhow::Result<(
         "the crashed one and the ghost are gone"
     );
     assert_eq!(stats.connections_lost, 2);
+    let mut ghost_told = None;
+    while let Ok(event) = ghost_joined.events.try_recv() {
+        if let madoguchi_sfu::ParticipantEvent::Closed(reason) = event {
+            ghost_told = Some(reason);
+        }
+    }
+    assert_eq!(ghost_told, Some(CloseReason::ConnectionLost));
     let a_from_b = peers[0].received_from(peers[1].sends[0].ssrc).received;
     wait_for_mesh(&peers, a_from_b + 50).await?;
     sfu.shutdown().await?;
@@ -715,6 +722,16 @@ async fn two_rooms_are_isolated() -> anyhow::Result<()> {
     );
 
     assert_eq!(sfu.close_room(room_a.clone()).await?, 2);
+    for peer in &in_a {
+        wait_for(&format!("{} to be told its room closed", peer.id), || {
+            *peer.observed.closed.lock().unwrap() == Some(CloseReason::RoomClosed)
+        })
+        .await?;
+    }
+    assert!(
+        in_b.iter()
+            .all(|p| p.observed.closed.lock().unwrap().is_none())
+    );
     assert_eq!(sfu.close_room(room_a).await, Err(SfuError::NoSuchRoom));
     let b_from_y = in_b[0].received_from(in_b[1].sends[0].ssrc).received;
     wait_for_mesh(&in_b, b_from_y + 50).await?;

@@ -165,6 +165,7 @@ pub struct Observed {
     /// Bitrate ceilings (REMB, bits per second) the SFU sent this peer.
     pub bitrate_caps: Mutex<Vec<f32>>,
     pub remote_tracks: Mutex<Vec<Arc<dyn TrackRemote>>>,
+    pub closed: Mutex<Option<madoguchi_sfu::CloseReason>>,
 }
 
 pub struct TestPeer {
@@ -548,6 +549,9 @@ impl TestPeer {
                                 .unwrap()
                                 .push(e.to_string()),
                         }
+                    }
+                    ParticipantEvent::Closed(reason) => {
+                        *signalling_observed.closed.lock().unwrap() = Some(reason);
                     }
                     ParticipantEvent::Refused(error) => {
                         signalling_observed.refusals.lock().unwrap().push(error)
