@@ -3,6 +3,8 @@
 //! A client sends plain UTF-8 text on its `chat` channel; every other participant of the room
 //! receives `{"from":"<participant id>","text":"…"}` on theirs. The sender never gets its own
 //! message back. Too large, not text, or too fast: refused with a specific error, to the sender only.
+//! There is no backlog: a participant whose channel is not open yet misses the message on it
+//! (the `ParticipantEvent::Chat` given to its signalling still carries it).
 
 use std::time::Instant;
 
