@@ -7,7 +7,7 @@
 /// track is which is said by the client over signalling.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Grant {
-    /// May send audio tracks (one microphone is the expected case).
+    /// May send audio (one microphone is the expected case; at most two tracks).
     pub publish_audio: bool,
     /// How many video tracks this participant may send at once: camera, screen, document
     /// camera. 0 forbids video.

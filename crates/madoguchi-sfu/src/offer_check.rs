@@ -8,6 +8,12 @@ use crate::grant::Grant;
 
 /// Browsers' offers for a few tracks are 3–10 KiB; anything far larger is refused unparsed.
 pub(crate) const SDP_BYTES_MAX: usize = 64 * 1024;
+/// Media sections in one offer. Each costs the SFU a transceiver; a full room of 8 with 4
+/// tracks each needs 32 (the client's own and those forwarded to it).
+pub(crate) const MEDIA_SECTIONS_MAX: usize = 64;
+/// Audio tracks one participant may send: a microphone, and a second one (e.g. an interpreter's
+/// device at the same desk). More is a misbehaving client, not a use case.
+pub(crate) const AUDIO_TRACKS_MAX: usize = 2;
 
 /// Parse an SDP of the given type, refusing it with `sdp_invalid` if it does not parse.
 pub(crate) fn parse(sdp_type: RTCSdpType, sdp: String) -> Result<RTCSessionDescription, SfuError> {
@@ -27,6 +33,11 @@ pub(crate) fn parse(sdp_type: RTCSdpType, sdp: String) -> Result<RTCSessionDescr
         .media_descriptions;
     if media.is_empty() {
         return Err(SfuError::SdpInvalid("no media sections".to_owned()));
+    }
+    if media.len() > MEDIA_SECTIONS_MAX {
+        return Err(SfuError::SdpInvalid(format!(
+            "more than {MEDIA_SECTIONS_MAX} media sections"
+        )));
     }
     // Simulcast layers carry no `a=ssrc` and would need layer selection per subscriber; until
     // the SFU does that, refusing them is better than forwarding nothing (a black tile).
@@ -63,6 +74,9 @@ pub(crate) fn check_grant(offer: &RTCSessionDescription, grant: &Grant) -> Resul
     }
     if audio_sending > 0 && !grant.publish_audio {
         return Err(SfuError::NotAllowed("publishing audio"));
+    }
+    if audio_sending > AUDIO_TRACKS_MAX {
+        return Err(SfuError::NotAllowed("publishing this many audio tracks"));
     }
     if video_sending > usize::from(grant.video_tracks_max) {
         return Err(SfuError::NotAllowed("publishing this many video tracks"));
@@ -107,6 +121,12 @@ mod tests {
             check_grant(&two_cameras, &grant),
             Err(SfuError::NotAllowed("publishing this many video tracks"))
         );
+        let three_microphones =
+            parse(RTCSdpType::Offer, offer(&[("audio", "sendonly"); 3], "")).unwrap();
+        assert_eq!(
+            check_grant(&three_microphones, &Grant::FULL),
+            Err(SfuError::NotAllowed("publishing this many audio tracks"))
+        );
         let microphone = parse(RTCSdpType::Offer, offer(&[("audio", "sendonly")], "")).unwrap();
         assert_eq!(
             check_grant(&microphone, &grant),
@@ -137,11 +157,16 @@ mod tests {
     }
 
     #[test]
-    fn simulcast_and_oversized_offers_are_refused() {
+    fn simulcast_crowded_and_oversized_offers_are_refused() {
         let simulcast = offer(&[("video", "sendonly")], "a=simulcast:send q;h;f\r\n");
         assert!(matches!(
             parse(RTCSdpType::Offer, simulcast),
             Err(SfuError::SdpInvalid(reason)) if reason.contains("simulcast")
+        ));
+        let crowded = offer(&[("video", "recvonly"); MEDIA_SECTIONS_MAX + 1], "");
+        assert!(matches!(
+            parse(RTCSdpType::Offer, crowded),
+            Err(SfuError::SdpInvalid(reason)) if reason.contains("media sections")
         ));
         let huge = offer(
             &[("video", "sendonly")],
