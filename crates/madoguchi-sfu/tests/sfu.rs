@@ -857,7 +857,7 @@ async fn probe_three_party_rooms_at_500_kbps() -> anyhow::Result<()> {
     );
     let ticks_per_s = 100.0; // USER_HZ on Linux
     println!(
-        "rooms  join_p50_ms  join_max_ms  loss_%   forwarded_pps  sfu_cpu_%  process_cpu_%  udp_rcvbuf_drops"
+        "rooms  join_p50_ms  join_max_ms  loss_%   received_pps  forwarded_pps  sfu_cpu_%  process_cpu_%  udp_rcvbuf_drops"
     );
     let socket_buffer_bytes: Option<usize> = std::env::var("SFU_PROBE_SOCKET_BUFFER")
         .ok()
@@ -909,10 +909,11 @@ async fn probe_three_party_rooms_at_500_kbps() -> anyhow::Result<()> {
         // Measured, not assumed: on a loaded machine the sleep overshoots.
         let seconds = window_started.elapsed().as_secs_f64();
         println!(
-            "{rooms:>5}  {:>11}  {:>11}  {:>6.2}  {:>13.0}  {:>9.0}  {:>13.0}  {drops:>16}",
+            "{rooms:>5}  {:>11}  {:>11}  {:>6.2}  {:>12.0}  {:>13.0}  {:>9.0}  {:>13.0}  {drops:>16}",
             join_ms[join_ms.len() / 2],
             join_ms[join_ms.len() - 1],
             100.0 * lost as f64 / (received + lost).max(1) as f64,
+            (stats_after.rtp_packets_received - stats_before.rtp_packets_received) as f64 / seconds,
             (stats_after.rtp_packets_forwarded - stats_before.rtp_packets_forwarded) as f64
                 / seconds,
             100.0 * (sfu_cpu_after - sfu_cpu_before) as f64 / ticks_per_s / seconds,
