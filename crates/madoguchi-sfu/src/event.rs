@@ -67,6 +67,7 @@ pub struct SfuStats {
     /// Published tracks times their subscribers: how many streams the SFU is sending.
     pub forwarded_streams: usize,
     pub rtp_packets_received: u64,
+    /// RTP payload bytes (headers and SRTP overhead not counted), as for `rtp_bytes_forwarded`.
     pub rtp_bytes_received: u64,
     pub rtp_packets_forwarded: u64,
     pub rtp_bytes_forwarded: u64,

@@ -25,7 +25,15 @@
 //!    refuses with `glare`; the client (polite) rolls back, answers the SFU's offer, and offers
 //!    again.
 //! 4. [`SfuHandle::leave`] when the client leaves or its WebSocket closes;
-//!    [`SfuHandle::close_room`] when the appointment ends.
+//!    [`SfuHandle::close_room`] when the appointment ends. A participant whose connection stays
+//!    down (`SfuConfig::connection_lost_after`) is removed by the SFU itself and told
+//!    [`ParticipantEvent::Closed`].
+//!
+//! Bitrate: each leg is its own RTP session (NACK, reports, TWCC feedback to the publisher end
+//! at the SFU), so a weak subscriber loses packets on its leg only and never slows a publisher
+//! for the others; publishers adapt to their own uplink and are told a ceiling (REMB,
+//! `SfuConfig::video_bitrate_max_bps`). Adapting *down* for one weak subscriber needs simulcast
+//! (refused for now, see `offer_check`).
 //!
 //! Every refusal is an [`SfuError`] with a stable [`code`](SfuError::code); refusals of what a
 //! participant sends over media (a chat flood) arrive as [`ParticipantEvent::Refused`]. The
