@@ -92,6 +92,14 @@ pub(crate) struct SessionInit {
     pub(crate) signalling_limiter: RateLimiter,
 }
 
+/// Whether a codec carries media itself, rather than repairing another's (RTX, RED, FEC).
+fn is_media_codec(mime_type: &str) -> bool {
+    let subtype = mime_type.rsplit('/').next().unwrap_or(mime_type);
+    !["rtx", "red", "ulpfec", "flexfec", "flexfec-03"]
+        .iter()
+        .any(|repair| subtype.eq_ignore_ascii_case(repair))
+}
+
 fn sdp_refused(e: impl std::fmt::Display) -> SfuError {
     SfuError::SdpInvalid(e.to_string())
 }
@@ -370,9 +378,14 @@ impl Session {
         publisher: &ParticipantId,
         track: &PublishedTrack,
     ) -> Result<RTCRtpSenderId, SfuError> {
+        // Media codecs only: retransmission (RTX) and FEC are per leg, negotiated by each
+        // subscriber on its own (a Firefox leg has no RTX, and an RTX `apt=` names the
+        // publisher's payload type), so carrying the publisher's would make the transceiver
+        // refuse the track ("unsupported codec").
         let codings = track
             .codecs
             .iter()
+            .filter(|codec| is_media_codec(&codec.rtp_codec.mime_type))
             .map(|codec| RTCRtpEncodingParameters {
                 rtp_coding_parameters: RTCRtpCodingParameters {
                     ssrc: Some(track.ssrc),

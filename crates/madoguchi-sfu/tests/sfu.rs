@@ -275,6 +275,51 @@ async fn glare_stale_answers_and_unanswered_offers() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Firefox sends VP8 as 120 and Opus as 109 where Chrome uses 96 and 111: each side receives
+/// the other's media under its own payload types.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payload_types_are_translated_between_browsers() -> anyhow::Result<()> {
+    use common::Codecs;
+    let sfu = start_sfu();
+    let counter = room("counter-payload-types");
+    let media = [Publish::Audio, Publish::Video];
+    let mut peers = vec![
+        TestPeer::join_with(&sfu, &counter, "chrome", &media, Codecs::Default).await?,
+        TestPeer::join_with(&sfu, &counter, "firefox", &media, Codecs::FirefoxLike).await?,
+    ];
+    for peer in &mut peers {
+        peer.start_writers();
+    }
+    wait_for_mesh(&peers, 100).await?;
+    assert_little_loss(&peers);
+    let (chrome, firefox) = (&peers[0], &peers[1]);
+    let seen = |receiver: &TestPeer, sender: &TestPeer, index: usize| {
+        receiver
+            .received_from(sender.sends[index].ssrc)
+            .payload_types
+            .into_iter()
+            .collect::<Vec<u8>>()
+    };
+    assert_eq!(
+        seen(chrome, firefox, 0),
+        vec![111],
+        "Opus as Chrome knows it"
+    );
+    assert_eq!(seen(chrome, firefox, 1), vec![96], "VP8 as Chrome knows it");
+    assert_eq!(
+        seen(firefox, chrome, 0),
+        vec![109],
+        "Opus as Firefox knows it"
+    );
+    assert_eq!(
+        seen(firefox, chrome, 1),
+        vec![120],
+        "VP8 as Firefox knows it"
+    );
+    sfu.shutdown().await?;
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_reaches_the_others_but_not_the_sender() -> anyhow::Result<()> {
     let sfu = start_sfu();

@@ -84,13 +84,16 @@ pub async fn wait_for(what: &str, mut condition: impl FnMut() -> bool) -> Result
 #[derive(Clone, Debug, Default)]
 pub struct StreamCount {
     pub received: u64,
+    /// Every payload type seen on the stream (the receiver's, after the SFU's translation).
+    pub payload_types: std::collections::BTreeSet<u8>,
     first: Option<u64>,
     highest: u64,
 }
 
 impl StreamCount {
-    fn record(&mut self, sequence_number: u16) {
+    fn record(&mut self, sequence_number: u16, payload_type: u8) {
         self.received += 1;
+        self.payload_types.insert(payload_type);
         let seq = u64::from(sequence_number);
         // Extend the 16-bit counter; the writers start low, so a test never wraps more than once.
         let extended = if self.first.is_some() && seq + 0x8000 < (self.highest & 0xffff) {
@@ -207,9 +210,32 @@ fn codec_for(kind: Publish) -> (RTCRtpCodec, RtpCodecKind) {
     }
 }
 
-async fn build_pc(handler: Handler) -> Result<Arc<dyn PeerConnection>> {
+/// Which payload types a test peer's browser would use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Codecs {
+    /// Chrome's and webrtc-rs's: VP8 96, Opus 111.
+    Default,
+    /// Firefox's: VP8 120, Opus 109. The SFU must translate between the two.
+    FirefoxLike,
+}
+
+async fn build_pc(handler: Handler, codecs: Codecs) -> Result<Arc<dyn PeerConnection>> {
     let mut media = MediaEngine::default();
-    media.register_default_codecs()?;
+    match codecs {
+        Codecs::Default => media.register_default_codecs()?,
+        Codecs::FirefoxLike => {
+            for (kind, payload_type) in [(Publish::Audio, 109), (Publish::Video, 120)] {
+                let (codec, codec_kind) = codec_for(kind);
+                media.register_codec(
+                    rtc::rtp_transceiver::rtp_sender::RTCRtpCodecParameters {
+                        rtp_codec: codec,
+                        payload_type,
+                    },
+                    codec_kind,
+                )?;
+            }
+        }
+    }
     let registry = register_default_interceptors(Registry::new(), &mut media)?
         .with(Slot::Custom(14_000), KeyframeRequestTap::default());
     let pc = PeerConnectionBuilder::new()
@@ -310,12 +336,19 @@ pub struct Prepared {
 }
 
 pub async fn prepare(id: &str, publish: &[Publish]) -> Result<Prepared> {
+    prepare_with(id, publish, Codecs::Default).await
+}
+
+pub async fn prepare_with(id: &str, publish: &[Publish], codecs: Codecs) -> Result<Prepared> {
     let (state_tx, states) = mpsc::unbounded_channel();
     let (track_tx, tracks) = mpsc::unbounded_channel();
-    let pc = build_pc(Handler {
-        state: state_tx,
-        tracks: track_tx,
-    })
+    let pc = build_pc(
+        Handler {
+            state: state_tx,
+            tracks: track_tx,
+        },
+        codecs,
+    )
     .await?;
     let chat = pc
         .create_data_channel(madoguchi_sfu::CHAT_CHANNEL_LABEL, None)
@@ -346,6 +379,27 @@ impl TestPeer {
         publish: &[Publish],
     ) -> Result<TestPeer> {
         let prepared = prepare(id, publish).await?;
+        let joined = sfu
+            .join(
+                room.clone(),
+                prepared.id.clone(),
+                Grant::FULL,
+                prepared.offer_sdp.clone(),
+            )
+            .await
+            .with_context(|| format!("{id} joins"))?;
+        Self::finish_join(sfu, room, prepared, joined, None).await
+    }
+
+    /// Join as a browser with other payload types would.
+    pub async fn join_with(
+        sfu: &SfuHandle,
+        room: &RoomId,
+        id: &str,
+        publish: &[Publish],
+        codecs: Codecs,
+    ) -> Result<TestPeer> {
+        let prepared = prepare_with(id, publish, codecs).await?;
         let joined = sfu
             .join(
                 room.clone(),
@@ -477,7 +531,10 @@ impl TestPeer {
                                     .unwrap()
                                     .entry(packet.header.ssrc)
                                     .or_default()
-                                    .record(packet.header.sequence_number);
+                                    .record(
+                                        packet.header.sequence_number,
+                                        packet.header.payload_type,
+                                    );
                             }
                             TrackRemoteEvent::OnEnded => break,
                             _ => {}
