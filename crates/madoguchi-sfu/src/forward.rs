@@ -2,7 +2,8 @@
 //!
 //! Each leg negotiates its own payload types and header-extension ids, so a packet is forwarded
 //! with the subscriber's payload type for the same codec, its extensions renumbered by URI
-//! (those the subscriber did not negotiate dropped), and `sdes:mid` set to the subscriber's mid.
+//! (those the subscriber did not negotiate dropped, and transport-cc, which only means something
+//! on the publisher's transport), and `sdes:mid` set to the subscriber's mid.
 //! The SSRC, sequence numbers and timestamps pass unchanged: without simulcast, one publisher
 //! stream maps to one stream per subscriber, and a subscriber's PLI names the publisher's SSRC.
 
@@ -11,7 +12,7 @@ use rtc::rtp;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters,
 };
-use rtc::sdp::extmap::SDES_MID_URI;
+use rtc::sdp::extmap::{SDES_MID_URI, TRANSPORT_CC_URI};
 
 /// How packets of one publication are rewritten for one leg, computed once per negotiation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -56,6 +57,9 @@ impl LegTranslation {
             .collect();
         let extensions = publisher_extensions
             .iter()
+            // Transport-wide sequence numbers count the publisher's transport: on another
+            // transport they mean nothing, and the subscriber's feedback about them would too.
+            .filter(|inbound| inbound.uri != TRANSPORT_CC_URI)
             .filter_map(|inbound| {
                 let outbound = subscriber_extensions
                     .iter()
@@ -161,30 +165,38 @@ mod tests {
     }
 
     #[test]
-    fn payload_type_and_extension_ids_are_rewritten_and_mid_replaced() {
+    fn payload_type_and_extension_ids_are_rewritten_mid_replaced_and_transport_cc_dropped() {
+        const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
         let leg = LegTranslation::new(
             &[codec("video/VP8", "", 120)],
             &[
                 extension(TRANSPORT_CC_URI, 1),
                 extension(SDES_MID_URI, 2),
                 extension("urn:x", 3),
+                extension(AUDIO_LEVEL_URI, 5),
             ],
             &[codec("video/VP8", "", 96)],
-            &[extension(SDES_MID_URI, 1), extension(TRANSPORT_CC_URI, 4)],
+            &[
+                extension(SDES_MID_URI, 1),
+                extension(AUDIO_LEVEL_URI, 3),
+                extension(TRANSPORT_CC_URI, 4),
+            ],
             "7",
         );
         let out = leg
             .translate(&packet_with(
                 120,
-                &[(1, b"\x00\x01"), (2, b"0"), (3, b"zz")],
+                &[(1, b"\x00\x01"), (2, b"0"), (3, b"zz"), (5, b"\x2a")],
             ))
             .unwrap();
         assert_eq!(out.header.payload_type, 96);
-        assert_eq!(
-            out.header.get_extension(4).as_deref(),
-            Some(&b"\x00\x01"[..])
-        );
+        assert_eq!(out.header.get_extension(3).as_deref(), Some(&b"\x2a"[..]));
         assert_eq!(out.header.get_extension(1).as_deref(), Some(&b"7"[..]));
+        assert_eq!(
+            out.header.get_extension(4),
+            None,
+            "transport-cc is per transport"
+        );
         assert_eq!(
             out.header.get_extension_ids().len(),
             2,
