@@ -316,6 +316,49 @@ async fn payload_types_are_translated_between_browsers() -> anyhow::Result<()> {
         vec![120],
         "VP8 as Firefox knows it"
     );
+
+    // Header extensions too: `sdes:mid` arrives under the receiver's id (the two peers number
+    // extensions differently), naming the receiver's own m-line for that track.
+    let mid_uri = rtc::sdp::extmap::SDES_MID_URI;
+    let (chrome_mid_id, firefox_mid_id) = (
+        chrome.received_extension_id(mid_uri).await?,
+        firefox.received_extension_id(mid_uri).await?,
+    );
+    assert_ne!(
+        chrome_mid_id, firefox_mid_id,
+        "the two peers number extensions differently"
+    );
+    for (receiver, sender, mid_id) in [
+        (chrome, firefox, chrome_mid_id),
+        (firefox, chrome, firefox_mid_id),
+    ] {
+        for (index, send) in sender.sends.iter().enumerate() {
+            let kind = if index == 0 {
+                MediaKind::Audio
+            } else {
+                MediaKind::Video
+            };
+            let mid = receiver
+                .forwarded_tracks()
+                .into_iter()
+                .find(|t| t.publisher == sender.id && t.kind == kind)
+                .map(|t| t.mid)
+                .expect("the track was offered");
+            // Only video carries `sdes:mid` here (webrtc-rs negotiates it for video only).
+            let expected = match kind {
+                MediaKind::Video => vec![(mid_id, mid.into_bytes())],
+                MediaKind::Audio => vec![],
+            };
+            let extensions = receiver.received_from(send.ssrc).extensions;
+            assert_eq!(
+                extensions.into_iter().collect::<Vec<_>>(),
+                expected,
+                "{} receiving {}'s {kind:?}",
+                receiver.id,
+                sender.id
+            );
+        }
+    }
     sfu.shutdown().await?;
     Ok(())
 }

@@ -86,14 +86,21 @@ pub struct StreamCount {
     pub received: u64,
     /// Every payload type seen on the stream (the receiver's, after the SFU's translation).
     pub payload_types: std::collections::BTreeSet<u8>,
+    /// Every header extension seen on the stream: (id, payload).
+    pub extensions: std::collections::BTreeSet<(u8, Vec<u8>)>,
     first: Option<u64>,
     highest: u64,
 }
 
 impl StreamCount {
-    fn record(&mut self, sequence_number: u16, payload_type: u8) {
+    fn record(&mut self, header: &rtp::header::Header) {
+        let sequence_number = header.sequence_number;
         self.received += 1;
-        self.payload_types.insert(payload_type);
+        self.payload_types.insert(header.payload_type);
+        for extension in &header.extensions {
+            self.extensions
+                .insert((extension.id, extension.payload.to_vec()));
+        }
         let seq = u64::from(sequence_number);
         // Extend the 16-bit counter; the writers start low, so a test never wraps more than once.
         let extended = if self.first.is_some() && seq + 0x8000 < (self.highest & 0xffff) {
@@ -131,6 +138,9 @@ pub struct SendTrack {
     pub ssrc: u32,
     pub kind: Publish,
     payload_type: u8,
+    /// The `sdes:mid` extension the sender stamps on every packet (its id, its mid), as
+    /// browsers do.
+    mid_extension: Option<(u8, Bytes)>,
     sender: Arc<dyn webrtc::rtp_transceiver::RtpSender>,
     /// Cleared when the track is stopped (e.g. the screen share ends).
     running: AtomicBool,
@@ -224,6 +234,17 @@ async fn build_pc(handler: Handler, codecs: Codecs) -> Result<Arc<dyn PeerConnec
     match codecs {
         Codecs::Default => media.register_default_codecs()?,
         Codecs::FirefoxLike => {
+            // Registered before the default interceptors' extensions, so they get other ids
+            // than a default peer's: the SFU must renumber them per leg.
+            for kind in [RtpCodecKind::Audio, RtpCodecKind::Video] {
+                media.register_header_extension(
+                    rtc::rtp_transceiver::rtp_sender::RTCRtpHeaderExtensionCapability {
+                        uri: rtc::sdp::extmap::TRANSPORT_CC_URI.to_owned(),
+                    },
+                    kind,
+                    None,
+                )?;
+            }
             for (kind, payload_type) in [(Publish::Audio, 109), (Publish::Video, 120)] {
                 let (codec, codec_kind) = codec_for(kind);
                 media.register_codec(
@@ -306,11 +327,22 @@ async fn negotiated_send(
         .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case(&codec.mime_type))
         .map(|c| c.payload_type)
         .ok_or_else(|| anyhow!("no negotiated payload type for {}", codec.mime_type))?;
+    let mid_id = parameters
+        .rtp_parameters
+        .header_extensions
+        .iter()
+        .find(|e| e.uri == rtc::sdp::extmap::SDES_MID_URI)
+        .and_then(|e| u8::try_from(e.id).ok());
+    let mid = transceiver.mid().await?;
+    let mid_extension = mid_id
+        .zip(mid)
+        .map(|(id, mid)| (id, Bytes::from(mid.into_bytes())));
     Ok(SendTrack {
         track,
         ssrc,
         kind,
         payload_type,
+        mid_extension,
         sender,
         running: AtomicBool::new(true),
     })
@@ -531,10 +563,7 @@ impl TestPeer {
                                     .unwrap()
                                     .entry(packet.header.ssrc)
                                     .or_default()
-                                    .record(
-                                        packet.header.sequence_number,
-                                        packet.header.payload_type,
-                                    );
+                                    .record(&packet.header);
                             }
                             TrackRemoteEvent::OnEnded => break,
                             _ => {}
@@ -677,6 +706,10 @@ impl TestPeer {
                     // A VP8 payload descriptor (start of partition) and a fake frame.
                     payload: Bytes::from(vec![0x10u8; payload_bytes]),
                 };
+                let mut packet = packet;
+                if let Some((id, mid)) = &send.mid_extension {
+                    let _ = packet.header.set_extension(*id, mid.clone());
+                }
                 if send.track.write_rtp(packet).await.is_err() {
                     continue;
                 }
@@ -800,6 +833,25 @@ impl TestPeer {
             })])
             .await?;
         Ok(())
+    }
+
+    /// The id this peer negotiated for a header extension on what it receives.
+    pub async fn received_extension_id(&self, uri: &str) -> Result<u8> {
+        for transceiver in self.pc.get_transceivers().await {
+            let Some(receiver) = transceiver.receiver().await? else {
+                continue;
+            };
+            let parameters = receiver.get_parameters().await?;
+            if let Some(extension) = parameters
+                .rtp_parameters
+                .header_extensions
+                .iter()
+                .find(|e| e.uri == uri)
+            {
+                return Ok(u8::try_from(extension.id)?);
+            }
+        }
+        Err(anyhow!("{} negotiated no {uri}", self.id))
     }
 
     pub fn state(&self) -> Option<RTCPeerConnectionState> {
