@@ -889,3 +889,63 @@ pub async fn seed_demo_payments(
     }
     Ok(made)
 }
+
+/// The remote counter's demo queues: the 総合窓口 (`A`) and 子育て支援課 (`B`), added where the
+/// department has none. Returns how many were added.
+pub async fn seed_demo_counter_queues(storage: &dyn Storage) -> Result<u64, StorageError> {
+    let tenant = storage.tenant_by_slug(DEMO_TENANT_SLUG).await?;
+    let departments = storage.list_departments(tenant.id).await?;
+    let existing = storage.list_queues(tenant.id).await?;
+    let wanted = [
+        (
+            "sogo-madoguchi",
+            'A',
+            "市民課 リモート相談",
+            "Citizens Division remote consultations",
+        ),
+        (
+            "kosodate",
+            'B',
+            "子育て支援課 リモート相談",
+            "Child-rearing Support remote consultations",
+        ),
+    ];
+    let mut added = 0;
+    for (code, letter, name_ja, name_en) in wanted {
+        let Some(department) = departments.iter().find(|d| d.code.as_str() == code) else {
+            continue;
+        };
+        let Some(prefix) = madoguchi_counter::QueuePrefix::new(letter) else {
+            continue;
+        };
+        if existing
+            .iter()
+            .any(|q| q.department == department.id || q.prefix == prefix)
+        {
+            continue;
+        }
+        let now = now_utc();
+        storage
+            .create_queue(
+                tenant.id,
+                &madoguchi_storage::NewCounterQueue {
+                    department: department.id,
+                    prefix,
+                    name_ja: name_ja.to_owned(),
+                    name_en: name_en.to_owned(),
+                },
+                now,
+                &madoguchi_storage::NewAuditEntry {
+                    at: now,
+                    actor_kind: madoguchi_storage::ActorKind::System,
+                    actor_id: None,
+                    action: "counter.queue_created".to_owned(),
+                    target: None,
+                    details: serde_json::json!({"prefix": letter.to_string(), "department": department.id}),
+                },
+            )
+            .await?;
+        added += 1;
+    }
+    Ok(added)
+}

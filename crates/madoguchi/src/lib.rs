@@ -127,6 +127,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
             let slots = madoguchi_server::demo::seed_demo_services(&*storage, today, 60).await?;
             println!("Demo services: {slots} slots added for the next 60 days.");
             let receivables = madoguchi_server::demo::seed_demo_counter_day(&*storage).await?;
+            let queues = madoguchi_server::demo::seed_demo_counter_queues(&*storage).await?;
+            println!("Demo remote counter: {queues} queues added.");
             println!("Demo payments: {receivables} receivables assessed at the counters.");
             let payments = madoguchi_server::demo::seed_demo_payments(&*storage, &hasher).await?;
             println!(
@@ -232,7 +234,12 @@ async fn serve(settings: Settings, seed_demo: bool, migrate: bool) -> anyhow::Re
         let slots = madoguchi_server::demo::seed_demo_services(&*storage, today, 60).await?;
         tracing::info!(slots, "seeded the demo services");
         let receivables = madoguchi_server::demo::seed_demo_counter_day(&*storage).await?;
-        tracing::info!(receivables, "seeded the demo counter day");
+        let queues = madoguchi_server::demo::seed_demo_counter_queues(&*storage).await?;
+        tracing::info!(
+            receivables,
+            queues,
+            "seeded the demo counter day and queues"
+        );
         let payments = madoguchi_server::demo::seed_demo_payments(&*storage, &hasher).await?;
         tracing::info!(
             receivables = payments.receivables_added,
