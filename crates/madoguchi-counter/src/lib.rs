@@ -17,7 +17,9 @@ pub use join_window::{JoinWindow, join_window};
 pub use queue::{
     QueueEntry, QueueOrder, WaitEstimate, estimate_wait, mean_handling, serving_order,
 };
-pub use room::{Action, ParticipantRole, RoomState, RoomTransitionError, may};
+pub use room::{
+    Action, ParticipantRole, RoomState, RoomTransitionError, is_interpreting_language, may,
+};
 pub use ticket::{
     Outcome, QueuePrefix, TicketEvent, TicketNumber, TicketSource, TicketStatus,
     TicketTransitionError,

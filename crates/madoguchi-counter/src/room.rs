@@ -182,6 +182,23 @@ impl RoomState {
     }
 }
 
+/// Whether `raw` names a language an interpreter works in: `sign` (Japanese Sign Language) or
+/// a lowercase language tag such as `en`, `zh`, `vi`, `pt-BR`.
+pub fn is_interpreting_language(raw: &str) -> bool {
+    if raw == "sign" {
+        return true;
+    }
+    let (language, region) = match raw.split_once('-') {
+        Some((language, region)) => (language, Some(region)),
+        None => (raw, None),
+    };
+    let language_ok =
+        (2..=3).contains(&language.len()) && language.bytes().all(|b| b.is_ascii_lowercase());
+    let region_ok = region
+        .is_none_or(|r| (2..=8).contains(&r.len()) && r.bytes().all(|b| b.is_ascii_alphanumeric()));
+    language_ok && region_ok
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,6 +296,26 @@ mod tests {
         }
         for state in RoomState::ALL {
             assert_eq!(RoomState::parse(state.as_str()), Some(state));
+        }
+    }
+
+    #[test]
+    fn interpreting_languages_are_sign_or_a_language_tag() {
+        for ok in ["sign", "en", "zh", "vi", "fil", "pt-BR", "zh-Hant"] {
+            assert!(is_interpreting_language(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "e",
+            "EN",
+            "english",
+            "en-",
+            "en-B",
+            "sign language",
+            "ja\n",
+            "en-BR-x",
+        ] {
+            assert!(!is_interpreting_language(bad), "{bad}");
         }
     }
 }

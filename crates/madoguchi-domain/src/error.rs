@@ -116,6 +116,17 @@ pub enum ErrorCode {
     QueueExists,
     /// The ticket has moved on (called by someone else, answered, finished).
     TicketStateConflict,
+    /// The consultation's room has ended; a new ticket starts a new one.
+    RoomEnded,
+    /// A join grant that is forged, mangled, or names another room.
+    GrantInvalid,
+    /// A join grant whose ten minutes have passed: ask for a fresh one.
+    GrantExpired,
+    /// A signalling message that is not one of the protocol's, or whose SDP or candidate does
+    /// not parse.
+    SignallingInvalid,
+    /// The media server cannot take the call now (not running, or full).
+    MediaUnavailable,
     // Routing
     NotFound,
     MethodNotAllowed,
@@ -220,6 +231,11 @@ impl ErrorCode {
             QueuePrefixTaken => "queue_prefix_taken",
             QueueExists => "queue_exists",
             TicketStateConflict => "ticket_state_conflict",
+            RoomEnded => "room_ended",
+            GrantInvalid => "grant_invalid",
+            GrantExpired => "grant_expired",
+            SignallingInvalid => "signalling_invalid",
+            MediaUnavailable => "media_unavailable",
             NotFound => "not_found",
             MethodNotAllowed => "method_not_allowed",
             Internal => "internal",
@@ -585,6 +601,26 @@ impl ErrorCode {
             TicketStateConflict => (
                 "この受付番号は、すでに呼び出されたか終了しています。画面を更新してください。",
                 "This ticket has already been called or has ended. Please refresh the page.",
+            ),
+            RoomEnded => (
+                "この相談は終了しています。あらためて相談するときは、新しく受付番号を取ってください。",
+                "This consultation has ended. To consult again, please take a new ticket.",
+            ),
+            GrantInvalid => (
+                "通話に参加するための情報が正しくありません。画面を読み込み直してください。",
+                "The information for joining the call is not valid. Please reload the page.",
+            ),
+            GrantExpired => (
+                "通話に参加するための情報の有効期限が切れました。画面を読み込み直してください。",
+                "The information for joining the call has expired. Please reload the page.",
+            ),
+            SignallingInvalid => (
+                "通話の接続に必要なデータを読み取れませんでした。ブラウザーを最新にして、もう一度お試しください。",
+                "The data needed to connect the call could not be read. Please update your browser and try again.",
+            ),
+            MediaUnavailable => (
+                "ただいま通話をつなげません。しばらくしてから、もう一度お試しください。",
+                "The call cannot be connected right now. Please try again in a little while.",
             ),
             NotFound => (
                 "お探しのページは見つかりませんでした。",

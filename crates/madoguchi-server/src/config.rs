@@ -40,9 +40,65 @@ pub struct ServerConfig {
     pub metrics_token: Option<SecretString>,
     /// Online payment gateways: Stripe for the cities that have keys, the sandbox otherwise.
     pub payments: PaymentsConfig,
+    /// The remote counter: join grants, TURN relays, the media server's address.
+    pub counter: CounterConfig,
     /// Seconds between two housekeeping passes (`app::spawn_maintenance`): expired holds,
     /// waiting lists, sessions, and payments whose outcome is unknown.
     pub maintenance_interval_s: u64,
+}
+
+/// The remote counter's settings.
+#[derive(Clone)]
+pub struct CounterConfig {
+    /// Signs join grants (HS256 JWTs) for the signalling. Never logged.
+    pub grant_secret: SecretString,
+    /// TURN relays handed to clients with time-limited credentials, when the city runs coturn.
+    pub turn: Option<TurnConfig>,
+}
+
+impl std::fmt::Debug for CounterConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CounterConfig")
+            .field("grant_secret", &"[redacted]")
+            .field("turn", &self.turn)
+            .finish()
+    }
+}
+
+impl CounterConfig {
+    /// A grant secret derived from another secret (the API tokens'), so a local run needs no
+    /// second setting while the two keys stay distinct: a token of one kind never verifies as
+    /// the other even without their separate issuers and audiences.
+    pub fn derived_from(secret: &SecretString) -> Self {
+        use secrecy::ExposeSecret;
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        hash.update(b"madoguchi counter join grants\0");
+        hash.update(secret.expose_secret().as_bytes());
+        let derived: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        Self {
+            grant_secret: SecretString::from(derived),
+            turn: None,
+        }
+    }
+}
+
+/// coturn (or any TURN server of the REST-credential convention) behind `use-auth-secret`.
+#[derive(Clone)]
+pub struct TurnConfig {
+    /// e.g. `turn:turn.example-city.lg.jp:3478?transport=udp`, `turns:…:5349?transport=tcp`.
+    pub urls: Vec<String>,
+    /// coturn's `static-auth-secret`. Never logged.
+    pub secret: SecretString,
+}
+
+impl std::fmt::Debug for TurnConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TurnConfig")
+            .field("urls", &self.urls)
+            .field("secret", &"[redacted]")
+            .finish()
+    }
 }
 
 /// One city's Stripe account. Every secret is redacted in `Debug` and never logged.
@@ -94,6 +150,7 @@ impl PaymentsConfig {
 impl ServerConfig {
     /// Defaults for a local run at `public_url`.
     pub fn local(public_url: String, api_token_secret: SecretString) -> Self {
+        let api_token_secret_for_counter = api_token_secret.clone();
         Self {
             public_url,
             default_tenant: crate::demo::DEMO_TENANT_SLUG.to_owned(),
@@ -114,6 +171,7 @@ impl ServerConfig {
             metrics_token: None,
             payments: PaymentsConfig::sandbox_only(),
             maintenance_interval_s: 30,
+            counter: CounterConfig::derived_from(&api_token_secret_for_counter),
         }
     }
 

@@ -14,6 +14,7 @@ pub mod http;
 pub mod i18n;
 pub mod input;
 pub mod jobs;
+pub mod media;
 pub mod metrics_endpoint;
 pub mod openapi;
 pub mod routes;
@@ -22,5 +23,5 @@ pub mod templates;
 pub mod view;
 
 pub use app::{build_router, serve};
-pub use config::{PaymentsConfig, ServerConfig, StripeCityConfig};
+pub use config::{CounterConfig, PaymentsConfig, ServerConfig, StripeCityConfig, TurnConfig};
 pub use state::AppState;

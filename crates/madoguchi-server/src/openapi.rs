@@ -41,7 +41,7 @@ Errors carry a stable `code` and a `message` in the language of `Accept-Language
         payments_staff_api::approve, payments_staff_api::reject, payments_staff_api::trial_balance,
         counter_api::list_queues, counter_api::create_queue, counter_api::take_ticket, counter_api::ticket,
         counter_api::leave, counter_api::call_next, counter_api::follow_up, counter_api::duty,
-        counter_api::accepting,
+        counter_api::accepting, counter_api::answer, counter_api::room, counter_api::grant,
     ),
     components(schemas(ErrorBody, ErrorDetail, FieldErrorBody, madoguchi_domain::ErrorCode)),
     modifiers(&BearerAuth, &CommonErrors),

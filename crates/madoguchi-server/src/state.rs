@@ -44,6 +44,10 @@ pub struct AppStateInner {
     pub clock: Arc<dyn Clock>,
     /// The online payment gateways of each city (Stripe or the sandbox).
     pub gateways: Arc<dyn madoguchi_usecases::payments::Gateways>,
+    /// Signs and checks the remote counter's join grants.
+    pub grant_keys: madoguchi_auth::join_grant::JoinGrantKeys,
+    /// This node's media server and the rooms signalling through it.
+    pub media: crate::media::Media,
 }
 
 impl AppState {
@@ -77,6 +81,10 @@ impl AppState {
                 config.argon2_passes,
             )),
             api_keys: ApiTokenKeys::new(config.api_token_secret.clone()),
+            grant_keys: madoguchi_auth::join_grant::JoinGrantKeys::new(
+                config.counter.grant_secret.clone(),
+            ),
+            media: crate::media::Media::default(),
             config: Arc::new(config),
             storage,
             metrics,

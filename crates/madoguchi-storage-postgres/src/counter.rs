@@ -80,7 +80,7 @@ fn ticket_from_row(row: &PgRow, prefix: QueuePrefix) -> StorageResult<Ticket> {
 }
 
 /// Reads a queue, locking its row for the rest of the transaction when `lock`.
-async fn queue_in(
+pub(crate) async fn queue_in(
     conn: &mut PgConnection,
     tenant: TenantId,
     id: QueueId,
@@ -100,7 +100,7 @@ async fn queue_in(
     queue_from_row(&row)
 }
 
-async fn ticket_in(
+pub(crate) async fn ticket_in(
     conn: &mut PgConnection,
     tenant: TenantId,
     id: TicketId,
@@ -137,7 +137,7 @@ async fn open_tickets_in(
         .collect()
 }
 
-async fn write_move(
+pub(crate) async fn write_move(
     conn: &mut PgConnection,
     ticket: &Ticket,
     status: TicketStatus,
@@ -164,6 +164,18 @@ async fn write_move(
     .execute(&mut *conn)
     .await
     .map_err(map_err)?;
+    // A finished ticket's consultation is over: its room ends with it.
+    if let (TicketStatus::Finished { .. }, Some(room)) = (status, columns.room) {
+        sqlx::query(
+            "UPDATE counter_rooms SET state = 'ended', ended_at = $1, updated_at = $1
+             WHERE id = $2 AND state <> 'ended'",
+        )
+        .bind(at)
+        .bind(room.0)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    }
     Ok(())
 }
 

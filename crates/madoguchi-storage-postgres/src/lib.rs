@@ -13,6 +13,7 @@ mod booking;
 mod calendar;
 mod capabilities;
 mod counter;
+mod counter_rooms;
 mod feeds;
 mod fees;
 mod jobs;

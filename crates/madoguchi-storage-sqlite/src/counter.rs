@@ -78,7 +78,7 @@ fn ticket_from_row(row: &SqliteRow, prefix: QueuePrefix) -> StorageResult<Ticket
     })
 }
 
-async fn queue_in(
+pub(crate) async fn queue_in(
     conn: &mut SqliteConnection,
     tenant: TenantId,
     id: QueueId,
@@ -92,7 +92,7 @@ async fn queue_in(
     queue_from_row(&row)
 }
 
-async fn ticket_in(
+pub(crate) async fn ticket_in(
     conn: &mut SqliteConnection,
     tenant: TenantId,
     id: TicketId,
@@ -130,7 +130,7 @@ async fn open_tickets_in(
 }
 
 /// Writes a ticket's status and move columns.
-async fn write_move(
+pub(crate) async fn write_move(
     conn: &mut SqliteConnection,
     ticket: &Ticket,
     status: madoguchi_counter::TicketStatus,
@@ -157,6 +157,18 @@ async fn write_move(
     .execute(&mut *conn)
     .await
     .map_err(map_err)?;
+    // A finished ticket's consultation is over: its room ends with it.
+    if let (madoguchi_counter::TicketStatus::Finished { .. }, Some(room)) = (status, columns.room) {
+        sqlx::query(
+            "UPDATE counter_rooms SET state = 'ended', ended_at = ?1, updated_at = ?1
+             WHERE id = ?2 AND state <> 'ended'",
+        )
+        .bind(to_unix_micros(at))
+        .bind(uuid_text(room.0))
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    }
     Ok(())
 }
 

@@ -12,6 +12,7 @@ pub mod booking;
 pub mod calendar;
 pub mod capabilities;
 pub mod counter;
+pub mod counter_rooms;
 pub mod feeds;
 pub mod fees;
 pub mod line;
@@ -27,6 +28,7 @@ pub use booking::*;
 pub use calendar::*;
 pub use capabilities::*;
 pub use counter::*;
+pub use counter_rooms::*;
 pub use feeds::*;
 pub use fees::*;
 pub use line::*;
@@ -338,6 +340,7 @@ pub trait Storage:
     + SandboxStore
     + FeeStore
     + CounterStore
+    + CounterRoomStore
 {
 }
 
@@ -360,6 +363,7 @@ impl<T> Storage for T where
         + SandboxStore
         + FeeStore
         + CounterStore
+        + CounterRoomStore
 {
 }
 

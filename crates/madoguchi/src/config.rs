@@ -60,6 +60,39 @@ pub struct Settings {
     /// Settings of other cities by slug: `[cities.<slug>.stripe]`.
     pub cities: BTreeMap<String, CitySettings>,
     pub payments: PaymentsSettings,
+    pub counter: CounterSettings,
+}
+
+/// The remote counter's media and signalling (`[counter]`, `MADOGUCHI_COUNTER__…`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CounterSettings {
+    /// Run the SFU in this process (the embedded default). Off on web nodes of a scaled-out
+    /// city whose media runs on `madoguchi media` nodes.
+    pub media: bool,
+    /// The SFU's one UDP socket for every participant's media; port 0 picks a free one.
+    pub media_bind: String,
+    /// The address participants send media to, when `media_bind` is a wildcard or behind NAT.
+    pub media_public_ip: Option<std::net::IpAddr>,
+    /// Signs join grants; derived from the API token secret when absent.
+    pub grant_secret: Option<SecretString>,
+    /// TURN relays (coturn with `use-auth-secret`), e.g. `turn:turn.example.jp:3478`.
+    pub turn_urls: Vec<String>,
+    /// coturn's `static-auth-secret`; needed with `turn_urls`.
+    pub turn_secret: Option<SecretString>,
+}
+
+impl Default for CounterSettings {
+    fn default() -> Self {
+        Self {
+            media: true,
+            media_bind: "127.0.0.1:0".into(),
+            media_public_ip: None,
+            grant_secret: None,
+            turn_urls: Vec::new(),
+            turn_secret: None,
+        }
+    }
 }
 
 /// One city's Stripe account. Both secrets are needed together; neither is ever printed.
@@ -125,6 +158,7 @@ impl Default for Settings {
             stripe: None,
             cities: BTreeMap::new(),
             payments: PaymentsSettings::default(),
+            counter: CounterSettings::default(),
         }
     }
 }
@@ -175,7 +209,66 @@ impl Settings {
             }
         }
         settings.check_payments()?;
+        settings.check_counter()?;
         Ok(settings)
+    }
+
+    /// TURN relays need their shared secret (clients would be handed credentials coturn
+    /// refuses), and the media socket's address must parse.
+    fn check_counter(&self) -> anyhow::Result<()> {
+        let counter = &self.counter;
+        if !counter.turn_urls.is_empty() && counter.turn_secret.is_none() {
+            anyhow::bail!(
+                "counter.turn_urls is set without counter.turn_secret (coturn's static-auth-secret)"
+            );
+        }
+        if let Some(url) = counter.turn_urls.iter().find(|u| {
+            !(u.starts_with("turn:") || u.starts_with("turns:") || u.starts_with("stun:"))
+        }) {
+            anyhow::bail!("counter.turn_urls: {url:?} is not a turn:, turns: or stun: URL");
+        }
+        counter
+            .media_bind
+            .parse::<std::net::SocketAddr>()
+            .with_context(|| {
+                format!(
+                    "counter.media_bind {:?} is not an address:port",
+                    counter.media_bind
+                )
+            })?;
+        Ok(())
+    }
+
+    /// The server's remote-counter settings: the grant secret (set, or derived from the API
+    /// token secret) and the TURN relays.
+    pub fn counter_config(
+        &self,
+        api_token_secret: &SecretString,
+    ) -> madoguchi_server::CounterConfig {
+        let mut config = madoguchi_server::CounterConfig::derived_from(api_token_secret);
+        if let Some(secret) = &self.counter.grant_secret {
+            config.grant_secret = secret.clone();
+        }
+        if let Some(secret) = &self.counter.turn_secret
+            && !self.counter.turn_urls.is_empty()
+        {
+            config.turn = Some(madoguchi_server::TurnConfig {
+                urls: self.counter.turn_urls.clone(),
+                secret: secret.clone(),
+            });
+        }
+        config
+    }
+
+    /// The SFU's settings, when this process runs one.
+    pub fn sfu_config(&self) -> anyhow::Result<Option<madoguchi_sfu::SfuConfig>> {
+        if !self.counter.media {
+            return Ok(None);
+        }
+        let bind = self.counter.media_bind.parse()?;
+        let mut config = madoguchi_sfu::SfuConfig::new(bind);
+        config.public_ip = self.counter.media_public_ip;
+        Ok(Some(config))
     }
 
     /// Refuses payment settings that would fail later, naming the setting: a Stripe key

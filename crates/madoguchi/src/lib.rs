@@ -267,7 +267,9 @@ async fn serve(settings: Settings, seed_demo: bool, migrate: bool) -> anyhow::Re
             (Arc::new(OutboxMailer::new(dir.clone(), from)), Some(dir))
         }
     };
-    let mut config = ServerConfig::local(public_url.clone(), settings.api_token_secret()?);
+    let api_token_secret = settings.api_token_secret()?;
+    let mut config = ServerConfig::local(public_url.clone(), api_token_secret.clone());
+    config.counter = settings.counter_config(&api_token_secret);
     config.default_tenant = settings.default_tenant.clone();
     config.outbox_dir = outbox_dir;
     config.trust_proxy_headers = settings.trust_proxy_headers;
@@ -282,6 +284,12 @@ async fn serve(settings: Settings, seed_demo: bool, migrate: bool) -> anyhow::Re
         "payment gateways configured"
     );
     let state = AppState::new(storage, config, Some(metrics.clone()))?;
+    if let Some(sfu) = settings.sfu_config()? {
+        let handle = madoguchi_sfu::Sfu::start(sfu)
+            .context("starting the remote counter's media server (counter.media_bind)")?;
+        println!("Remote-counter media (UDP) at {}", handle.advertised_addr());
+        state.media.attach(handle);
+    }
 
     let (stop, shutdown) = watch::channel(false);
     if let Some(addr) = &settings.metrics_addr {

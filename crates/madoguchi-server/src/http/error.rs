@@ -85,7 +85,11 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | QueueFullToday
         | QueuePrefixTaken
         | QueueExists
-        | TicketStateConflict => StatusCode::CONFLICT,
+        | TicketStateConflict
+        | RoomEnded => StatusCode::CONFLICT,
+        GrantInvalid | GrantExpired => StatusCode::UNAUTHORIZED,
+        SignallingInvalid => StatusCode::BAD_REQUEST,
+        MediaUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         RefundSelfApproval => StatusCode::FORBIDDEN,
         WebhookSignatureInvalid => StatusCode::BAD_REQUEST,
         PaymentProviderUnavailable => StatusCode::BAD_GATEWAY,

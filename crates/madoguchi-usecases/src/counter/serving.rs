@@ -6,7 +6,7 @@ use super::queues::served_by;
 use crate::{Scope, UseCaseResult, audit};
 use madoguchi_counter::TicketEvent;
 use madoguchi_domain::account::StaffAccess;
-use madoguchi_domain::{ErrorCode, QueueId, RoomId, TicketId};
+use madoguchi_domain::{ErrorCode, QueueId, TicketId};
 use madoguchi_storage::{AuditStore, CounterStore, Ticket, TicketMove};
 
 /// Puts the acting staff member on or off duty at the queue (the wait estimate counts them).
@@ -106,31 +106,5 @@ pub async fn follow_up<S: CounterStore + AuditStore + ?Sized>(
     };
     Ok(store
         .move_ticket(scope.tenant, ticket, &change, scope.now(), &entry)
-        .await?)
-}
-
-/// The called resident answers: their ticket goes into the call, in `room`. The resident's own
-/// ticket, or (at a kiosk) any ticket the kiosk's staff may serve is checked by the caller
-/// through [`super::tickets::own_ticket`].
-pub async fn answer<S: CounterStore + AuditStore + ?Sized>(
-    store: &S,
-    scope: &Scope,
-    ticket: TicketId,
-    room: RoomId,
-) -> UseCaseResult<Ticket> {
-    let current = super::tickets::own_ticket(store, scope, ticket).await?;
-    let entry = audit::entry(
-        scope,
-        "counter.answered",
-        Some(ticket.to_string()),
-        serde_json::json!({"room": room}),
-    );
-    let change = TicketMove {
-        event: TicketEvent::Answer,
-        by: None,
-        room: Some(room),
-    };
-    Ok(store
-        .move_ticket(scope.tenant, current.id, &change, scope.now(), &entry)
         .await?)
 }

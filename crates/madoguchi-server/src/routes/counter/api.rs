@@ -14,10 +14,11 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use madoguchi_counter::{Outcome, TicketStatus, WaitEstimate};
-use madoguchi_domain::{DepartmentId, ErrorCode, Lang, OfficeId, QueueId, TicketId};
+use madoguchi_domain::{DepartmentId, ErrorCode, Lang, OfficeId, QueueId, RoomId, TicketId};
 use madoguchi_storage::{CounterQueue, Ticket, TicketIssue};
 use madoguchi_usecases::Actor;
 use madoguchi_usecases::counter::queues::{self, QueueInput};
+use madoguchi_usecases::counter::rooms;
 use madoguchi_usecases::counter::serving::{self, FollowUp};
 use madoguchi_usecases::counter::tickets::{self, Standing, TakenAt};
 use serde::{Deserialize, Serialize};
@@ -35,6 +36,9 @@ pub fn router() -> Router<AppState> {
         .route("/counter/tickets/{id}", get(ticket))
         .route("/counter/tickets/{id}/leave", post(leave))
         .route("/counter/tickets/{id}/follow-up", post(follow_up))
+        .route("/counter/tickets/{id}/answer", post(answer))
+        .route("/counter/rooms/{id}", get(room))
+        .route("/counter/rooms/{id}/grants", post(grant))
 }
 
 /// A department's queue.
@@ -363,4 +367,169 @@ pub async fn accepting(
     let queue =
         queues::set_accepting(&*state.storage, &scope, access, QueueId(id), body.accepting).await?;
     Ok(Json(queue_response(&queue, ctx.lang)))
+}
+
+/// A consultation room (`state`: lobby, live or ended; `guests`: departments and interpreters
+/// brought in).
+#[derive(Serialize, ToSchema)]
+pub struct RoomResponse {
+    pub id: Uuid,
+    pub state: String,
+    pub department_id: Uuid,
+    pub ticket_id: Option<Uuid>,
+    #[schema(value_type = Vec<Object>)]
+    pub guests: Vec<serde_json::Value>,
+}
+
+fn room_response(room: &madoguchi_storage::Room) -> RoomResponse {
+    let view = super::room_view(room);
+    RoomResponse {
+        id: room.id.0,
+        state: room.state.as_str().to_owned(),
+        department_id: room.department.0,
+        ticket_id: room.ticket.map(|t| t.0),
+        guests: view["guests"].as_array().cloned().unwrap_or_default(),
+    }
+}
+
+/// The called ticket answered, and its room.
+#[derive(Serialize, ToSchema)]
+pub struct AnsweredResponse {
+    pub ticket: TicketResponse,
+    pub room: RoomResponse,
+}
+
+/// Answer a call: the resident (or the kiosk beside a walk-in) goes into the consultation's
+/// room. Answering again returns the same room.
+#[utoipa::path(post, path = "/api/v1/counter/tickets/{id}/answer", tag = "counter", security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = AnsweredResponse),
+        (status = 404, body = ErrorBody, description = "no such ticket, or not the caller's"),
+        (status = 409, body = ErrorBody, description = "ticket_state_conflict: the ticket is not being called")))]
+pub async fn answer(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiAccount,
+    Path(id): Path<Uuid>,
+) -> AppResult<Json<AnsweredResponse>> {
+    let scope = state.scope(ctx.tenant.id, actor_of(&caller));
+    let answered = rooms::answer(
+        &*state.storage,
+        &scope,
+        caller.access.as_ref(),
+        TicketId(id),
+    )
+    .await?;
+    Ok(Json(AnsweredResponse {
+        ticket: ticket_response(&answered.ticket, None),
+        room: room_response(&answered.room),
+    }))
+}
+
+/// A room the caller takes part in.
+#[utoipa::path(get, path = "/api/v1/counter/rooms/{id}", tag = "counter", security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = RoomResponse),
+        (status = 404, body = ErrorBody, description = "no such room, or the caller has no part in it")))]
+pub async fn room(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiAccount,
+    Path(id): Path<Uuid>,
+) -> AppResult<Json<RoomResponse>> {
+    let scope = state.scope(ctx.tenant.id, actor_of(&caller));
+    let room = rooms::view(&*state.storage, &scope, caller.access.as_ref(), RoomId(id)).await?;
+    Ok(Json(room_response(&room)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GrantRequest {
+    /// resident, specialist, guest_specialist, branch_staff or interpreter.
+    #[schema(example = "specialist")]
+    pub role: String,
+}
+
+/// A TURN or STUN server for the browser's `RTCPeerConnection` (`iceServers`).
+#[derive(Serialize, ToSchema)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    pub username: Option<String>,
+    pub credential: Option<String>,
+}
+
+/// A join grant: present `token` as the first signalling message's `grant` within
+/// `expires_at`; ask again to reconnect later.
+#[derive(Serialize, ToSchema)]
+pub struct GrantResponse {
+    pub token: String,
+    pub role: String,
+    /// Who joins, as the other participants see it.
+    pub participant: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// The room's signalling WebSocket, relative to this server.
+    pub signal_path: String,
+    pub ice_servers: Vec<IceServer>,
+}
+
+/// Get a join grant for a room in a role the caller may take (the resident of the ticket or
+/// the kiosk beside them; a specialist of the room's department; a guest department's
+/// specialist; the branch's staff; an invited interpreter). Valid ten minutes.
+#[utoipa::path(post, path = "/api/v1/counter/rooms/{id}/grants", tag = "counter", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = GrantRequest,
+    responses((status = 201, body = GrantResponse),
+        (status = 403, body = ErrorBody, description = "the caller may not take this role"),
+        (status = 404, body = ErrorBody, description = "no such room, or the caller has no part in it"),
+        (status = 409, body = ErrorBody, description = "room_ended"),
+        (status = 422, body = ErrorBody, description = "`role` is not one of the roles")))]
+pub async fn grant(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiAccount,
+    Path(id): Path<Uuid>,
+    ApiJson(body): ApiJson<GrantRequest>,
+) -> AppResult<impl IntoResponse> {
+    let role = madoguchi_counter::ParticipantRole::parse(&body.role)
+        .ok_or_else(|| AppError::field("role", ErrorCode::ValidationFailed))?;
+    let scope = state.scope(ctx.tenant.id, actor_of(&caller));
+    let issued = rooms::grant(
+        &*state.storage,
+        &scope,
+        caller.access.as_ref(),
+        RoomId(id),
+        role,
+        &state.grant_keys,
+    )
+    .await?;
+    let ice_servers = match &state.config.counter.turn {
+        Some(turn) => {
+            use secrecy::ExposeSecret;
+            let credential = madoguchi_auth::turn::turn_credential(
+                turn.secret.expose_secret().as_bytes(),
+                &issued.claims.identity,
+                scope.now(),
+                madoguchi_auth::turn::TURN_CREDENTIAL_LIFETIME,
+            );
+            vec![IceServer {
+                urls: turn.urls.clone(),
+                username: Some(credential.username),
+                credential: Some(credential.password),
+            }]
+        }
+        None => Vec::new(),
+    };
+    let expires_at = OffsetDateTime::from_unix_timestamp(issued.claims.exp)
+        .map_err(|e| AppError::internal(format!("grant expiry: {e}")))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(GrantResponse {
+            token: issued.token,
+            role: issued.claims.role.as_str().to_owned(),
+            participant: issued.claims.identity,
+            expires_at,
+            signal_path: format!("/api/v1/counter/rooms/{id}/signal"),
+            ice_servers,
+        }),
+    ))
 }

@@ -1,13 +1,33 @@
 //! The remote counter (リモート窓口): the queues' API for residents (taking a ticket, their
 //! place in line), branch kiosks and HQ specialists (call next and what follows), and the
-//! pages for residents and specialists, as ARCHITECTURE.md describes. Signalling and rooms come
-//! next.
+//! pages for residents and specialists, as ARCHITECTURE.md describes; rooms (answering a call,
+//! join grants) and the WebSocket signalling through this node's SFU.
 
 pub mod api;
 pub mod pages;
+pub mod signalling;
 
 use crate::state::AppState;
 use axum::Router;
+use madoguchi_storage::{Room, RoomGuest};
+
+/// A room as its participants see it, in the API and over the signalling.
+pub(crate) fn room_view(room: &Room) -> serde_json::Value {
+    serde_json::json!({
+        "id": room.id,
+        "state": room.state.as_str(),
+        "department_id": room.department,
+        "ticket_id": room.ticket,
+        "guests": room.guests.iter().map(|g| match g {
+            RoomGuest::Department { department, .. } => {
+                serde_json::json!({"kind": "department", "department_id": department})
+            }
+            RoomGuest::Interpreter { account, language, .. } => {
+                serde_json::json!({"kind": "interpreter", "account_id": account, "language": language})
+            }
+        }).collect::<Vec<_>>(),
+    })
+}
 
 pub fn router() -> Router<AppState> {
     pages::router()
@@ -15,5 +35,5 @@ pub fn router() -> Router<AppState> {
 
 /// The routes under `/api/v1`.
 pub fn api_router() -> Router<AppState> {
-    api::router()
+    api::router().merge(signalling::router())
 }
