@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Publish, TestPeer, prepare, room, start_sfu, wait_for, wait_for_mesh};
+use common::{Publish, TestPeer, join, prepare, room, start_sfu, wait_for, wait_for_mesh};
 use madoguchi_sfu::{CloseReason, Grant, IceCandidate, MediaKind, ParticipantId, SfuError};
 
 /// Loss tolerated on loopback, per stream: retransmission covers the rest.
@@ -36,15 +36,15 @@ async fn three_participants_receive_each_others_tracks_including_a_second_camera
     let sfu = start_sfu();
     let counter = room("counter-1");
     let mut peers = vec![
-        TestPeer::join(&sfu, &counter, "staff", &[Publish::Audio, Publish::Video]).await?,
-        TestPeer::join(
+        join(&sfu, &counter, "staff", &[Publish::Audio, Publish::Video]).await?,
+        join(
             &sfu,
             &counter,
             "resident",
             &[Publish::Video, Publish::Video],
         )
         .await?,
-        TestPeer::join(&sfu, &counter, "interpreter", &[Publish::Video]).await?,
+        join(&sfu, &counter, "interpreter", &[Publish::Video]).await?,
     ];
     for peer in &mut peers {
         peer.start_writers();
@@ -97,10 +97,10 @@ async fn three_participants_receive_each_others_tracks_including_a_second_camera
 async fn the_publisher_gets_keyframe_requests_and_a_bitrate_ceiling() -> anyhow::Result<()> {
     let sfu = start_sfu();
     let counter = room("counter-keyframes");
-    let mut publisher = TestPeer::join(&sfu, &counter, "publisher", &[Publish::Video]).await?;
+    let mut publisher = join(&sfu, &counter, "publisher", &[Publish::Video]).await?;
     publisher.start_writers();
     let camera = publisher.sends[0].ssrc;
-    let subscriber = TestPeer::join(&sfu, &counter, "subscriber", &[]).await?;
+    let subscriber = join(&sfu, &counter, "subscriber", &[]).await?;
     wait_for("the subscriber to receive the camera", || {
         subscriber.received_from(camera).received >= 20
     })
@@ -139,8 +139,8 @@ async fn a_screen_share_started_and_stopped_mid_call_reaches_and_leaves_the_othe
     let sfu = start_sfu();
     let counter = room("counter-screen");
     let mut peers = vec![
-        TestPeer::join(&sfu, &counter, "staff", &[Publish::Video]).await?,
-        TestPeer::join(&sfu, &counter, "resident", &[Publish::Video]).await?,
+        join(&sfu, &counter, "staff", &[Publish::Video]).await?,
+        join(&sfu, &counter, "resident", &[Publish::Video]).await?,
     ];
     for peer in &mut peers {
         peer.start_writers();
@@ -204,7 +204,7 @@ async fn glare_stale_answers_and_unanswered_offers() -> anyhow::Result<()> {
         .pc
         .set_remote_description(RTCSessionDescription::answer(joined.answer_sdp.clone())?)
         .await?;
-    let _publisher = TestPeer::join(&sfu, &counter, "publisher", &[Publish::Video]).await?;
+    let _publisher = join(&sfu, &counter, "publisher", &[Publish::Video]).await?;
 
     let next_offer = |events: &mut tokio::sync::mpsc::UnboundedReceiver<ParticipantEvent>| {
         let mut events = std::mem::replace(events, tokio::sync::mpsc::unbounded_channel().1);
@@ -284,8 +284,8 @@ async fn payload_types_are_translated_between_browsers() -> anyhow::Result<()> {
     let counter = room("counter-payload-types");
     let media = [Publish::Audio, Publish::Video];
     let mut peers = vec![
-        TestPeer::join_with(&sfu, &counter, "chrome", &media, Codecs::Default).await?,
-        TestPeer::join_with(&sfu, &counter, "firefox", &media, Codecs::FirefoxLike).await?,
+        common::join_with(&sfu, &counter, "chrome", &media, Codecs::Default).await?,
+        common::join_with(&sfu, &counter, "firefox", &media, Codecs::FirefoxLike).await?,
     ];
     for peer in &mut peers {
         peer.start_writers();
@@ -368,9 +368,9 @@ async fn chat_reaches_the_others_but_not_the_sender() -> anyhow::Result<()> {
     let sfu = start_sfu();
     let counter = room("counter-chat");
     let peers = [
-        TestPeer::join(&sfu, &counter, "a", &[]).await?,
-        TestPeer::join(&sfu, &counter, "b", &[]).await?,
-        TestPeer::join(&sfu, &counter, "c", &[]).await?,
+        join(&sfu, &counter, "a", &[]).await?,
+        join(&sfu, &counter, "b", &[]).await?,
+        join(&sfu, &counter, "c", &[]).await?,
     ];
     peers[0].send_chat("こんにちは").await?;
     peers[1].send_chat("hello from b").await?;
@@ -404,8 +404,8 @@ async fn a_chat_flood_is_refused_to_the_flooder_only() -> anyhow::Result<()> {
     let sfu = start_sfu();
     let counter = room("counter-flood");
     let peers = [
-        TestPeer::join(&sfu, &counter, "flooder", &[]).await?,
-        TestPeer::join(&sfu, &counter, "calm", &[]).await?,
+        join(&sfu, &counter, "flooder", &[]).await?,
+        join(&sfu, &counter, "calm", &[]).await?,
     ];
     for n in 0..50 {
         peers[0].send_chat(&format!("spam {n}")).await?;
@@ -446,9 +446,9 @@ async fn when_one_leaves_the_others_renegotiate_and_keep_receiving() -> anyhow::
     let sfu = start_sfu();
     let counter = room("counter-leave");
     let mut peers = vec![
-        TestPeer::join(&sfu, &counter, "a", &[Publish::Video]).await?,
-        TestPeer::join(&sfu, &counter, "b", &[Publish::Video]).await?,
-        TestPeer::join(&sfu, &counter, "c", &[Publish::Video, Publish::Video]).await?,
+        join(&sfu, &counter, "a", &[Publish::Video]).await?,
+        join(&sfu, &counter, "b", &[Publish::Video]).await?,
+        join(&sfu, &counter, "c", &[Publish::Video, Publish::Video]).await?,
     ];
     for peer in &mut peers {
         peer.start_writers();
@@ -503,9 +503,9 @@ async fn a_weak_downlink_does_not_degrade_the_others() -> anyhow::Result<()> {
     // 15% of what the SFU sends it is lost, and 3% of what it sends the SFU.
     let link = common::LossyLink::start(sfu.local_addr(), 15, 3).await?;
     let mut peers = vec![
-        TestPeer::join(&sfu, &counter, "a", &[Publish::Video]).await?,
-        TestPeer::join(&sfu, &counter, "b", &[Publish::Video]).await?,
-        TestPeer::join_via(&sfu, &counter, "weak", &[Publish::Video], &link).await?,
+        join(&sfu, &counter, "a", &[Publish::Video]).await?,
+        join(&sfu, &counter, "b", &[Publish::Video]).await?,
+        common::join_via(&sfu, &counter, "weak", &[Publish::Video], &link).await?,
     ];
     for peer in &mut peers {
         peer.start_writers();
@@ -559,9 +559,9 @@ async fn a_participant_whose_connection_is_lost_is_removed() -> anyhow::Result<(
         common::start_sfu_with(|config| config.connection_lost_after = Duration::from_secs(3));
     let counter = room("counter-lost");
     let mut peers = vec![
-        TestPeer::join(&sfu, &counter, "a", &[Publish::Video]).await?,
-        TestPeer::join(&sfu, &counter, "b", &[Publish::Video]).await?,
-        TestPeer::join(&sfu, &counter, "crashing", &[Publish::Video]).await?,
+        join(&sfu, &counter, "a", &[Publish::Video]).await?,
+        join(&sfu, &counter, "b", &[Publish::Video]).await?,
+        join(&sfu, &counter, "crashing", &[Publish::Video]).await?,
     ];
     for peer in &mut peers {
         peer.start_writers();
@@ -621,8 +621,8 @@ async fn malformed_sdp_and_candidates_are_refused_and_the_room_keeps_working() -
     let sfu = start_sfu();
     let counter = room("counter-bad-input");
     let mut peers = vec![
-        TestPeer::join(&sfu, &counter, "a", &[Publish::Video]).await?,
-        TestPeer::join(&sfu, &counter, "b", &[Publish::Video]).await?,
+        join(&sfu, &counter, "a", &[Publish::Video]).await?,
+        join(&sfu, &counter, "b", &[Publish::Video]).await?,
     ];
     for peer in &mut peers {
         peer.start_writers();
@@ -779,12 +779,12 @@ async fn two_rooms_are_isolated() -> anyhow::Result<()> {
     let room_b = room("room-b");
     // The same participant ids in both rooms: rooms, not ids, separate them.
     let mut in_a = vec![
-        TestPeer::join(&sfu, &room_a, "x", &[Publish::Video]).await?,
-        TestPeer::join(&sfu, &room_a, "y", &[Publish::Video]).await?,
+        join(&sfu, &room_a, "x", &[Publish::Video]).await?,
+        join(&sfu, &room_a, "y", &[Publish::Video]).await?,
     ];
     let mut in_b = vec![
-        TestPeer::join(&sfu, &room_b, "x", &[Publish::Video]).await?,
-        TestPeer::join(&sfu, &room_b, "y", &[Publish::Video]).await?,
+        join(&sfu, &room_b, "x", &[Publish::Video]).await?,
+        join(&sfu, &room_b, "y", &[Publish::Video]).await?,
     ];
     for peer in in_a.iter_mut().chain(in_b.iter_mut()) {
         peer.start_writers();
@@ -846,7 +846,7 @@ async fn a_full_room_refuses_one_more() -> anyhow::Result<()> {
     config.room_participants_max = 1;
     let sfu = madoguchi_sfu::Sfu::start(config)?;
     let counter = room("counter-small");
-    let _alone = TestPeer::join(&sfu, &counter, "alone", &[]).await?;
+    let _alone = join(&sfu, &counter, "alone", &[]).await?;
     let second = prepare("second", &[]).await?;
     let refused = sfu
         .join(
@@ -875,8 +875,8 @@ async fn a_client_initiated_ice_restart_keeps_media_flowing() -> anyhow::Result<
     let sfu = start_sfu();
     let counter = room("counter-restart");
     let mut peers = vec![
-        TestPeer::join(&sfu, &counter, "a", &[Publish::Video]).await?,
-        TestPeer::join(&sfu, &counter, "b", &[Publish::Video]).await?,
+        join(&sfu, &counter, "a", &[Publish::Video]).await?,
+        join(&sfu, &counter, "b", &[Publish::Video]).await?,
     ];
     for peer in &mut peers {
         peer.start_writers();
@@ -885,9 +885,9 @@ async fn a_client_initiated_ice_restart_keeps_media_flowing() -> anyhow::Result<
     // Wait for the SFU's offers to settle: a restart offer crossing one would be `glare`.
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    let ufrag_before = common::local_ufrag(&peers[0]).await;
+    let ufrag_before = peers[0].local_ufrag().await;
     peers[0].restart_ice().await?;
-    let ufrag_after = common::local_ufrag(&peers[0]).await;
+    let ufrag_after = peers[0].local_ufrag().await;
     assert!(ufrag_before.is_some());
     assert_ne!(
         ufrag_before, ufrag_after,
@@ -974,7 +974,7 @@ async fn probe_three_party_rooms_at_500_kbps() -> anyhow::Result<()> {
             let counter = room(&format!("probe-{r}"));
             for name in ["staff", "resident", "helper"] {
                 let started = std::time::Instant::now();
-                let mut peer = TestPeer::join(&sfu, &counter, name, &[Publish::Video]).await?;
+                let mut peer = join(&sfu, &counter, name, &[Publish::Video]).await?;
                 join_ms.push(started.elapsed().as_millis() as u64);
                 // 1200-byte packets every 20 ms: 480 kbps of payload per publisher.
                 peer.start_writers_at(Duration::from_millis(20), 1200);
