@@ -146,6 +146,17 @@ async fn queue_served_in_order(app: TestApp) -> anyhow::Result<()> {
     )
     .await?;
     assert_eq!(status, 403, "a kiosk of another office");
+    // An administrator may run any of the city's kiosks, but not one of an office that does not exist.
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        &tickets,
+        &admin,
+        Some(json!({"office_id": uuid::Uuid::now_v7()})),
+    )
+    .await?;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["fields"][0]["field"], "office_id", "{body}");
 
     // Another resident cannot see Hanako's ticket, nor leave it for her.
     let taro = resident(&app).await?;

@@ -10,7 +10,7 @@ use madoguchi_domain::account::StaffAccess;
 use madoguchi_domain::tokyo::to_tokyo;
 use madoguchi_domain::{ErrorCode, OfficeId, QueueId, TicketId};
 use madoguchi_storage::{
-    AuditStore, CounterStore, NewTicket, StorageError, Ticket, TicketIssue, TicketMove,
+    AuditStore, CounterStore, NewTicket, OrgStore, StorageError, Ticket, TicketIssue, TicketMove,
 };
 
 /// How many recent consultations the wait estimate averages.
@@ -30,7 +30,7 @@ pub enum TakenAt<'a> {
 
 /// Takes the next number of the queue for today (Tokyo). A resident who already holds an open
 /// ticket in the queue gets it back.
-pub async fn take<S: CounterStore + AuditStore + ?Sized>(
+pub async fn take<S: CounterStore + OrgStore + AuditStore + ?Sized>(
     store: &S,
     scope: &Scope,
     queue: QueueId,
@@ -57,6 +57,20 @@ pub async fn take<S: CounterStore + AuditStore + ?Sized>(
         }
         _ => return Err(UseCaseError::new(ErrorCode::Forbidden)),
     };
+    if let Some(office) = new.office {
+        // An administrator may run any kiosk, so the office must be checked to be one of the
+        // city's: the database's reference would refuse it only as an internal error.
+        match store.office(scope.tenant, office).await {
+            Ok(_) => {}
+            Err(StorageError::NotFound) => {
+                return Err(UseCaseError::field(
+                    "office_id",
+                    ErrorCode::ValidationFailed,
+                ));
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
     let now = scope.now();
     let entry = audit::entry(
         scope,
