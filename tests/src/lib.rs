@@ -9,4 +9,5 @@ pub mod days;
 pub mod db;
 pub mod fixtures;
 pub mod pages;
+pub mod signal_ws;
 pub mod smtp;

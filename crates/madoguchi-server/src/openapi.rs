@@ -53,7 +53,7 @@ Errors carry a stable `code` and a `message` in the language of `Accept-Language
         (name = "audit", description = "The append-only audit log"),
         (name = "reservations", description = "Services, availability and reservations"),
         (name = "calendar", description = "Holidays, the year-end closure and offices' closing days"),
-        (name = "counter", description = "The remote counter: queues per department, numbered tickets with their place in line, and calls by the department's specialists"),
+        (name = "counter", description = "The remote counter: queues per department, numbered tickets with their place in line, calls by the department's specialists, answering into a consultation room and join grants. The room's signalling is a WebSocket at /api/v1/counter/rooms/{id}/signal, outside this document: its protocol is docs/signalling.md"),
         (name = "payments", description = "What residents owe (receivables), paying online, payments and receipts; counter checkout, refunds with four eyes and the ledger for staff and finance"),
     )
 )]

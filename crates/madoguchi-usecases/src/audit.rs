@@ -92,6 +92,13 @@ pub const ACTIONS: &[&str] = &[
     "counter.answered",
     "counter.finished",
     "counter.removed",
+    "counter.joined",
+    "counter.left",
+    "counter.room_admitted",
+    "counter.transferred",
+    "counter.department_added",
+    "counter.interpreter_invited",
+    "counter.room_ended",
 ];
 
 /// The groups the audit page filters by: an action id's part before the dot.

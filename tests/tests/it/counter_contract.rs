@@ -23,6 +23,8 @@ on_both_databases!(
     a_move_the_ticket_cannot_take_is_refused_and_nothing_changes,
     duty_and_handling_times_are_kept_per_queue,
     another_city_sees_none_of_it,
+    answering_opens_a_room_and_its_changes_follow_the_room_rules,
+    finishing_the_ticket_ends_its_room,
 );
 
 on_both_databases!(wide: specialists_calling_at_once_never_get_the_same_resident);
@@ -672,6 +674,243 @@ async fn kiosks_issuing_at_once_never_print_the_same_number<S: Backend>(
     assert_eq!(
         numbers, expected,
         "numbers are consecutive and never repeated"
+    );
+    Ok(())
+}
+
+/// A walk-in of a new queue, called: (tenant, queue's department, ticket, a staff account).
+async fn called<S: Backend>(
+    s: &S,
+    slug: &str,
+) -> anyhow::Result<(
+    TenantId,
+    madoguchi_domain::DepartmentId,
+    madoguchi_storage::Ticket,
+    AccountId,
+)> {
+    let t = tenant(s, slug).await?;
+    let a = queue(s, t.id, "shimin", 'A').await?;
+    let department = s.queue(t.id, a).await?.department;
+    let ticket = take(s, t.id, &walk_in(a), 0).await?;
+    let staff = s
+        .create_account(
+            t.id,
+            &new_account(
+                madoguchi_domain::AccountKind::Staff,
+                &format!("hq@{slug}.example"),
+                vec![],
+            ),
+        )
+        .await?
+        .id;
+    s.call_next(
+        t.id,
+        a,
+        staff,
+        T0 + Duration::minutes(1),
+        &audit("counter.called"),
+    )
+    .await?;
+    Ok((t.id, department, ticket, staff))
+}
+
+fn rule_of(result: Result<madoguchi_storage::Room, StorageError>) -> Option<ErrorCode> {
+    match result {
+        Err(StorageError::CounterRule(code)) => Some(code),
+        _ => None,
+    }
+}
+
+async fn answering_opens_a_room_and_its_changes_follow_the_room_rules<S: Backend>(
+    s: &S,
+) -> anyhow::Result<()> {
+    use madoguchi_counter::{ParticipantRole, RoomState};
+    use madoguchi_storage::{NewRoom, RoomChange, RoomGuest};
+    let (t, department, ticket, staff) = called(s, "minami").await?;
+    let other = crate::booking_contract::department(s, t, "kosodate").await?;
+    let at = |m| T0 + Duration::minutes(m);
+    let new = NewRoom {
+        id: RoomId::new(),
+        department,
+        state: RoomState::Live,
+    };
+    let (in_call, room) = s
+        .answer_into_room(t, ticket.id, &new, at(2), &audit("counter.answered"))
+        .await?;
+    assert_eq!(in_call.status, TicketStatus::InCall);
+    assert_eq!(in_call.room, Some(new.id));
+    assert_eq!(
+        (room.id, room.state, room.department),
+        (new.id, RoomState::Live, department)
+    );
+    assert_eq!(room.ticket, Some(ticket.id));
+    assert_eq!(room.admitted_at, Some(at(2)));
+    // A ticket answers once.
+    let again = NewRoom {
+        id: RoomId::new(),
+        ..new.clone()
+    };
+    match s
+        .answer_into_room(t, ticket.id, &again, at(3), &audit("x"))
+        .await
+    {
+        Err(StorageError::CounterRule(ErrorCode::TicketStateConflict)) => {}
+        other => panic!("a second answer: {other:?}"),
+    }
+    assert!(matches!(
+        s.room(t, again.id).await,
+        Err(StorageError::NotFound)
+    ));
+
+    let room_id = new.id;
+    let change = |role, change: RoomChange, m| {
+        let audit = audit("counter.room_change");
+        async move {
+            s.change_room(t, room_id, role, &change, at(m), &audit)
+                .await
+        }
+    };
+    // Roles: only the specialist admits, transfers, invites, ends.
+    assert_eq!(
+        rule_of(change(ParticipantRole::Resident, RoomChange::Transfer(other), 4).await),
+        Some(ErrorCode::Forbidden)
+    );
+    assert_eq!(
+        rule_of(change(ParticipantRole::Specialist, RoomChange::Admit, 4).await),
+        Some(ErrorCode::Conflict),
+        "a live room is not admitted again"
+    );
+    assert_eq!(
+        rule_of(
+            change(
+                ParticipantRole::Specialist,
+                RoomChange::Transfer(department),
+                4
+            )
+            .await
+        ),
+        Some(ErrorCode::Conflict),
+        "a transfer to the running department"
+    );
+    assert!(matches!(
+        change(
+            ParticipantRole::Specialist,
+            RoomChange::Transfer(madoguchi_domain::DepartmentId(uuid::Uuid::now_v7())),
+            4
+        )
+        .await,
+        Err(StorageError::NotFound)
+    ));
+    // Bringing a department in twice keeps one guest; transferring to it makes it the host.
+    change(
+        ParticipantRole::Specialist,
+        RoomChange::AddDepartment(other),
+        5,
+    )
+    .await?;
+    let twice = change(
+        ParticipantRole::Specialist,
+        RoomChange::AddDepartment(other),
+        6,
+    )
+    .await?;
+    assert_eq!(twice.guests.len(), 1);
+    assert!(twice.has_guest_department(other));
+    let interpreted = change(
+        ParticipantRole::Specialist,
+        RoomChange::AddInterpreter {
+            account: staff,
+            language: "sign".into(),
+        },
+        7,
+    )
+    .await?;
+    assert_eq!(interpreted.interpreter_language(staff), Some("sign"));
+    let moved = change(ParticipantRole::Specialist, RoomChange::Transfer(other), 8).await?;
+    assert_eq!(moved.department, other);
+    assert!(!moved.has_guest_department(other));
+    assert!(matches!(
+        moved.guests.as_slice(),
+        [RoomGuest::Interpreter { .. }]
+    ));
+    // The ticket stays in the call across the transfer; ending finishes it.
+    assert_eq!(s.ticket(t, ticket.id).await?.status, TicketStatus::InCall);
+    let ended = change(ParticipantRole::Specialist, RoomChange::End, 20).await?;
+    assert_eq!(
+        (ended.state, ended.ended_at),
+        (RoomState::Ended, Some(at(20)))
+    );
+    let finished = s.ticket(t, ticket.id).await?;
+    assert_eq!(
+        finished.status,
+        TicketStatus::Finished {
+            outcome: Outcome::Done
+        }
+    );
+    assert_eq!(finished.finished_at, Some(at(20)));
+    assert_eq!(
+        rule_of(change(ParticipantRole::Specialist, RoomChange::End, 21).await),
+        Some(ErrorCode::RoomEnded)
+    );
+    // Each change that happened is audited with the room as its target.
+    let entries = s
+        .list_audit(
+            t,
+            &AuditFilter {
+                action_prefix: Some("counter.room_change".into()),
+                limit: 50,
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        entries.len(),
+        5,
+        "two additions, the interpreter, the transfer, the end"
+    );
+    assert!(
+        entries
+            .iter()
+            .all(|e| e.target.as_deref() == Some(new.id.to_string().as_str()))
+    );
+    // Another city cannot see the room.
+    let stranger = tenant(s, "kita").await?;
+    assert!(matches!(
+        s.room(stranger.id, new.id).await,
+        Err(StorageError::NotFound)
+    ));
+    Ok(())
+}
+
+async fn finishing_the_ticket_ends_its_room<S: Backend>(s: &S) -> anyhow::Result<()> {
+    use madoguchi_counter::RoomState;
+    use madoguchi_storage::NewRoom;
+    let (t, department, ticket, _) = called(s, "higashi").await?;
+    let new = NewRoom {
+        id: RoomId::new(),
+        department,
+        state: RoomState::Live,
+    };
+    s.answer_into_room(
+        t,
+        ticket.id,
+        &new,
+        T0 + Duration::minutes(2),
+        &audit("counter.answered"),
+    )
+    .await?;
+    s.move_ticket(
+        t,
+        ticket.id,
+        &moved(TicketEvent::Finish),
+        T0 + Duration::minutes(9),
+        &audit("counter.finished"),
+    )
+    .await?;
+    let room = s.room(t, new.id).await?;
+    assert_eq!(
+        (room.state, room.ended_at),
+        (RoomState::Ended, Some(T0 + Duration::minutes(9)))
     );
     Ok(())
 }

@@ -84,6 +84,11 @@ async fn static_file(Path(file): Path<String>) -> Response {
     let (body, content_type) = match file.as_str() {
         "app.css" => (stylesheets::APP_CSS.as_str(), "text/css; charset=utf-8"),
         "tokens.css" => (stylesheets::TOKENS_CSS.as_str(), "text/css; charset=utf-8"),
+        // The remote counter's call page, the only page that needs script.
+        "counter-call.js" => (
+            include_str!("../../../../web/static/counter-call.js"),
+            "text/javascript; charset=utf-8",
+        ),
         _ => return AppError::new(ErrorCode::NotFound).into_response(),
     };
     (

@@ -240,6 +240,20 @@ pub enum ChangeRequest {
     },
 }
 
+impl ChangeRequest {
+    fn action(&self) -> madoguchi_counter::Action {
+        use madoguchi_counter::Action;
+        match self {
+            ChangeRequest::Admit => Action::Admit,
+            ChangeRequest::End => Action::End,
+            ChangeRequest::Transfer(_) => Action::Transfer,
+            ChangeRequest::AddDepartment(_) | ChangeRequest::InviteInterpreter { .. } => {
+                Action::Invite
+            }
+        }
+    }
+}
+
 /// Applies a participant's change to the room, after checking that the grant's holder still
 /// holds its role (their roles are read again) and that what the change names exists in the
 /// city. The room's state machine decides the rest under the room's lock.
@@ -260,7 +274,9 @@ pub async fn change<
         Actor::Staff(id) => Some(StaffAccess::new(store.roles(scope.tenant, id).await?)),
         _ => None,
     };
-    if !may_take_role(scope, access.as_ref(), &room, ticket.as_ref(), claims.role) {
+    if !may_take_role(scope, access.as_ref(), &room, ticket.as_ref(), claims.role)
+        || !madoguchi_counter::may(claims.role, request.action())
+    {
         return Err(UseCaseError::new(ErrorCode::Forbidden));
     }
     let (change, action, details) = match request {

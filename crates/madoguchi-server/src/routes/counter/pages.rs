@@ -19,6 +19,7 @@ use madoguchi_domain::{AccountKind, ErrorCode, Lang, QueueId, TicketId};
 use madoguchi_storage::{CounterQueue, Ticket};
 use madoguchi_usecases::Actor;
 use madoguchi_usecases::counter::queues;
+use madoguchi_usecases::counter::rooms;
 use madoguchi_usecases::counter::serving::{self, FollowUp};
 use madoguchi_usecases::counter::tickets::{self, TakenAt};
 use minijinja::context;
@@ -35,6 +36,9 @@ pub fn router() -> Router<AppState> {
         .route("/counter/queues/{id}/tickets", post(take))
         .route("/counter/tickets/{id}", get(ticket_page))
         .route("/counter/tickets/{id}/leave", post(leave))
+        .route("/counter/tickets/{id}/answer", post(answer))
+        .route("/counter/rooms/{id}", get(call_page))
+        .route("/counter/rooms/{id}/grant", post(fresh_grant))
         .route("/staff/counter", get(console))
         .route("/staff/counter/queues/{id}/call-next", post(call_next))
         .route("/staff/counter/tickets/{id}/follow-up", post(follow_up))
@@ -76,6 +80,8 @@ struct TicketView {
     source: &'static str,
     issued: String,
     issued_clock: String,
+    /// The consultation's room, once answered.
+    room: Option<String>,
 }
 
 fn ticket_view(t: &Ticket, lang: Lang) -> TicketView {
@@ -94,6 +100,7 @@ fn ticket_view(t: &Ticket, lang: Lang) -> TicketView {
         source: t.source.as_str(),
         issued: instant_label(t.issued_at, lang),
         issued_clock: clock(t.issued_at),
+        room: t.room.map(|r| r.to_string()),
     }
 }
 
@@ -322,4 +329,230 @@ async fn follow_up(
     let scope = state.scope(ctx.tenant.id, Actor::Staff(staff.account.id));
     serving::follow_up(&*state.storage, &scope, &staff.access, ticket, what).await?;
     Ok(Redirect::to("/staff/counter").into_response())
+}
+
+async fn answer(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    resident: ResidentSession,
+    Path(id): Path<String>,
+    PageForm(_form): PageForm<EmptyForm>,
+) -> AppResult<Response> {
+    let id = TicketId(path_id(&id)?);
+    let scope = state.scope(ctx.tenant.id, Actor::Resident(resident.account.id));
+    let answered = rooms::answer(&*state.storage, &scope, None, id).await?;
+    Ok(Redirect::to(&format!("/counter/rooms/{}", answered.room.id)).into_response())
+}
+
+/// Who opens a call page: a resident, or staff with their rights.
+fn caller(
+    resident: Result<ResidentSession, PageAuthRejection>,
+    staff: Result<StaffSession, PageAuthRejection>,
+) -> Result<
+    (
+        Actor,
+        Option<madoguchi_domain::account::StaffAccess>,
+        AccountKind,
+    ),
+    PageAuthRejection,
+> {
+    match (staff, resident) {
+        (Ok(staff), _) => Ok((
+            Actor::Staff(staff.account.id),
+            Some(staff.access),
+            AccountKind::Staff,
+        )),
+        (Err(_), Ok(resident)) => Ok((
+            Actor::Resident(resident.account.id),
+            None,
+            AccountKind::Resident,
+        )),
+        (Err(_), Err(rejection)) => Err(rejection),
+    }
+}
+
+#[derive(Deserialize)]
+struct RoleQuery {
+    #[serde(default)]
+    role: Option<String>,
+}
+
+/// The role asked for, or the first the caller may take: a resident is the resident; staff
+/// run the room if they can, else help as a guest, beside the resident, at the kiosk, or
+/// interpret.
+async fn grant_for(
+    state: &AppState,
+    scope: &madoguchi_usecases::Scope,
+    access: Option<&madoguchi_domain::account::StaffAccess>,
+    room: madoguchi_domain::RoomId,
+    asked: Option<&str>,
+) -> AppResult<rooms::IssuedGrant> {
+    use madoguchi_counter::ParticipantRole as R;
+    let candidates: Vec<R> = match asked {
+        Some(raw) => vec![
+            R::parse(raw).ok_or_else(|| AppError::field("role", ErrorCode::ValidationFailed))?,
+        ],
+        None if access.is_none() => vec![R::Resident],
+        None => vec![
+            R::Specialist,
+            R::GuestSpecialist,
+            R::BranchStaff,
+            R::Resident,
+            R::Interpreter,
+        ],
+    };
+    let mut refused = AppError::new(ErrorCode::Forbidden);
+    for role in candidates {
+        match rooms::grant(
+            &*state.storage,
+            scope,
+            access,
+            room,
+            role,
+            &state.grant_keys,
+        )
+        .await
+        {
+            Ok(issued) => return Ok(issued),
+            Err(e) if e.code == ErrorCode::Forbidden => refused = e.into(),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(refused)
+}
+
+fn ice_servers(state: &AppState, identity: &str, now: time::OffsetDateTime) -> serde_json::Value {
+    match &state.config.counter.turn {
+        Some(turn) => {
+            use secrecy::ExposeSecret;
+            let credential = madoguchi_auth::turn::turn_credential(
+                turn.secret.expose_secret().as_bytes(),
+                identity,
+                now,
+                madoguchi_auth::turn::TURN_CREDENTIAL_LIFETIME,
+            );
+            serde_json::json!([{"urls": turn.urls, "username": credential.username, "credential": credential.password}])
+        }
+        None => serde_json::json!([]),
+    }
+}
+
+#[derive(Serialize)]
+struct Choice {
+    id: String,
+    name: String,
+}
+
+/// The call: the caller's grant in the page, the script joins with it.
+async fn call_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    resident: Result<ResidentSession, PageAuthRejection>,
+    staff: Result<StaffSession, PageAuthRejection>,
+    Path(id): Path<String>,
+    Query(query): Query<RoleQuery>,
+) -> Result<Response, PageAuthRejection> {
+    let room = madoguchi_domain::RoomId(path_id(&id)?);
+    let (actor, access, kind) = caller(resident, staff)?;
+    let scope = state.scope(ctx.tenant.id, actor);
+    let issued = grant_for(&state, &scope, access.as_ref(), room, query.role.as_deref()).await?;
+    let stored = state
+        .storage
+        .room(ctx.tenant.id, room)
+        .await
+        .map_err(AppError::from)?;
+    let role = issued.claims.role;
+    let runs_room = madoguchi_counter::may(role, madoguchi_counter::Action::End);
+    let departments = state
+        .storage
+        .list_departments(ctx.tenant.id)
+        .await
+        .map_err(AppError::from)?;
+    let name_of = |ja: &str, en: &str| match ctx.lang {
+        Lang::Ja => ja.to_owned(),
+        Lang::En => en.to_owned(),
+    };
+    let department = departments
+        .iter()
+        .find(|d| d.id == stored.department)
+        .map(|d| name_of(&d.name_ja, &d.name_en));
+    let (choices, staff_choices) = if runs_room {
+        let others = departments
+            .iter()
+            .filter(|d| d.id != stored.department)
+            .map(|d| Choice {
+                id: d.id.to_string(),
+                name: name_of(&d.name_ja, &d.name_en),
+            })
+            .collect();
+        let staff = state
+            .storage
+            .list_accounts(ctx.tenant.id, AccountKind::Staff)
+            .await
+            .map_err(AppError::from)?
+            .into_iter()
+            .filter(|a| !a.disabled)
+            .map(|a| Choice {
+                id: a.id.to_string(),
+                name: a.display_name.as_str().to_owned(),
+            })
+            .collect();
+        (others, staff)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let base = page_base(&ctx, Some(kind), Some(&session), false).await?;
+    let page = state.templates.page(
+        "counter/call.html",
+        &base,
+        context! {
+            room => room.to_string(),
+            role => role.as_str(),
+            participant => issued.claims.identity,
+            grant => issued.token,
+            signal_path => format!("/api/v1/counter/rooms/{room}/signal"),
+            ice_servers => ice_servers(&state, &issued.claims.identity, scope.now()).to_string(),
+            department,
+            may_end => runs_room,
+            may_share_screen => madoguchi_counter::may(role, madoguchi_counter::Action::ShareScreen),
+            departments => choices,
+            staff => staff_choices,
+        },
+    )?;
+    // This page alone may use the camera, the microphone and screen capture.
+    Ok((
+        [(
+            axum::http::HeaderName::from_static("permissions-policy"),
+            "camera=(self), microphone=(self), display-capture=(self), geolocation=()",
+        )],
+        page,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct GrantForm {
+    #[serde(default)]
+    role: String,
+}
+
+/// A fresh grant for the call page's script, when it reconnects after the page's grant expired.
+async fn fresh_grant(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    resident: Result<ResidentSession, PageAuthRejection>,
+    staff: Result<StaffSession, PageAuthRejection>,
+    Path(id): Path<String>,
+    PageForm(form): PageForm<GrantForm>,
+) -> Result<Response, PageAuthRejection> {
+    let room = madoguchi_domain::RoomId(path_id(&id)?);
+    let (actor, access, _) = caller(resident, staff)?;
+    let scope = state.scope(ctx.tenant.id, actor);
+    let issued = grant_for(&state, &scope, access.as_ref(), room, Some(&form.role)).await?;
+    Ok(axum::Json(serde_json::json!({
+        "token": issued.token,
+        "ice_servers": ice_servers(&state, &issued.claims.identity, scope.now()),
+    }))
+    .into_response())
 }

@@ -1,0 +1,375 @@
+// The remote counter's call page: joins the consultation room through the signalling
+// WebSocket (docs/signalling.md) and shows everyone's camera, screen and document camera.
+// The page carries a join grant in data attributes; a lost connection fetches a fresh grant
+// and joins again by itself. No inline script (the CSP forbids it): everything is here.
+(() => {
+  'use strict';
+  const root = document.getElementById('call');
+  if (!root || !window.RTCPeerConnection || !window.WebSocket) {
+    return;
+  }
+  const data = root.dataset;
+  const config = {
+    room: data.room,
+    role: data.role,
+    participant: data.participant,
+    grant: data.grant,
+    signal: data.signal,
+    ice: JSON.parse(data.ice || '[]'),
+    csrf: data.csrf,
+    // Tests (and a city that must go through its TURN relay) force relayed media.
+    relay: new URLSearchParams(location.search).get('relay') === '1',
+  };
+  const text = (key) => data['t' + key] || '';
+  const $ = (id) => document.getElementById(id);
+  const statusLine = $('call-status');
+  const videos = $('call-videos');
+  const chatLog = $('call-chat-log');
+  root.hidden = false;
+
+  let ws = null;
+  let pc = null;
+  let chat = null;
+  let local = new MediaStream();
+  let screen = null;
+  let ended = false;
+  let nextId = 1;
+  let chain = Promise.resolve();
+  let retryDelay = 1000;
+  const pending = new Map();
+  const midOwners = new Map();
+  const labels = new Map();
+  const names = new Map();
+
+  const say = (message) => {
+    statusLine.textContent = message;
+  };
+
+  // What the test harness (and a support desk's console) can read: the connection and a
+  // summary of what arrives from each other participant.
+  window.madoguchiCall = {
+    get pc() { return pc; },
+    get participants() { return Array.from(names.keys()); },
+    async inbound() {
+      if (!pc) return [];
+      const stats = await pc.getStats();
+      const out = [];
+      stats.forEach((s) => {
+        if (s.type === 'inbound-rtp') {
+          out.push({ kind: s.kind, mid: s.mid, publisher: midOwners.get(s.mid) || null,
+            packets: s.packetsReceived || 0, lost: s.packetsLost || 0,
+            frames: s.framesDecoded || 0, bytes: s.bytesReceived || 0 });
+        }
+      });
+      return out;
+    },
+  };
+
+  function send(frame) {
+    if (ws && ws.readyState === WebSocket.OPEN) {
+      ws.send(JSON.stringify(frame));
+    }
+  }
+
+  function request(frame) {
+    const id = nextId++;
+    return new Promise((resolve) => {
+      pending.set(id, resolve);
+      send({ ...frame, id });
+    });
+  }
+
+  function tile(key, label, kind) {
+    let figure = videos.querySelector(`[data-key="${CSS.escape(key)}"]`);
+    if (!figure) {
+      figure = document.createElement('figure');
+      figure.className = 'call-tile';
+      figure.dataset.key = key;
+      const media = document.createElement(kind === 'audio' ? 'audio' : 'video');
+      media.autoplay = true;
+      media.playsInline = true;
+      figure.appendChild(media);
+      const caption = document.createElement('figcaption');
+      figure.appendChild(caption);
+      if (kind === 'audio') {
+        figure.hidden = true;
+      }
+      videos.appendChild(figure);
+    }
+    figure.querySelector('figcaption').textContent = label;
+    return figure;
+  }
+
+  function roleName(role) {
+    return text('Role' + role.split('_').map((w) => w[0].toUpperCase() + w.slice(1)).join('')) || role;
+  }
+
+  function captionOf(publisher, trackId) {
+    const who = roleName(names.get(publisher) || '');
+    const what = labels.get(publisher + ' ' + trackId);
+    return what ? `${who}（${text('Label' + what[0].toUpperCase() + what.slice(1))}）` : who;
+  }
+
+  function attach(event) {
+    const mid = event.transceiver && event.transceiver.mid;
+    const owner = midOwners.get(mid) || { publisher: '', trackId: '' };
+    const key = `${owner.publisher} ${mid}`;
+    const figure = tile(key, captionOf(owner.publisher, owner.trackId), event.track.kind);
+    figure.dataset.publisher = owner.publisher;
+    figure.dataset.trackId = owner.trackId;
+    const media = figure.querySelector('video, audio');
+    media.srcObject = new MediaStream([event.track]);
+    event.track.addEventListener('ended', () => figure.remove());
+    event.track.addEventListener('mute', () => { figure.dataset.muted = '1'; });
+    event.track.addEventListener('unmute', () => { delete figure.dataset.muted; });
+  }
+
+  function refreshCaptions() {
+    videos.querySelectorAll('figure[data-publisher]').forEach((figure) => {
+      figure.querySelector('figcaption').textContent =
+        captionOf(figure.dataset.publisher, figure.dataset.trackId);
+    });
+  }
+
+  function appendChat(from, message) {
+    const item = document.createElement('li');
+    const who = document.createElement('span');
+    who.className = 'call-chat-from';
+    who.textContent = from === config.participant ? text('You') : roleName(names.get(from) || '');
+    item.appendChild(who);
+    item.appendChild(document.createTextNode(' ' + message));
+    chatLog.appendChild(item);
+  }
+
+  async function applyOffer(frame) {
+    for (const track of frame.tracks || []) {
+      midOwners.set(track.mid, { publisher: track.publisher, trackId: track.track_id });
+    }
+    await pc.setRemoteDescription({ type: 'offer', sdp: frame.sdp });
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    send({ type: 'answer', request_id: frame.request_id, sdp: answer.sdp });
+    // Gone publishers' tiles leave with their transceivers.
+    const live = new Set(Array.from(midOwners.keys()).filter((mid) =>
+      (frame.tracks || []).some((t) => t.mid === mid)));
+    videos.querySelectorAll('figure[data-key]').forEach((figure) => {
+      const mid = figure.dataset.key.split(' ').pop();
+      if (figure.dataset.key !== 'self' && !live.has(mid)) figure.remove();
+    });
+  }
+
+  async function handle(frame) {
+    if (frame.reply_to != null && pending.has(frame.reply_to)) {
+      const resolve = pending.get(frame.reply_to);
+      pending.delete(frame.reply_to);
+      if (frame.type === 'answer') {
+        await pc.setRemoteDescription({ type: 'answer', sdp: frame.sdp });
+      }
+      resolve(frame);
+      return;
+    }
+    switch (frame.type) {
+      case 'joined':
+        await pc.setRemoteDescription({ type: 'answer', sdp: frame.sdp });
+        retryDelay = 1000;
+        for (const l of frame.labels || []) labels.set(l.participant + ' ' + l.track_id, l.label);
+        for (const track of local.getVideoTracks()) {
+          send({ type: 'track', track_id: track.id, label: 'camera' });
+        }
+        say(text('Joined'));
+        break;
+      case 'offer':
+        await applyOffer(frame);
+        break;
+      case 'connected':
+        say(text('Connected'));
+        break;
+      case 'connection_failed':
+        say(text('Reconnecting'));
+        break;
+      case 'participants':
+        names.clear();
+        for (const p of frame.participants) names.set(p.participant, p.role);
+        refreshCaptions();
+        break;
+      case 'track':
+        labels.set(frame.participant + ' ' + frame.track_id, frame.label);
+        refreshCaptions();
+        break;
+      case 'chat':
+        appendChat(frame.from, frame.text);
+        break;
+      case 'room':
+        if (frame.room && frame.room.state === 'ended') finish(text('Ended'));
+        else say(text('RoomChanged'));
+        break;
+      case 'closed':
+        if (frame.reason === 'replaced') finish(text('Replaced'));
+        else if (frame.reason === 'room_ended') finish(text('Ended'));
+        break;
+      case 'error':
+        say(frame.message || text('Error'));
+        if (frame.fatal && (frame.code === 'room_ended' || frame.code === 'forbidden')) {
+          finish(frame.message);
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  function finish(message) {
+    ended = true;
+    say(message);
+    if (ws) ws.close();
+    if (pc) pc.close();
+    local.getTracks().forEach((t) => t.stop());
+    root.querySelectorAll('.call-controls button, .call-staff button').forEach((b) => { b.disabled = true; });
+  }
+
+  async function connect() {
+    pc = new RTCPeerConnection({ iceServers: config.ice, iceTransportPolicy: config.relay ? 'relay' : 'all' });
+    chat = pc.createDataChannel('chat');
+    for (const track of local.getTracks()) {
+      pc.addTransceiver(track, { direction: 'sendonly', streams: [local] });
+    }
+    pc.ontrack = attach;
+    pc.onicecandidate = (event) => {
+      if (event.candidate) send({ type: 'candidate', candidate: event.candidate.toJSON() });
+    };
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    const url = new URL(config.signal, location.href);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    ws = new WebSocket(url);
+    ws.addEventListener('open', () => {
+      send({ type: 'join', grant: config.grant, sdp: pc.localDescription.sdp });
+    });
+    ws.addEventListener('message', (event) => {
+      let frame;
+      try { frame = JSON.parse(event.data); } catch { return; }
+      chain = chain.then(() => handle(frame)).catch((e) => say(text('Error') + ' ' + e));
+    });
+    ws.addEventListener('close', () => {
+      if (!ended) reconnect();
+    });
+  }
+
+  // A lost socket or network: a fresh grant, a new connection, the same room.
+  async function reconnect() {
+    say(text('Reconnecting'));
+    if (pc) pc.close();
+    pending.clear();
+    await new Promise((r) => setTimeout(r, retryDelay));
+    retryDelay = Math.min(retryDelay * 2, 15000);
+    try {
+      const body = new URLSearchParams({ csrf_token: config.csrf, role: config.role });
+      const response = await fetch(`/counter/rooms/${config.room}/grant`, { method: 'POST', body, credentials: 'same-origin' });
+      if (response.status === 409) { finish(text('Ended')); return; }
+      if (!response.ok) { reconnect(); return; }
+      const fresh = await response.json();
+      config.grant = fresh.token;
+      config.ice = fresh.ice_servers || config.ice;
+      await connect();
+    } catch {
+      reconnect();
+    }
+  }
+
+  async function renegotiate() {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const offer = await pc.createOffer();
+      await pc.setLocalDescription(offer);
+      const reply = await request({ type: 'offer', sdp: offer.sdp });
+      if (reply.type === 'answer') return true;
+      await pc.setLocalDescription({ type: 'rollback' });
+      await new Promise((r) => setTimeout(r, 300 * (attempt + 1)));
+    }
+    return false;
+  }
+
+  function toggle(button, tracks) {
+    const on = button.getAttribute('aria-pressed') !== 'true';
+    tracks.forEach((t) => { t.enabled = !on; });
+    button.setAttribute('aria-pressed', on ? 'true' : 'false');
+  }
+
+  function wire() {
+    const mic = $('call-mute');
+    if (mic) mic.addEventListener('click', () => toggle(mic, local.getAudioTracks()));
+    const cam = $('call-camera');
+    if (cam) cam.addEventListener('click', () => toggle(cam, local.getVideoTracks()));
+    const share = $('call-share');
+    if (share && navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia) {
+      share.addEventListener('click', async () => {
+        if (screen) return;
+        try {
+          screen = await navigator.mediaDevices.getDisplayMedia({ video: true });
+        } catch {
+          say(text('ShareFailed'));
+          return;
+        }
+        const track = screen.getVideoTracks()[0];
+        const transceiver = pc.addTransceiver(track, { direction: 'sendonly', streams: [screen] });
+        send({ type: 'track', track_id: track.id, label: 'screen' });
+        await renegotiate();
+        track.addEventListener('ended', async () => {
+          transceiver.direction = 'inactive';
+          screen = null;
+          await renegotiate();
+        });
+      });
+    } else if (share) {
+      share.hidden = true;
+    }
+    const leave = $('call-leave');
+    if (leave) leave.addEventListener('click', () => { send({ type: 'leave' }); finish(text('Left')); });
+    const end = $('call-end');
+    if (end) {
+      end.addEventListener('click', async () => {
+        if (!window.confirm(text('EndConfirm'))) return;
+        const reply = await request({ type: 'end' });
+        if (reply.type === 'error') say(reply.message);
+      });
+    }
+    root.querySelectorAll('form[data-change]').forEach((form) => {
+      form.addEventListener('submit', async (event) => {
+        event.preventDefault();
+        const fields = Object.fromEntries(new FormData(form).entries());
+        const reply = await request({ type: form.dataset.change, ...fields });
+        say(reply.type === 'error' ? reply.message : text('Done'));
+      });
+    });
+    const chatForm = $('call-chat-form');
+    if (chatForm) {
+      chatForm.addEventListener('submit', (event) => {
+        event.preventDefault();
+        const input = $('call-chat-input');
+        const message = input.value.trim();
+        if (!message || !chat || chat.readyState !== 'open') return;
+        chat.send(message);
+        appendChat(config.participant, message);
+        input.value = '';
+      });
+    }
+  }
+
+  async function start() {
+    wire();
+    say(text('Starting'));
+    try {
+      local = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 360 } });
+      const self = tile('self', text('You'), 'video');
+      const video = self.querySelector('video');
+      video.muted = true;
+      video.srcObject = local;
+    } catch {
+      // Without a camera or microphone the resident still sees and hears the others.
+      say(text('MediaFailed'));
+      local = new MediaStream();
+    }
+    await connect();
+  }
+
+  start();
+})();
