@@ -101,13 +101,14 @@
   }
 
   function roleName(role) {
-    return text('Role' + role.split('_').map((w) => w[0].toUpperCase() + w.slice(1)).join('')) || role;
+    if (!role) return '';
+    return text('Role' + role.split('_').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('')) || role;
   }
 
   function captionOf(publisher, trackId) {
     const who = roleName(names.get(publisher) || '');
     const what = labels.get(publisher + ' ' + trackId);
-    return what ? `${who}（${text('Label' + what[0].toUpperCase() + what.slice(1))}）` : who;
+    return what ? `${who}（${text('Label' + what.charAt(0).toUpperCase() + what.slice(1))}）` : who;
   }
 
   function attach(event) {

@@ -45,6 +45,7 @@ const TEMPLATES: &[(&str, &str)] = embedded_templates!(
     "counter/queues.html",
     "counter/ticket.html",
     "counter/console.html",
+    "counter/call.html",
     "payments/counter_checkout.html",
     "payments/counter_taken.html",
     "payments/finance_receivable.html",

@@ -52,6 +52,7 @@ struct Called {
     room: String,
     ticket: String,
     resident: String,
+    resident_email: String,
     hq: String,
     admin: String,
     /// A department other than the room's (the transfer's target).
@@ -95,7 +96,8 @@ async fn called_into_room(app: &TestApp) -> anyhow::Result<Called> {
     .await?;
     assert_eq!(status, 201, "{queue}");
     let queue = queue["id"].as_str().unwrap_or_default().to_owned();
-    let resident = resident(app).await?.token;
+    let resident_account = resident(app).await?;
+    let resident = resident_account.token.clone();
     let (status, ticket) = call(
         app,
         Method::POST,
@@ -133,6 +135,7 @@ async fn called_into_room(app: &TestApp) -> anyhow::Result<Called> {
             .to_owned(),
         ticket,
         resident,
+        resident_email: resident_account.email,
         hq,
         admin,
         other_department,
@@ -188,6 +191,26 @@ async fn transfer_without_rejoin(app: TestApp) -> anyhow::Result<()> {
     assert_eq!(grant(&app, room, &called.hq, "resident").await?.0, 403);
     let (status, _, _) = grant(&app, room, &called.resident, "chair").await?;
     assert_eq!(status, 422, "an unknown role");
+
+    // The call page carries each one's grant for their role.
+    let resident_page = resident_client(&app, &called.resident_email)
+        .await?
+        .get(app.at(&format!("/counter/rooms/{room}")))
+        .send()
+        .await?;
+    assert_eq!(resident_page.status(), 200);
+    let policy = resident_page.headers()["permissions-policy"].to_str()?.to_owned();
+    assert!(policy.contains("camera=(self)"), "{policy}");
+    assert!(resident_page.text().await?.contains(r#"data-role="resident""#));
+    let hq_page = staff_client(&app, Role::HqStaff)
+        .await?
+        .get(app.at(&format!("/counter/rooms/{room}")))
+        .send()
+        .await?;
+    assert_eq!(hq_page.status(), 200);
+    let hq_page = hq_page.text().await?;
+    assert!(hq_page.contains(r#"data-role="specialist""#));
+    assert!(hq_page.contains(r#"id="call-transfer""#), "the specialist may hand over");
 
     let (status, token, resident_id) = grant(&app, room, &called.resident, "resident").await?;
     assert_eq!(status, 201);
