@@ -199,9 +199,16 @@ async fn transfer_without_rejoin(app: TestApp) -> anyhow::Result<()> {
         .send()
         .await?;
     assert_eq!(resident_page.status(), 200);
-    let policy = resident_page.headers()["permissions-policy"].to_str()?.to_owned();
+    let policy = resident_page.headers()["permissions-policy"]
+        .to_str()?
+        .to_owned();
     assert!(policy.contains("camera=(self)"), "{policy}");
-    assert!(resident_page.text().await?.contains(r#"data-role="resident""#));
+    assert!(
+        resident_page
+            .text()
+            .await?
+            .contains(r#"data-role="resident""#)
+    );
     let hq_page = staff_client(&app, Role::HqStaff)
         .await?
         .get(app.at(&format!("/counter/rooms/{room}")))
@@ -210,7 +217,10 @@ async fn transfer_without_rejoin(app: TestApp) -> anyhow::Result<()> {
     assert_eq!(hq_page.status(), 200);
     let hq_page = hq_page.text().await?;
     assert!(hq_page.contains(r#"data-role="specialist""#));
-    assert!(hq_page.contains(r#"id="call-transfer""#), "the specialist may hand over");
+    assert!(
+        hq_page.contains(r#"id="call-transfer""#),
+        "the specialist may hand over"
+    );
 
     let (status, token, resident_id) = grant(&app, room, &called.resident, "resident").await?;
     assert_eq!(status, 201);
