@@ -173,3 +173,41 @@ test('three participants see each other through the SFU, and the end reaches eve
     }
   }
 });
+
+test('the device check shows the camera and says what to do when the devices are blocked', { timeout: 60_000 }, async (t) => {
+  const { context, page } = await newPage(browser);
+  try {
+    await visit(page, '/counter/device-check?next=/counter');
+    await page.getByRole('button', { name: '確認を始める' }).click();
+    await page.locator('#dc-result-text', { hasText: '準備ができました' }).waitFor();
+    await page.waitForFunction(() => window.madoguchiDeviceCheck.camera === 'ok');
+    assert.equal(await page.getByRole('link', { name: '相談に進む' }).getAttribute('href'), '/counter');
+    await page.getByRole('button', { name: 'テスト音を鳴らす' }).click();
+    await page.locator('#dc-speaker-status', { hasText: 'テスト音を鳴らしました' }).waitFor();
+    await expectNoAxeViolations(page, 'the device check');
+  } catch (error) {
+    await saveArtifacts(page, t.name);
+    throw error;
+  } finally {
+    await context.close();
+  }
+
+  // A resident who blocked the camera is told how to allow it.
+  const blocked = await newPage(browser);
+  try {
+    await blocked.context.addInitScript(() => {
+      navigator.mediaDevices.getUserMedia = () =>
+        Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
+    });
+    await visit(blocked.page, '/counter/device-check?next=https://evil.example/');
+    assert.equal(await blocked.page.getByRole('link', { name: '相談に進む' }).count(), 0, 'no link off the site');
+    await blocked.page.getByRole('button', { name: '確認を始める' }).click();
+    await blocked.page.locator('#dc-result-text', { hasText: '鍵のマーク' }).waitFor();
+    await expectNoAxeViolations(blocked.page, 'the device check, blocked');
+  } catch (error) {
+    await saveArtifacts(blocked.page, `${t.name}-blocked`);
+    throw error;
+  } finally {
+    await blocked.context.close();
+  }
+});

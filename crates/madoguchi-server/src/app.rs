@@ -189,6 +189,24 @@ pub fn spawn_maintenance(
     })
 }
 
+/// Refreshes the remote counter's media metrics every few seconds, so a scrape sees current
+/// rooms, streams and loss.
+pub fn spawn_media_metrics(
+    state: &AppState,
+    mut shutdown: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let state = state.clone();
+    tokio::spawn(async move {
+        loop {
+            state.media.record_metrics().await;
+            tokio::select! {
+                _ = shutdown.changed() => return,
+                _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+            }
+        }
+    })
+}
+
 /// One round of housekeeping; every step is idempotent and logs instead of failing.
 pub async fn maintenance_pass(state: &AppState) {
     let now = madoguchi_storage::now_utc();

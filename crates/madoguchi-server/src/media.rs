@@ -202,4 +202,33 @@ impl Media {
         let participants = rooms.values().map(|r| r.participants.len()).sum();
         (rooms.len(), participants)
     }
+
+    /// Sets the media gauges and counters `/metrics` shows: rooms and participants signalling
+    /// through this node, and the SFU's rooms, streams, bytes and loss.
+    pub async fn record_metrics(&self) {
+        let (rooms, participants) = self.connected();
+        metrics::gauge!("madoguchi_counter_signalling_rooms").set(rooms as f64);
+        metrics::gauge!("madoguchi_counter_signalling_participants").set(participants as f64);
+        let Some(sfu) = self.sfu() else {
+            return;
+        };
+        let Ok(stats) = sfu.stats().await else {
+            return;
+        };
+        metrics::gauge!("madoguchi_sfu_rooms").set(stats.rooms as f64);
+        metrics::gauge!("madoguchi_sfu_participants").set(stats.participants as f64);
+        metrics::gauge!("madoguchi_sfu_forwarded_streams").set(stats.forwarded_streams as f64);
+        metrics::counter!("madoguchi_sfu_rtp_packets_received_total")
+            .absolute(stats.rtp_packets_received);
+        metrics::counter!("madoguchi_sfu_rtp_bytes_received_total")
+            .absolute(stats.rtp_bytes_received);
+        metrics::counter!("madoguchi_sfu_rtp_packets_forwarded_total")
+            .absolute(stats.rtp_packets_forwarded);
+        metrics::counter!("madoguchi_sfu_rtp_bytes_forwarded_total")
+            .absolute(stats.rtp_bytes_forwarded);
+        metrics::counter!("madoguchi_sfu_rtp_packets_lost_total").absolute(stats.rtp_packets_lost);
+        metrics::counter!("madoguchi_sfu_connections_lost_total").absolute(stats.connections_lost);
+        metrics::counter!("madoguchi_sfu_chat_messages_refused_total")
+            .absolute(stats.chat_messages_refused);
+    }
 }

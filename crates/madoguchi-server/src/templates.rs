@@ -46,6 +46,7 @@ const TEMPLATES: &[(&str, &str)] = embedded_templates!(
     "counter/ticket.html",
     "counter/console.html",
     "counter/call.html",
+    "counter/device_check.html",
     "payments/counter_checkout.html",
     "payments/counter_taken.html",
     "payments/finance_receivable.html",

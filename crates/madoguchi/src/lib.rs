@@ -308,6 +308,7 @@ async fn serve(settings: Settings, seed_demo: bool, migrate: bool) -> anyhow::Re
     }
     let runner = madoguchi_server::app::spawn_job_runner(&state, mailer, shutdown.clone());
     madoguchi_server::app::spawn_maintenance(&state, shutdown.clone());
+    madoguchi_server::app::spawn_media_metrics(&state, shutdown.clone());
     tokio::spawn(async move {
         wait_for_signal().await;
         tracing::info!("shutting down: finishing requests in flight");

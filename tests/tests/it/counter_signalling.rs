@@ -244,6 +244,20 @@ async fn transfer_without_rejoin(app: TestApp) -> anyhow::Result<()> {
     .await?;
     let peers = vec![resident, hq];
     wait_for_mesh(&peers, 50).await?;
+    // The SFU forwards each one's two tracks to the other; /metrics reads these figures.
+    let stats = app
+        .state
+        .media
+        .sfu()
+        .ok_or_else(|| anyhow::anyhow!("no SFU"))?
+        .stats()
+        .await?;
+    assert_eq!(
+        (stats.rooms, stats.participants, stats.forwarded_streams),
+        (1, 2, 4)
+    );
+    assert_eq!(app.state.media.connected(), (1, 2));
+    app.state.media.record_metrics().await;
     let [resident, hq] =
         <[TestPeer; 2]>::try_from(peers).map_err(|_| anyhow::anyhow!("two peers"))?;
 

@@ -37,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/counter/tickets/{id}", get(ticket_page))
         .route("/counter/tickets/{id}/leave", post(leave))
         .route("/counter/tickets/{id}/answer", post(answer))
+        .route("/counter/device-check", get(device_check))
         .route("/counter/rooms/{id}", get(call_page))
         .route("/counter/rooms/{id}/grant", post(fresh_grant))
         .route("/staff/counter", get(console))
@@ -555,4 +556,44 @@ async fn fresh_grant(
         "ice_servers": ice_servers(&state, &issued.claims.identity, scope.now()),
     }))
     .into_response())
+}
+
+#[derive(Deserialize)]
+struct DeviceCheckQuery {
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// The camera, microphone and speaker check before a call; open to anyone (it sends nothing).
+/// `next` (a path on this site) is where "continue" leads, e.g. the call itself.
+async fn device_check(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    resident: Result<ResidentSession, PageAuthRejection>,
+    Query(query): Query<DeviceCheckQuery>,
+) -> AppResult<Response> {
+    let next = query
+        .next
+        .as_deref()
+        .and_then(madoguchi_domain::ReturnPath::parse)
+        .map(madoguchi_domain::ReturnPath::into_string);
+    let base = page_base(
+        &ctx,
+        resident.is_ok().then_some(AccountKind::Resident),
+        Some(&session),
+        false,
+    )
+    .await?;
+    let page = state
+        .templates
+        .page("counter/device_check.html", &base, context! { next })?;
+    Ok((
+        [(
+            axum::http::HeaderName::from_static("permissions-policy"),
+            "camera=(self), microphone=(self), geolocation=()",
+        )],
+        page,
+    )
+        .into_response())
 }
