@@ -871,7 +871,12 @@ impl TestPeer {
             RTCStatsReportEntry::IceCandidatePair(pair) => pair.local_candidate_id.clone(),
             _ => return None,
         };
-        match report.get(&local_id)? {
+        // The pair names the agent's candidate id; the report keys local candidates as
+        // `RTCLocalIceCandidate_<id>` (rtc 0.21's stats accumulator).
+        let entry = report
+            .get(&format!("RTCLocalIceCandidate_{local_id}"))
+            .or_else(|| report.get(&local_id))?;
+        match entry {
             RTCStatsReportEntry::LocalCandidate(candidate) => {
                 Some(candidate.candidate_type.to_string())
             }

@@ -1,7 +1,8 @@
 //! What the SFU's tests share: starting an SFU on loopback, and joining its rooms with the
-//! headless peers of `madoguchi-testpeer` over in-process signalling.
+//! headless peers of `madoguchi-testpeer` over in-process signalling. Each test binary uses
+//! part of it, hence the allowances below.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::sync::Arc;
 
