@@ -36,6 +36,8 @@
   let nextId = 1;
   let chain = Promise.resolve();
   let retryDelay = 1000;
+  let joinStartedAt = 0;
+  let joinMs = null;
   const pending = new Map();
   const midOwners = new Map();
   const labels = new Map();
@@ -228,7 +230,36 @@
     root.querySelectorAll('.call-controls button, .call-staff button').forEach((b) => { b.disabled = true; });
   }
 
+  // Every ten seconds: what reaches this participant, for the specialist's console.
+  async function reportQuality() {
+    if (!pc || !ws || ws.readyState !== WebSocket.OPEN) return;
+    const stats = await pc.getStats();
+    let received = 0;
+    let lost = 0;
+    let freezes = 0;
+    let frames = 0;
+    let roundTrip = null;
+    stats.forEach((s) => {
+      if (s.type === 'inbound-rtp') {
+        received += s.packetsReceived || 0;
+        lost += Math.max(0, s.packetsLost || 0);
+        freezes += s.freezeCount || 0;
+        frames += s.framesDecoded || 0;
+      } else if (s.type === 'candidate-pair' && s.nominated && s.currentRoundTripTime != null) {
+        roundTrip = Math.round(s.currentRoundTripTime * 1000);
+      }
+    });
+    if (joinMs === null && frames > 0) joinMs = Math.round(performance.now() - joinStartedAt);
+    const report = { type: 'stats', packets_received: received, packets_lost: lost, freezes };
+    if (joinMs !== null) report.join_ms = joinMs;
+    if (roundTrip !== null) report.round_trip_ms = roundTrip;
+    send(report);
+  }
+  setInterval(() => { reportQuality().catch(() => {}); }, 10000);
+
   async function connect() {
+    joinStartedAt = performance.now();
+    joinMs = null;
     pc = new RTCPeerConnection({ iceServers: config.ice, iceTransportPolicy: config.relay ? 'relay' : 'all' });
     chat = pc.createDataChannel('chat');
     for (const track of local.getTracks()) {

@@ -48,6 +48,43 @@ struct Present {
     connection: u64,
     replaced: Option<oneshot::Sender<()>>,
     labels: BTreeMap<String, TrackLabel>,
+    quality: Option<Quality>,
+}
+
+/// A participant's own summary of what reaches them (from the browser's `getStats()`), sent
+/// every few seconds: the figures staff see per room and `/metrics` aggregates.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Quality {
+    /// From pressing join to the first decoded frame, once known.
+    #[serde(default)]
+    pub join_ms: Option<u64>,
+    pub packets_received: u64,
+    pub packets_lost: u64,
+    /// Video freezes the receiver noticed.
+    #[serde(default)]
+    pub freezes: u64,
+    #[serde(default)]
+    pub round_trip_ms: Option<u64>,
+}
+
+impl Quality {
+    /// Packets lost in every 1,000 expected (a per-mille, so it stays an integer).
+    pub fn loss_per_mille(&self) -> u64 {
+        let expected = self.packets_received.saturating_add(self.packets_lost);
+        if expected == 0 {
+            0
+        } else {
+            self.packets_lost.saturating_mul(1000) / expected
+        }
+    }
+}
+
+/// One participant's latest report, for the staff console.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParticipantQuality {
+    pub participant: String,
+    pub role: ParticipantRole,
+    pub quality: Quality,
 }
 
 struct RoomPresence {
@@ -132,6 +169,7 @@ impl Media {
                 connection,
                 replaced: Some(replace),
                 labels: BTreeMap::new(),
+                quality: None,
             },
         );
         let notices = presence.notices.subscribe();
@@ -187,6 +225,42 @@ impl Media {
         if presence.participants.is_empty() {
             rooms.remove(&room);
         }
+    }
+
+    /// Keeps `participant`'s latest quality report; the first that carries a join time is
+    /// counted in the join-time histogram.
+    pub fn report(&self, room: RoomId, participant: &str, quality: Quality) {
+        let mut rooms = self.rooms();
+        let Some(present) = rooms
+            .get_mut(&room)
+            .and_then(|r| r.participants.get_mut(participant))
+        else {
+            return;
+        };
+        let first_join_time = present.quality.and_then(|q| q.join_ms).is_none();
+        if let (true, Some(join_ms)) = (first_join_time, quality.join_ms) {
+            metrics::histogram!("madoguchi_counter_join_seconds").record(join_ms as f64 / 1000.0);
+        }
+        present.quality = Some(quality);
+    }
+
+    /// The latest reports of the participants of `room` connected through this node.
+    pub fn quality(&self, room: RoomId) -> Vec<ParticipantQuality> {
+        self.rooms()
+            .get(&room)
+            .map(|r| {
+                r.participants
+                    .iter()
+                    .filter_map(|(id, p)| {
+                        p.quality.map(|quality| ParticipantQuality {
+                            participant: id.clone(),
+                            role: p.role,
+                            quality,
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Tells everyone connected to `room` through this node.

@@ -258,6 +258,27 @@ async fn transfer_without_rejoin(app: TestApp) -> anyhow::Result<()> {
     );
     assert_eq!(app.state.media.connected(), (1, 2));
     app.state.media.record_metrics().await;
+    // The resident's browser reports what reaches it; the specialist's console shows it.
+    let reply = resident_ws
+        .request(json!({"type": "stats", "packets_received": 995, "packets_lost": 5, "freezes": 1, "join_ms": 1234}))
+        .await?;
+    assert_eq!(reply["type"], "ok", "{reply}");
+    let reply = resident_ws
+        .request(json!({"type": "stats", "packets_received": -1}))
+        .await?;
+    assert_eq!(reply["code"], "signalling_invalid", "{reply}");
+    let console = staff_client(&app, Role::HqStaff)
+        .await?
+        .get(app.at("/staff/counter"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(
+        console.contains("受信損失 0.5%・映像の停止 1 回"),
+        "{console}"
+    );
+    assert!(console.contains("（接続まで 1.2 秒）"));
     let [resident, hq] =
         <[TestPeer; 2]>::try_from(peers).map_err(|_| anyhow::anyhow!("two peers"))?;
 

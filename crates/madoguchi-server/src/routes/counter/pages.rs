@@ -83,6 +83,43 @@ struct TicketView {
     issued_clock: String,
     /// The consultation's room, once answered.
     room: Option<String>,
+    /// What reaches each participant of the room, as their browsers last reported it.
+    quality: Vec<QualityView>,
+}
+
+#[derive(Serialize)]
+struct QualityView {
+    role: &'static str,
+    /// Loss in percent with one decimal, e.g. `0.4`.
+    loss: String,
+    freezes: u64,
+    /// Seconds from joining to the first picture, with one decimal.
+    join_seconds: Option<String>,
+    round_trip_ms: Option<u64>,
+}
+
+fn quality_views(state: &AppState, room: Option<madoguchi_domain::RoomId>) -> Vec<QualityView> {
+    let Some(room) = room else {
+        return Vec::new();
+    };
+    state
+        .media
+        .quality(room)
+        .into_iter()
+        .map(|p| {
+            let per_mille = p.quality.loss_per_mille();
+            QualityView {
+                role: p.role.as_str(),
+                loss: format!("{}.{}", per_mille / 10, per_mille % 10),
+                freezes: p.quality.freezes,
+                join_seconds: p
+                    .quality
+                    .join_ms
+                    .map(|ms| format!("{}.{}", ms / 1000, (ms % 1000) / 100)),
+                round_trip_ms: p.quality.round_trip_ms,
+            }
+        })
+        .collect()
 }
 
 fn ticket_view(t: &Ticket, lang: Lang) -> TicketView {
@@ -102,6 +139,7 @@ fn ticket_view(t: &Ticket, lang: Lang) -> TicketView {
         issued: instant_label(t.issued_at, lang),
         issued_clock: clock(t.issued_at),
         room: t.room.map(|r| r.to_string()),
+        quality: Vec::new(),
     }
 }
 
@@ -273,7 +311,10 @@ async fn console(
         let active = open
             .iter()
             .filter(|t| !matches!(t.status, TicketStatus::Waiting { .. }))
-            .map(|t| ticket_view(t, ctx.lang))
+            .map(|t| TicketView {
+                quality: quality_views(&state, t.room),
+                ..ticket_view(t, ctx.lang)
+            })
             .collect();
         rows.push(ConsoleQueue {
             queue: queue_view(queue, ctx.lang),

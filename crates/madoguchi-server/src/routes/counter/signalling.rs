@@ -8,7 +8,8 @@
 //!   the socket with an `error`;
 //! - then `offer`, `answer`, `candidate` relay to the SFU as its contract says
 //!   (`madoguchi_sfu`'s crate docs), `track` says what a track shows, and `admit`, `end`,
-//!   `transfer`, `add_department`, `invite_interpreter` change the room as the role allows;
+//!   `transfer`, `add_department`, `invite_interpreter` change the room as the role allows,
+//!   and `stats` reports what reaches the participant (staff see it per room);
 //! - the server sends `joined`, `offer`, `answer`, `ok`, `connected`, `connection_failed`,
 //!   `chat`, `participants`, `track`, `room`, `error`, `closed`.
 //!
@@ -19,7 +20,7 @@
 
 use super::room_view;
 use crate::http::Ctx;
-use crate::media::{Entered, Notice, TrackLabel};
+use crate::media::{Entered, Notice, Quality, TrackLabel};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
@@ -73,16 +74,41 @@ pub async fn signal(
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum ClientMessage {
-    Join { grant: String, sdp: String },
-    Offer { sdp: String },
-    Answer { request_id: u64, sdp: String },
-    Candidate { candidate: WireCandidate },
-    Track { track_id: String, label: TrackLabel },
+    Join {
+        grant: String,
+        sdp: String,
+    },
+    Offer {
+        sdp: String,
+    },
+    Answer {
+        request_id: u64,
+        sdp: String,
+    },
+    Candidate {
+        candidate: WireCandidate,
+    },
+    Track {
+        track_id: String,
+        label: TrackLabel,
+    },
     Admit,
     End,
-    Transfer { department_id: Uuid },
-    AddDepartment { department_id: Uuid },
-    InviteInterpreter { account_id: Uuid, language: String },
+    Transfer {
+        department_id: Uuid,
+    },
+    AddDepartment {
+        department_id: Uuid,
+    },
+    InviteInterpreter {
+        account_id: Uuid,
+        language: String,
+    },
+    /// The participant's `getStats()` summary.
+    Stats {
+        #[serde(flatten)]
+        quality: Quality,
+    },
     Leave,
 }
 
@@ -601,6 +627,10 @@ async fn handle(
             state
                 .media
                 .label(room, &joined.claims.identity, &track_id, label);
+            return ok_or_quiet(reply_to);
+        }
+        ClientMessage::Stats { quality } => {
+            state.media.report(room, &joined.claims.identity, quality);
             return ok_or_quiet(reply_to);
         }
         ClientMessage::Leave => return Step::Leave,
