@@ -71,11 +71,10 @@ impl Quality {
     /// Packets lost in every 1,000 expected (a per-mille, so it stays an integer).
     pub fn loss_per_mille(&self) -> u64 {
         let expected = self.packets_received.saturating_add(self.packets_lost);
-        if expected == 0 {
-            0
-        } else {
-            self.packets_lost.saturating_mul(1000) / expected
-        }
+        self.packets_lost
+            .saturating_mul(1000)
+            .checked_div(expected)
+            .unwrap_or(0)
     }
 }
 
