@@ -211,3 +211,24 @@ test('the device check shows the camera and says what to do when the devices are
     await blocked.context.close();
   }
 });
+
+test('the branch kiosk: large topic buttons, the number and the wait, all axe clean', { timeout: 60_000 }, async (t) => {
+  const kioskLogin = STAFF_LOGINS.find((l) => l.role === 'branch_staff');
+  const { context, page } = await newPage(browser, { viewport: { width: 800, height: 1280 } });
+  try {
+    await signIn(page, '/staff/signin', kioskLogin, '/staff');
+    await visit(page, '/kiosk');
+    await expectNoAxeViolations(page, 'the kiosk start');
+    const topic = page.getByRole('button', { name: '子育て支援課 リモート相談' });
+    const box = await topic.boundingBox();
+    assert.ok(box && box.height >= 64, `a touch target at least 64 px high: ${JSON.stringify(box)}`);
+    await Promise.all([page.waitForURL(/\/kiosk\/tickets\//), topic.click()]);
+    await page.getByText('あなたの順番は').waitFor();
+    await expectNoAxeViolations(page, 'the kiosk waiting page');
+  } catch (error) {
+    await saveArtifacts(page, t.name);
+    throw error;
+  } finally {
+    await context.close();
+  }
+});

@@ -228,6 +228,8 @@
     if (pc) pc.close();
     local.getTracks().forEach((t) => t.stop());
     root.querySelectorAll('.call-controls button, .call-staff button').forEach((b) => { b.disabled = true; });
+    // A branch kiosk is ready for the next resident by itself.
+    if (data.kiosk === '1') setTimeout(() => { location.href = '/kiosk'; }, 10000);
   }
 
   // Every ten seconds: what reaches this participant, for the specialist's console.

@@ -47,6 +47,8 @@ const TEMPLATES: &[(&str, &str)] = embedded_templates!(
     "counter/console.html",
     "counter/call.html",
     "counter/device_check.html",
+    "counter/kiosk.html",
+    "counter/kiosk_ticket.html",
     "payments/counter_checkout.html",
     "payments/counter_taken.html",
     "payments/finance_receivable.html",

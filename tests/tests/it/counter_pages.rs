@@ -14,6 +14,10 @@ on_both_backends!(
     a_resident_takes_a_number_and_the_department_calls_it,
     take_and_call
 );
+on_both_backends!(
+    a_branch_kiosk_takes_a_walk_in_to_the_call_and_back,
+    kiosk_walk_in
+);
 
 async fn hq_queue(app: &TestApp) -> anyhow::Result<String> {
     let hq = app
@@ -170,5 +174,72 @@ async fn take_and_call(app: TestApp) -> anyhow::Result<()> {
         .send()
         .await?;
     assert_eq!(nonsense.status(), 422);
+    Ok(())
+}
+
+async fn kiosk_walk_in(app: TestApp) -> anyhow::Result<()> {
+    let queue = hq_queue(&app).await?;
+    // Only a branch's staff account runs a kiosk.
+    let hq = staff_client(&app, Role::HqStaff).await?;
+    assert_eq!(hq.get(app.at("/kiosk")).send().await?.status(), 403);
+
+    let kiosk = staff_client(&app, Role::BranchStaff).await?;
+    let start = kiosk.get(app.at("/kiosk")).send().await?.text().await?;
+    assert!(
+        start.contains("総合窓口") && start.contains("http-equiv=\"refresh\""),
+        "{start}"
+    );
+    let token = form_token(&kiosk, &app, "/kiosk").await?;
+    let bad = kiosk
+        .post(app.at("/kiosk/tickets"))
+        .form(&[("csrf_token", token.as_str()), ("queue_id", "not-a-queue")])
+        .send()
+        .await?;
+    assert_eq!(bad.status(), 422);
+    let taken = kiosk
+        .post(app.at("/kiosk/tickets"))
+        .form(&[("csrf_token", token.as_str()), ("queue_id", queue.as_str())])
+        .send()
+        .await?;
+    assert_eq!(taken.status(), 303);
+    let ticket_path = location(&taken);
+    assert!(ticket_path.starts_with("/kiosk/tickets/"), "{ticket_path}");
+    let waiting = kiosk.get(app.at(&ticket_path)).send().await?.text().await?;
+    assert!(
+        waiting.contains("A-001") && waiting.contains("あなたの順番は 1 番目です。"),
+        "{waiting}"
+    );
+    // Another branch's kiosk, or headquarters, cannot open it.
+    assert_eq!(hq.get(app.at(&ticket_path)).send().await?.status(), 403);
+
+    // The specialist calls; the kiosk starts the call as the resident.
+    let token = form_token(&hq, &app, "/staff/counter").await?;
+    hq.post(app.at(&format!("/staff/counter/queues/{queue}/call-next")))
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await?;
+    let called = kiosk.get(app.at(&ticket_path)).send().await?.text().await?;
+    assert!(called.contains("通話を始める"), "{called}");
+    let token = form_token(&kiosk, &app, &ticket_path).await?;
+    let answered = kiosk
+        .post(app.at(&format!("{ticket_path}/answer")))
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await?;
+    assert_eq!(answered.status(), 303);
+    let call = location(&answered);
+    assert!(
+        call.starts_with("/counter/rooms/") && call.ends_with("?role=resident&kiosk=1"),
+        "{call}"
+    );
+    let page = kiosk.get(app.at(&call)).send().await?.text().await?;
+    assert!(
+        page.contains(r#"data-role="resident""#) && page.contains(r#"data-kiosk="1""#),
+        "{page}"
+    );
+    // Coming back to the ticket during the call leads into the call again.
+    let again = kiosk.get(app.at(&ticket_path)).send().await?;
+    assert_eq!(again.status(), 303);
+    assert_eq!(location(&again), call);
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! join grants) and the WebSocket signalling through this node's SFU.
 
 pub mod api;
+pub mod kiosk;
 pub mod pages;
 pub mod signalling;
 
@@ -30,7 +31,7 @@ pub(crate) fn room_view(room: &Room) -> serde_json::Value {
 }
 
 pub fn router() -> Router<AppState> {
-    pages::router()
+    pages::router().merge(kiosk::router())
 }
 
 /// The routes under `/api/v1`.

@@ -417,6 +417,9 @@ fn caller(
 struct RoleQuery {
     #[serde(default)]
     role: Option<String>,
+    /// `1`: a branch kiosk; the page returns to the kiosk's start when the call ends.
+    #[serde(default)]
+    kiosk: Option<String>,
 }
 
 /// The role asked for, or the first the caller may take: a resident is the resident; staff
@@ -560,6 +563,7 @@ async fn call_page(
             may_share_screen => madoguchi_counter::may(role, madoguchi_counter::Action::ShareScreen),
             departments => choices,
             staff => staff_choices,
+            kiosk => query.kiosk.as_deref() == Some("1") && access.is_some(),
         },
     )?;
     // This page alone may use the camera, the microphone and screen capture.
