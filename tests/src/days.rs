@@ -35,6 +35,15 @@ pub fn open_instant_ahead(days: i64) -> OffsetDateTime {
     now + Duration::days(days) + shift
 }
 
+/// 10:00 in Tokyo on the first open date at least `days` ahead: for a test that puts several
+/// times on one day (the current time of day plus a few hours may cross midnight).
+pub fn open_morning_ahead(days: i64) -> OffsetDateTime {
+    open_date_ahead(days)
+        .with_time(time::macros::time!(10:00))
+        .assume_offset(JST)
+        .to_offset(time::UtcOffset::UTC)
+}
+
 /// `t` as RFC 3339, as the API takes and gives instants (empty if it cannot be written).
 pub fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
