@@ -9,8 +9,11 @@
 //! - `pages`: Lighthouse accessibility scores and page weights of the resident pages.
 //! - `webhooks`: signed payment webhooks with redeliveries over HTTP, their final states
 //!   checked, against the bare signature check and event insert.
+//! - `counter`: three-party rooms of headless WebRTC peers through the SFU, ramped until loss
+//!   reaches 1%, against a bare UDP reflector carrying the same packets.
 
 mod booking;
+mod counter;
 mod pages;
 mod webhooks;
 
@@ -38,6 +41,10 @@ pub enum BenchCommand {
     /// A stream of signed payment webhooks (30% redeliveries, shuffled) over HTTP, the final
     /// states checked; the ceiling is the signature check and the event insert alone.
     Webhooks(webhooks::WebhookArgs),
+    /// Three-party rooms of headless WebRTC peers (~500 kbit/s video each) through the SFU,
+    /// added step by step until loss reaches 1%; the ceiling is a bare UDP reflector thread
+    /// forwarding the same packets.
+    Counter(counter::CounterArgs),
     /// Home-page requests per second against a bare axum "hello" ceiling (needs `wrk`).
     Home {
         /// Seconds per wrk run.
@@ -60,6 +67,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::MonthView(args) => crate::booking::month_view(args).await,
         BenchCommand::Pages(args) => crate::pages::run(args).await,
         BenchCommand::Webhooks(args) => crate::webhooks::run(args).await,
+        BenchCommand::Counter(args) => crate::counter::run(args).await,
     }
 }
 

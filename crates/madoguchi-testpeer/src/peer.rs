@@ -923,13 +923,17 @@ impl TestPeer {
         Ok(())
     }
 
+    /// Leave through signalling, then close the connection and stop every task, even when
+    /// the signalling call failed (the first error is returned).
     pub async fn leave(self) -> Result<()> {
         self.stop_writers();
-        self.signalling.leave().await?;
-        self.pc.close().await?;
+        let left = self.signalling.leave().await;
+        let closed = self.pc.close().await;
         for task in &self.tasks {
             task.abort();
         }
+        left?;
+        closed?;
         Ok(())
     }
 }
