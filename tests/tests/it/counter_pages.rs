@@ -186,7 +186,7 @@ async fn kiosk_walk_in(app: TestApp) -> anyhow::Result<()> {
     let kiosk = staff_client(&app, Role::BranchStaff).await?;
     let start = kiosk.get(app.at("/kiosk")).send().await?.text().await?;
     assert!(
-        start.contains("総合窓口") && start.contains("http-equiv=\"refresh\""),
+        start.contains("総合窓口") && start.contains("data-reload-s="),
         "{start}"
     );
     let token = form_token(&kiosk, &app, "/kiosk").await?;

@@ -89,6 +89,10 @@ async fn static_file(Path(file): Path<String>) -> Response {
             include_str!("../../../../web/static/counter-call.js"),
             "text/javascript; charset=utf-8",
         ),
+        "kiosk.js" => (
+            include_str!("../../../../web/static/kiosk.js"),
+            "text/javascript; charset=utf-8",
+        ),
         "device-check.js" => (
             include_str!("../../../../web/static/device-check.js"),
             "text/javascript; charset=utf-8",

@@ -2,7 +2,8 @@
 //! login and large touch targets. A walk-in picks a consultation topic (a department's queue),
 //! gets a number, waits (the page refreshes itself), answers when called and is in the call
 //! as the resident; when the call ends the tablet returns to the start by itself. The start
-//! page also reloads itself, so a tablet left alone recovers after a network loss.
+//! page also reloads itself (`web/static/kiosk.js`), so a tablet left alone recovers after a
+//! network loss.
 
 use crate::http::Ctx;
 use crate::http::auth::StaffSession;
