@@ -193,3 +193,25 @@ pub async fn signed_in_resident(app: &TestApp) -> anyhow::Result<(String, reqwes
     let client = resident_client(app, &email).await?;
     Ok((email, client))
 }
+
+/// Calls the JSON API as the holder of `token` in English; the status and the body (null when
+/// it is not JSON).
+pub async fn api_call(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> anyhow::Result<(u16, Value)> {
+    let mut request = reqwest::Client::new()
+        .request(method, app.at(path))
+        .bearer_auth(token)
+        .header("accept-language", "en");
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await?;
+    let status = response.status().as_u16();
+    let text = response.text().await?;
+    Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+}

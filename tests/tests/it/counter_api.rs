@@ -5,9 +5,10 @@
 
 use madoguchi_domain::{AccountKind, Email, Role};
 use madoguchi_tests::app::TestApp;
+use madoguchi_tests::clients::api_call as call;
 use madoguchi_tests::clients::*;
 use madoguchi_tests::on_both_backends;
-use serde_json::{Value, json};
+use serde_json::json;
 
 on_both_backends!(
     a_queue_is_served_in_order_by_its_department_and_nobody_else,
@@ -17,26 +18,6 @@ on_both_backends!(
     bad_input_gets_a_specific_error_and_changes_nothing,
     bad_input_refused
 );
-
-async fn call(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> anyhow::Result<(u16, Value)> {
-    let mut request = reqwest::Client::new()
-        .request(method, app.at(path))
-        .bearer_auth(token)
-        .header("accept-language", "en");
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await?;
-    let status = response.status().as_u16();
-    let text = response.text().await?;
-    Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
-}
 
 /// The demo department of the `hq@` specialist and the id of the `kita@` branch.
 async fn demo_places(app: &TestApp) -> anyhow::Result<(String, String, String)> {

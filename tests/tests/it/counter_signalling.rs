@@ -10,11 +10,12 @@ use madoguchi_domain::{AccountKind, Email, Role, RoomId};
 use madoguchi_sfu::{Sfu, SfuConfig};
 use madoguchi_testpeer::{PeerOptions, Publish, TestPeer, wait_for, wait_for_mesh};
 use madoguchi_tests::app::TestApp;
+use madoguchi_tests::clients::api_call as call;
 use madoguchi_tests::clients::*;
 use madoguchi_tests::on_both_backends;
 use madoguchi_tests::signal_ws::WsSignalling;
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::sync::Arc;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -26,26 +27,6 @@ on_both_backends!(
     bad_grants_and_bad_messages_are_refused_and_the_call_goes_on,
     refusals_leave_the_call_alone
 );
-
-async fn call(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> anyhow::Result<(u16, Value)> {
-    let mut request = reqwest::Client::new()
-        .request(method, app.at(path))
-        .bearer_auth(token)
-        .header("accept-language", "en");
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await?;
-    let status = response.status().as_u16();
-    let text = response.text().await?;
-    Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
-}
 
 /// Everything a call needs: the room a called resident answered into, and who is who.
 struct Called {

@@ -128,13 +128,14 @@ pub fn account_of(identity: &str) -> Option<AccountId> {
     uuid::Uuid::parse_str(account).ok().map(AccountId)
 }
 
-/// A room as a participant may see it.
-pub async fn view<S: CounterStore + CounterRoomStore + ?Sized>(
+/// The room and its ticket, when the actor takes some part in it; a room the actor has no
+/// part in is not disclosed.
+async fn room_for<S: CounterStore + CounterRoomStore + ?Sized>(
     store: &S,
     scope: &Scope,
     access: Option<&StaffAccess>,
     room: RoomId,
-) -> UseCaseResult<Room> {
+) -> UseCaseResult<(Room, Option<Ticket>)> {
     let room = store.room(scope.tenant, room).await?;
     let ticket = match room.ticket {
         Some(id) => Some(store.ticket(scope.tenant, id).await?),
@@ -144,10 +145,20 @@ pub async fn view<S: CounterStore + CounterRoomStore + ?Sized>(
         .into_iter()
         .any(|role| may_take_role(scope, access, &room, ticket.as_ref(), role));
     if any_role {
-        Ok(room)
+        Ok((room, ticket))
     } else {
         Err(StorageError::NotFound.into())
     }
+}
+
+/// A room as a participant may see it.
+pub async fn view<S: CounterStore + CounterRoomStore + ?Sized>(
+    store: &S,
+    scope: &Scope,
+    access: Option<&StaffAccess>,
+    room: RoomId,
+) -> UseCaseResult<Room> {
+    Ok(room_for(store, scope, access, room).await?.0)
 }
 
 /// A signed join grant and what it says.
@@ -168,14 +179,25 @@ pub async fn grant<S: CounterStore + CounterRoomStore + ?Sized>(
     role: ParticipantRole,
     keys: &JoinGrantKeys,
 ) -> UseCaseResult<IssuedGrant> {
-    let room = view(store, scope, access, room).await?;
-    let ticket = match room.ticket {
-        Some(id) => Some(store.ticket(scope.tenant, id).await?),
-        None => None,
-    };
-    if !may_take_role(scope, access, &room, ticket.as_ref(), role) {
-        return Err(UseCaseError::new(ErrorCode::Forbidden));
-    }
+    grant_first(store, scope, access, room, &[role], keys).await
+}
+
+/// [`grant`] for the first of `roles` (in order of preference) the actor may take, e.g. a
+/// staff member who opens a call page: the specialist if they run the room, else a guest.
+pub async fn grant_first<S: CounterStore + CounterRoomStore + ?Sized>(
+    store: &S,
+    scope: &Scope,
+    access: Option<&StaffAccess>,
+    room: RoomId,
+    roles: &[ParticipantRole],
+    keys: &JoinGrantKeys,
+) -> UseCaseResult<IssuedGrant> {
+    let (room, ticket) = room_for(store, scope, access, room).await?;
+    let role = roles
+        .iter()
+        .copied()
+        .find(|role| may_take_role(scope, access, &room, ticket.as_ref(), *role))
+        .ok_or_else(|| UseCaseError::new(ErrorCode::Forbidden))?;
     if room.state == RoomState::Ended {
         return Err(UseCaseError::new(ErrorCode::RoomEnded));
     }

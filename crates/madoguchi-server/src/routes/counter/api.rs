@@ -450,14 +450,6 @@ pub struct GrantRequest {
     pub role: String,
 }
 
-/// A TURN or STUN server for the browser's `RTCPeerConnection` (`iceServers`).
-#[derive(Serialize, ToSchema)]
-pub struct IceServer {
-    pub urls: Vec<String>,
-    pub username: Option<String>,
-    pub credential: Option<String>,
-}
-
 /// A join grant: present `token` as the first signalling message's `grant` within
 /// `expires_at`; ask again to reconnect later.
 #[derive(Serialize, ToSchema)]
@@ -470,7 +462,7 @@ pub struct GrantResponse {
     pub expires_at: OffsetDateTime,
     /// The room's signalling WebSocket, relative to this server.
     pub signal_path: String,
-    pub ice_servers: Vec<IceServer>,
+    pub ice_servers: Vec<super::IceServer>,
 }
 
 /// Get a join grant for a room in a role the caller may take (the resident of the ticket or
@@ -502,23 +494,7 @@ pub async fn grant(
         &state.grant_keys,
     )
     .await?;
-    let ice_servers = match &state.config.counter.turn {
-        Some(turn) => {
-            use secrecy::ExposeSecret;
-            let credential = madoguchi_auth::turn::turn_credential(
-                turn.secret.expose_secret().as_bytes(),
-                &issued.claims.identity,
-                scope.now(),
-                madoguchi_auth::turn::TURN_CREDENTIAL_LIFETIME,
-            );
-            vec![IceServer {
-                urls: turn.urls.clone(),
-                username: Some(credential.username),
-                credential: Some(credential.password),
-            }]
-        }
-        None => Vec::new(),
-    };
+    let ice_servers = super::ice_servers(&state, &issued.claims.identity, scope.now());
     let expires_at = OffsetDateTime::from_unix_timestamp(issued.claims.exp)
         .map_err(|e| AppError::internal(format!("grant expiry: {e}")))?;
     Ok((

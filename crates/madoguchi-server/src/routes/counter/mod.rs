@@ -12,6 +12,40 @@ use crate::state::AppState;
 use axum::Router;
 use madoguchi_storage::{Room, RoomGuest};
 
+/// A TURN or STUN server for the browser's `RTCPeerConnection` (`iceServers`).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    pub username: Option<String>,
+    pub credential: Option<String>,
+}
+
+/// The TURN relays a participant is handed with a credential for `identity`, when the city runs
+/// coturn (for the API's grants and the call page alike).
+pub(crate) fn ice_servers(
+    state: &AppState,
+    identity: &str,
+    now: time::OffsetDateTime,
+) -> Vec<IceServer> {
+    use secrecy::ExposeSecret;
+    match &state.config.counter.turn {
+        Some(turn) => {
+            let credential = madoguchi_auth::turn::turn_credential(
+                turn.secret.expose_secret().as_bytes(),
+                identity,
+                now,
+                madoguchi_auth::turn::TURN_CREDENTIAL_LIFETIME,
+            );
+            vec![IceServer {
+                urls: turn.urls.clone(),
+                username: Some(credential.username),
+                credential: Some(credential.password),
+            }]
+        }
+        None => Vec::new(),
+    }
+}
+
 /// A room as its participants see it, in the API and over the signalling.
 pub(crate) fn room_view(room: &Room) -> serde_json::Value {
     serde_json::json!({

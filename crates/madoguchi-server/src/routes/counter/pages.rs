@@ -446,40 +446,15 @@ async fn grant_for(
             R::Interpreter,
         ],
     };
-    let mut refused = AppError::new(ErrorCode::Forbidden);
-    for role in candidates {
-        match rooms::grant(
-            &*state.storage,
-            scope,
-            access,
-            room,
-            role,
-            &state.grant_keys,
-        )
-        .await
-        {
-            Ok(issued) => return Ok(issued),
-            Err(e) if e.code == ErrorCode::Forbidden => refused = e.into(),
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(refused)
-}
-
-fn ice_servers(state: &AppState, identity: &str, now: time::OffsetDateTime) -> serde_json::Value {
-    match &state.config.counter.turn {
-        Some(turn) => {
-            use secrecy::ExposeSecret;
-            let credential = madoguchi_auth::turn::turn_credential(
-                turn.secret.expose_secret().as_bytes(),
-                identity,
-                now,
-                madoguchi_auth::turn::TURN_CREDENTIAL_LIFETIME,
-            );
-            serde_json::json!([{"urls": turn.urls, "username": credential.username, "credential": credential.password}])
-        }
-        None => serde_json::json!([]),
-    }
+    Ok(rooms::grant_first(
+        &*state.storage,
+        scope,
+        access,
+        room,
+        &candidates,
+        &state.grant_keys,
+    )
+    .await?)
 }
 
 #[derive(Serialize)]
@@ -557,7 +532,7 @@ async fn call_page(
             participant => issued.claims.identity,
             grant => issued.token,
             signal_path => format!("/api/v1/counter/rooms/{room}/signal"),
-            ice_servers => ice_servers(&state, &issued.claims.identity, scope.now()).to_string(),
+            ice_servers => serde_json::json!(super::ice_servers(&state, &issued.claims.identity, scope.now())).to_string(),
             department,
             may_end => runs_room,
             may_share_screen => madoguchi_counter::may(role, madoguchi_counter::Action::ShareScreen),
@@ -598,7 +573,7 @@ async fn fresh_grant(
     let issued = grant_for(&state, &scope, access.as_ref(), room, Some(&form.role)).await?;
     Ok(axum::Json(serde_json::json!({
         "token": issued.token,
-        "ice_servers": ice_servers(&state, &issued.claims.identity, scope.now()),
+        "ice_servers": super::ice_servers(&state, &issued.claims.identity, scope.now()),
     }))
     .into_response())
 }

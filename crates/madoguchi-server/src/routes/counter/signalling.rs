@@ -324,7 +324,7 @@ async fn session(state: AppState, tenant: TenantId, lang: Lang, room: RoomId, so
             return;
         }
     };
-    let (joined, entered, answer, mut events) =
+    let (joined, stored, entered, answer, mut events) =
         match join(&state, tenant, room, &grant, offer).await {
             Ok(ok) => ok,
             Err(frame) => {
@@ -339,10 +339,7 @@ async fn session(state: AppState, tenant: TenantId, lang: Lang, room: RoomId, so
             }
         };
     let scope = state.scope(tenant, joined.actor);
-    let view = match state.storage.room(tenant, room).await {
-        Ok(r) => room_view(&r),
-        Err(_) => Value::Null,
-    };
+    let view = room_view(&stored);
     let _ = rooms::record_presence(&*state.storage, &scope, &joined.claims, true).await;
     let hello = json!({
         "type": "joined",
@@ -441,7 +438,8 @@ impl From<UseCaseError> for JoinError {
     }
 }
 
-/// Checks the grant and the room, registers the connection and joins the SFU.
+/// Checks the grant and the room, registers the connection and joins the SFU. Returns the
+/// room as read, for the `joined` frame.
 async fn join(
     state: &AppState,
     tenant: TenantId,
@@ -451,6 +449,7 @@ async fn join(
 ) -> Result<
     (
         Joined,
+        madoguchi_storage::Room,
         Entered,
         String,
         tokio::sync::mpsc::UnboundedReceiver<ParticipantEvent>,
@@ -519,6 +518,7 @@ async fn join(
             sfu_room,
             participant,
         },
+        stored,
         entered,
         joined_sfu.answer_sdp,
         joined_sfu.events,
