@@ -130,6 +130,26 @@ impl TestApp {
         format!("{}{path}", self.url)
     }
 
+    /// Makes this app the city's media node too, as `madoguchi serve` is by default: an SFU on
+    /// loopback, registered with the app's URL, reporting until the app stops.
+    pub async fn start_media(&self) -> anyhow::Result<()> {
+        let sfu = madoguchi_sfu::Sfu::start(madoguchi_sfu::SfuConfig::new("127.0.0.1:0".parse()?))?;
+        madoguchi_server::media_node::start_media_node(
+            &self.state,
+            sfu,
+            self.url.clone(),
+            300,
+            self.stop.subscribe(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The app's database, for a second process (a media node) to open.
+    pub fn database_url(&self) -> &str {
+        &self.db.url
+    }
+
     /// The app's connection pool, for SQL fixtures. It stays usable after [`TestApp::stop`].
     pub fn raw_pool(&self) -> &RawPool {
         &self.raw

@@ -42,6 +42,12 @@ impl WsSignalling {
             "{}/api/v1/counter/rooms/{room}/signal",
             base_url.replacen("http", "ws", 1)
         );
+        Self::connect_url(&url, grant).await
+    }
+
+    /// Opens the signalling at `url` as a grant's answer names it (`signal_url`: the room's
+    /// media node, wherever it is).
+    pub async fn connect_url(url: &str, grant: &str) -> anyhow::Result<Arc<Self>> {
         let (socket, _) = tokio_tungstenite::connect_async(url).await?;
         let (mut sink, mut stream) = socket.split();
         let (out, mut outgoing) = mpsc::unbounded_channel::<Message>();

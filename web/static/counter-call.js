@@ -273,8 +273,10 @@
     };
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
+    // The room's media node, which may be another host than this page's.
     const url = new URL(config.signal, location.href);
-    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    if (url.protocol === 'https:') url.protocol = 'wss:';
+    if (url.protocol === 'http:') url.protocol = 'ws:';
     ws = new WebSocket(url);
     ws.addEventListener('open', () => {
       send({ type: 'join', grant: config.grant, sdp: pc.localDescription.sdp });
@@ -304,6 +306,8 @@
       const fresh = await response.json();
       config.grant = fresh.token;
       config.ice = fresh.ice_servers || config.ice;
+      // A lost media node's rooms move: the fresh grant names where the room is now.
+      config.signal = fresh.signal_url || config.signal;
       await connect();
     } catch {
       reconnect();

@@ -92,8 +92,12 @@ mod tests {
         JoinGrantKeys::new(SecretString::from(secret.to_owned()))
     }
 
+    /// The city every test grant is for.
+    const CITY: TenantId = TenantId(uuid::Uuid::from_u128(7));
+
     fn claims(room: RoomId, now: OffsetDateTime) -> GrantClaims {
         GrantClaims::new(
+            CITY,
             room,
             ParticipantRole::Resident,
             "acct:42",

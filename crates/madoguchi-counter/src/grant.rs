@@ -3,7 +3,7 @@
 //! (re)connection; here are the rules both sides apply to the claims themselves.
 
 use crate::room::ParticipantRole;
-use madoguchi_domain::RoomId;
+use madoguchi_domain::{RoomId, TenantId};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
@@ -17,6 +17,8 @@ pub const CLOCK_LEEWAY: Duration = Duration::seconds(30);
 /// kiosk device, as the server names them): 1–64 visible ASCII characters.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GrantClaims {
+    /// The city the room belongs to: a media node serving several cities reads the room there.
+    pub tenant: TenantId,
     pub room: RoomId,
     pub role: ParticipantRole,
     pub identity: String,
@@ -42,9 +44,10 @@ pub enum GrantProblem {
 }
 
 impl GrantClaims {
-    /// Claims for `identity` in `room` as `role`, valid from `now` for `lifetime` (at most
-    /// [`GRANT_MAX_LIFETIME`]).
+    /// Claims for `identity` in `tenant`'s `room` as `role`, valid from `now` for `lifetime`
+    /// (at most [`GRANT_MAX_LIFETIME`]).
     pub fn new(
+        tenant: TenantId,
         room: RoomId,
         role: ParticipantRole,
         identity: &str,
@@ -55,6 +58,7 @@ impl GrantClaims {
             return Err(GrantProblem::TooLong);
         }
         let claims = GrantClaims {
+            tenant,
             room,
             role,
             identity: identity.to_owned(),
@@ -103,6 +107,7 @@ mod tests {
 
     fn grant(room: RoomId) -> GrantClaims {
         GrantClaims::new(
+            TenantId::new(),
             room,
             ParticipantRole::Resident,
             "acct:1",
@@ -138,7 +143,14 @@ mod tests {
         let room = RoomId::new();
         for lifetime in [Duration::minutes(11), Duration::ZERO, Duration::seconds(-5)] {
             assert_eq!(
-                GrantClaims::new(room, ParticipantRole::Specialist, "a", NOW, lifetime),
+                GrantClaims::new(
+                    TenantId::new(),
+                    room,
+                    ParticipantRole::Specialist,
+                    "a",
+                    NOW,
+                    lifetime
+                ),
                 Err(GrantProblem::TooLong)
             );
         }
@@ -164,6 +176,7 @@ mod tests {
         for bad in ["", " ", "a b", "名前", &"x".repeat(65), "a\u{0}"] {
             assert_eq!(
                 GrantClaims::new(
+                    TenantId::new(),
                     room,
                     ParticipantRole::Resident,
                     bad,

@@ -113,3 +113,7 @@ id_type!(
     /// A remote-counter video room: one resident's consultation, whoever joins it.
     RoomId
 );
+id_type!(
+    /// A media server process (SFU) of the remote counter; rooms are placed on one.
+    MediaNodeId
+);

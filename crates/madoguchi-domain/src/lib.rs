@@ -25,8 +25,8 @@ pub use clock::{Clock, ManualClock};
 pub use error::ErrorCode;
 pub use idempotency::IdempotencyKey;
 pub use ids::{
-    AccountId, AuditId, DepartmentId, JobId, LedgerEntryId, OfficeId, PaymentId, QueueId,
-    ReceivableId, RefundId, ReservationId, RoomId, ServiceId, SlotId, TenantId, TicketId,
+    AccountId, AuditId, DepartmentId, JobId, LedgerEntryId, MediaNodeId, OfficeId, PaymentId,
+    QueueId, ReceivableId, RefundId, ReservationId, RoomId, ServiceId, SlotId, TenantId, TicketId,
 };
 pub use lang::Lang;
 pub use money::Yen;

@@ -283,13 +283,50 @@ pub async fn maintenance_pass(state: &AppState) {
     }
 }
 
+/// The router of a media node (`madoguchi media`): the remote counter's signalling, beside
+/// liveness, readiness and metrics. No pages, sessions or CSRF: a grant is the only credential.
+pub fn build_media_router(state: AppState) -> Router {
+    let routes = crate::routes::ops::router()
+        .nest("/api/v1", crate::routes::counter::signalling::router())
+        .layer(from_fn(record_metrics))
+        .with_state(state.clone());
+    let app = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+        }))
+        .layer(from_fn_with_state(state, security_headers))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(from_fn(refuse_control_characters_in_uri))
+        .service(routes);
+    Router::new().fallback_service(app)
+}
+
+/// Serves a media node's router until `shutdown` turns true.
+pub async fn serve_media(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    serve_router(listener, build_media_router(state), shutdown).await
+}
+
 /// Serves until `shutdown` turns true, then finishes requests in flight.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
+    shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    serve_router(listener, build_router(state), shutdown).await
+}
+
+async fn serve_router(
+    listener: TcpListener,
+    router: Router,
     mut shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
-    let app = build_router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let app = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             while !*shutdown.borrow() {

@@ -54,6 +54,8 @@ pub struct CounterConfig {
     pub grant_secret: SecretString,
     /// TURN relays handed to clients with time-limited credentials, when the city runs coturn.
     pub turn: Option<TurnConfig>,
+    /// When a silent media node counts as lost and its rooms move.
+    pub placement: madoguchi_usecases::counter::rooms::MediaPlacement,
 }
 
 impl std::fmt::Debug for CounterConfig {
@@ -61,6 +63,7 @@ impl std::fmt::Debug for CounterConfig {
         f.debug_struct("CounterConfig")
             .field("grant_secret", &"[redacted]")
             .field("turn", &self.turn)
+            .field("placement", &self.placement)
             .finish()
     }
 }
@@ -79,6 +82,7 @@ impl CounterConfig {
         Self {
             grant_secret: SecretString::from(derived),
             turn: None,
+            placement: Default::default(),
         }
     }
 }

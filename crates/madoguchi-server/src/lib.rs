@@ -15,6 +15,7 @@ pub mod i18n;
 pub mod input;
 pub mod jobs;
 pub mod media;
+pub mod media_node;
 pub mod metrics_endpoint;
 pub mod openapi;
 pub mod routes;
@@ -22,6 +23,6 @@ pub mod state;
 pub mod templates;
 pub mod view;
 
-pub use app::{build_router, serve};
+pub use app::{build_media_router, build_router, serve, serve_media};
 pub use config::{CounterConfig, PaymentsConfig, ServerConfig, StripeCityConfig, TurnConfig};
 pub use state::AppState;

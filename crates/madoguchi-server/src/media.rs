@@ -7,7 +7,7 @@
 //! in-memory view is the whole room's.
 
 use madoguchi_counter::ParticipantRole;
-use madoguchi_domain::RoomId;
+use madoguchi_domain::{MediaNodeId, RoomId, TenantId};
 use madoguchi_sfu::SfuHandle;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -41,6 +41,8 @@ pub enum Notice {
     },
     /// The room changed (admitted, transferred, a guest added, ended): its new view.
     Room(serde_json::Value),
+    /// The room was moved to another media node (this one was thought lost): reconnect there.
+    Moved,
 }
 
 struct Present {
@@ -87,6 +89,9 @@ pub struct ParticipantQuality {
 }
 
 struct RoomPresence {
+    tenant: TenantId,
+    /// The room's `updated_at` when this node last looked, to tell a change made elsewhere.
+    seen_update: Option<time::OffsetDateTime>,
     notices: broadcast::Sender<Notice>,
     participants: BTreeMap<String, Present>,
 }
@@ -115,6 +120,8 @@ pub struct Entered {
 #[derive(Default)]
 pub struct Media {
     sfu: OnceLock<SfuHandle>,
+    /// This process's registration as a media node, once registered.
+    node: OnceLock<MediaNodeId>,
     rooms: Mutex<HashMap<RoomId, RoomPresence>>,
     next_connection: AtomicU64,
 }
@@ -129,6 +136,33 @@ impl Media {
         self.sfu.get()
     }
 
+    /// Records this process's media-node registration; a second call keeps the first.
+    pub fn set_node(&self, node: MediaNodeId) -> bool {
+        self.node.set(node).is_ok()
+    }
+
+    /// This process's media node, when it registered as one: the signalling then serves only
+    /// rooms placed on it.
+    pub fn node(&self) -> Option<MediaNodeId> {
+        self.node.get().copied()
+    }
+
+    /// The rooms with participants connected through this node, with their city and the
+    /// `updated_at` this node last saw.
+    pub fn present_rooms(&self) -> Vec<(TenantId, RoomId, Option<time::OffsetDateTime>)> {
+        self.rooms()
+            .iter()
+            .map(|(id, p)| (p.tenant, *id, p.seen_update))
+            .collect()
+    }
+
+    /// Notes that the participants of `room` know it as of `updated_at`.
+    pub fn saw(&self, room: RoomId, updated_at: time::OffsetDateTime) {
+        if let Some(presence) = self.rooms().get_mut(&room) {
+            presence.seen_update = Some(updated_at);
+        }
+    }
+
     fn rooms(&self) -> std::sync::MutexGuard<'_, HashMap<RoomId, RoomPresence>> {
         // A panic while holding the lock leaves plain maps behind, still usable.
         self.rooms
@@ -138,11 +172,19 @@ impl Media {
 
     /// Registers `participant`'s connection to `room`, replacing an earlier one of theirs, and
     /// tells the room who is in it.
-    pub fn enter(&self, room: RoomId, participant: &str, role: ParticipantRole) -> Entered {
+    pub fn enter(
+        &self,
+        tenant: TenantId,
+        room: RoomId,
+        participant: &str,
+        role: ParticipantRole,
+    ) -> Entered {
         let connection = self.next_connection.fetch_add(1, Ordering::Relaxed);
         let (replace, replaced) = oneshot::channel();
         let mut rooms = self.rooms();
         let presence = rooms.entry(room).or_insert_with(|| RoomPresence {
+            tenant,
+            seen_update: None,
             notices: broadcast::channel(NOTICES_BUFFERED).0,
             participants: BTreeMap::new(),
         });

@@ -8,7 +8,7 @@ use crate::payment_rows::{get_instant, get_opt_instant, get_opt_uuid, get_string
 use crate::{PgStorage, corrupt, map_err};
 use async_trait::async_trait;
 use madoguchi_counter::{ParticipantRole, RoomState, TicketEvent, TicketStatus};
-use madoguchi_domain::{AccountId, DepartmentId, RoomId, TenantId, TicketId};
+use madoguchi_domain::{AccountId, DepartmentId, MediaNodeId, RoomId, TenantId, TicketId};
 use madoguchi_storage::{
     CounterRoomStore, NewAuditEntry, NewRoom, Room, RoomChange, RoomGuest, StorageError,
     StorageResult, Ticket, TicketMove, decide_room_change, decide_ticket_move,
@@ -27,7 +27,7 @@ fn targeted(audit: &NewAuditEntry, target: String) -> NewAuditEntry {
 }
 
 /// Reads a room with its guests, locking its row for the transaction when `lock`.
-async fn room_in(
+pub(crate) async fn room_in(
     conn: &mut PgConnection,
     tenant: TenantId,
     id: RoomId,
@@ -80,6 +80,7 @@ async fn room_in(
         state: RoomState::parse(&get_string(&row, "state")?)
             .ok_or_else(|| corrupt("room state"))?,
         guests,
+        media_node: get_opt_uuid(&row, "media_node_id")?.map(MediaNodeId),
         created_at: get_instant(&row, "created_at")?,
         admitted_at: get_opt_instant(&row, "admitted_at")?,
         ended_at: get_opt_instant(&row, "ended_at")?,

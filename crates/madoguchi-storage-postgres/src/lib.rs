@@ -18,6 +18,7 @@ mod feeds;
 mod fees;
 mod jobs;
 mod line;
+mod media_nodes;
 mod org;
 mod payment_rows;
 mod payments;

@@ -9,7 +9,7 @@ use crate::{
 };
 use async_trait::async_trait;
 use madoguchi_counter::{ParticipantRole, RoomState, TicketEvent, TicketStatus};
-use madoguchi_domain::{AccountId, DepartmentId, RoomId, TenantId, TicketId};
+use madoguchi_domain::{AccountId, DepartmentId, MediaNodeId, RoomId, TenantId, TicketId};
 use madoguchi_storage::to_unix_micros;
 use madoguchi_storage::{
     CounterRoomStore, NewAuditEntry, NewRoom, Room, RoomChange, RoomGuest, StorageError,
@@ -29,7 +29,11 @@ fn targeted(audit: &NewAuditEntry, target: String) -> NewAuditEntry {
 }
 
 /// Reads a room with its guests.
-async fn room_in(conn: &mut SqliteConnection, tenant: TenantId, id: RoomId) -> StorageResult<Room> {
+pub(crate) async fn room_in(
+    conn: &mut SqliteConnection,
+    tenant: TenantId,
+    id: RoomId,
+) -> StorageResult<Room> {
     let row = sqlx::query("SELECT * FROM counter_rooms WHERE tenant_id = ?1 AND id = ?2")
         .bind(uuid_text(tenant.0))
         .bind(uuid_text(id.0))
@@ -72,6 +76,7 @@ async fn room_in(conn: &mut SqliteConnection, tenant: TenantId, id: RoomId) -> S
         state: RoomState::parse(&get_string(&row, "state")?)
             .ok_or_else(|| corrupt("room state"))?,
         guests,
+        media_node: get_opt_uuid(&row, "media_node_id")?.map(MediaNodeId),
         created_at: get_instant(&row, "created_at")?,
         admitted_at: get_opt_instant(&row, "admitted_at")?,
         ended_at: get_opt_instant(&row, "ended_at")?,

@@ -15,6 +15,7 @@ mod feeds;
 mod fees;
 mod jobs;
 mod line;
+mod media_nodes;
 mod org;
 mod payment_rows;
 mod payments;

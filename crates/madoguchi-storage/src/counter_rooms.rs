@@ -11,7 +11,9 @@
 use crate::{NewAuditEntry, StorageResult, Ticket};
 use async_trait::async_trait;
 use madoguchi_counter::{Action, ParticipantRole, RoomState, RoomTransitionError};
-use madoguchi_domain::{AccountId, DepartmentId, ErrorCode, RoomId, TenantId, TicketId};
+use madoguchi_domain::{
+    AccountId, DepartmentId, ErrorCode, MediaNodeId, RoomId, TenantId, TicketId,
+};
 use time::OffsetDateTime;
 
 /// A consultation room.
@@ -26,6 +28,8 @@ pub struct Room {
     pub state: RoomState,
     /// Departments and interpreters brought in, in the order they were added.
     pub guests: Vec<RoomGuest>,
+    /// The media node its call goes through, once someone was granted a join.
+    pub media_node: Option<MediaNodeId>,
     pub created_at: OffsetDateTime,
     pub admitted_at: Option<OffsetDateTime>,
     pub ended_at: Option<OffsetDateTime>,

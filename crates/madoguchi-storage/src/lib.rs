@@ -16,6 +16,7 @@ pub mod counter_rooms;
 pub mod feeds;
 pub mod fees;
 pub mod line;
+pub mod media_nodes;
 pub mod outbox;
 pub mod payments;
 pub mod records;
@@ -35,6 +36,7 @@ pub use line::*;
 use madoguchi_domain::{
     AccountId, AccountKind, DepartmentId, Email, JobId, OfficeId, RoleAssignment, TenantId,
 };
+pub use media_nodes::*;
 pub use outbox::*;
 pub use payments::*;
 pub use records::*;
@@ -341,6 +343,7 @@ pub trait Storage:
     + FeeStore
     + CounterStore
     + CounterRoomStore
+    + MediaNodeStore
 {
 }
 
@@ -364,6 +367,7 @@ impl<T> Storage for T where
         + FeeStore
         + CounterStore
         + CounterRoomStore
+        + MediaNodeStore
 {
 }
 

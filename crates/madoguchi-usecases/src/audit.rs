@@ -99,6 +99,7 @@ pub const ACTIONS: &[&str] = &[
     "counter.department_added",
     "counter.interpreter_invited",
     "counter.room_ended",
+    "counter.room_moved",
 ];
 
 /// The groups the audit page filters by: an action id's part before the dot.

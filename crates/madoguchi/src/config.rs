@@ -80,6 +80,13 @@ pub struct CounterSettings {
     pub turn_urls: Vec<String>,
     /// coturn's `static-auth-secret`; needed with `turn_urls`.
     pub turn_secret: Option<SecretString>,
+    /// Participants this node's SFU takes before new rooms go to other nodes.
+    pub media_capacity: u32,
+    /// Where browsers reach this node's signalling (`https://media1.example.jp`); the public
+    /// URL for `serve`, the listening address for `madoguchi media`, when absent.
+    pub media_url: Option<String>,
+    /// A media node silent this long is lost and its rooms move (it reports every 2 s).
+    pub node_lost_after_s: u64,
 }
 
 impl Default for CounterSettings {
@@ -91,6 +98,9 @@ impl Default for CounterSettings {
             grant_secret: None,
             turn_urls: Vec::new(),
             turn_secret: None,
+            media_capacity: 240,
+            media_url: None,
+            node_lost_after_s: 10,
         }
     }
 }
@@ -227,6 +237,19 @@ impl Settings {
         }) {
             anyhow::bail!("counter.turn_urls: {url:?} is not a turn:, turns: or stun: URL");
         }
+        if counter.media_capacity == 0 {
+            anyhow::bail!("counter.media_capacity must be at least 1 (participants)");
+        }
+        if !(4..=600).contains(&counter.node_lost_after_s) {
+            anyhow::bail!(
+                "counter.node_lost_after_s must be 4 to 600 seconds (nodes report every 2 s)"
+            );
+        }
+        if let Some(url) = &counter.media_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            anyhow::bail!("counter.media_url {url:?} is not an http:// or https:// URL");
+        }
         counter
             .media_bind
             .parse::<std::net::SocketAddr>()
@@ -257,6 +280,8 @@ impl Settings {
                 secret: secret.clone(),
             });
         }
+        config.placement.lost_after =
+            time::Duration::seconds(i64::try_from(self.counter.node_lost_after_s).unwrap_or(10));
         config
     }
 

@@ -45,6 +45,13 @@ enum Command {
         #[arg(long)]
         no_migrate: bool,
     },
+    /// Run a media node of the remote counter on its own: the SFU and its signalling, registered
+    /// in the database so web nodes place rooms on it (the database must be migrated).
+    Media {
+        /// Address the signalling listens on, e.g. `0.0.0.0:9000`.
+        #[arg(long)]
+        addr: Option<String>,
+    },
     /// Apply database migrations (idempotent; refuses a database migrated by a newer version).
     Migrate,
     /// Seed the demo city (a no-op when it exists) and print its staff sign-ins.
@@ -92,6 +99,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
             let settings = Settings::load(&args.cli, addr)?;
             config::init_tracing(&settings);
             serve(settings, !no_demo, !no_migrate).await
+        }
+        Command::Media { addr } => {
+            let settings = Settings::load(&args.cli, addr)?;
+            config::init_tracing(&settings);
+            media(settings).await
         }
         Command::Migrate => {
             let settings = Settings::load(&args.cli, None)?;
@@ -284,14 +296,20 @@ async fn serve(settings: Settings, seed_demo: bool, migrate: bool) -> anyhow::Re
         "payment gateways configured"
     );
     let state = AppState::new(storage, config, Some(metrics.clone()))?;
-    if let Some(sfu) = settings.sfu_config()? {
-        let handle = madoguchi_sfu::Sfu::start(sfu)
-            .context("starting the remote counter's media server (counter.media_bind)")?;
-        println!("Remote-counter media (UDP) at {}", handle.advertised_addr());
-        state.media.attach(handle);
-    }
-
     let (stop, shutdown) = watch::channel(false);
+    // The embedded default is also the city's one media node.
+    let media_node = match settings.sfu_config()? {
+        Some(sfu) => {
+            let url = settings
+                .counter
+                .media_url
+                .clone()
+                .unwrap_or_else(|| public_url.clone());
+            Some(start_media_node(&settings, &state, sfu, url, shutdown.clone()).await?)
+        }
+        None => None,
+    };
+
     if let Some(addr) = &settings.metrics_addr {
         let listener = TcpListener::bind(addr)
             .await
@@ -317,7 +335,76 @@ async fn serve(settings: Settings, seed_demo: bool, migrate: bool) -> anyhow::Re
     println!("Madoguchi is running at {public_url}/  (Ctrl+C to stop)");
     madoguchi_server::serve(listener, state, shutdown).await?;
     runner.await.ok();
+    if let Some(node) = media_node {
+        node.await.ok();
+    }
     Ok(())
+}
+
+/// `madoguchi media`: the SFU and its signalling, registered as a media node; no pages, no
+/// jobs. Web nodes (with `counter.media = false`) place rooms on it and send participants here.
+async fn media(settings: Settings) -> anyhow::Result<()> {
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .context("installing the metrics recorder")?;
+    let storage = storage::open(&settings).await?;
+    storage
+        .check_schema()
+        .await
+        .context("run `madoguchi migrate` first")?;
+    let Some(sfu) = settings.sfu_config()? else {
+        anyhow::bail!("counter.media is off: a media node runs the SFU; remove that setting");
+    };
+    let listener = TcpListener::bind(&settings.addr)
+        .await
+        .with_context(|| format!("binding {}", settings.addr))?;
+    let local = listener.local_addr()?;
+    let url = settings
+        .counter
+        .media_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{local}"));
+    let api_token_secret = settings.api_token_secret()?;
+    let mut config = ServerConfig::local(url.clone(), api_token_secret.clone());
+    config.counter = settings.counter_config(&api_token_secret);
+    config.default_tenant = settings.default_tenant.clone();
+    config.trust_proxy_headers = settings.trust_proxy_headers;
+    config.metrics_token = settings.metrics_token.clone();
+    let state = AppState::new(storage, config, Some(metrics))?;
+    let (stop, shutdown) = watch::channel(false);
+    let node = start_media_node(&settings, &state, sfu, url.clone(), shutdown.clone()).await?;
+    madoguchi_server::app::spawn_media_metrics(&state, shutdown.clone());
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down: retiring the media node");
+        let _ = stop.send(true);
+    });
+    println!("Madoguchi media node is running at {url}/  (Ctrl+C to stop)");
+    madoguchi_server::serve_media(listener, state, shutdown).await?;
+    node.await.ok();
+    Ok(())
+}
+
+/// Starts the SFU and registers this process as the media node browsers reach at `url`.
+async fn start_media_node(
+    settings: &Settings,
+    state: &AppState,
+    sfu: madoguchi_sfu::SfuConfig,
+    url: String,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let handle = madoguchi_sfu::Sfu::start(sfu)
+        .context("starting the remote counter's media server (counter.media_bind)")?;
+    println!("Remote-counter media (UDP) at {}", handle.advertised_addr());
+    madoguchi_server::media_node::start_media_node(
+        state,
+        handle,
+        url,
+        settings.counter.media_capacity,
+        shutdown,
+    )
+    .await
+    .context("registering this process as a media node")
 }
 
 async fn wait_for_signal() {

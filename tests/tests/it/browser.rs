@@ -47,11 +47,7 @@ async fn pages_work_in_a_real_browser_and_pass_axe() -> anyhow::Result<()> {
     options.mail = MailTo::Outbox(outbox.path().to_path_buf());
     let app = spawn(options).await?.expect("sqlite app");
     // The remote counter's media server on loopback, for the call pages.
-    app.state
-        .media
-        .attach(madoguchi_sfu::Sfu::start(madoguchi_sfu::SfuConfig::new(
-            "127.0.0.1:0".parse()?,
-        ))?);
+    app.start_media().await?;
     // The demo resident with fees to pay, for the payment pages.
     let payer = madoguchi_server::demo::seed_demo_payments(
         &*app.storage,

@@ -25,6 +25,7 @@ on_both_databases!(
     another_city_sees_none_of_it,
     answering_opens_a_room_and_its_changes_follow_the_room_rules,
     finishing_the_ticket_ends_its_room,
+    rooms_are_placed_on_live_media_nodes_and_move_off_lost_ones,
 );
 
 on_both_databases!(wide: specialists_calling_at_once_never_get_the_same_resident);
@@ -911,6 +912,118 @@ async fn finishing_the_ticket_ends_its_room<S: Backend>(s: &S) -> anyhow::Result
     assert_eq!(
         (room.state, room.ended_at),
         (RoomState::Ended, Some(T0 + Duration::minutes(9)))
+    );
+    Ok(())
+}
+
+async fn rooms_are_placed_on_live_media_nodes_and_move_off_lost_ones<S: Backend>(
+    s: &S,
+) -> anyhow::Result<()> {
+    use madoguchi_counter::RoomState;
+    use madoguchi_domain::MediaNodeId;
+    use madoguchi_storage::{NewMediaNode, NewRoom};
+    let (t, department, ticket, _) = called(s, "nishi").await?;
+    let room = NewRoom {
+        id: RoomId::new(),
+        department,
+        state: RoomState::Live,
+    };
+    s.answer_into_room(t, ticket.id, &room, T0, &audit("counter.answered"))
+        .await?;
+    let lost_after = Duration::seconds(10);
+    let at = |s: i64| T0 + Duration::seconds(s);
+    // No node: nothing to place on.
+    match s
+        .place_room(t, room.id, at(1), lost_after, &audit("counter.room_moved"))
+        .await
+    {
+        Err(StorageError::CounterRule(ErrorCode::MediaUnavailable)) => {}
+        other => panic!("placed without a node: {other:?}"),
+    }
+    let node = |url: &str, capacity| NewMediaNode {
+        id: MediaNodeId::new(),
+        signal_url: url.into(),
+        capacity,
+    };
+    let (a, b) = (
+        node("http://media-a:9000", 2),
+        node("https://media-b.example.jp", 10),
+    );
+    s.register_media_node(&a, at(0)).await?;
+    s.register_media_node(&b, at(0)).await?;
+    assert_eq!(s.media_nodes().await?.len(), 2);
+    // A is half full, B empty: the room goes to B, and stays there when B fills up.
+    assert!(s.report_media_node(a.id, 1, at(1)).await?);
+    let placed = s
+        .place_room(t, room.id, at(1), lost_after, &audit("counter.room_moved"))
+        .await?;
+    assert_eq!((placed.node.id, placed.moved_from), (b.id, None));
+    assert_eq!(placed.node.signal_url, "https://media-b.example.jp");
+    assert_eq!(s.room(t, room.id).await?.media_node, Some(b.id));
+    assert!(s.report_media_node(b.id, 10, at(2)).await?);
+    let stays = s
+        .place_room(t, room.id, at(3), lost_after, &audit("counter.room_moved"))
+        .await?;
+    assert_eq!((stays.node.id, stays.node.load), (b.id, 10));
+    // Another city's room is not found.
+    let other = tenant(s, "kita").await?;
+    assert!(matches!(
+        s.place_room(other.id, room.id, at(3), lost_after, &audit("x"))
+            .await,
+        Err(StorageError::NotFound)
+    ));
+    // B falls silent; A keeps reporting. Once B is lost its open room is found and moved to
+    // A, the move audited with the room as its target.
+    assert!(s.report_media_node(a.id, 1, at(19)).await?);
+    assert!(
+        s.rooms_on_lost_nodes(at(11), lost_after, 10)
+            .await?
+            .is_empty()
+    );
+    assert_eq!(
+        s.rooms_on_lost_nodes(at(20), lost_after, 10).await?,
+        vec![(t, room.id)]
+    );
+    let moved = s
+        .place_room(t, room.id, at(20), lost_after, &audit("counter.room_moved"))
+        .await?;
+    assert_eq!((moved.node.id, moved.moved_from), (a.id, Some(b.id)));
+    assert!(
+        s.rooms_on_lost_nodes(at(20), lost_after, 10)
+            .await?
+            .is_empty()
+    );
+    let log = s
+        .list_audit(
+            t,
+            &AuditFilter {
+                action_prefix: Some("counter.room_moved".into()),
+                limit: 10,
+                ..AuditFilter::default()
+            },
+        )
+        .await?;
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].target.as_deref(), Some(room.id.to_string().as_str()));
+    // A stops on purpose: no live node is left. A retired node's report is refused (it must
+    // register again), after which it takes rooms again.
+    s.retire_media_node(a.id, at(21)).await?;
+    assert!(matches!(
+        s.place_room(t, room.id, at(21), lost_after, &audit("x"))
+            .await,
+        Err(StorageError::CounterRule(ErrorCode::MediaUnavailable))
+    ));
+    assert!(!s.report_media_node(a.id, 0, at(22)).await?);
+    s.register_media_node(&a, at(22)).await?;
+    let back = s
+        .place_room(t, room.id, at(23), lost_after, &audit("x"))
+        .await?;
+    assert_eq!((back.node.id, back.moved_from), (a.id, None));
+    // A node's URL must be an http(s) URL.
+    assert!(
+        s.register_media_node(&node("ftp://media-c", 1), at(23))
+            .await
+            .is_err()
     );
     Ok(())
 }

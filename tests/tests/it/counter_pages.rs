@@ -178,6 +178,8 @@ async fn take_and_call(app: TestApp) -> anyhow::Result<()> {
 }
 
 async fn kiosk_walk_in(app: TestApp) -> anyhow::Result<()> {
+    // The call page places the room on a media node: this app is the city's.
+    app.start_media().await?;
     let queue = hq_queue(&app).await?;
     // Only a branch's staff account runs a kiosk.
     let hq = staff_client(&app, Role::HqStaff).await?;

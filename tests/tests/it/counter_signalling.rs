@@ -7,7 +7,6 @@
 
 use madoguchi_counter::{GrantClaims, ParticipantRole};
 use madoguchi_domain::{AccountKind, Email, Role, RoomId};
-use madoguchi_sfu::{Sfu, SfuConfig};
 use madoguchi_testpeer::{PeerOptions, Publish, TestPeer, wait_for, wait_for_mesh};
 use madoguchi_tests::app::TestApp;
 use madoguchi_tests::clients::api_call as call;
@@ -29,22 +28,20 @@ on_both_backends!(
 );
 
 /// Everything a call needs: the room a called resident answered into, and who is who.
-struct Called {
-    room: String,
-    ticket: String,
-    resident: String,
-    resident_email: String,
-    hq: String,
-    admin: String,
+pub(crate) struct Called {
+    pub(crate) room: String,
+    pub(crate) ticket: String,
+    pub(crate) resident: String,
+    pub(crate) resident_email: String,
+    pub(crate) hq: String,
+    pub(crate) admin: String,
     /// A department other than the room's (the transfer's target).
-    other_department: String,
+    pub(crate) other_department: String,
 }
 
 /// The `hq@` specialist's department gets a queue; a resident takes a number, is called and
-/// answers. The node gets an SFU on loopback.
-async fn called_into_room(app: &TestApp) -> anyhow::Result<Called> {
-    let sfu = Sfu::start(SfuConfig::new("127.0.0.1:0".parse()?))?;
-    app.state.media.attach(sfu);
+/// answers.
+pub(crate) async fn called_into_room(app: &TestApp) -> anyhow::Result<Called> {
     let admin = admin_token(app).await?;
     let hq = staff_token(app, Role::HqStaff).await?;
     let hq_account = app
@@ -161,6 +158,7 @@ async fn join(
 }
 
 async fn transfer_without_rejoin(app: TestApp) -> anyhow::Result<()> {
+    app.start_media().await?;
     let called = called_into_room(&app).await?;
     let room = called.room.as_str();
 
@@ -397,6 +395,7 @@ async fn transfer_without_rejoin(app: TestApp) -> anyhow::Result<()> {
 }
 
 async fn refusals_leave_the_call_alone(app: TestApp) -> anyhow::Result<()> {
+    app.start_media().await?;
     let called = called_into_room(&app).await?;
     let room = called.room.as_str();
     let (_, resident_token, resident_id) = grant(&app, room, &called.resident, "resident").await?;
@@ -428,6 +427,7 @@ async fn refusals_leave_the_call_alone(app: TestApp) -> anyhow::Result<()> {
     assert_eq!(reply["code"], "grant_invalid", "{reply}");
     let now = time::OffsetDateTime::now_utc();
     let expired = GrantClaims {
+        tenant: app.tenant.id,
         room: RoomId(uuid::Uuid::parse_str(room)?),
         role: ParticipantRole::Resident,
         identity: resident_id.clone(),

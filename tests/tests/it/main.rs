@@ -24,6 +24,7 @@ mod counter_api;
 mod counter_contract;
 mod counter_finance;
 mod counter_pages;
+mod counter_scale_out;
 mod counter_signalling;
 mod day_sheet_pages;
 mod demo;

@@ -12,8 +12,8 @@ use madoguchi_counter::{
 use madoguchi_domain::account::StaffAccess;
 use madoguchi_domain::{AccountId, AccountKind, DepartmentId, ErrorCode, RoomId, TicketId};
 use madoguchi_storage::{
-    AccountStore, AuditStore, CounterRoomStore, CounterStore, NewRoom, OrgStore, Room, RoomChange,
-    StorageError, Ticket,
+    AccountStore, AuditStore, CounterRoomStore, CounterStore, MediaNode, MediaNodeStore, NewRoom,
+    OrgStore, Room, RoomChange, StorageError, Ticket,
 };
 
 /// What answering gives the resident's side: the ticket in the call and its room.
@@ -161,36 +161,63 @@ pub async fn view<S: CounterStore + CounterRoomStore + ?Sized>(
     Ok(room_for(store, scope, access, room).await?.0)
 }
 
-/// A signed join grant and what it says.
+/// A signed join grant, what it says, and the media node the room's call goes through (every
+/// participant is sent to the same one).
 #[derive(Clone, Debug)]
 pub struct IssuedGrant {
     pub token: String,
     pub claims: GrantClaims,
+    pub node: MediaNode,
+}
+
+/// How placement treats media nodes: one silent for `lost_after` is lost and its rooms move.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MediaPlacement {
+    pub lost_after: time::Duration,
+}
+
+impl Default for MediaPlacement {
+    fn default() -> Self {
+        Self {
+            lost_after: madoguchi_counter::NODE_LOST_AFTER,
+        }
+    }
+}
+
+/// What a grant needs besides the store: the keys that sign it and how rooms are placed.
+#[derive(Clone, Copy)]
+pub struct GrantIssuer<'a> {
+    pub keys: &'a JoinGrantKeys,
+    pub placement: MediaPlacement,
 }
 
 /// Issues a grant to join `room` as `role`, valid for ten minutes (a reconnecting client asks
 /// again). Refused when the room has ended or the actor may not take the role; a room the
 /// actor has no part in is not disclosed.
-pub async fn grant<S: CounterStore + CounterRoomStore + ?Sized>(
+pub async fn grant<S: CounterStore + CounterRoomStore + MediaNodeStore + AuditStore + ?Sized>(
     store: &S,
     scope: &Scope,
     access: Option<&StaffAccess>,
     room: RoomId,
     role: ParticipantRole,
-    keys: &JoinGrantKeys,
+    issuer: GrantIssuer<'_>,
 ) -> UseCaseResult<IssuedGrant> {
-    grant_first(store, scope, access, room, &[role], keys).await
+    grant_first(store, scope, access, room, &[role], issuer).await
 }
 
 /// [`grant`] for the first of `roles` (in order of preference) the actor may take, e.g. a
 /// staff member who opens a call page: the specialist if they run the room, else a guest.
-pub async fn grant_first<S: CounterStore + CounterRoomStore + ?Sized>(
+/// The room is placed on a media node first (it stays on its node while that node lives);
+/// with no live node the grant is refused as `media_unavailable`.
+pub async fn grant_first<
+    S: CounterStore + CounterRoomStore + MediaNodeStore + AuditStore + ?Sized,
+>(
     store: &S,
     scope: &Scope,
     access: Option<&StaffAccess>,
     room: RoomId,
     roles: &[ParticipantRole],
-    keys: &JoinGrantKeys,
+    issuer: GrantIssuer<'_>,
 ) -> UseCaseResult<IssuedGrant> {
     let (room, ticket) = room_for(store, scope, access, room).await?;
     let role = roles
@@ -206,6 +233,7 @@ pub async fn grant_first<S: CounterStore + CounterRoomStore + ?Sized>(
         .account()
         .ok_or_else(|| UseCaseError::new(ErrorCode::Forbidden))?;
     let claims = GrantClaims::new(
+        scope.tenant,
         room.id,
         role,
         &identity_of(role, account),
@@ -213,10 +241,62 @@ pub async fn grant_first<S: CounterStore + CounterRoomStore + ?Sized>(
         GRANT_MAX_LIFETIME,
     )
     .map_err(|problem| UseCaseError::internal(format!("grant claims: {problem}")))?;
-    let token = keys
+    let placed = place(store, scope, room.id, issuer.placement).await?;
+    let token = issuer
+        .keys
         .sign(&claims)
         .map_err(|e| UseCaseError::internal(format!("grant signing: {e}")))?;
-    Ok(IssuedGrant { token, claims })
+    Ok(IssuedGrant {
+        token,
+        claims,
+        node: placed,
+    })
+}
+
+/// Places `room` on a media node (see [`MediaNodeStore::place_room`]); a move off a lost or
+/// stopped node is audited as `counter.room_moved`.
+pub async fn place<S: MediaNodeStore + ?Sized>(
+    store: &S,
+    scope: &Scope,
+    room: RoomId,
+    placement: MediaPlacement,
+) -> UseCaseResult<MediaNode> {
+    let moved = audit::entry(scope, "counter.room_moved", None, serde_json::json!({}));
+    let placed = store
+        .place_room(
+            scope.tenant,
+            room,
+            scope.now(),
+            placement.lost_after,
+            &moved,
+        )
+        .await?;
+    Ok(placed.node)
+}
+
+/// Moves the open rooms of lost or stopped media nodes to live ones before anyone asks (at
+/// most `limit` per pass; the next grant would move them anyway). Returns how many moved.
+pub async fn move_off_lost_nodes<S: MediaNodeStore + ?Sized>(
+    store: &S,
+    clock: std::sync::Arc<dyn madoguchi_domain::Clock>,
+    placement: MediaPlacement,
+    limit: u32,
+) -> UseCaseResult<usize> {
+    let now = clock.now();
+    let rooms = store
+        .rooms_on_lost_nodes(now, placement.lost_after, limit)
+        .await?;
+    let mut moved = 0;
+    for (tenant, room) in rooms {
+        let scope = Scope::new(tenant, Actor::System, clock.clone());
+        match place(store, &scope, room, placement).await {
+            Ok(_) => moved += 1,
+            // No live node now: the room waits for one (its next grant tries again).
+            Err(e) if e.code == ErrorCode::MediaUnavailable => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(moved)
 }
 
 /// Checks a grant token presented to the signalling: genuine, for `room`, not expired.

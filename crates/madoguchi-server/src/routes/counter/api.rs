@@ -460,7 +460,10 @@ pub struct GrantResponse {
     pub participant: String,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
-    /// The room's signalling WebSocket, relative to this server.
+    /// The room's signalling WebSocket on the media node its call is placed on (every
+    /// participant of a room is sent to the same node); connect here.
+    pub signal_url: String,
+    /// The same WebSocket's path, as every node serves it.
     pub signal_path: String,
     pub ice_servers: Vec<super::IceServer>,
 }
@@ -474,7 +477,8 @@ pub struct GrantResponse {
         (status = 403, body = ErrorBody, description = "the caller may not take this role"),
         (status = 404, body = ErrorBody, description = "no such room, or the caller has no part in it"),
         (status = 409, body = ErrorBody, description = "room_ended"),
-        (status = 422, body = ErrorBody, description = "`role` is not one of the roles")))]
+        (status = 422, body = ErrorBody, description = "`role` is not one of the roles"),
+        (status = 503, body = ErrorBody, description = "media_unavailable: no media node is up")))]
 pub async fn grant(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -491,7 +495,7 @@ pub async fn grant(
         caller.access.as_ref(),
         RoomId(id),
         role,
-        &state.grant_keys,
+        super::grant_issuer(&state),
     )
     .await?;
     let ice_servers = super::ice_servers(&state, &issued.claims.identity, scope.now());
@@ -504,7 +508,8 @@ pub async fn grant(
             role: issued.claims.role.as_str().to_owned(),
             participant: issued.claims.identity,
             expires_at,
-            signal_path: format!("/api/v1/counter/rooms/{id}/signal"),
+            signal_url: super::signal_url(&issued.node, RoomId(id)),
+            signal_path: super::signal_path(RoomId(id)),
             ice_servers,
         }),
     ))

@@ -46,6 +46,60 @@ pub(crate) fn ice_servers(
     }
 }
 
+/// What grants are signed with and how rooms are placed on media nodes, from the settings.
+pub(crate) fn grant_issuer(
+    state: &AppState,
+) -> madoguchi_usecases::counter::rooms::GrantIssuer<'_> {
+    madoguchi_usecases::counter::rooms::GrantIssuer {
+        keys: &state.grant_keys,
+        placement: state.config.counter.placement,
+    }
+}
+
+/// The signalling WebSocket of `room` on the media node its call was placed on.
+pub(crate) fn signal_url(
+    node: &madoguchi_storage::MediaNode,
+    room: madoguchi_domain::RoomId,
+) -> String {
+    let base = node.signal_url.trim_end_matches('/');
+    let base = match base.split_once("://") {
+        Some(("https", rest)) => format!("wss://{rest}"),
+        Some((_, rest)) => format!("ws://{rest}"),
+        None => base.to_owned(),
+    };
+    format!("{base}{}", signal_path(room))
+}
+
+/// The signalling WebSocket's path on any node.
+pub(crate) fn signal_path(room: madoguchi_domain::RoomId) -> String {
+    format!("/api/v1/counter/rooms/{room}/signal")
+}
+
+/// The origins of the live media nodes, for the call page's `connect-src`: its script may open
+/// the signalling on whichever node the room is (or will be) placed on.
+pub(crate) async fn media_origins(state: &AppState) -> Vec<String> {
+    let now = state.clock.now();
+    let lost_after = state.config.counter.placement.lost_after;
+    let Ok(nodes) = state.storage.media_nodes().await else {
+        return Vec::new();
+    };
+    let mut origins: Vec<String> = nodes
+        .iter()
+        .filter(|n| n.as_load().is_live(now, lost_after))
+        .filter_map(|n| {
+            let url = signal_url(n, madoguchi_domain::RoomId(uuid::Uuid::nil()));
+            let scheme_end = url.find("://")? + 3;
+            let host_end = url[scheme_end..]
+                .find('/')
+                .map_or(url.len(), |i| scheme_end + i);
+            Some(url[..host_end].to_owned())
+        })
+        .collect();
+    origins.sort();
+    origins.dedup();
+    origins
+}
+
 /// A room as its participants see it, in the API and over the signalling.
 pub(crate) fn room_view(room: &Room) -> serde_json::Value {
     serde_json::json!({

@@ -452,7 +452,7 @@ async fn grant_for(
         access,
         room,
         &candidates,
-        &state.grant_keys,
+        super::grant_issuer(state),
     )
     .await?)
 }
@@ -531,7 +531,7 @@ async fn call_page(
             role => role.as_str(),
             participant => issued.claims.identity,
             grant => issued.token,
-            signal_path => format!("/api/v1/counter/rooms/{room}/signal"),
+            signal_url => super::signal_url(&issued.node, room),
             ice_servers => serde_json::json!(super::ice_servers(&state, &issued.claims.identity, scope.now())).to_string(),
             department,
             may_end => runs_room,
@@ -541,12 +541,27 @@ async fn call_page(
             kiosk => query.kiosk.as_deref() == Some("1") && access.is_some(),
         },
     )?;
-    // This page alone may use the camera, the microphone and screen capture.
+    // This page alone may use the camera, the microphone and screen capture, and its script
+    // may reach the signalling of the media nodes besides this site.
+    let csp = crate::http::headers::CONTENT_SECURITY_POLICY.replace(
+        "connect-src 'self'",
+        &std::iter::once("connect-src 'self'".to_owned())
+            .chain(super::media_origins(&state).await)
+            .collect::<Vec<_>>()
+            .join(" "),
+    );
+    let csp = axum::http::HeaderValue::from_str(&csp)
+        .map_err(|e| AppError::internal(format!("call page policy: {e}")))?;
     Ok((
-        [(
-            axum::http::HeaderName::from_static("permissions-policy"),
-            "camera=(self), microphone=(self), display-capture=(self), geolocation=()",
-        )],
+        [
+            (
+                axum::http::HeaderName::from_static("permissions-policy"),
+                axum::http::HeaderValue::from_static(
+                    "camera=(self), microphone=(self), display-capture=(self), geolocation=()",
+                ),
+            ),
+            (axum::http::header::CONTENT_SECURITY_POLICY, csp),
+        ],
         page,
     )
         .into_response())
@@ -574,6 +589,7 @@ async fn fresh_grant(
     Ok(axum::Json(serde_json::json!({
         "token": issued.token,
         "ice_servers": super::ice_servers(&state, &issued.claims.identity, scope.now()),
+        "signal_url": super::signal_url(&issued.node, room),
     }))
     .into_response())
 }

@@ -19,7 +19,6 @@
 //! `reply_to`.
 
 use super::room_view;
-use crate::http::Ctx;
 use crate::media::{Entered, Notice, Quality, TrackLabel};
 use crate::state::AppState;
 use axum::Router;
@@ -30,7 +29,7 @@ use axum::routing::get;
 use futures::stream::SplitSink;
 use futures::{SinkExt, StreamExt};
 use madoguchi_counter::{Action, GrantClaims, ParticipantRole, may};
-use madoguchi_domain::{AccountId, DepartmentId, ErrorCode, Lang, RoomId, TenantId};
+use madoguchi_domain::{AccountId, DepartmentId, ErrorCode, Lang, RoomId};
 use madoguchi_sfu::{IceCandidate, ParticipantEvent, SfuError, SfuHandle};
 use madoguchi_usecases::counter::rooms::{self, ChangeRequest};
 use madoguchi_usecases::{Actor, Scope, UseCaseError};
@@ -56,19 +55,21 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Upgrades to the signalling WebSocket of room `id`. The grant in the first message is the
-/// credential; no cookie or bearer token is read, so a cross-site page gains nothing.
+/// credential, and names the city; no cookie or bearer token is read, so a cross-site page
+/// gains nothing, and a media node on another host needs nothing else. Messages are in the
+/// language of `?lang=` or the browser's.
 pub async fn signal(
     State(state): State<AppState>,
-    ctx: Ctx,
     Path(id): Path<Uuid>,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let tenant = ctx.tenant.id;
-    let lang = ctx.lang;
+    let (lang, _) = crate::http::context::request_lang(uri.query(), &headers);
     upgrade
         .max_message_size(MESSAGE_BYTES_MAX)
         .max_frame_size(MESSAGE_BYTES_MAX)
-        .on_upgrade(move |socket| session(state, tenant, lang, RoomId(id), socket))
+        .on_upgrade(move |socket| session(state, lang, RoomId(id), socket))
 }
 
 #[derive(Deserialize)]
@@ -235,6 +236,7 @@ fn notice_frame(notice: Notice) -> Value {
             json!({"type": "track", "participant": participant, "track_id": track_id, "label": label})
         }
         Notice::Room(view) => json!({"type": "room", "room": view}),
+        Notice::Moved => json!({"type": "closed", "reason": "moved"}),
     }
 }
 
@@ -295,7 +297,7 @@ struct Joined {
     participant: madoguchi_sfu::ParticipantId,
 }
 
-async fn session(state: AppState, tenant: TenantId, lang: Lang, room: RoomId, socket: WebSocket) {
+async fn session(state: AppState, lang: Lang, room: RoomId, socket: WebSocket) {
     let (mut sink, mut stream) = socket.split();
     let first = match tokio::time::timeout(JOIN_WITHIN, stream.next()).await {
         Ok(Some(Ok(Message::Text(text)))) => parse(text.as_str()),
@@ -325,7 +327,7 @@ async fn session(state: AppState, tenant: TenantId, lang: Lang, room: RoomId, so
         }
     };
     let (joined, stored, entered, answer, mut events) =
-        match join(&state, tenant, room, &grant, offer).await {
+        match join(&state, room, &grant, offer).await {
             Ok(ok) => ok,
             Err(frame) => {
                 let mut frame = match frame {
@@ -338,7 +340,7 @@ async fn session(state: AppState, tenant: TenantId, lang: Lang, room: RoomId, so
                 return;
             }
         };
-    let scope = state.scope(tenant, joined.actor);
+    let scope = state.scope(joined.claims.tenant, joined.actor);
     let view = room_view(&stored);
     let _ = rooms::record_presence(&*state.storage, &scope, &joined.claims, true).await;
     let hello = json!({
@@ -402,6 +404,11 @@ async fn session(state: AppState, tenant: TenantId, lang: Lang, room: RoomId, so
                 }
                 notice = notices.recv() => {
                     match notice {
+                        Ok(Notice::Moved) => {
+                            // Everyone reconnects (a fresh grant names the room's new node).
+                            let _ = send(&mut sink, &notice_frame(Notice::Moved)).await;
+                            break;
+                        }
                         Ok(notice) => { if !send(&mut sink, &notice_frame(notice)).await { break; } }
                         Err(RecvError::Lagged(_)) => {}
                         Err(RecvError::Closed) => {}
@@ -442,7 +449,6 @@ impl From<UseCaseError> for JoinError {
 /// room as read, for the `joined` frame.
 async fn join(
     state: &AppState,
-    tenant: TenantId,
     room: RoomId,
     grant: &str,
     offer: String,
@@ -457,6 +463,7 @@ async fn join(
     JoinError,
 > {
     let claims = rooms::verify_grant(&state.grant_keys, grant, room, state.clock.now())?;
+    let tenant = claims.tenant;
     let stored = state
         .storage
         .room(tenant, room)
@@ -464,6 +471,13 @@ async fn join(
         .map_err(UseCaseError::from)?;
     if stored.state == madoguchi_counter::RoomState::Ended {
         return Err(UseCaseError::new(ErrorCode::RoomEnded).into());
+    }
+    // A room placed on another node (this one was thought lost, or the grant is older than a
+    // move): the client asks for a fresh grant, which names the room's node.
+    if let Some(me) = state.media.node()
+        && stored.media_node != Some(me)
+    {
+        return Err(UseCaseError::new(ErrorCode::MediaUnavailable).into());
     }
     let account: AccountId = rooms::account_of(&claims.identity)
         .ok_or_else(|| UseCaseError::new(ErrorCode::GrantInvalid))?;
@@ -489,7 +503,9 @@ async fn join(
     let sfu_room = madoguchi_sfu::RoomId::new(room.to_string()).map_err(JoinError::Sfu)?;
     let participant =
         madoguchi_sfu::ParticipantId::new(&claims.identity).map_err(JoinError::Sfu)?;
-    let entered = state.media.enter(room, &claims.identity, claims.role);
+    let entered = state
+        .media
+        .enter(tenant, room, &claims.identity, claims.role);
     let grant = sfu_grant(claims.role);
     let mut attempt = sfu
         .join(sfu_room.clone(), participant.clone(), grant, offer.clone())
@@ -654,6 +670,7 @@ async fn handle(
     match rooms::change(&*state.storage, scope, &joined.claims, request).await {
         Ok(changed) => {
             state.media.publish(room, Notice::Room(room_view(&changed)));
+            state.media.saw(room, changed.updated_at);
             if ended {
                 // Everyone's SFU connection closes; their sockets say `closed`.
                 let _ = sfu.close_room(joined.sfu_room.clone()).await;
