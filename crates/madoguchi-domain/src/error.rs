@@ -127,6 +127,12 @@ pub enum ErrorCode {
     SignallingInvalid,
     /// The media server cannot take the call now (not running, or full).
     MediaUnavailable,
+    /// A booked remote consultation checked in before its join window opens.
+    JoinNotOpenYet,
+    /// A booked remote consultation checked in after its join window closed.
+    JoinClosed,
+    /// A reservation that is not a confirmed remote consultation cannot be checked in.
+    NotJoinable,
     // Routing
     NotFound,
     MethodNotAllowed,
@@ -236,6 +242,9 @@ impl ErrorCode {
             GrantExpired => "grant_expired",
             SignallingInvalid => "signalling_invalid",
             MediaUnavailable => "media_unavailable",
+            JoinNotOpenYet => "join_not_open_yet",
+            JoinClosed => "join_closed",
+            NotJoinable => "not_joinable",
             NotFound => "not_found",
             MethodNotAllowed => "method_not_allowed",
             Internal => "internal",
@@ -621,6 +630,18 @@ impl ErrorCode {
             MediaUnavailable => (
                 "ただいま通話をつなげません。しばらくしてから、もう一度お試しください。",
                 "The call cannot be connected right now. Please try again in a little while.",
+            ),
+            JoinNotOpenYet => (
+                "まだ参加できません。ご予約の開始10分前から参加できます。",
+                "You cannot join yet. You can join from 10 minutes before your appointment.",
+            ),
+            JoinClosed => (
+                "このご予約の参加受付は終了しました。窓口へお問い合わせいただくか、改めてご予約ください。",
+                "Joining this appointment has closed. Please contact the office or book again.",
+            ),
+            NotJoinable => (
+                "このご予約はオンライン相談ではないか、取り消し済みのため参加できません。",
+                "This reservation is not an online consultation, or it was cancelled, so it cannot be joined.",
             ),
             NotFound => (
                 "お探しのページは見つかりませんでした。",

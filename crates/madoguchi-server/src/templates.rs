@@ -44,6 +44,7 @@ const TEMPLATES: &[(&str, &str)] = embedded_templates!(
     "payments/counter.html",
     "counter/queues.html",
     "counter/ticket.html",
+    "counter/appointment.html",
     "counter/console.html",
     "counter/call.html",
     "counter/device_check.html",

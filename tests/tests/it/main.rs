@@ -21,6 +21,7 @@ mod capabilities_contract;
 mod clock;
 mod contract;
 mod counter_api;
+mod counter_appointments;
 mod counter_contract;
 mod counter_finance;
 mod counter_pages;

@@ -90,6 +90,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         GrantInvalid | GrantExpired => StatusCode::UNAUTHORIZED,
         SignallingInvalid => StatusCode::BAD_REQUEST,
         MediaUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        JoinNotOpenYet | JoinClosed | NotJoinable => StatusCode::CONFLICT,
         RefundSelfApproval => StatusCode::FORBIDDEN,
         WebhookSignatureInvalid => StatusCode::BAD_REQUEST,
         PaymentProviderUnavailable => StatusCode::BAD_GATEWAY,

@@ -12,8 +12,8 @@ use madoguchi_counter::{
 use madoguchi_domain::account::StaffAccess;
 use madoguchi_domain::{AccountId, AccountKind, DepartmentId, ErrorCode, RoomId, TicketId};
 use madoguchi_storage::{
-    AccountStore, AuditStore, CounterRoomStore, CounterStore, MediaNode, MediaNodeStore, NewRoom,
-    OrgStore, Room, RoomChange, StorageError, Ticket,
+    AccountStore, AuditStore, BookingStore, CounterRoomStore, CounterStore, MediaNode,
+    MediaNodeStore, NewRoom, OrgStore, Room, RoomChange, StorageError, SuspensionStore, Ticket,
 };
 
 /// What answering gives the resident's side: the ticket in the call and its room.
@@ -360,7 +360,14 @@ impl ChangeRequest {
 /// holds its role (their roles are read again) and that what the change names exists in the
 /// city. The room's state machine decides the rest under the room's lock.
 pub async fn change<
-    S: CounterStore + CounterRoomStore + AccountStore + OrgStore + AuditStore + ?Sized,
+    S: CounterStore
+        + CounterRoomStore
+        + AccountStore
+        + OrgStore
+        + AuditStore
+        + BookingStore
+        + SuspensionStore
+        + ?Sized,
 >(
     store: &S,
     scope: &Scope,
@@ -430,7 +437,8 @@ pub async fn change<
         }
     };
     let entry = audit::entry(scope, action, None, details);
-    Ok(store
+    let ended = matches!(change, RoomChange::End);
+    let changed = store
         .change_room(
             scope.tenant,
             room.id,
@@ -439,7 +447,13 @@ pub async fn change<
             scope.now(),
             &entry,
         )
-        .await?)
+        .await?;
+    // Ending the call finishes a booked consultation's ticket: its reservation is attended.
+    if let (true, Some(ticket)) = (ended, changed.ticket) {
+        let ticket = store.ticket(scope.tenant, ticket).await?;
+        super::appointments::record_attendance(store, scope, &ticket).await?;
+    }
+    Ok(changed)
 }
 
 async fn known_department<S: OrgStore + ?Sized>(

@@ -1,5 +1,6 @@
 //! Serving a queue: going on or off duty, "call next", and what follows a call (recall, no
-//! answer, the resident answering, finishing). Only staff who may serve the queue's department
+//! answer, the resident answering, finishing; a booked consultation's end is its reservation's
+//! attendance). Only staff who may serve the queue's department
 //! ([`StaffAccess::may_serve_queue`]) do any of it.
 
 use super::queues::served_by;
@@ -7,7 +8,9 @@ use crate::{Scope, UseCaseResult, audit};
 use madoguchi_counter::TicketEvent;
 use madoguchi_domain::account::StaffAccess;
 use madoguchi_domain::{ErrorCode, QueueId, TicketId};
-use madoguchi_storage::{AuditStore, CounterStore, Ticket, TicketMove};
+use madoguchi_storage::{
+    AuditStore, BookingStore, CounterStore, SuspensionStore, Ticket, TicketMove,
+};
 
 /// Puts the acting staff member on or off duty at the queue (the wait estimate counts them).
 pub async fn set_duty<S: CounterStore + ?Sized>(
@@ -84,7 +87,7 @@ impl FollowUp {
 }
 
 /// Applies a specialist's follow-up to a ticket of a queue they serve.
-pub async fn follow_up<S: CounterStore + AuditStore + ?Sized>(
+pub async fn follow_up<S: CounterStore + AuditStore + BookingStore + SuspensionStore + ?Sized>(
     store: &S,
     scope: &Scope,
     access: &StaffAccess,
@@ -104,7 +107,9 @@ pub async fn follow_up<S: CounterStore + AuditStore + ?Sized>(
         by: scope.actor.account(),
         room: None,
     };
-    Ok(store
+    let moved = store
         .move_ticket(scope.tenant, ticket, &change, scope.now(), &entry)
-        .await?)
+        .await?;
+    super::appointments::record_attendance(store, scope, &moved).await?;
+    Ok(moved)
 }

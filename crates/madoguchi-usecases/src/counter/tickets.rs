@@ -8,7 +8,7 @@ use madoguchi_counter::{
 };
 use madoguchi_domain::account::StaffAccess;
 use madoguchi_domain::tokyo::to_tokyo;
-use madoguchi_domain::{ErrorCode, OfficeId, QueueId, TicketId};
+use madoguchi_domain::{ErrorCode, OfficeId, QueueId, ReservationId, TicketId};
 use madoguchi_storage::{
     AuditStore, CounterStore, NewTicket, OrgStore, StorageError, Ticket, TicketIssue, TicketMove,
 };
@@ -25,6 +25,12 @@ pub enum TakenAt<'a> {
     Kiosk {
         office: OfficeId,
         access: &'a StaffAccess,
+    },
+    /// By the signed-in resident of the scope, checking in for their booked consultation
+    /// (`super::appointments::check_in` decides whether they may).
+    Appointment {
+        reservation: ReservationId,
+        starts_at: time::OffsetDateTime,
     },
 }
 
@@ -55,6 +61,20 @@ pub async fn take<S: CounterStore + OrgStore + AuditStore + ?Sized>(
                 appointment_at: None,
             }
         }
+        (
+            TakenAt::Appointment {
+                reservation,
+                starts_at,
+            },
+            Actor::Resident(resident),
+        ) => NewTicket {
+            queue,
+            source: TicketSource::Appointment,
+            resident: Some(resident),
+            reservation: Some(reservation),
+            office: None,
+            appointment_at: Some(starts_at),
+        },
         _ => return Err(UseCaseError::new(ErrorCode::Forbidden)),
     };
     if let Some(office) = new.office {

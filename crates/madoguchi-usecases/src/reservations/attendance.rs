@@ -8,7 +8,9 @@ use super::{Deps, ReservationStores};
 use crate::{Actor, Scope, UseCaseError, UseCaseResult, audit};
 use madoguchi_domain::account::StaffAccess;
 use madoguchi_domain::{AccountId, ErrorCode};
-use madoguchi_storage::{Attendance, NewSuspension, Reservation, Suspension};
+use madoguchi_storage::{
+    Attendance, AuditStore, BookingStore, NewSuspension, Reservation, Suspension, SuspensionStore,
+};
 
 /// What marking attendance did: the reservation, and a suspension the no-show policy imposed.
 pub struct AttendanceOutcome {
@@ -18,15 +20,15 @@ pub struct AttendanceOutcome {
 
 /// Staff mark a confirmed reservation attended or no-show (or correct an earlier mark). A
 /// no-show counts towards the city's policy and may suspend the resident's online booking.
-pub async fn mark_attendance<S: ReservationStores + ?Sized>(
-    r: &Deps<'_, S>,
+pub async fn mark_attendance<S: BookingStore + SuspensionStore + AuditStore + ?Sized>(
+    store: &S,
     scope: &Scope,
     staff: AccountId,
     reservation: &Reservation,
     attendance: Attendance,
 ) -> UseCaseResult<AttendanceOutcome> {
     let now = scope.now();
-    let slot = r.store.slot(scope.tenant, reservation.slot_id).await?;
+    let slot = store.slot(scope.tenant, reservation.slot_id).await?;
     // Attendance is recorded on the day, not ahead of it.
     if !madoguchi_booking::admission::attendance_may_be_marked(slot.starts_at, now) {
         return Err(UseCaseError::field(
@@ -34,13 +36,12 @@ pub async fn mark_attendance<S: ReservationStores + ?Sized>(
             ErrorCode::ValidationFailed,
         ));
     }
-    let marked = r
-        .store
+    let marked = store
         .mark_attendance(scope.tenant, reservation.id, attendance, now)
         .await?;
     let details = serde_json::json!({"attendance": attendance});
     audit::record(
-        r.store,
+        store,
         &scope.acting_as(Actor::Staff(staff)),
         "reservation.attendance",
         Some(marked.id.to_string()),
@@ -49,9 +50,8 @@ pub async fn mark_attendance<S: ReservationStores + ?Sized>(
     .await?;
     let mut suspension = None;
     if let (Attendance::NoShow, Some(account)) = (attendance, marked.account_id) {
-        let policy = policy_of(r.store, scope.tenant).await?.no_show;
-        let no_shows = r
-            .store
+        let policy = policy_of(store, scope.tenant).await?.no_show;
+        let no_shows = store
             .no_shows_since(scope.tenant, account, policy.counted_since(now))
             .await?;
         if let Some(decision) = policy.decide(no_shows, now) {
@@ -63,11 +63,11 @@ pub async fn mark_attendance<S: ReservationStores + ?Sized>(
                 ends_at: decision.until,
                 no_shows,
             };
-            let imposed = r.store.suspend(scope.tenant, &new, now).await?;
+            let imposed = store.suspend(scope.tenant, &new, now).await?;
             if imposed.created_at == now {
                 let details = serde_json::json!({"no_shows": no_shows, "until": imposed.ends_at});
                 audit::record(
-                    r.store,
+                    store,
                     &scope.acting_as(Actor::System),
                     "booking.suspended",
                     Some(account.to_string()),

@@ -30,6 +30,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/counter/queues", get(list_queues).post(create_queue))
         .route("/counter/queues/{id}/tickets", post(take_ticket))
+        .route(
+            "/counter/appointments/{reservation}/check-in",
+            post(check_in),
+        )
         .route("/counter/queues/{id}/call-next", post(call_next))
         .route("/counter/queues/{id}/duty", put(duty))
         .route("/counter/queues/{id}/accepting", put(accepting))
@@ -244,15 +248,49 @@ pub async fn take_ticket(
         (Some(_), None) => return Err(AppError::field("office_id", ErrorCode::Required)),
         (None, Some(_)) => return Err(AppError::field("office_id", ErrorCode::ValidationFailed)),
     };
+    issued_response(&state, &scope, issued).await
+}
+
+/// A ticket just issued (201) or the caller's open one again (200), with its place in line.
+async fn issued_response(
+    state: &AppState,
+    scope: &madoguchi_usecases::Scope,
+    issued: TicketIssue,
+) -> AppResult<(StatusCode, Json<TicketResponse>)> {
     let status = match issued {
         TicketIssue::Issued(_) => StatusCode::CREATED,
         TicketIssue::Existing(_) => StatusCode::OK,
     };
-    let standing = tickets::standing(&*state.storage, &scope, issued.ticket().id).await?;
+    let standing = tickets::standing(&*state.storage, scope, issued.ticket().id).await?;
     Ok((
         status,
         Json(ticket_response(&standing.ticket, Some(&standing))),
     ))
+}
+
+/// Check in for a booked remote consultation (the resident who booked it, from ten minutes
+/// before its time until half an hour after its end): a ticket in the department's queue,
+/// served at the booked time before walk-ins (201; the same ticket again, 200).
+#[utoipa::path(post, path = "/api/v1/counter/appointments/{reservation}/check-in", tag = "counter", security(("bearer" = [])),
+    params(("reservation" = Uuid, Path)),
+    responses((status = 201, body = TicketResponse), (status = 200, body = TicketResponse, description = "already checked in: the same ticket"),
+        (status = 403, body = ErrorBody, description = "staff cannot check in for a resident"),
+        (status = 404, body = ErrorBody, description = "no such reservation of the caller"),
+        (status = 409, body = ErrorBody, description = "not_joinable, join_not_open_yet, join_closed, queue_closed")))]
+pub async fn check_in(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiAccount,
+    Path(reservation): Path<Uuid>,
+) -> AppResult<impl IntoResponse> {
+    let scope = state.scope(ctx.tenant.id, actor_of(&caller));
+    let issued = madoguchi_usecases::counter::appointments::check_in(
+        &*state.storage,
+        &scope,
+        madoguchi_domain::ReservationId(reservation),
+    )
+    .await?;
+    issued_response(&state, &scope, issued).await
 }
 
 /// A ticket and its place in line (its holder, or staff).

@@ -5,6 +5,7 @@
 //! page also reloads itself (`web/static/kiosk.js`), so a tablet left alone recovers after a
 //! network loss.
 
+use super::EmptyForm;
 use crate::http::Ctx;
 use crate::http::auth::StaffSession;
 use crate::http::error::{AppError, AppResult};
@@ -173,9 +174,6 @@ async fn ticket(
     )?;
     Ok(page.into_response())
 }
-
-#[derive(Deserialize)]
-struct EmptyForm {}
 
 async fn answer(
     State(state): State<AppState>,

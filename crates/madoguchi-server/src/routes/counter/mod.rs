@@ -4,6 +4,7 @@
 //! join grants) and the WebSocket signalling through this node's SFU.
 
 pub mod api;
+pub mod appointments;
 pub mod kiosk;
 pub mod pages;
 pub mod signalling;
@@ -11,6 +12,10 @@ pub mod signalling;
 use crate::state::AppState;
 use axum::Router;
 use madoguchi_storage::{Room, RoomGuest};
+
+/// Forms whose only field is the CSRF token (checked by `PageForm`).
+#[derive(serde::Deserialize)]
+pub(crate) struct EmptyForm {}
 
 /// A TURN or STUN server for the browser's `RTCPeerConnection` (`iceServers`).
 #[derive(serde::Serialize, utoipa::ToSchema)]
@@ -119,7 +124,9 @@ pub(crate) fn room_view(room: &Room) -> serde_json::Value {
 }
 
 pub fn router() -> Router<AppState> {
-    pages::router().merge(kiosk::router())
+    pages::router()
+        .merge(kiosk::router())
+        .merge(appointments::router())
 }
 
 /// The routes under `/api/v1`.

@@ -3,6 +3,7 @@
 //! wait); the department's specialists work the queue from `/staff/counter` (call next, recall,
 //! no answer, finish, remove). Every form posts and redirects, so a reload never repeats it.
 
+use super::EmptyForm;
 use crate::http::Ctx;
 use crate::http::auth::{PageAuthRejection, ResidentSession, StaffSession};
 use crate::http::error::{AppError, AppResult};
@@ -194,10 +195,6 @@ async fn take(
         }
     }
 }
-
-/// Forms whose only field is the CSRF token (checked by `PageForm`).
-#[derive(Deserialize)]
-struct EmptyForm {}
 
 #[derive(Deserialize)]
 struct TicketQuery {

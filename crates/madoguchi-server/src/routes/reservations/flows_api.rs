@@ -122,7 +122,7 @@ pub async fn attendance(
     let reservation = own_reservation(&state, &ctx, &caller, id).await?;
     let scope = state.scope(ctx.tenant.id, Actor::Staff(caller.account.id));
     let outcome = uc::mark_attendance(
-        &state.reservations(),
+        &*state.storage,
         &scope,
         caller.account.id,
         &reservation,

@@ -295,6 +295,10 @@ async fn render_detail(
             r => view,
             answers,
             fee,
+            // A confirmed remote consultation is joined from the remote counter's page.
+            online_consultation => service.kind == madoguchi_storage::ServiceKind::RemoteConsultation
+                && reservation.status == madoguchi_storage::ReservationStatus::Confirmed,
+            reservation_id => reservation.id.to_string(),
             booked => notice.booked,
             changed => notice.changed,
             cancelled => notice.cancelled,

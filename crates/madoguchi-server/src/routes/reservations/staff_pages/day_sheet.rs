@@ -603,7 +603,7 @@ async fn attendance(
     )?;
     let actor = Actor::Staff(staff.account.id);
     let marked = uc::mark_attendance(
-        &state.reservations(),
+        &*state.storage,
         &state.scope(ctx.tenant.id, actor),
         staff.account.id,
         &reservation,

@@ -1,0 +1,299 @@
+//! Booked remote consultations at the counter: a resident checks in within the join window and
+//! gets a ticket in the department's queue, called before a walk-in who came earlier; the
+//! consultation held marks the reservation attended; a resident who never answers is a
+//! no-show counted by the no-show policy. Too early, too late, someone else's reservation and
+//! staff checking in are refused with their codes.
+
+use madoguchi_domain::{ManualClock, ReservationId, Role};
+use madoguchi_storage::ReservationStatus;
+use madoguchi_tests::app::{Backend, Options, TestApp, spawn};
+use madoguchi_tests::clients::api_call as call;
+use madoguchi_tests::clients::*;
+use madoguchi_tests::days::{open_instant_ahead, rfc3339};
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_booked_consultation_is_checked_in_served_first_and_its_end_is_its_attendance_on_sqlite()
+-> anyhow::Result<()> {
+    story(Backend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_booked_consultation_is_checked_in_served_first_and_its_end_is_its_attendance_on_postgres()
+-> anyhow::Result<()> {
+    story(Backend::Postgres).await
+}
+
+fn code(body: &Value) -> Option<&str> {
+    body["error"]["code"].as_str()
+}
+
+fn id(body: &Value) -> String {
+    body["id"].as_str().unwrap_or_default().to_owned()
+}
+
+async fn story(backend: Backend) -> anyhow::Result<()> {
+    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+    let mut options = Options::new(backend);
+    options.clock = clock.clone();
+    let Some(app) = spawn(options).await? else {
+        eprintln!(
+            "PostgreSQL not available; skipped (set MADOGUCHI_REQUIRE_POSTGRES=1 to fail instead)"
+        );
+        return Ok(());
+    };
+    // Tokens are issued at the clock's now and refused when older than the account's password:
+    // the clock stands at the real now while people sign up and sign in.
+    let real_now = || clock.set(time::OffsetDateTime::now_utc());
+    real_now();
+    let admin = admin_token(&app).await?;
+    let hq = staff_token(&app, Role::HqStaff).await?;
+    let department = hq_department(&app).await?;
+    let (status, queue) = call(
+        &app,
+        Method::POST,
+        "/api/v1/counter/queues",
+        &admin,
+        Some(json!({"department_id": department, "prefix": "Y", "name_ja": "オンライン相談", "name_en": "Online consultations"})),
+    )
+    .await?;
+    assert_eq!(status, 201, "{queue}");
+    let queue = id(&queue);
+    let (status, service) = call(
+        &app,
+        Method::POST,
+        "/api/v1/services",
+        &admin,
+        Some(json!({"code": "online-kosodate", "kind": "remote_consultation", "department_id": department,
+            "name_ja": "オンライン子育て相談", "name_en": "Online parenting consultation",
+            "rules": {"window": {"opens_days_before": 60, "opens_at_local": "00:00", "closes_hours_before": 1},
+                "cancellation": {"deadline_hours_before": 24}}})),
+    )
+    .await?;
+    assert_eq!(status, 201, "{service}");
+    let start = open_instant_ahead(3);
+    let office = app.storage.list_offices(app.tenant.id).await?[0].id;
+    let (status, added) = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/services/{}/slots", id(&service)),
+        &admin,
+        Some(
+            json!({"slots": [{"office_id": office.to_string(), "starts_at": rfc3339(start),
+            "ends_at": rfc3339(start + Duration::minutes(30)), "capacity": 3}]}),
+        ),
+    )
+    .await?;
+    assert_eq!(status, 200, "{added}");
+    let slot = app
+        .storage
+        .slots(
+            app.tenant.id,
+            madoguchi_domain::ServiceId(uuid::Uuid::parse_str(&id(&service))?),
+            start,
+            start + Duration::seconds(1),
+        )
+        .await?[0]
+        .id
+        .to_string();
+
+    // Three residents book the consultation.
+    let mut booked = Vec::new();
+    for _ in 0..3 {
+        real_now();
+        let resident = resident(&app).await?;
+        let (status, reservation) = call(
+            &app,
+            Method::POST,
+            "/api/v1/reservations",
+            &resident.token,
+            Some(json!({"slot_id": slot})),
+        )
+        .await?;
+        assert_eq!(status, 201, "{reservation}");
+        booked.push((resident, id(&reservation)));
+    }
+    let check_in = |token: String, reservation: String| {
+        let app = &app;
+        async move {
+            call(
+                app,
+                Method::POST,
+                &format!("/api/v1/counter/appointments/{reservation}/check-in"),
+                &token,
+                None,
+            )
+            .await
+        }
+    };
+    let (first, first_booking) = &booked[0];
+    let (second, second_booking) = &booked[1];
+    let (late, late_booking) = &booked[2];
+
+    // Three days early: not yet (and the page says from when).
+    let (status, body) = check_in(first.token.clone(), first_booking.clone()).await?;
+    assert_eq!(
+        (status, code(&body)),
+        (409, Some("join_not_open_yet")),
+        "{body}"
+    );
+    let page = resident_client(&app, &first.email)
+        .await?
+        .get(app.at(&format!("/counter/appointments/{first_booking}")))
+        .send()
+        .await?;
+    assert_eq!(page.status(), 200);
+    let page = page.text().await?;
+    assert!(page.contains("から参加できます"), "{page}");
+    // Someone else's reservation is not theirs to check in; staff do not check in for them.
+    let (status, _) = check_in(second.token.clone(), first_booking.clone()).await?;
+    assert_eq!(status, 404);
+    let (status, _) = check_in(hq.clone(), first_booking.clone()).await?;
+    assert_eq!(status, 403);
+
+    // Five minutes before the time, a walk-in takes a number first; then the booked resident
+    // checks in (twice: the same ticket).
+    real_now();
+    let walk_in = resident(&app).await?;
+    clock.set(start - Duration::minutes(5));
+    let (status, walked) = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/counter/queues/{queue}/tickets"),
+        &walk_in.token,
+        Some(json!({})),
+    )
+    .await?;
+    assert_eq!(status, 201, "{walked}");
+    let (status, ticket) = check_in(first.token.clone(), first_booking.clone()).await?;
+    assert_eq!(status, 201, "{ticket}");
+    assert_eq!(ticket["source"], "appointment");
+    let (status, again) = check_in(first.token.clone(), first_booking.clone()).await?;
+    assert_eq!((status, id(&again)), (200, id(&ticket)));
+
+    // The specialist's next call is the booked resident, before the walk-in.
+    let (status, called) = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/counter/queues/{queue}/call-next"),
+        &hq,
+        None,
+    )
+    .await?;
+    assert_eq!(status, 200, "{called}");
+    assert_eq!(id(&called), id(&ticket), "{called}");
+    let (status, answered) = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/counter/tickets/{}/answer", id(&ticket)),
+        &first.token,
+        None,
+    )
+    .await?;
+    assert_eq!(status, 200, "{answered}");
+    // The consultation ends: the reservation is attended.
+    let (status, finished) = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/counter/tickets/{}/follow-up", id(&ticket)),
+        &hq,
+        Some(json!({"action": "finish"})),
+    )
+    .await?;
+    assert_eq!(status, 200, "{finished}");
+    assert_eq!(
+        reservation_status(&app, first_booking).await?,
+        ReservationStatus::Attended
+    );
+
+    // The second resident checks in and never answers: called, sent to the back (behind the
+    // walk-in, who is served), called again, then a no-show counted as the reservation's.
+    let (status, ticket) = check_in(second.token.clone(), second_booking.clone()).await?;
+    assert_eq!(status, 201, "{ticket}");
+    let follow_up = |ticket: String, action: &'static str| {
+        let (app, hq) = (&app, hq.clone());
+        async move {
+            call(
+                app,
+                Method::POST,
+                &format!("/api/v1/counter/tickets/{ticket}/follow-up"),
+                &hq,
+                Some(json!({"action": action})),
+            )
+            .await
+        }
+    };
+    let call_next = || {
+        let (app, hq, queue) = (&app, hq.clone(), queue.clone());
+        async move {
+            call(
+                app,
+                Method::POST,
+                &format!("/api/v1/counter/queues/{queue}/call-next"),
+                &hq,
+                None,
+            )
+            .await
+        }
+    };
+    let (status, called) = call_next().await?;
+    assert_eq!((status, id(&called)), (200, id(&ticket)), "{called}");
+    assert_eq!(follow_up(id(&ticket), "no_answer").await?.0, 200);
+    let (status, called) = call_next().await?;
+    assert_eq!((status, id(&called)), (200, id(&walked)), "{called}");
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/counter/tickets/{}/answer", id(&walked)),
+        &walk_in.token,
+        None,
+    )
+    .await?;
+    assert_eq!(status, 200);
+    assert_eq!(follow_up(id(&walked), "finish").await?.0, 200);
+    let (status, called) = call_next().await?;
+    assert_eq!((status, id(&called)), (200, id(&ticket)), "{called}");
+    let (status, gone) = follow_up(id(&ticket), "no_answer").await?;
+    assert_eq!(
+        (status, gone["outcome"].as_str()),
+        (200, Some("no_show")),
+        "{gone}"
+    );
+    assert_eq!(
+        reservation_status(&app, second_booking).await?,
+        ReservationStatus::NoShow
+    );
+    let (status, body) = check_in(second.token.clone(), second_booking.clone()).await?;
+    assert_eq!((status, code(&body)), (409, Some("not_joinable")), "{body}");
+
+    // Half an hour after the end it is too late.
+    clock.set(start + Duration::minutes(61));
+    let (status, body) = check_in(late.token.clone(), late_booking.clone()).await?;
+    assert_eq!((status, code(&body)), (409, Some("join_closed")), "{body}");
+    Ok(())
+}
+
+async fn reservation_status(app: &TestApp, id: &str) -> anyhow::Result<ReservationStatus> {
+    Ok(app
+        .storage
+        .reservation(app.tenant.id, ReservationId(uuid::Uuid::parse_str(id)?))
+        .await?
+        .status)
+}
+
+/// The department the demo's HQ specialist serves.
+async fn hq_department(app: &TestApp) -> anyhow::Result<String> {
+    let email = madoguchi_domain::Email::parse(&app.login(Role::HqStaff).email)
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let account = app
+        .storage
+        .account_by_email(app.tenant.id, madoguchi_domain::AccountKind::Staff, &email)
+        .await?;
+    app.storage.roles(app.tenant.id, account.id).await?[0]
+        .department_id
+        .map(|d| d.to_string())
+        .ok_or_else(|| anyhow::anyhow!("hq@ has no department"))
+}
