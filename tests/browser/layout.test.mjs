@@ -134,6 +134,7 @@ const ALL_PAGES = [
   { who: 'staff', roles: ['admin', 'hq_staff'], name: 'counter-checkout', path: (fx) => `/staff/payments/counter/${fx.openReceivable}`, shot: true },
   { who: 'staff', roles: ['admin', 'hq_staff'], name: 'counter-taken', path: (fx) => `/staff/payments/${fx.counterPayment}`, shot: true },
   { who: 'staff', roles: ALL_ROLES, name: 'counter-console', path: () => '/staff/counter', shot: true },
+  { who: 'staff', roles: ['admin', 'hq_staff'], name: 'counter-wall', path: () => '/staff/counter/wall', shot: true },
   { who: 'staff', roles: ['admin'], name: 'admin-capabilities', path: () => '/admin/capabilities' },
   { who: 'staff', roles: ['admin'], name: 'booking-policy', path: () => '/admin/booking-policy' },
   { who: 'staff', roles: ['admin'], name: 'admin-offices', path: () => '/admin/offices', shot: true },

@@ -45,6 +45,7 @@ const TEMPLATES: &[(&str, &str)] = embedded_templates!(
     "counter/queues.html",
     "counter/ticket.html",
     "counter/appointment.html",
+    "counter/wall.html",
     "counter/console.html",
     "counter/call.html",
     "counter/device_check.html",

@@ -51,6 +51,19 @@ async fn story(backend: Backend) -> anyhow::Result<()> {
     real_now();
     let admin = admin_token(&app).await?;
     let hq = staff_token(&app, Role::HqStaff).await?;
+    let hq_pages = staff_client(&app, Role::HqStaff).await?;
+    let wall = || {
+        let (app, hq_pages) = (&app, hq_pages.clone());
+        async move {
+            let page = hq_pages.get(app.at("/staff/counter/wall")).send().await?;
+            anyhow::ensure!(
+                page.status() == 200,
+                "the wall view answered {}",
+                page.status()
+            );
+            Ok::<String, anyhow::Error>(page.text().await?)
+        }
+    };
     let department = hq_department(&app).await?;
     let (status, queue) = call(
         &app,
@@ -173,6 +186,12 @@ async fn story(backend: Backend) -> anyhow::Result<()> {
     assert_eq!(ticket["source"], "appointment");
     let (status, again) = check_in(first.token.clone(), first_booking.clone()).await?;
     assert_eq!((status, id(&again)), (200, id(&ticket)));
+    // The department's wall view: one checked in and waiting (with its number), two not yet.
+    let today = wall().await?;
+    assert!(today.contains("オンライン子育て相談"), "{today}");
+    assert_eq!(today.matches("受付済み・待ち").count(), 1, "{today}");
+    assert_eq!(today.matches("受付前").count(), 2, "{today}");
+    assert!(today.contains(ticket["number"].as_str().unwrap_or("?")));
 
     // The specialist's next call is the booked resident, before the walk-in.
     let (status, called) = call(
@@ -268,6 +287,16 @@ async fn story(backend: Backend) -> anyhow::Result<()> {
     );
     let (status, body) = check_in(second.token.clone(), second_booking.clone()).await?;
     assert_eq!((status, code(&body)), (409, Some("not_joinable")), "{body}");
+    let today = wall().await?;
+    assert_eq!(
+        (
+            today.matches(">終了<").count(),
+            today.matches(">不在<").count(),
+            today.matches(">受付前<").count()
+        ),
+        (1, 1, 1),
+        "{today}"
+    );
 
     // Half an hour after the end it is too late.
     clock.set(start + Duration::minutes(61));

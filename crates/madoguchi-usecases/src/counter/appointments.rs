@@ -3,18 +3,22 @@
 //! queue of the service's department, served at its time before walk-ins
 //! (`madoguchi_counter::serving_order`). How the call ends is the reservation's attendance: a
 //! consultation held marks it attended, a resident who never answered the calls is a no-show
-//! counted by the city's no-show policy (`reservations::attendance`).
+//! counted by the city's no-show policy (`reservations::attendance`). The wall view shows the
+//! day's booked consultations of a department and where each stands.
 
 use super::tickets::{self, TakenAt};
 use crate::reservations::attendance::mark_attendance;
 use crate::{Actor, Scope, UseCaseError, UseCaseResult};
 use madoguchi_booking::{ReservationStatus, ServiceKind};
 use madoguchi_counter::{JoinWindow, Outcome, ParticipantRole, TicketStatus, join_window};
-use madoguchi_domain::{DepartmentId, ErrorCode, ReservationId};
+use madoguchi_domain::account::StaffAccess;
+use madoguchi_domain::tokyo::{start_of_tokyo_day, to_tokyo};
+use madoguchi_domain::{DepartmentId, ErrorCode, ReservationId, ServiceId};
 use madoguchi_storage::{
-    Attendance, AuditStore, BookingStore, CounterStore, OrgStore, Reservation, Service, Slot,
-    SuspensionStore, Ticket, TicketIssue,
+    Attendance, AuditStore, BookingStore, CounterQueue, CounterStore, DaySheetFilter, OrgStore,
+    Reservation, Service, Slot, SuspensionStore, Ticket, TicketIssue,
 };
+use std::collections::BTreeMap;
 
 /// A resident's booked consultation as its check-in page shows it.
 #[derive(Clone, Debug)]
@@ -129,4 +133,78 @@ pub async fn record_attendance<S: BookingStore + SuspensionStore + AuditStore + 
     }
     mark_attendance(store, scope, staff, &reservation, attendance).await?;
     Ok(())
+}
+
+/// One booked consultation of today on the wall view, with its ticket once checked in (open
+/// tickets only: how a finished one ended is the reservation's attendance).
+#[derive(Clone, Debug)]
+pub struct WallRow {
+    pub reservation: Reservation,
+    pub slot: Slot,
+    pub service_name_ja: String,
+    pub service_name_en: String,
+    pub ticket: Option<Ticket>,
+}
+
+/// Today's booked consultations of one queue's department, by time.
+#[derive(Clone, Debug)]
+pub struct WallQueue {
+    pub queue: CounterQueue,
+    pub rows: Vec<WallRow>,
+}
+
+/// The wall view: today's (Tokyo) booked remote consultations of every queue the staff member
+/// serves, each with where it stands.
+pub async fn today<S: CounterStore + BookingStore + ?Sized>(
+    store: &S,
+    scope: &Scope,
+    access: &StaffAccess,
+) -> UseCaseResult<Vec<WallQueue>> {
+    let day = to_tokyo(scope.now()).date();
+    let from = start_of_tokyo_day(day);
+    let until = from + time::Duration::days(1);
+    let mut remote: BTreeMap<ServiceId, bool> = BTreeMap::new();
+    let mut wall = Vec::new();
+    for queue in store.list_queues(scope.tenant).await? {
+        if !access.may_serve_queue(queue.department) {
+            continue;
+        }
+        let filter = DaySheetFilter {
+            from,
+            until,
+            office: None,
+            department: Some(queue.department),
+        };
+        let open = store.open_tickets(scope.tenant, queue.id).await?;
+        let mut rows = Vec::new();
+        for line in store.day_sheet(scope.tenant, &filter).await? {
+            let service = line.reservation.service_id;
+            let is_remote = match remote.get(&service) {
+                Some(known) => *known,
+                None => {
+                    let kind = store.service(scope.tenant, service).await?.kind;
+                    let is_remote = kind == ServiceKind::RemoteConsultation;
+                    remote.insert(service, is_remote);
+                    is_remote
+                }
+            };
+            if !is_remote {
+                continue;
+            }
+            let ticket = open
+                .iter()
+                .find(|t| t.reservation == Some(line.reservation.id))
+                .cloned();
+            rows.push(WallRow {
+                reservation: line.reservation,
+                slot: line.slot,
+                service_name_ja: line.service_name_ja,
+                service_name_en: line.service_name_en,
+                ticket,
+            });
+        }
+        rows.sort_by_key(|r| (r.slot.starts_at, r.reservation.reference.to_string()));
+        wall.push(WallQueue { queue, rows });
+    }
+    Ok(wall)
 }
