@@ -24,6 +24,6 @@ pub use room::{
     Action, ParticipantRole, RoomState, RoomTransitionError, is_interpreting_language, may,
 };
 pub use ticket::{
-    Outcome, QueuePrefix, TicketEvent, TicketNumber, TicketSource, TicketStatus,
-    TicketTransitionError,
+    ConsultationResult, NOTES_MAX_CHARS, Outcome, QueuePrefix, TicketEvent, TicketNumber,
+    TicketSource, TicketStatus, TicketTransitionError, may_record,
 };

@@ -299,6 +299,55 @@ impl TicketStatus {
     }
 }
 
+/// What came of a consultation, as the specialist records it beside their notes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ConsultationResult {
+    /// The resident's matter was settled.
+    Resolved,
+    /// More is needed: documents to send, a second consultation.
+    FollowUp,
+    /// The resident was asked to come to a counter in person.
+    Referred,
+    Other,
+}
+
+impl ConsultationResult {
+    pub const ALL: [ConsultationResult; 4] = [
+        ConsultationResult::Resolved,
+        ConsultationResult::FollowUp,
+        ConsultationResult::Referred,
+        ConsultationResult::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsultationResult::Resolved => "resolved",
+            ConsultationResult::FollowUp => "follow_up",
+            ConsultationResult::Referred => "referred",
+            ConsultationResult::Other => "other",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == raw)
+    }
+}
+
+/// The longest notes a specialist keeps of one consultation.
+pub const NOTES_MAX_CHARS: usize = 2000;
+
+/// Whether a consultation's record may be written for a ticket in `status`: during the call,
+/// or after it was held (notes finished after hanging up).
+pub fn may_record(status: TicketStatus) -> bool {
+    matches!(
+        status,
+        TicketStatus::InCall
+            | TicketStatus::Finished {
+                outcome: Outcome::Done
+            }
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -428,5 +477,21 @@ mod tests {
         for outcome in Outcome::ALL {
             assert_eq!(Outcome::parse(outcome.as_str()), Some(outcome));
         }
+    }
+
+    #[test]
+    fn a_record_is_kept_of_a_consultation_held_not_of_one_that_never_was() {
+        assert!(may_record(TicketStatus::InCall));
+        assert!(may_record(TicketStatus::Finished {
+            outcome: Outcome::Done
+        }));
+        assert!(!may_record(TicketStatus::NEW));
+        assert!(!may_record(TicketStatus::Finished {
+            outcome: Outcome::NoShow
+        }));
+        for result in ConsultationResult::ALL {
+            assert_eq!(ConsultationResult::parse(result.as_str()), Some(result));
+        }
+        assert_eq!(ConsultationResult::parse("Resolved"), None);
     }
 }

@@ -39,7 +39,7 @@ Errors carry a stable `code` and a `message` in the language of `Accept-Language
         payments_api::payment, payments_api::receipt,
         payments_staff_api::assess, payments_staff_api::counter_payment, payments_staff_api::request_refund,
         payments_staff_api::approve, payments_staff_api::reject, payments_staff_api::trial_balance,
-        counter_api::list_queues, counter_api::create_queue, counter_api::take_ticket, counter_api::check_in, counter_api::ticket,
+        counter_api::list_queues, counter_api::create_queue, counter_api::take_ticket, counter_api::check_in, counter_api::ticket, counter_api::record,
         counter_api::leave, counter_api::call_next, counter_api::follow_up, counter_api::duty,
         counter_api::accepting, counter_api::answer, counter_api::room, counter_api::grant,
     ),

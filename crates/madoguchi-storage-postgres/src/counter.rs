@@ -15,11 +15,12 @@ use madoguchi_domain::{
     TicketId,
 };
 use madoguchi_storage::{
-    CounterQueue, CounterStore, NewAuditEntry, NewCounterQueue, NewTicket, StorageError,
-    StorageResult, Ticket, TicketIssue, TicketMove, TicketMoveColumns, decide_ticket_move,
-    ticket_status_columns, ticket_status_from_columns,
+    ConsultationRecord, CounterQueue, CounterStore, NewAuditEntry, NewCounterQueue, NewTicket,
+    StorageError, StorageResult, Ticket, TicketIssue, TicketMove, TicketMoveColumns,
+    decide_ticket_move, ticket_status_columns, ticket_status_from_columns,
 };
 use sqlx::PgConnection;
+use sqlx::Row;
 use sqlx::postgres::PgRow;
 use time::{Date, Duration, OffsetDateTime};
 
@@ -76,7 +77,27 @@ fn ticket_from_row(row: &PgRow, prefix: QueuePrefix) -> StorageResult<Ticket> {
         answered_at: get_opt_instant(row, "answered_at")?,
         finished_at: get_opt_instant(row, "finished_at")?,
         updated_at: get_instant(row, "updated_at")?,
+        record: record_from_row(row)?,
     })
+}
+
+/// The specialist's record of the consultation, when one was written.
+fn record_from_row(row: &PgRow) -> StorageResult<Option<ConsultationRecord>> {
+    let result: Option<String> = row.try_get("result").map_err(map_err)?;
+    let (Some(result), Some(by), Some(at)) = (
+        result,
+        get_opt_uuid(row, "recorded_by")?,
+        get_opt_instant(row, "recorded_at")?,
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some(ConsultationRecord {
+        result: madoguchi_counter::ConsultationResult::parse(&result)
+            .ok_or_else(|| corrupt("consultation result"))?,
+        notes: row.try_get("notes").map_err(map_err)?,
+        by: AccountId(by),
+        at,
+    }))
 }
 
 /// Reads a queue, locking its row for the rest of the transaction when `lock`.
@@ -413,6 +434,45 @@ impl CounterStore for PgStorage {
         let moved = ticket_in(&mut tx, tenant, ticket).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(moved)
+    }
+
+    async fn record_consultation(
+        &self,
+        tenant: TenantId,
+        ticket: TicketId,
+        record: &ConsultationRecord,
+        audit: &NewAuditEntry,
+    ) -> StorageResult<Ticket> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        // The ticket's row is locked, so a finish and a record never cross.
+        sqlx::query("SELECT 1 FROM counter_tickets WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
+            .bind(tenant.0)
+            .bind(ticket.0)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        let current = ticket_in(&mut tx, tenant, ticket).await?;
+        if !madoguchi_counter::may_record(current.status) {
+            return Err(rule(ErrorCode::TicketStateConflict));
+        }
+        sqlx::query(
+            "UPDATE counter_tickets SET result = $1, notes = $2, recorded_by = $3, recorded_at = $4,
+                 updated_at = $4
+             WHERE tenant_id = $5 AND id = $6",
+        )
+        .bind(record.result.as_str())
+        .bind(record.notes.as_deref())
+        .bind(record.by.0)
+        .bind(record.at)
+        .bind(tenant.0)
+        .bind(ticket.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        insert_audit(&mut *tx, tenant, &targeted(audit, ticket.to_string())).await?;
+        let recorded = ticket_in(&mut tx, tenant, ticket).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(recorded)
     }
 
     async fn set_on_duty(

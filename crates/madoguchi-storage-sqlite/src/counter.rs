@@ -15,9 +15,9 @@ use madoguchi_domain::{
     TicketId,
 };
 use madoguchi_storage::{
-    CounterQueue, CounterStore, NewAuditEntry, NewCounterQueue, NewTicket, StorageError,
-    StorageResult, Ticket, TicketIssue, TicketMove, decide_ticket_move, ticket_status_columns,
-    ticket_status_from_columns, to_unix_micros,
+    ConsultationRecord, CounterQueue, CounterStore, NewAuditEntry, NewCounterQueue, NewTicket,
+    StorageError, StorageResult, Ticket, TicketIssue, TicketMove, decide_ticket_move,
+    ticket_status_columns, ticket_status_from_columns, to_unix_micros,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
@@ -75,7 +75,27 @@ fn ticket_from_row(row: &SqliteRow, prefix: QueuePrefix) -> StorageResult<Ticket
         answered_at: get_opt_instant(row, "answered_at")?,
         finished_at: get_opt_instant(row, "finished_at")?,
         updated_at: get_instant(row, "updated_at")?,
+        record: record_from_row(row)?,
     })
+}
+
+/// The specialist's record of the consultation, when one was written.
+fn record_from_row(row: &SqliteRow) -> StorageResult<Option<ConsultationRecord>> {
+    let result: Option<String> = row.try_get("result").map_err(map_err)?;
+    let (Some(result), Some(by), Some(at)) = (
+        result,
+        get_opt_uuid(row, "recorded_by")?,
+        get_opt_instant(row, "recorded_at")?,
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some(ConsultationRecord {
+        result: madoguchi_counter::ConsultationResult::parse(&result)
+            .ok_or_else(|| corrupt("consultation result"))?,
+        notes: row.try_get("notes").map_err(map_err)?,
+        by: AccountId(by),
+        at,
+    }))
 }
 
 pub(crate) async fn queue_in(
@@ -408,6 +428,38 @@ impl CounterStore for SqliteStorage {
         let moved = ticket_in(&mut tx, tenant, ticket).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(moved)
+    }
+
+    async fn record_consultation(
+        &self,
+        tenant: TenantId,
+        ticket: TicketId,
+        record: &ConsultationRecord,
+        audit: &NewAuditEntry,
+    ) -> StorageResult<Ticket> {
+        let mut tx = self.begin_immediate().await?;
+        let current = ticket_in(&mut tx, tenant, ticket).await?;
+        if !madoguchi_counter::may_record(current.status) {
+            return Err(rule(ErrorCode::TicketStateConflict));
+        }
+        sqlx::query(
+            "UPDATE counter_tickets SET result = ?1, notes = ?2, recorded_by = ?3, recorded_at = ?4,
+                 updated_at = ?4
+             WHERE tenant_id = ?5 AND id = ?6",
+        )
+        .bind(record.result.as_str())
+        .bind(record.notes.as_deref())
+        .bind(uuid_text(record.by.0))
+        .bind(to_unix_micros(record.at))
+        .bind(uuid_text(tenant.0))
+        .bind(uuid_text(ticket.0))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        insert_audit(&mut *tx, tenant, &targeted(audit, ticket)).await?;
+        let recorded = ticket_in(&mut tx, tenant, ticket).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(recorded)
     }
 
     async fn set_on_duty(

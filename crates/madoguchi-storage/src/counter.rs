@@ -64,6 +64,29 @@ pub struct Ticket {
     pub answered_at: Option<OffsetDateTime>,
     pub finished_at: Option<OffsetDateTime>,
     pub updated_at: OffsetDateTime,
+    /// What the specialist recorded of the consultation, once they did.
+    pub record: Option<ConsultationRecord>,
+}
+
+/// A specialist's record of a consultation: its result and their notes. The notes are
+/// personal data: `Debug` leaves them out.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ConsultationRecord {
+    pub result: madoguchi_counter::ConsultationResult,
+    pub notes: Option<String>,
+    pub by: AccountId,
+    pub at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for ConsultationRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsultationRecord")
+            .field("result", &self.result)
+            .field("notes", &self.notes.as_ref().map(|_| "[redacted]"))
+            .field("by", &self.by)
+            .field("at", &self.at)
+            .finish()
+    }
 }
 
 impl Ticket {
@@ -177,6 +200,17 @@ pub trait CounterStore: Send + Sync {
         ticket: TicketId,
         change: &TicketMove,
         at: OffsetDateTime,
+        audit: &NewAuditEntry,
+    ) -> StorageResult<Ticket>;
+
+    /// Writes the specialist's record of the consultation (replacing an earlier one), with its
+    /// audit entry (target: the ticket). Refused with `ticket_state_conflict` unless the ticket
+    /// is in the call or was served (`madoguchi_counter::may_record`).
+    async fn record_consultation(
+        &self,
+        tenant: TenantId,
+        ticket: TicketId,
+        record: &ConsultationRecord,
         audit: &NewAuditEntry,
     ) -> StorageResult<Ticket>;
 

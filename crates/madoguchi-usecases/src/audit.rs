@@ -100,6 +100,7 @@ pub const ACTIONS: &[&str] = &[
     "counter.interpreter_invited",
     "counter.room_ended",
     "counter.room_moved",
+    "counter.outcome_recorded",
 ];
 
 /// The groups the audit page filters by: an action id's part before the dot.

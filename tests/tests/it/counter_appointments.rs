@@ -213,16 +213,132 @@ async fn story(backend: Backend) -> anyhow::Result<()> {
     )
     .await?;
     assert_eq!(status, 200, "{answered}");
-    // The consultation ends: the reservation is attended.
-    let (status, finished) = call(
+    // The specialist's console offers the record form for the call.
+    let console = hq_pages
+        .get(app.at("/staff/counter"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(
+        console.contains(&format!("/staff/counter/tickets/{}/record", id(&ticket))),
+        "{console}"
+    );
+    // A record with a bad result or notes is refused, field by field, and nothing is kept.
+    let record = format!("/api/v1/counter/tickets/{}/record", id(&ticket));
+    for (body, field) in [
+        (json!({"result": "solved"}), "result"),
+        (json!({"result": "resolved", "notes": "a\u{0}b"}), "notes"),
+        (
+            json!({"result": "resolved", "notes": "長".repeat(2001)}),
+            "notes",
+        ),
+    ] {
+        let (status, refused) = call(&app, Method::PUT, &record, &hq, Some(body)).await?;
+        assert_eq!(
+            (status, refused["error"]["fields"][0]["field"].as_str()),
+            (422, Some(field)),
+            "{refused}"
+        );
+    }
+    // Through the console's form: too long notes come back on the page as typed, with the
+    // problem; good ones are saved.
+    let token = form_token(&hq_pages, &app, "/staff/counter").await?;
+    let page_record = app.at(&format!("/staff/counter/tickets/{}/record", id(&ticket)));
+    let long = format!("下書き{}", "あ".repeat(2000));
+    let refused = hq_pages
+        .post(&page_record)
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("result", "other"),
+            ("notes", long.as_str()),
+            ("finish", "0"),
+        ])
+        .send()
+        .await?;
+    assert_eq!(refused.status(), 422);
+    assert!(
+        refused.text().await?.contains(&long),
+        "the typed notes are kept"
+    );
+    let saved = hq_pages
+        .post(&page_record)
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("result", "other"),
+            ("notes", "下書き"),
+            ("finish", "0"),
+        ])
+        .send()
+        .await?;
+    assert_eq!(saved.status(), 303);
+    let console = hq_pages
+        .get(app.at("/staff/counter"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(console.contains(">下書き</textarea>"), "{console}");
+    // A resident cannot write it.
+    let (status, _) = call(
         &app,
-        Method::POST,
-        &format!("/api/v1/counter/tickets/{}/follow-up", id(&ticket)),
-        &hq,
-        Some(json!({"action": "finish"})),
+        Method::PUT,
+        &record,
+        &first.token,
+        Some(json!({"result": "resolved"})),
     )
     .await?;
-    assert_eq!(status, 200, "{finished}");
+    assert_eq!(status, 403);
+    // Saved during the call, then saved again as the consultation ends: the reservation is
+    // attended, and the audit log has the results, never the notes.
+    let (status, saved) = call(
+        &app,
+        Method::PUT,
+        &record,
+        &hq,
+        Some(json!({"result": "follow_up", "notes": "住民票の写しを郵送予定"})),
+    )
+    .await?;
+    assert_eq!(
+        (status, saved["ticket"]["status"].as_str()),
+        (200, Some("in_call")),
+        "{saved}"
+    );
+    let (status, finished) = call(
+        &app,
+        Method::PUT,
+        &record,
+        &hq,
+        Some(json!({"result": "resolved", "notes": "郵送で解決", "finish": true})),
+    )
+    .await?;
+    assert_eq!(
+        (
+            status,
+            finished["ticket"]["status"].as_str(),
+            finished["result"].as_str(),
+            finished["notes"].as_str()
+        ),
+        (200, Some("finished"), Some("resolved"), Some("郵送で解決")),
+        "{finished}"
+    );
+    let audit = app
+        .storage
+        .list_audit(
+            app.tenant.id,
+            &madoguchi_storage::AuditFilter {
+                action_prefix: Some("counter.outcome_recorded".into()),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(audit.len(), 3, "the page's save and the two above");
+    assert!(
+        audit
+            .iter()
+            .all(|e| !e.details.to_string().contains("郵送"))
+    );
     assert_eq!(
         reservation_status(&app, first_booking).await?,
         ReservationStatus::Attended
@@ -232,6 +348,19 @@ async fn story(backend: Backend) -> anyhow::Result<()> {
     // walk-in, who is served), called again, then a no-show counted as the reservation's.
     let (status, ticket) = check_in(second.token.clone(), second_booking.clone()).await?;
     assert_eq!(status, 201, "{ticket}");
+    let (status, refused) = call(
+        &app,
+        Method::PUT,
+        &format!("/api/v1/counter/tickets/{}/record", id(&ticket)),
+        &hq,
+        Some(json!({"result": "resolved"})),
+    )
+    .await?;
+    assert_eq!(
+        (status, code(&refused)),
+        (409, Some("ticket_state_conflict")),
+        "nothing to record yet"
+    );
     let follow_up = |ticket: String, action: &'static str| {
         let (app, hq) = (&app, hq.clone());
         async move {

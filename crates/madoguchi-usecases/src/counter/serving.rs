@@ -9,7 +9,7 @@ use madoguchi_counter::TicketEvent;
 use madoguchi_domain::account::StaffAccess;
 use madoguchi_domain::{ErrorCode, QueueId, TicketId};
 use madoguchi_storage::{
-    AuditStore, BookingStore, CounterStore, SuspensionStore, Ticket, TicketMove,
+    AuditStore, BookingStore, ConsultationRecord, CounterStore, SuspensionStore, Ticket, TicketMove,
 };
 
 /// Puts the acting staff member on or off duty at the queue (the wait estimate counts them).
@@ -112,4 +112,48 @@ pub async fn follow_up<S: CounterStore + AuditStore + BookingStore + SuspensionS
         .await?;
     super::appointments::record_attendance(store, scope, &moved).await?;
     Ok(moved)
+}
+
+/// The specialist records the consultation of `ticket` (in the call, or served): its result
+/// (`resolved`, `follow_up`, `referred`, `other`) and notes (at most
+/// [`madoguchi_counter::NOTES_MAX_CHARS`] characters, no control characters), replacing an
+/// earlier record; with `finish`, a consultation still in the call then ends. The audit entry
+/// carries the result, never the notes.
+pub async fn record<S: CounterStore + AuditStore + BookingStore + SuspensionStore + ?Sized>(
+    store: &S,
+    scope: &Scope,
+    access: &StaffAccess,
+    ticket: TicketId,
+    result: &str,
+    notes: &str,
+    finish: bool,
+) -> UseCaseResult<Ticket> {
+    let current = store.ticket(scope.tenant, ticket).await?;
+    served_by(store, scope, access, current.queue).await?;
+    let result = madoguchi_counter::ConsultationResult::parse(result)
+        .ok_or_else(|| crate::UseCaseError::field("result", ErrorCode::ValidationFailed))?;
+    let notes = madoguchi_domain::text::bounded_text(notes, madoguchi_counter::NOTES_MAX_CHARS)
+        .map_err(|code| crate::UseCaseError::field("notes", code))?;
+    let Some(me) = scope.actor.account() else {
+        return Err(crate::UseCaseError::new(ErrorCode::Forbidden));
+    };
+    let record = ConsultationRecord {
+        result,
+        notes: notes.map(str::to_owned),
+        by: me,
+        at: scope.now(),
+    };
+    let entry = audit::entry(
+        scope,
+        "counter.outcome_recorded",
+        Some(ticket.to_string()),
+        serde_json::json!({"result": result.as_str()}),
+    );
+    let recorded = store
+        .record_consultation(scope.tenant, ticket, &record, &entry)
+        .await?;
+    if finish && recorded.status == madoguchi_counter::TicketStatus::InCall {
+        return follow_up(store, scope, access, ticket, FollowUp::Finish).await;
+    }
+    Ok(recorded)
 }

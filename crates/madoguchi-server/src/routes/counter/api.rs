@@ -40,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .route("/counter/tickets/{id}", get(ticket))
         .route("/counter/tickets/{id}/leave", post(leave))
         .route("/counter/tickets/{id}/follow-up", post(follow_up))
+        .route("/counter/tickets/{id}/record", put(record))
         .route("/counter/tickets/{id}/answer", post(answer))
         .route("/counter/rooms/{id}", get(room))
         .route("/counter/rooms/{id}/grants", post(grant))
@@ -370,6 +371,69 @@ pub async fn follow_up(
     let scope = state.scope(ctx.tenant.id, actor_of(&caller));
     let moved = serving::follow_up(&*state.storage, &scope, access, TicketId(id), what).await?;
     Ok(Json(ticket_response(&moved, None)))
+}
+
+/// The specialist's record of a consultation.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordRequest {
+    /// resolved, follow_up, referred or other.
+    #[schema(example = "resolved")]
+    pub result: String,
+    /// Free text, at most 2,000 characters.
+    #[serde(default)]
+    pub notes: Option<String>,
+    /// End the consultation after saving (when it is still in the call).
+    #[serde(default)]
+    pub finish: bool,
+}
+
+/// A consultation's record as saved.
+#[derive(Serialize, ToSchema)]
+pub struct RecordResponse {
+    pub ticket: TicketResponse,
+    pub result: String,
+    pub notes: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub recorded_at: OffsetDateTime,
+}
+
+/// Record a consultation (in the call, or served): its result and notes, replacing an earlier
+/// record; with `finish`, end it. The audit entry carries the result, never the notes.
+#[utoipa::path(put, path = "/api/v1/counter/tickets/{id}/record", tag = "counter", security(("bearer" = [])),
+    request_body = RecordRequest, params(("id" = Uuid, Path)),
+    responses((status = 200, body = RecordResponse),
+        (status = 409, body = ErrorBody, description = "ticket_state_conflict: not in the call nor served"),
+        (status = 422, body = ErrorBody, description = "`result` unknown, `notes` too long or with control characters")))]
+pub async fn record(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiCounterDeskStaff,
+    Path(id): Path<Uuid>,
+    ApiJson(body): ApiJson<RecordRequest>,
+) -> AppResult<Json<RecordResponse>> {
+    let access = caller.staff()?;
+    let scope = state.scope(ctx.tenant.id, actor_of(&caller));
+    let saved = serving::record(
+        &*state.storage,
+        &scope,
+        access,
+        TicketId(id),
+        &body.result,
+        body.notes.as_deref().unwrap_or(""),
+        body.finish,
+    )
+    .await?;
+    let record = saved
+        .record
+        .clone()
+        .ok_or_else(|| AppError::internal("a recorded ticket without its record"))?;
+    Ok(Json(RecordResponse {
+        ticket: ticket_response(&saved, None),
+        result: record.result.as_str().to_owned(),
+        notes: record.notes,
+        recorded_at: record.at,
+    }))
 }
 
 /// Go on or off duty at a queue of one's department.

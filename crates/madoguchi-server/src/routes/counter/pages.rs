@@ -44,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .route("/staff/counter", get(console))
         .route("/staff/counter/queues/{id}/call-next", post(call_next))
         .route("/staff/counter/tickets/{id}/follow-up", post(follow_up))
+        .route("/staff/counter/tickets/{id}/record", post(record))
 }
 
 /// An id in a path; anything that is no id is simply not found.
@@ -86,6 +87,9 @@ struct TicketView {
     room: Option<String>,
     /// What reaches each participant of the room, as their browsers last reported it.
     quality: Vec<QualityView>,
+    /// The specialist's record so far (the console only).
+    result: Option<&'static str>,
+    notes: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -141,6 +145,8 @@ fn ticket_view(t: &Ticket, lang: Lang) -> TicketView {
         issued_clock: clock(t.issued_at),
         room: t.room.map(|r| r.to_string()),
         quality: Vec::new(),
+        result: None,
+        notes: None,
     }
 }
 
@@ -268,6 +274,8 @@ struct ConsoleQuery {
     #[serde(default)]
     called: Option<String>,
     #[serde(default)]
+    recorded: Option<String>,
+    #[serde(default)]
     empty: Option<String>,
 }
 
@@ -279,11 +287,46 @@ async fn console(
     Query(query): Query<ConsoleQuery>,
 ) -> AppResult<Html<String>> {
     // Only a real ticket number is echoed back.
-    let called = query
-        .called
-        .as_deref()
-        .and_then(madoguchi_counter::TicketNumber::parse)
-        .map(|n| n.to_string());
+    let number = |raw: &Option<String>| {
+        raw.as_deref()
+            .and_then(madoguchi_counter::TicketNumber::parse)
+            .map(|n| n.to_string())
+    };
+    let notice = ConsoleNotice {
+        called: number(&query.called),
+        recorded: number(&query.recorded),
+        empty: query.empty.is_some(),
+        ..ConsoleNotice::default()
+    };
+    render_console(&state, &ctx, &session, &staff, notice).await
+}
+
+/// What the console says on top, and a record form sent back with its problem.
+#[derive(Default)]
+struct ConsoleNotice {
+    called: Option<String>,
+    recorded: Option<String>,
+    empty: bool,
+    alert: Option<String>,
+    /// The record form as sent, for the ticket it was sent for.
+    draft: Option<RecordDraft>,
+}
+
+#[derive(Serialize)]
+struct RecordDraft {
+    ticket: String,
+    result: String,
+    notes: String,
+    errors: std::collections::BTreeMap<String, String>,
+}
+
+async fn render_console(
+    state: &AppState,
+    ctx: &Ctx,
+    session: &Session,
+    staff: &StaffSession,
+    notice: ConsoleNotice,
+) -> AppResult<Html<String>> {
     let served: Vec<CounterQueue> = queues::list(&*state.storage, ctx.tenant.id)
         .await?
         .into_iter()
@@ -309,7 +352,9 @@ async fn console(
             .iter()
             .filter(|t| !matches!(t.status, TicketStatus::Waiting { .. }))
             .map(|t| TicketView {
-                quality: quality_views(&state, t.room),
+                quality: quality_views(state, t.room),
+                result: t.record.as_ref().map(|r| r.result.as_str()),
+                notes: t.record.as_ref().and_then(|r| r.notes.clone()),
                 ..ticket_view(t, ctx.lang)
             })
             .collect();
@@ -319,12 +364,79 @@ async fn console(
             active,
         });
     }
-    let base = staff_base(&ctx, &staff, &session).await?;
+    let base = staff_base(ctx, staff, session).await?;
+    let results: Vec<&str> = madoguchi_counter::ConsultationResult::ALL
+        .iter()
+        .map(|r| r.as_str())
+        .collect();
     state.templates.page(
         "counter/console.html",
         &base,
-        context! { queues => rows, called, empty => query.empty.is_some() },
+        context! {
+            queues => rows,
+            called => notice.called,
+            recorded => notice.recorded,
+            empty => notice.empty,
+            alert => notice.alert,
+            draft => notice.draft,
+            results,
+        },
     )
+}
+
+#[derive(Deserialize)]
+struct RecordForm {
+    #[serde(default)]
+    result: String,
+    #[serde(default)]
+    notes: String,
+    /// `1`: end the consultation after saving.
+    #[serde(default)]
+    finish: String,
+}
+
+/// Saves the specialist's record of a consultation (and ends it when asked); a problem shows
+/// the console again with what was typed.
+async fn record(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    staff: StaffSession,
+    Path(id): Path<String>,
+    PageForm(form): PageForm<RecordForm>,
+) -> AppResult<Response> {
+    let ticket = TicketId(path_id(&id)?);
+    let scope = state.scope(ctx.tenant.id, Actor::Staff(staff.account.id));
+    let saved = serving::record(
+        &*state.storage,
+        &scope,
+        &staff.access,
+        ticket,
+        &form.result,
+        &form.notes,
+        form.finish == "1",
+    )
+    .await;
+    match saved {
+        Ok(recorded) => Ok(
+            Redirect::to(&format!("/staff/counter?recorded={}", recorded.number)).into_response(),
+        ),
+        Err(error) => {
+            let (status, errors, alert) = form_errors(error.into(), ctx.lang)?;
+            let notice = ConsoleNotice {
+                alert: Some(alert),
+                draft: Some(RecordDraft {
+                    ticket: ticket.to_string(),
+                    result: form.result,
+                    notes: form.notes,
+                    errors,
+                }),
+                ..ConsoleNotice::default()
+            };
+            let page = render_console(&state, &ctx, &session, &staff, notice).await?;
+            Ok((status, page).into_response())
+        }
+    }
 }
 
 async fn call_next(
