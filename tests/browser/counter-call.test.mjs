@@ -71,6 +71,9 @@ async function signIn(page, path, login, landing) {
   await submitAndWaitFor(page, submit, landing);
 }
 
+/** A red pixel, as a resident's photo of a document (the page enlarges it for the video). */
+const ONE_PIXEL_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+
 /**
  * Waits until the page decodes video frames from `others` distinct participants, reading the
  * page's own `getStats()` summary every half second.
@@ -81,7 +84,7 @@ async function receivesVideoFrom(page, others, who) {
   while (Date.now() < deadline) {
     inbound = await page.evaluate(async () => (window.madoguchiCall ? window.madoguchiCall.inbound() : null));
     if (inbound) {
-      const senders = new Set(inbound.filter((s) => s.kind === 'video' && s.frames > 5).map((s) => s.publisher));
+      const senders = new Set(inbound.filter((s) => s.kind === 'video' && s.frames > 5 && s.publisher).map((s) => s.publisher.publisher));
       if (senders.size >= others) return;
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -155,6 +158,27 @@ test('three participants see each other through the SFU, and the end reaches eve
     await receivesVideoFrom(guestSide.page, 2, 'the guest specialist');
 
     await expectNoAxeViolations(residentSide.page, 'the resident\'s call page');
+
+    // The resident shows a photo of a document: the specialist decodes a second video from
+    // them, captioned as the document camera.
+    const residentId = await residentSide.page.locator('#call').getAttribute('data-participant');
+    await residentSide.page.locator('#call-photo').setInputFiles({
+      name: 'juminhyo.png',
+      mimeType: 'image/png',
+      buffer: Buffer.from(ONE_PIXEL_PNG, 'base64'),
+    });
+    await residentSide.page.getByRole('button', { name: '書類を映すのをやめる' }).waitFor();
+    const deadline = Date.now() + 45_000;
+    let fromResident = 0;
+    let inbound = [];
+    while (Date.now() < deadline && fromResident < 2) {
+      inbound = await specialistSide.page.evaluate(async () => window.madoguchiCall.inbound());
+      fromResident = inbound.filter((s) => s.kind === 'video' && s.publisher && s.publisher.publisher === residentId && s.frames > 2).length;
+      if (fromResident < 2) await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    const residentStatus = await residentSide.page.locator('#call-status').textContent();
+    assert.equal(fromResident, 2, `the specialist decodes the resident's camera and document: ${JSON.stringify(inbound)}; the resident's page says ${residentStatus}`);
+    await specialistSide.page.locator('#call-videos figcaption', { hasText: '書画カメラ' }).first().waitFor();
 
     // The specialist ends the consultation; the resident's page says so.
     specialistSide.page.once('dialog', (dialog) => dialog.accept());

@@ -32,6 +32,11 @@
   let chat = null;
   let local = new MediaStream();
   let screen = null;
+  // The document camera or a photo of a page: one video labelled `document`, whose transceiver
+  // is reused (the SFU takes a bounded number of videos per participant).
+  let documentStream = null;
+  let documentTransceiver = null;
+  let documentRedraw = null;
   let ended = false;
   let nextId = 1;
   let chain = Promise.resolve();
@@ -295,6 +300,10 @@
   async function reconnect() {
     say(text('Reconnecting'));
     if (pc) pc.close();
+    stopDocumentTracks();
+    documentTransceiver = null;
+    const stopDocumentButton = $('call-document-stop');
+    if (stopDocumentButton) stopDocumentButton.hidden = true;
     pending.clear();
     await new Promise((r) => setTimeout(r, retryDelay));
     retryDelay = Math.min(retryDelay * 2, 15000);
@@ -332,6 +341,120 @@
     button.setAttribute('aria-pressed', on ? 'true' : 'false');
   }
 
+  // Shows `stream` (a second camera, or a photo drawn on a canvas) as the document video.
+  async function shareDocument(stream) {
+    stopDocumentTracks();
+    documentStream = stream;
+    const track = stream.getVideoTracks()[0];
+    if (documentTransceiver && pc && pc.getTransceivers().includes(documentTransceiver)) {
+      await documentTransceiver.sender.replaceTrack(track);
+      documentTransceiver.direction = 'sendonly';
+    } else {
+      documentTransceiver = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+      // The others know the video by the id it was first announced with, whatever it shows.
+      documentTransceiver.announcedId = track.id;
+    }
+    send({ type: 'track', track_id: documentTransceiver.announcedId, label: 'document' });
+    await renegotiate();
+    const stop = $('call-document-stop');
+    if (stop) stop.hidden = false;
+  }
+
+  function stopDocumentTracks() {
+    if (documentRedraw) { clearInterval(documentRedraw); documentRedraw = null; }
+    if (documentStream) documentStream.getTracks().forEach((t) => t.stop());
+    documentStream = null;
+  }
+
+  async function stopDocument() {
+    stopDocumentTracks();
+    if (documentTransceiver && pc && pc.getTransceivers().includes(documentTransceiver)) {
+      await documentTransceiver.sender.replaceTrack(null);
+      documentTransceiver.direction = 'inactive';
+      await renegotiate();
+    }
+    const stop = $('call-document-stop');
+    if (stop) stop.hidden = true;
+  }
+
+  // The cameras this device has, for choosing the document camera (their names show once the
+  // page may use the camera).
+  async function listCameras(select) {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.enumerateDevices) return;
+    const devices = await navigator.mediaDevices.enumerateDevices();
+    const cameras = devices.filter((d) => d.kind === 'videoinput');
+    const inUse = local.getVideoTracks().map((t) => t.getSettings().deviceId);
+    select.textContent = '';
+    cameras.forEach((camera, index) => {
+      const option = document.createElement('option');
+      option.value = camera.deviceId;
+      option.textContent = camera.label || `${text('LabelCamera')} ${index + 1}`;
+      // The camera not already showing the face is the likely document camera.
+      if (!inUse.includes(camera.deviceId) && !select.dataset.chosen) {
+        option.selected = true;
+        select.dataset.chosen = '1';
+      }
+      select.appendChild(option);
+    });
+  }
+
+  // A photo of a page, drawn on a canvas that is sent as the document video (redrawn every
+  // second so someone joining later sees it too).
+  async function photoStream(file) {
+    const image = await createImageBitmap(file);
+    // At most 1280 px on the longer side, and at least 320 px (a tiny image is enlarged: video
+    // encoders want a sensible size).
+    const longer = Math.max(image.width, image.height, 1);
+    const scale = Math.min(1280 / longer, Math.max(1, 320 / longer));
+    const canvas = document.createElement('canvas');
+    canvas.width = Math.max(16, Math.round(image.width * scale));
+    canvas.height = Math.max(16, Math.round(image.height * scale));
+    const context = canvas.getContext('2d');
+    const draw = () => context.drawImage(image, 0, 0, canvas.width, canvas.height);
+    draw();
+    const stream = canvas.captureStream(2);
+    return { stream, draw };
+  }
+
+  function wireDocument() {
+    const select = $('call-document-device');
+    const camera = $('call-document');
+    const photo = $('call-photo');
+    const stop = $('call-document-stop');
+    if (!camera && !photo) return;
+    if (select) listCameras(select).catch(() => {});
+    if (camera) {
+      camera.addEventListener('click', async () => {
+        let stream;
+        try {
+          const deviceId = select && select.value;
+          stream = await navigator.mediaDevices.getUserMedia({
+            video: deviceId ? { deviceId: { exact: deviceId } } : true,
+          });
+        } catch {
+          say(text('DocumentFailed'));
+          return;
+        }
+        await shareDocument(stream);
+      });
+    }
+    if (photo) {
+      photo.addEventListener('change', async () => {
+        const file = photo.files && photo.files[0];
+        if (!file) return;
+        try {
+          const { stream, draw } = await photoStream(file);
+          await shareDocument(stream);
+          documentRedraw = setInterval(draw, 1000);
+        } catch {
+          say(text('DocumentFailed'));
+        }
+        photo.value = '';
+      });
+    }
+    if (stop) stop.addEventListener('click', () => { stopDocument().catch(() => {}); });
+  }
+
   function wire() {
     const mic = $('call-mute');
     if (mic) mic.addEventListener('click', () => toggle(mic, local.getAudioTracks()));
@@ -360,6 +483,7 @@
     } else if (share) {
       share.hidden = true;
     }
+    wireDocument();
     const leave = $('call-leave');
     if (leave) leave.addEventListener('click', () => { send({ type: 'leave' }); finish(text('Left')); });
     const end = $('call-end');

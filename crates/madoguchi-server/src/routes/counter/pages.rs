@@ -645,6 +645,7 @@ async fn call_page(
             department,
             may_end => runs_room,
             may_share_screen => madoguchi_counter::may(role, madoguchi_counter::Action::ShareScreen),
+            may_share_document => madoguchi_counter::may(role, madoguchi_counter::Action::ShareDocument),
             departments => choices,
             staff => staff_choices,
             kiosk => query.kiosk.as_deref() == Some("1") && access.is_some(),
