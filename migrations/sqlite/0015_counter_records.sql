@@ -16,3 +16,19 @@ WHEN NOT ((NEW.result IS NULL) = (NEW.recorded_by IS NULL)
 BEGIN
     SELECT RAISE(ABORT, 'CHECK constraint failed: counter_tickets_record');
 END;
+
+-- What reaches each participant of a room, as their browser last reported it (loss, freezes,
+-- join time): written by the room's media node, read by the specialists' consoles on any node.
+CREATE TABLE counter_room_quality (
+    room_id           TEXT NOT NULL REFERENCES counter_rooms(id),
+    tenant_id         TEXT NOT NULL REFERENCES tenants(id),
+    participant       TEXT NOT NULL CHECK (length(participant) BETWEEN 1 AND 64),
+    role              TEXT NOT NULL,
+    join_ms           INTEGER CHECK (join_ms >= 0),
+    packets_received  INTEGER NOT NULL CHECK (packets_received >= 0),
+    packets_lost      INTEGER NOT NULL CHECK (packets_lost >= 0),
+    freezes           INTEGER NOT NULL CHECK (freezes >= 0),
+    round_trip_ms     INTEGER CHECK (round_trip_ms >= 0),
+    reported_at       INTEGER NOT NULL,
+    PRIMARY KEY (room_id, participant)
+) STRICT;

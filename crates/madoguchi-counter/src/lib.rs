@@ -10,6 +10,7 @@
 pub mod grant;
 pub mod join_window;
 pub mod placement;
+pub mod quality;
 pub mod queue;
 pub mod room;
 pub mod ticket;
@@ -17,6 +18,7 @@ pub mod ticket;
 pub use grant::{GRANT_MAX_LIFETIME, GrantClaims, GrantProblem};
 pub use join_window::{JoinWindow, join_window};
 pub use placement::{NODE_LOST_AFTER, NODE_REPORT_EVERY, NodeLoad, Placement, place};
+pub use quality::Quality;
 pub use queue::{
     QueueEntry, QueueOrder, WaitEstimate, estimate_wait, mean_handling, serving_order,
 };

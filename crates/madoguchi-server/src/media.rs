@@ -50,43 +50,11 @@ struct Present {
     connection: u64,
     replaced: Option<oneshot::Sender<()>>,
     labels: BTreeMap<String, TrackLabel>,
-    quality: Option<Quality>,
+    quality: Option<(Quality, time::OffsetDateTime)>,
 }
 
-/// A participant's own summary of what reaches them (from the browser's `getStats()`), sent
-/// every few seconds: the figures staff see per room and `/metrics` aggregates.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Quality {
-    /// From pressing join to the first decoded frame, once known.
-    #[serde(default)]
-    pub join_ms: Option<u64>,
-    pub packets_received: u64,
-    pub packets_lost: u64,
-    /// Video freezes the receiver noticed.
-    #[serde(default)]
-    pub freezes: u64,
-    #[serde(default)]
-    pub round_trip_ms: Option<u64>,
-}
-
-impl Quality {
-    /// Packets lost in every 1,000 expected (a per-mille, so it stays an integer).
-    pub fn loss_per_mille(&self) -> u64 {
-        let expected = self.packets_received.saturating_add(self.packets_lost);
-        self.packets_lost
-            .saturating_mul(1000)
-            .checked_div(expected)
-            .unwrap_or(0)
-    }
-}
-
-/// One participant's latest report, for the staff console.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ParticipantQuality {
-    pub participant: String,
-    pub role: ParticipantRole,
-    pub quality: Quality,
-}
+pub use madoguchi_counter::Quality;
+pub use madoguchi_storage::ParticipantQuality;
 
 struct RoomPresence {
     tenant: TenantId,
@@ -270,7 +238,13 @@ impl Media {
 
     /// Keeps `participant`'s latest quality report; the first that carries a join time is
     /// counted in the join-time histogram.
-    pub fn report(&self, room: RoomId, participant: &str, quality: Quality) {
+    pub fn report(
+        &self,
+        room: RoomId,
+        participant: &str,
+        quality: Quality,
+        at: time::OffsetDateTime,
+    ) {
         let mut rooms = self.rooms();
         let Some(present) = rooms
             .get_mut(&room)
@@ -278,11 +252,11 @@ impl Media {
         else {
             return;
         };
-        let first_join_time = present.quality.and_then(|q| q.join_ms).is_none();
+        let first_join_time = present.quality.and_then(|(q, _)| q.join_ms).is_none();
         if let (true, Some(join_ms)) = (first_join_time, quality.join_ms) {
             metrics::histogram!("madoguchi_counter_join_seconds").record(join_ms as f64 / 1000.0);
         }
-        present.quality = Some(quality);
+        present.quality = Some((quality, at));
     }
 
     /// The latest reports of the participants of `room` connected through this node.
@@ -293,10 +267,11 @@ impl Media {
                 r.participants
                     .iter()
                     .filter_map(|(id, p)| {
-                        p.quality.map(|quality| ParticipantQuality {
+                        p.quality.map(|(quality, reported_at)| ParticipantQuality {
                             participant: id.clone(),
                             role: p.role,
                             quality,
+                            reported_at,
                         })
                     })
                     .collect()

@@ -4,8 +4,9 @@
 //! live nodes only (`madoguchi_counter::place`).
 //!
 //! Each report also looks after the rooms signalling through this node: a room ended or changed
-//! elsewhere (the specialist's console on a web node) is told to its participants, and a room
-//! moved to another node (this one was thought lost) sends its participants there. And it
+//! elsewhere (the specialist's console on a web node) is told to its participants, a room moved
+//! to another node (this one was thought lost) sends its participants there, and what reaches
+//! each participant is kept in the database for the consoles of every node. And it
 //! moves the rooms of lost nodes to live ones before their participants come back asking.
 //!
 //! `madoguchi serve` does this for its own SFU (the embedded default); `madoguchi media` is a
@@ -131,6 +132,13 @@ async fn look_after_rooms(state: &AppState, me: MediaNodeId) {
             state.media.publish(id, Notice::Moved);
         } else if seen.is_some_and(|seen| seen != room.updated_at) {
             state.media.publish(id, Notice::Room(room_view(&room)));
+        }
+        // What reaches each participant, for the consoles on every node.
+        let reports = state.media.quality(id);
+        if !reports.is_empty()
+            && let Err(error) = state.storage.save_room_quality(tenant, id, &reports).await
+        {
+            tracing::warn!(%error, "could not keep a room's quality reports");
         }
         state.media.saw(id, room.updated_at);
     }

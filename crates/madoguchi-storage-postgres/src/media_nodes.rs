@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use madoguchi_domain::{MediaNodeId, RoomId, TenantId};
 use madoguchi_storage::{
     MEDIA_NODE_FORGOTTEN_AFTER, MediaNode, MediaNodeStore, NewAuditEntry, NewMediaNode,
-    RoomPlacement, StorageResult, decide_placement, moved_entry,
+    ParticipantQuality, RoomPlacement, StorageResult, decide_placement, moved_entry,
 };
 use sqlx::{PgConnection, Row};
 use time::{Duration, OffsetDateTime};
@@ -38,6 +38,32 @@ async fn nodes_in(conn: &mut PgConnection) -> StorageResult<Vec<MediaNode>> {
         .iter()
         .map(node_from)
         .collect()
+}
+
+fn quality_from(row: &sqlx::postgres::PgRow) -> StorageResult<ParticipantQuality> {
+    let count = |column: &str| -> StorageResult<u64> {
+        let value: i64 = row.try_get(column).map_err(map_err)?;
+        u64::try_from(value).map_err(|_| corrupt("quality count"))
+    };
+    let optional = |column: &str| -> StorageResult<Option<u64>> {
+        let value: Option<i64> = row.try_get(column).map_err(map_err)?;
+        value
+            .map(|v| u64::try_from(v).map_err(|_| corrupt("quality count")))
+            .transpose()
+    };
+    Ok(ParticipantQuality {
+        participant: get_string(row, "participant")?,
+        role: madoguchi_counter::ParticipantRole::parse(&get_string(row, "role")?)
+            .ok_or_else(|| corrupt("quality role"))?,
+        quality: madoguchi_counter::Quality {
+            join_ms: optional("join_ms")?,
+            packets_received: count("packets_received")?,
+            packets_lost: count("packets_lost")?,
+            freezes: count("freezes")?,
+            round_trip_ms: optional("round_trip_ms")?,
+        },
+        reported_at: get_instant(row, "reported_at")?,
+    })
 }
 
 #[async_trait]
@@ -138,6 +164,63 @@ impl MediaNodeStore for PgStorage {
             node,
             moved_from: from,
         })
+    }
+
+    async fn save_room_quality(
+        &self,
+        tenant: TenantId,
+        room: RoomId,
+        reports: &[ParticipantQuality],
+    ) -> StorageResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        for report in reports {
+            let q = &report.quality;
+            sqlx::query(
+                "INSERT INTO counter_room_quality (room_id, tenant_id, participant, role, join_ms,
+                     packets_received, packets_lost, freezes, round_trip_ms, reported_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                 ON CONFLICT (room_id, participant) DO UPDATE SET role = excluded.role,
+                     join_ms = excluded.join_ms, packets_received = excluded.packets_received,
+                     packets_lost = excluded.packets_lost, freezes = excluded.freezes,
+                     round_trip_ms = excluded.round_trip_ms, reported_at = excluded.reported_at",
+            )
+            .bind(room.0)
+            .bind(tenant.0)
+            .bind(&report.participant)
+            .bind(report.role.as_str())
+            .bind(q.join_ms.map(|v| i64::try_from(v).unwrap_or(i64::MAX)))
+            .bind(i64::try_from(q.packets_received).unwrap_or(i64::MAX))
+            .bind(i64::try_from(q.packets_lost).unwrap_or(i64::MAX))
+            .bind(i64::try_from(q.freezes).unwrap_or(i64::MAX))
+            .bind(
+                q.round_trip_ms
+                    .map(|v| i64::try_from(v).unwrap_or(i64::MAX)),
+            )
+            .bind(report.reported_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        }
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn room_quality(
+        &self,
+        tenant: TenantId,
+        room: RoomId,
+    ) -> StorageResult<Vec<ParticipantQuality>> {
+        sqlx::query(
+            "SELECT * FROM counter_room_quality WHERE tenant_id = $1 AND room_id = $2
+             ORDER BY participant",
+        )
+        .bind(tenant.0)
+        .bind(room.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?
+        .iter()
+        .map(quality_from)
+        .collect()
     }
 
     async fn rooms_on_lost_nodes(

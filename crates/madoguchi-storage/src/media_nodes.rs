@@ -49,6 +49,16 @@ pub struct NewMediaNode {
     pub capacity: u32,
 }
 
+/// One participant's latest report of what reaches them (their browser's `getStats()`), kept
+/// by the room's media node so every node's console shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParticipantQuality {
+    pub participant: String,
+    pub role: madoguchi_counter::ParticipantRole,
+    pub quality: madoguchi_counter::Quality,
+    pub reported_at: OffsetDateTime,
+}
+
 /// Where a room's call goes, as placed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RoomPlacement {
@@ -129,6 +139,21 @@ pub trait MediaNodeStore: Send + Sync {
         lost_after: Duration,
         moved: &NewAuditEntry,
     ) -> StorageResult<RoomPlacement>;
+
+    /// Keeps the latest reports of `room`'s participants (replacing earlier ones).
+    async fn save_room_quality(
+        &self,
+        tenant: TenantId,
+        room: RoomId,
+        reports: &[ParticipantQuality],
+    ) -> StorageResult<()>;
+
+    /// The latest reports of `room`'s participants, by participant.
+    async fn room_quality(
+        &self,
+        tenant: TenantId,
+        room: RoomId,
+    ) -> StorageResult<Vec<ParticipantQuality>>;
 
     /// Open rooms (not ended) placed on a node that is lost or stopped at `at`, oldest first,
     /// at most `limit`: the ones a sweep moves before anyone asks.

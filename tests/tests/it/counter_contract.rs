@@ -1019,6 +1019,34 @@ async fn rooms_are_placed_on_live_media_nodes_and_move_off_lost_ones<S: Backend>
         .place_room(t, room.id, at(23), lost_after, &audit("x"))
         .await?;
     assert_eq!((back.node.id, back.moved_from), (a.id, None));
+    // The room's media node keeps what reaches each participant; a newer report replaces one.
+    use madoguchi_storage::ParticipantQuality;
+    let report = |participant: &str, lost: u64, s: i64| ParticipantQuality {
+        participant: participant.into(),
+        role: madoguchi_counter::ParticipantRole::Resident,
+        quality: madoguchi_counter::Quality {
+            join_ms: Some(900),
+            packets_received: 1000,
+            packets_lost: lost,
+            freezes: 0,
+            round_trip_ms: None,
+        },
+        reported_at: at(s),
+    };
+    s.save_room_quality(
+        t,
+        room.id,
+        &[report("resident.a", 3, 24), report("kiosk.b", 0, 24)],
+    )
+    .await?;
+    s.save_room_quality(t, room.id, &[report("resident.a", 9, 26)])
+        .await?;
+    let kept = s.room_quality(t, room.id).await?;
+    assert_eq!(
+        kept,
+        vec![report("kiosk.b", 0, 24), report("resident.a", 9, 26)]
+    );
+    assert!(s.room_quality(other.id, room.id).await?.is_empty());
     // A node's URL must be an http(s) URL.
     assert!(
         s.register_media_node(&node("ftp://media-c", 1), at(23))

@@ -106,10 +106,36 @@ async fn a_lost_media_node_s_room_moves_and_its_participants_meet_again_on_anoth
             second.ws_url
         );
     }
-    let peers = vec![join(&resident_grant).await?, join(&specialist_grant).await?];
+    let (resident_ws, resident) = join_signalling(&resident_grant).await?;
+    let peers = vec![resident, join(&specialist_grant).await?];
     wait_for_mesh(&peers, 50)
         .await
         .map_err(|e| second.failed(e))?;
+
+    // What reaches the resident, reported to the media node, shows on the web node's console.
+    let reply = resident_ws
+        .request(json!({"type": "stats", "packets_received": 995, "packets_lost": 5, "freezes": 1, "join_ms": 1234}))
+        .await?;
+    assert_eq!(reply["type"], "ok", "{reply}");
+    let console =
+        madoguchi_tests::clients::staff_client(&app, madoguchi_domain::Role::HqStaff).await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let page = console
+            .get(app.at("/staff/counter"))
+            .send()
+            .await?
+            .text()
+            .await?;
+        if page.contains("受信損失 0.5%・映像の停止 1 回") {
+            break;
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            second.failed("the console never showed the media node's quality report")
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 
     // The move is in the city's audit log, once.
     let moves: i64 = match app.raw_pool() {
@@ -156,16 +182,23 @@ fn token(grant: &Value) -> &str {
 
 /// Joins through the grant's node, sending audio and video.
 async fn join(grant: &Value) -> anyhow::Result<TestPeer> {
+    Ok(join_signalling(grant).await?.1)
+}
+
+/// [`join`], keeping the signalling socket.
+async fn join_signalling(
+    grant: &Value,
+) -> anyhow::Result<(std::sync::Arc<WsSignalling>, TestPeer)> {
     let signalling = WsSignalling::connect_url(&signal_url(grant), token(grant)).await?;
     let participant = grant["participant"].as_str().unwrap_or_default();
     let mut peer = TestPeer::join(
-        signalling,
+        signalling.clone(),
         participant,
         &PeerOptions::new(&[Publish::Audio, Publish::Video]),
     )
     .await?;
     peer.start_writers();
-    Ok(peer)
+    Ok((signalling, peer))
 }
 
 /// `madoguchi media` as a child process on the app's database.

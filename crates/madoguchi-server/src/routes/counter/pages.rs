@@ -103,14 +103,28 @@ struct QualityView {
     round_trip_ms: Option<u64>,
 }
 
-fn quality_views(state: &AppState, room: Option<madoguchi_domain::RoomId>) -> Vec<QualityView> {
+/// What reaches each participant of `room`: the reports the room's media node keeps in the
+/// database, with this node's own fresher ones over them when the room signals through it.
+async fn quality_views(
+    state: &AppState,
+    tenant: madoguchi_domain::TenantId,
+    room: Option<madoguchi_domain::RoomId>,
+) -> AppResult<Vec<QualityView>> {
     let Some(room) = room else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
-    state
-        .media
-        .quality(room)
+    let mut reports: std::collections::BTreeMap<String, crate::media::ParticipantQuality> = state
+        .storage
+        .room_quality(tenant, room)
+        .await?
         .into_iter()
+        .map(|p| (p.participant.clone(), p))
+        .collect();
+    for fresh in state.media.quality(room) {
+        reports.insert(fresh.participant.clone(), fresh);
+    }
+    Ok(reports
+        .into_values()
         .map(|p| {
             let per_mille = p.quality.loss_per_mille();
             QualityView {
@@ -124,7 +138,7 @@ fn quality_views(state: &AppState, room: Option<madoguchi_domain::RoomId>) -> Ve
                 round_trip_ms: p.quality.round_trip_ms,
             }
         })
-        .collect()
+        .collect())
 }
 
 fn ticket_view(t: &Ticket, lang: Lang) -> TicketView {
@@ -348,16 +362,18 @@ async fn render_console(
             .filter_map(|e| open.iter().find(|t| t.id == e.ticket))
             .map(|t| ticket_view(t, ctx.lang))
             .collect();
-        let active = open
+        let mut active = Vec::new();
+        for t in open
             .iter()
             .filter(|t| !matches!(t.status, TicketStatus::Waiting { .. }))
-            .map(|t| TicketView {
-                quality: quality_views(state, t.room),
+        {
+            active.push(TicketView {
+                quality: quality_views(state, ctx.tenant.id, t.room).await?,
                 result: t.record.as_ref().map(|r| r.result.as_str()),
                 notes: t.record.as_ref().and_then(|r| r.notes.clone()),
                 ..ticket_view(t, ctx.lang)
-            })
-            .collect();
+            });
+        }
         rows.push(ConsoleQueue {
             queue: queue_view(queue, ctx.lang),
             waiting,

@@ -646,7 +646,9 @@ async fn handle(
             return ok_or_quiet(reply_to);
         }
         ClientMessage::Stats { quality } => {
-            state.media.report(room, &joined.claims.identity, quality);
+            state
+                .media
+                .report(room, &joined.claims.identity, quality, state.clock.now());
             return ok_or_quiet(reply_to);
         }
         ClientMessage::Leave => return Step::Leave,
