@@ -45,12 +45,12 @@ impl Capability {
         Capability::ALL.into_iter().find(|c| c.as_str() == raw)
     }
 
-    /// Whether this build has the capability. Facilities and the remote counter come with
-    /// their own issues; each turns `true` here when it lands.
+    /// Whether this build has the capability. Facilities come with their own issue and turn
+    /// `true` here when it lands.
     pub const fn is_built(self) -> bool {
         match self {
-            Capability::Reservations | Capability::Payments => true,
-            Capability::Facilities | Capability::RemoteCounter => false,
+            Capability::Reservations | Capability::Payments | Capability::RemoteCounter => true,
+            Capability::Facilities => false,
         }
     }
 
@@ -134,7 +134,11 @@ mod tests {
         assert!(city.is_on(Capability::Facilities));
         assert_eq!(
             city.offered(),
-            [Capability::Reservations, Capability::Payments]
+            [
+                Capability::Reservations,
+                Capability::RemoteCounter,
+                Capability::Payments
+            ]
         );
     }
 

@@ -292,15 +292,15 @@ pub async fn seed_demo(
         });
     }
     add_missing_revenue_categories(storage, tenant.id).await?;
-    // The demo city takes fees online, so its residents see the payments card.
-    storage
-        .switch_capability(
-            tenant.id,
-            madoguchi_domain::Capability::Payments,
-            true,
-            now_utc(),
-        )
-        .await?;
+    // The demo city takes fees online and runs remote counters, so its residents see both cards.
+    for capability in [
+        madoguchi_domain::Capability::Payments,
+        madoguchi_domain::Capability::RemoteCounter,
+    ] {
+        storage
+            .switch_capability(tenant.id, capability, true, now_utc())
+            .await?;
+    }
     Ok(logins)
 }
 

@@ -12,10 +12,8 @@ use madoguchi_tests::pages::location;
 /// The texts of the home page's cards, one per capability (or group of them).
 const RESERVATION_CARD: &str = "相談の予約";
 const PAYMENT_CARD: &str = "手数料や使用料をオンライン・窓口・コンビニで。";
-const NOT_BUILT_CARDS: [&str; 2] = [
-    "公民館の部屋や体育館の予約と抽選申込み。",
-    "支所やご自宅から、本庁の担当者とビデオで相談。",
-];
+const REMOTE_CARD: &str = "支所やご自宅から、本庁の担当者とビデオで相談。";
+const NOT_BUILT_CARDS: [&str; 1] = ["公民館の部屋や体育館の予約と抽選申込み。"];
 
 async fn home(app: &TestApp) -> anyhow::Result<String> {
     let response = reqwest::Client::new()
@@ -57,9 +55,13 @@ async fn switch(
 async fn the_home_page_offers_what_the_city_has_on_and_this_build_has(
     app: TestApp,
 ) -> anyhow::Result<()> {
-    // The demo city: reservations, and payments (the demo switches them on), and nothing that
-    // is not built.
+    // The demo city: reservations, payments and the remote counter (the demo switches them
+    // on), and nothing that is not built.
     let page = home(&app).await?;
+    assert!(
+        page.contains(REMOTE_CARD) && page.contains("href=\"/counter\""),
+        "the demo city runs remote counters"
+    );
     assert!(
         page.contains(PAYMENT_CARD) && page.contains("href=\"/account/payments\""),
         "the demo city takes payments"
@@ -82,9 +84,12 @@ async fn the_home_page_offers_what_the_city_has_on_and_this_build_has(
         listed.contains("オンライン予約") && listed.contains("このバージョンにはまだありません")
     );
 
-    // Payments turned off: their card goes, at once (the cached copy is forgotten).
+    // Payments and the remote counter turned off: their cards go, at once (the cached copy is
+    // forgotten).
     assert_eq!(switch(&admin, &app, "payments", "off").await?.0, 303);
     assert!(!home(&app).await?.contains(PAYMENT_CARD));
+    assert_eq!(switch(&admin, &app, "remote_counter", "off").await?.0, 303);
+    assert!(!home(&app).await?.contains(REMOTE_CARD));
 
     // Reservations turned off too: the home page offers nothing.
     let (status, to) = switch(&admin, &app, "reservations", "off").await?;
@@ -140,6 +145,7 @@ async fn the_home_page_offers_what_the_city_has_on_and_this_build_has(
             ("reservations".to_owned(), true),
             ("payments".to_owned(), true),
             ("reservations".to_owned(), false),
+            ("remote_counter".to_owned(), false),
             ("payments".to_owned(), false)
         ],
         "newest first"
