@@ -97,7 +97,12 @@ pub(crate) async fn media_origins(state: &AppState) -> Vec<String> {
             let host_end = url[scheme_end..]
                 .find('/')
                 .map_or(url.len(), |i| scheme_end + i);
-            Some(url[..host_end].to_owned())
+            let origin = &url[..host_end];
+            // Only what an origin is made of: nothing that could end the directive.
+            origin
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:/[]".contains(c))
+                .then(|| origin.to_owned())
         })
         .collect();
     origins.sort();
