@@ -55,4 +55,5 @@ mod restart;
 mod return_path;
 mod schemathesis;
 mod scope;
+mod slips_cli;
 mod staff_pages;
