@@ -58,6 +58,9 @@ async fn report_until_stopped(
     let every = std::time::Duration::from_secs(
         u64::try_from(madoguchi_counter::NODE_REPORT_EVERY.whole_seconds()).unwrap_or(2),
     );
+    // Quality reports newer than the previous pass are written; browsers report every 10 s,
+    // so most passes write nothing.
+    let mut since = time::OffsetDateTime::UNIX_EPOCH;
     loop {
         tokio::select! {
             changed = shutdown.changed() => {
@@ -69,7 +72,9 @@ async fn report_until_stopped(
             _ = tokio::time::sleep(every) => {}
         }
         report(&state, &node).await;
-        look_after_rooms(&state, node.id).await;
+        let pass = state.clock.now();
+        look_after_rooms(&state, node.id, since).await;
+        since = pass;
         match rooms::move_off_lost_nodes(
             &*state.storage,
             state.clock.clone(),
@@ -110,8 +115,9 @@ async fn report(state: &AppState, node: &NewMediaNode) {
     }
 }
 
-/// Tells the rooms signalling through this node what changed elsewhere.
-async fn look_after_rooms(state: &AppState, me: MediaNodeId) {
+/// Tells the rooms signalling through this node what changed elsewhere, and keeps their
+/// participants' quality reports made `since` the previous pass.
+async fn look_after_rooms(state: &AppState, me: MediaNodeId, since: time::OffsetDateTime) {
     for (tenant, id, seen) in state.media.present_rooms() {
         let room = match state.storage.room(tenant, id).await {
             Ok(room) => room,
@@ -134,7 +140,8 @@ async fn look_after_rooms(state: &AppState, me: MediaNodeId) {
             state.media.publish(id, Notice::Room(room_view(&room)));
         }
         // What reaches each participant, for the consoles on every node.
-        let reports = state.media.quality(id);
+        let mut reports = state.media.quality(id);
+        reports.retain(|r| r.reported_at >= since);
         if !reports.is_empty()
             && let Err(error) = state.storage.save_room_quality(tenant, id, &reports).await
         {

@@ -61,18 +61,22 @@ pub(crate) fn grant_issuer(
     }
 }
 
+/// The node's base URL as a WebSocket one (`https://m1` → `wss://m1`).
+fn ws_base(node: &madoguchi_storage::MediaNode) -> String {
+    let base = node.signal_url.trim_end_matches('/');
+    match base.split_once("://") {
+        Some(("https", rest)) => format!("wss://{rest}"),
+        Some((_, rest)) => format!("ws://{rest}"),
+        None => base.to_owned(),
+    }
+}
+
 /// The signalling WebSocket of `room` on the media node its call was placed on.
 pub(crate) fn signal_url(
     node: &madoguchi_storage::MediaNode,
     room: madoguchi_domain::RoomId,
 ) -> String {
-    let base = node.signal_url.trim_end_matches('/');
-    let base = match base.split_once("://") {
-        Some(("https", rest)) => format!("wss://{rest}"),
-        Some((_, rest)) => format!("ws://{rest}"),
-        None => base.to_owned(),
-    };
-    format!("{base}{}", signal_path(room))
+    format!("{}{}", ws_base(node), signal_path(room))
 }
 
 /// The signalling WebSocket's path on any node.
@@ -92,12 +96,12 @@ pub(crate) async fn media_origins(state: &AppState) -> Vec<String> {
         .iter()
         .filter(|n| n.as_load().is_live(now, lost_after))
         .filter_map(|n| {
-            let url = signal_url(n, madoguchi_domain::RoomId(uuid::Uuid::nil()));
-            let scheme_end = url.find("://")? + 3;
-            let host_end = url[scheme_end..]
+            let base = ws_base(n);
+            let scheme_end = base.find("://")? + 3;
+            let host_end = base[scheme_end..]
                 .find('/')
-                .map_or(url.len(), |i| scheme_end + i);
-            let origin = &url[..host_end];
+                .map_or(base.len(), |i| scheme_end + i);
+            let origin = &base[..host_end];
             // Only what an origin is made of: nothing that could end the directive.
             origin
                 .chars()
