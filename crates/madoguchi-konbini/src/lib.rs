@@ -6,6 +6,7 @@
 //! storage come in the issue's later stages.
 
 pub mod barcode;
+pub mod symbol;
 
 pub use barcode::{
     AMOUNT_LIMIT_YEN, BarcodeError, CompanyCode, IssueError, Reference, SlipBarcode, SlipFields,

@@ -17,6 +17,12 @@ pub enum Field {
     LineCategory(usize),
     /// The description of the line at this index (0-based).
     LineDescription(usize),
+    /// A slip's revenue category (歳入科目).
+    RevenueCategory,
+    /// A slip's description of what is billed.
+    Description,
+    /// A slip's number (納付番号).
+    SlipNumber,
 }
 
 impl fmt::Display for Field {
@@ -30,6 +36,9 @@ impl fmt::Display for Field {
             Field::Note => f.write_str("note"),
             Field::LineCategory(index) => write!(f, "lines[{index}].revenue_category"),
             Field::LineDescription(index) => write!(f, "lines[{index}].description"),
+            Field::RevenueCategory => f.write_str("revenue_category"),
+            Field::Description => f.write_str("description"),
+            Field::SlipNumber => f.write_str("slip_number"),
         }
     }
 }
@@ -54,6 +63,14 @@ pub enum PdfError {
     UnsupportedCharacter { field: Field },
     #[error("{field} is too long for its place on the page")]
     TextTooLong { field: Field },
+    #[error("a batch of slips needs at least one slip")]
+    NoSlips,
+    #[error("one PDF holds at most {max_slips} slips")]
+    TooManySlips { max_slips: usize },
+    #[error("the barcode is not one a city may print (a placeholder, no due date, or a stamp)")]
+    BarcodeNotIssuable,
+    #[error("slip {index}: {error}")]
+    InSlip { index: usize, error: Box<PdfError> },
     #[error("the PDF could not be written: {0}")]
     Write(&'static str),
 }

@@ -1,10 +1,14 @@
-//! Printable documents of Madoguchi as PDF, in Japanese or English: so far the receipt
-//! (領収書) of a payment; convenience-store payment slips with their GS1-128 barcode and
-//! facility use permits are to follow on the same layout layer.
+//! Printable documents of Madoguchi as PDF, in Japanese or English: the receipt (領収書) of a
+//! payment and the convenience-store payment slip (納付書) with its GS1-128 barcode; facility
+//! use permits are to follow on the same layout layer.
 //!
 //! - `layout`: A4 pages in millimetres; text, right-aligned amounts, rules and boxes, grouped as
 //!   headings, paragraphs, tables and figures. The only module that names the PDF writer.
 //! - `receipt`: [`Receipt`] and [`render_receipt`], checked input to PDF bytes.
+//! - `slip`: [`Slip`] and [`render_slips`], a batch of slips as one PDF, a page per slip. The
+//!   barcode's symbol comes from `madoguchi-konbini`, which owns the barcode; the slip is drawn
+//!   here so that it shares the receipt's layout, font and text checks.
+//! - `text`: the checks and date formats the documents share.
 //! - `error`: [`PdfError`], what was refused and in which [`Field`].
 //!
 //! Architecture invariant: this crate is pure. It performs no I/O and has no async code: it
@@ -26,6 +30,10 @@
 pub mod error;
 pub mod layout;
 pub mod receipt;
+pub mod slip;
+pub mod text;
 
 pub use error::{Field, PdfError};
 pub use receipt::{Receipt, ReceiptLine, render_receipt};
+pub use slip::{MAX_SLIPS_PER_DOCUMENT, Slip, render_slips};
+pub use text::MAX_TEXT_CHARS;

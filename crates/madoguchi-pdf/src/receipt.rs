@@ -10,22 +10,16 @@
 
 use std::fmt;
 
-use madoguchi_domain::text::{is_forbidden_control, is_invisible};
 use madoguchi_domain::tokyo::to_tokyo;
 use madoguchi_domain::{Lang, Yen};
 use time::{Date, OffsetDateTime};
 
-use crate::layout::{
-    BoxStyle, Document, Grey, Page, Rect, TextStyle, can_draw, fit, text_width_mm,
-};
+use crate::layout::{BoxStyle, Document, Grey, Page, Rect, TextStyle, fit, text_width_mm};
+use crate::text::{MIN_TEXT_PT, fitted, format_date, optional_text, required_text};
 use crate::{Field, PdfError};
 
 /// The lines one page holds below its header and above the payment details and the issuer.
 pub const MAX_LINES: usize = 10;
-
-/// Longer texts are refused before they are measured, so the work per receipt stays bounded.
-/// Most texts must fit a narrower place anyway; this only bounds the measuring.
-pub const MAX_TEXT_CHARS: usize = 200;
 
 /// A receipt to print. Texts are shown as given (trimmed); amounts are whole yen.
 #[derive(Clone, PartialEq, Eq)]
@@ -146,34 +140,6 @@ fn check(receipt: &Receipt) -> Result<Checked<'_>, PdfError> {
     })
 }
 
-/// A text that must show something: trimmed, on one line, drawable with the bundled font.
-fn required_text(raw: &str, field: Field) -> Result<&str, PdfError> {
-    optional_text(Some(raw), field)?.ok_or(PdfError::EmptyText { field })
-}
-
-/// Like [`required_text`], but nothing visible (or `None`) is `None`: the text is left out.
-fn optional_text(raw: Option<&str>, field: Field) -> Result<Option<&str>, PdfError> {
-    let Some(raw) = raw else { return Ok(None) };
-    // Every text is drawn on one line, so line breaks and tabs are refused with the rest.
-    if raw
-        .chars()
-        .any(|c| c.is_control() || is_forbidden_control(c))
-    {
-        return Err(PdfError::ControlCharacter { field });
-    }
-    let text = raw.trim();
-    if text.chars().all(is_invisible) {
-        return Ok(None);
-    }
-    if text.chars().count() > MAX_TEXT_CHARS {
-        return Err(PdfError::TextTooLong { field });
-    }
-    if !can_draw(text) {
-        return Err(PdfError::UnsupportedCharacter { field });
-    }
-    Ok(Some(text))
-}
-
 /// The printed words of each language.
 struct Labels {
     title: &'static str,
@@ -236,19 +202,6 @@ impl Labels {
     }
 }
 
-/// `2026年12月7日` or `December 7, 2026`.
-fn format_date(date: Date, lang: Lang) -> String {
-    match lang {
-        Lang::Ja => format!(
-            "{}年{}月{}日",
-            date.year(),
-            u8::from(date.month()),
-            date.day()
-        ),
-        Lang::En => format!("{} {}, {}", date.month(), date.day(), date.year()),
-    }
-}
-
 /// The instant on a clock in Tokyo: `2026年12月7日 14:05` or `December 7, 2026, 14:05 (JST)`.
 fn format_tokyo_instant(instant: OffsetDateTime, lang: Lang) -> String {
     let tokyo = to_tokyo(instant);
@@ -273,21 +226,9 @@ const TABLE_TOP_MM: f32 = 112.0;
 const TABLE_HEADER_HEIGHT_MM: f32 = 8.0;
 const LINE_HEIGHT_MM: f32 = 8.0;
 const TOTAL_HEIGHT_MM: f32 = 9.0;
-/// Texts are made smaller to fit their place, but no smaller than this.
-const MIN_TEXT_PT: f32 = 6.5;
 
 const BODY: TextStyle = TextStyle::regular(10.0);
 const LABEL: TextStyle = TextStyle::bold(10.0);
-
-/// Where a text goes: `fit` to its width, or the field is refused as too long.
-fn fitted(
-    text: &str,
-    style: TextStyle,
-    max_width_mm: f32,
-    field: Field,
-) -> Result<TextStyle, PdfError> {
-    fit(text, style, max_width_mm, MIN_TEXT_PT).ok_or(PdfError::TextTooLong { field })
-}
 
 /// An amount's style in the table's amount column: smaller for amounts of many digits. Every
 /// `i64` fits at the minimum size, so there is nothing to refuse.
@@ -618,6 +559,7 @@ fn receipt_page(receipt: &Checked<'_>, labels: &Labels) -> Result<Page, PdfError
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::MAX_TEXT_CHARS;
     use time::macros::{date, datetime};
 
     fn receipt() -> Receipt {
