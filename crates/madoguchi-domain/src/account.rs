@@ -343,6 +343,12 @@ impl StaffAccess {
         self.has_role(Role::Finance) || self.is_admin()
     }
 
+    /// Issuing and reissuing convenience-store slips, and importing the agency's payment data:
+    /// finance and administrators.
+    pub fn may_issue_slips(&self) -> bool {
+        self.has_role(Role::Finance) || self.is_admin()
+    }
+
     /// Taking a payment at a counter for a receivable of `office` (`None`: a receivable of no
     /// particular office): administrators anywhere, HQ specialists (the 総合窓口 and the
     /// departments' counters at headquarters), branch and facility staff at their offices.

@@ -133,6 +133,17 @@ pub enum ErrorCode {
     JoinClosed,
     /// A reservation that is not a confirmed remote consultation cannot be checked in.
     NotJoinable,
+    // Convenience-store slips
+    /// The city has no convenience-store settings (its company code) yet.
+    SlipsNotConfigured,
+    /// A slip must be under ¥300,000 (the stores' limit for one payment).
+    SlipAmountTooLarge,
+    /// Every receivable of the cycle already has its slip, or none is open.
+    SlipNothingToIssue,
+    /// A slip is reissued at most nine times (the barcode's reissue digit).
+    SlipReissueLimit,
+    /// The receivable is paid, cancelled or written off, or never had a slip.
+    SlipNotReissuable,
     // Routing
     NotFound,
     MethodNotAllowed,
@@ -245,6 +256,11 @@ impl ErrorCode {
             JoinNotOpenYet => "join_not_open_yet",
             JoinClosed => "join_closed",
             NotJoinable => "not_joinable",
+            SlipsNotConfigured => "slips_not_configured",
+            SlipAmountTooLarge => "slip_amount_too_large",
+            SlipNothingToIssue => "slip_nothing_to_issue",
+            SlipReissueLimit => "slip_reissue_limit",
+            SlipNotReissuable => "slip_not_reissuable",
             NotFound => "not_found",
             MethodNotAllowed => "method_not_allowed",
             Internal => "internal",
@@ -642,6 +658,26 @@ impl ErrorCode {
             NotJoinable => (
                 "このご予約はオンライン相談ではないか、取り消し済みのため参加できません。",
                 "This reservation is not an online consultation, or it was cancelled, so it cannot be joined.",
+            ),
+            SlipsNotConfigured => (
+                "コンビニ納付書の設定（収納企業コード）がまだ登録されていません。管理者にお問い合わせください。",
+                "Convenience-store slips are not set up yet (no company code). Please ask an administrator.",
+            ),
+            SlipAmountTooLarge => (
+                "30万円以上はコンビニ納付書で納付できません。窓口または口座振替をご利用ください。",
+                "Amounts of ¥300,000 or more cannot be paid with a convenience-store slip. Please pay at the counter or by bank transfer.",
+            ),
+            SlipNothingToIssue => (
+                "発行する納付書はありません。この期の調定はすべて発行済みか、未納のものがありません。",
+                "There are no slips to issue: every receivable of this cycle already has one, or none is outstanding.",
+            ),
+            SlipReissueLimit => (
+                "この納付書はこれ以上再発行できません（再発行は9回まで）。窓口でお支払いください。",
+                "This slip cannot be reissued again (at most nine times). Please pay at the counter.",
+            ),
+            SlipNotReissuable => (
+                "この調定は納付済み・取消済みか、納付書が発行されていないため、再発行できません。",
+                "This receivable is paid, cancelled, or never had a slip, so no slip can be reissued.",
             ),
             NotFound => (
                 "お探しのページは見つかりませんでした。",

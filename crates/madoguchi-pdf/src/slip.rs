@@ -9,8 +9,11 @@
 //!
 //! The amount and the due date are taken from the barcode, so the printed text can never
 //! disagree with what the scanner reads; a barcode a city may not issue (a placeholder) is
-//! refused. A batch is one PDF: [`render_slips`] refuses the whole batch, naming the slip and
-//! field, when one slip cannot print.
+//! refused. A batch is one PDF and is not refused for one payer's text: a character the font
+//! lacks (a 外字 of a name) prints as 〓, and a text too long for its place is set smaller,
+//! then shortened with an ellipsis. [`render_slips`] refuses the batch, naming the slip and
+//! field, only for what no slip may print: an empty text, a control character, a placeholder
+//! barcode.
 
 use std::fmt;
 
@@ -20,7 +23,7 @@ use madoguchi_konbini::symbol::{BAR_HEIGHT_MM, MODULE_MM, QUIET_ZONE_MODULES, Sy
 use time::Date;
 
 use crate::layout::{BoxStyle, Document, Grey, Page, Rect, TextStyle, text_width_mm};
-use crate::text::{fitted, format_date, required_text};
+use crate::text::{fitted_or_shortened, format_date, refuse_controls, required_text, with_geta};
 use crate::{Field, PdfError};
 
 /// Slips in one PDF. A model city prints about 2,300 water bills a cycle; a batch larger than
@@ -84,17 +87,25 @@ pub fn render_slips(slips: &[Slip], lang: Lang, created_on: Date) -> Result<Vec<
     document.render()
 }
 
-/// A slip whose texts are checked, with the amount and due date read from its barcode.
+/// A slip whose texts are checked (characters the font lacks shown as 〓), with the amount and
+/// due date read from its barcode.
 struct Checked<'a> {
     barcode: &'a SlipBarcode,
-    city_name: &'a str,
-    payer_name: &'a str,
-    revenue_category: &'a str,
-    description: &'a str,
-    slip_number: &'a str,
+    city_name: String,
+    payer_name: String,
+    revenue_category: String,
+    description: String,
+    slip_number: String,
     issued_on: Date,
     amount: Yen,
     due_on: Date,
+}
+
+/// A text of a slip: control characters and empty texts refused, the rest printable.
+fn slip_text(raw: &str, field: Field) -> Result<String, PdfError> {
+    // Control characters are refused before the missing glyphs are replaced, not printed as 〓.
+    refuse_controls(raw, field)?;
+    required_text(&with_geta(raw), field).map(str::to_owned)
 }
 
 fn check(slip: &Slip) -> Result<Checked<'_>, PdfError> {
@@ -106,11 +117,11 @@ fn check(slip: &Slip) -> Result<Checked<'_>, PdfError> {
     };
     Ok(Checked {
         barcode: &slip.barcode,
-        city_name: required_text(&slip.city_name, Field::CityName)?,
-        payer_name: required_text(&slip.payer_name, Field::PayerName)?,
-        revenue_category: required_text(&slip.revenue_category, Field::RevenueCategory)?,
-        description: required_text(&slip.description, Field::Description)?,
-        slip_number: required_text(&slip.slip_number, Field::SlipNumber)?,
+        city_name: slip_text(&slip.city_name, Field::CityName)?,
+        payer_name: slip_text(&slip.payer_name, Field::PayerName)?,
+        revenue_category: slip_text(&slip.revenue_category, Field::RevenueCategory)?,
+        description: slip_text(&slip.description, Field::Description)?,
+        slip_number: slip_text(&slip.slip_number, Field::SlipNumber)?,
         issued_on: slip.issued_on,
         amount: Yen(i64::from(amount)),
         due_on,
@@ -207,21 +218,18 @@ fn slip_page(slip: &Checked<'_>, labels: &Labels, lang: Lang) -> Result<Page, Pd
     let suffix_width_mm = labels
         .payer_after
         .map_or(0.0, |suffix| text_width_mm(suffix, 12.0) + 2.0);
-    let payer_style = fitted(
-        slip.payer_name,
+    // A batch is never refused for one long text: it is set smaller, then shortened.
+    let (payer_name, payer_style) = fitted_or_shortened(
+        &slip.payer_name,
         TextStyle::regular(12.0),
         value_width_mm - suffix_width_mm,
-        Field::PayerName,
-    )?;
-    let category_style = fitted(
-        slip.revenue_category,
-        BODY,
-        value_width_mm,
-        Field::RevenueCategory,
-    )?;
-    let description_style = fitted(slip.description, BODY, value_width_mm, Field::Description)?;
-    let number_style = fitted(slip.slip_number, BODY, value_width_mm, Field::SlipNumber)?;
-    let city_style = fitted(slip.city_name, BODY, 60.0, Field::CityName)?;
+    );
+    let (revenue_category, category_style) =
+        fitted_or_shortened(&slip.revenue_category, BODY, value_width_mm);
+    let (description, description_style) =
+        fitted_or_shortened(&slip.description, BODY, value_width_mm);
+    let (slip_number, number_style) = fitted_or_shortened(&slip.slip_number, BODY, value_width_mm);
+    let (city_name, city_style) = fitted_or_shortened(&slip.city_name, BODY, 60.0);
     let amount = slip.amount.to_string();
     let due_on = format_date(slip.due_on, lang);
     let issued_on = format_date(slip.issued_on, lang);
@@ -240,12 +248,12 @@ fn slip_page(slip: &Checked<'_>, labels: &Labels, lang: Lang) -> Result<Page, Pd
                 NOTE,
             )
             .text_right(
-                RIGHT_MM - text_width_mm(slip.city_name, city_style.size_pt) - 2.0,
+                RIGHT_MM - text_width_mm(&city_name, city_style.size_pt) - 2.0,
                 top + 12.0,
                 labels.issuer,
                 LABEL,
             )
-            .text_right(RIGHT_MM, top + 12.0, slip.city_name, city_style);
+            .text_right(RIGHT_MM, top + 12.0, &city_name, city_style);
         })
         .decoration(|d| {
             d.rule(LEFT_MM, RIGHT_MM, top + 15.0, 0.4);
@@ -257,7 +265,7 @@ fn slip_page(slip: &Checked<'_>, labels: &Labels, lang: Lang) -> Result<Page, Pd
             p.text(LEFT_MM, payer_baseline, labels.payer, LABEL).text(
                 VALUE_X_MM,
                 payer_baseline,
-                slip.payer_name,
+                &payer_name,
                 payer_style,
             );
             if let Some(after) = labels.payer_after {
@@ -273,9 +281,9 @@ fn slip_page(slip: &Checked<'_>, labels: &Labels, lang: Lang) -> Result<Page, Pd
             d.rule(VALUE_X_MM, FACTS_END_MM, payer_baseline + 1.8, 0.25);
         });
         for (row, (label, value, style)) in [
-            (labels.category, slip.revenue_category, category_style),
-            (labels.description, slip.description, description_style),
-            (labels.slip_number, slip.slip_number, number_style),
+            (labels.category, revenue_category.as_ref(), category_style),
+            (labels.description, description.as_ref(), description_style),
+            (labels.slip_number, slip_number.as_ref(), number_style),
             (labels.issued_on, issued_on.as_str(), BODY),
         ]
         .into_iter()
@@ -515,6 +523,22 @@ mod tests {
     fn the_symbol_with_its_quiet_zones_fits_the_counterfoil() {
         let symbol = Symbol::of(&slip().barcode);
         assert!(LEFT_MM + symbol.width_with_quiet_zones_mm() < BOX_LEFT_MM);
+    }
+
+    #[test]
+    fn a_character_the_font_lacks_prints_as_geta_and_a_long_text_is_shortened() {
+        let mut odd = slip();
+        // 𠮷 (U+20BB7) is outside the font; a description of 200 characters cannot fit.
+        odd.payer_name = "\u{20BB7}野 花子".to_owned();
+        odd.description = "上下水道料金".repeat(33);
+        let texts = texts(&odd, Lang::Ja);
+        assert!(texts.iter().any(|t| t == "〓野 花子"), "{texts:?}");
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.ends_with('…') && t.starts_with("上下水道料金"))
+        );
+        assert!(render_slips(&[odd], Lang::Ja, date!(2026 - 12 - 07)).is_ok());
     }
 
     #[test]

@@ -24,6 +24,7 @@ mod payment_rows;
 mod payments;
 mod sandbox;
 mod sessions;
+mod slips;
 mod suspensions;
 mod tenants;
 mod waitlist;

@@ -21,6 +21,7 @@ pub mod outbox;
 pub mod payments;
 pub mod records;
 pub mod sandbox;
+pub mod slips;
 pub mod suspensions;
 pub mod waitlist;
 
@@ -41,6 +42,7 @@ pub use outbox::*;
 pub use payments::*;
 pub use records::*;
 pub use sandbox::*;
+pub use slips::*;
 pub use suspensions::*;
 use time::OffsetDateTime;
 pub use waitlist::*;
@@ -89,6 +91,10 @@ pub enum StorageError {
     /// (the code says which: a closed queue, a ticket that moved on, …); nothing was written.
     #[error("counter refused: {0}")]
     CounterRule(madoguchi_domain::ErrorCode),
+    /// The database refused a convenience-store slip change (no settings, nothing to issue,
+    /// the reissue limit, …); nothing was written.
+    #[error("slip refused: {0}")]
+    SlipRule(madoguchi_domain::ErrorCode),
     #[error("database error: {0}")]
     Other(String),
 }
@@ -344,6 +350,7 @@ pub trait Storage:
     + CounterStore
     + CounterRoomStore
     + MediaNodeStore
+    + SlipStore
 {
 }
 
@@ -368,6 +375,7 @@ impl<T> Storage for T where
         + CounterStore
         + CounterRoomStore
         + MediaNodeStore
+        + SlipStore
 {
 }
 

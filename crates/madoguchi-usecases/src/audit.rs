@@ -101,6 +101,10 @@ pub const ACTIONS: &[&str] = &[
     "counter.room_ended",
     "counter.room_moved",
     "counter.outcome_recorded",
+    // Convenience-store slips: settings, batches, reissues.
+    "slips.configured",
+    "slips.issued",
+    "slips.reissued",
 ];
 
 /// The groups the audit page filters by: an action id's part before the dot.

@@ -105,7 +105,9 @@ impl From<StorageError> for UseCaseError {
                 Refusal::OtherService => ErrorCode::ChangeToOtherService,
                 Refusal::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
             }),
-            StorageError::PaymentRule(code) | StorageError::CounterRule(code) => Self::new(code),
+            StorageError::PaymentRule(code)
+            | StorageError::CounterRule(code)
+            | StorageError::SlipRule(code) => Self::new(code),
             StorageError::Unavailable(detail) => Self {
                 internal: Some(detail),
                 retry_after_s: Some(5),

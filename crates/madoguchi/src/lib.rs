@@ -6,6 +6,7 @@
 //! its own (`madoguchi-under-test`) and kill it mid-rush.
 
 mod config;
+mod slips;
 mod storage;
 
 use anyhow::Context;
@@ -80,17 +81,7 @@ enum Command {
     Bench(madoguchi_bench::BenchCommand),
     /// Convenience-store payment slips (コンビニ収納).
     #[command(subcommand)]
-    Slips(SlipsCommand),
-}
-
-#[derive(Subcommand)]
-enum SlipsCommand {
-    /// Reads a slip's barcode (its 44 digits, an `EAN` prefix and spaces allowed): prints its
-    /// fields as JSON and exits 0, or says what is wrong and exits 2.
-    Check {
-        /// The barcode's digits.
-        barcode: String,
-    },
+    Slips(slips::SlipsCommand),
 }
 
 /// Parses the command line and runs the command on a multi-threaded runtime.
@@ -202,47 +193,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(command) => madoguchi_bench::run(command).await,
-        Command::Slips(SlipsCommand::Check { barcode }) => slips_check(&barcode),
-    }
-}
-
-/// `madoguchi slips check`: the barcode's fields as one JSON line, or what is wrong with it on
-/// standard error and exit status 2.
-fn slips_check(raw: &str) -> anyhow::Result<()> {
-    let digits: String = raw
-        .trim()
-        .trim_start_matches("EAN")
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    match madoguchi_konbini::SlipBarcode::parse(&digits) {
-        Ok(barcode) => {
-            let f = barcode.fields();
-            let stamp = match f.stamp {
-                madoguchi_konbini::StampFlag::None => "0",
-                madoguchi_konbini::StampFlag::Required => "1",
-                madoguchi_konbini::StampFlag::Placeholder => "9",
-            };
-            let fields = serde_json::json!({
-                "barcode": barcode.to_string(),
-                "company_code": f.company.to_string(),
-                "reference": f.reference.to_string(),
-                "reissue": f.reissue,
-                "due": f.due.map(|d| d.to_string()),
-                "stamp_flag": stamp,
-                "amount_yen": f.amount,
-                "issuable": barcode.is_issuable(),
-            });
-            println!("{fields}");
-            Ok(())
-        }
-        Err(problem) => {
-            eprintln!(
-                "not a convenience-store barcode ({}): {problem}",
-                problem.code()
-            );
-            std::process::exit(2);
-        }
+        Command::Slips(command) => slips::run(&args.cli, command).await,
     }
 }
 

@@ -56,4 +56,5 @@ mod return_path;
 mod schemathesis;
 mod scope;
 mod slips_cli;
+mod slips_contract;
 mod staff_pages;

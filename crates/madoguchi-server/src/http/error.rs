@@ -91,6 +91,10 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         SignallingInvalid => StatusCode::BAD_REQUEST,
         MediaUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         JoinNotOpenYet | JoinClosed | NotJoinable => StatusCode::CONFLICT,
+        SlipsNotConfigured | SlipNothingToIssue | SlipReissueLimit | SlipNotReissuable => {
+            StatusCode::CONFLICT
+        }
+        SlipAmountTooLarge => StatusCode::UNPROCESSABLE_ENTITY,
         RefundSelfApproval => StatusCode::FORBIDDEN,
         WebhookSignatureInvalid => StatusCode::BAD_REQUEST,
         PaymentProviderUnavailable => StatusCode::BAD_GATEWAY,
