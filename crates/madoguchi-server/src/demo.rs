@@ -949,3 +949,91 @@ pub async fn seed_demo_counter_queues(storage: &dyn Storage) -> Result<u64, Stor
     }
     Ok(added)
 }
+
+/// The demo city's company code for convenience-store slips (a made-up one).
+pub const DEMO_KONBINI_COMPANY_CODE: &str = "912345";
+
+/// The households of the demo water cycle: name and the month's 上下水道料金 in yen.
+const DEMO_WATER_BILLS: [(&str, i64); 12] = [
+    ("青木 健一", 3_980),
+    ("石井 美咲", 5_214),
+    ("上田 翔太", 2_860),
+    ("遠藤 さくら", 7_392),
+    ("小野 大輔", 4_125),
+    ("加藤 由美", 6_050),
+    ("木村 拓也", 3_311),
+    ("工藤 真由美", 8_764),
+    ("小林 陽介", 2_497),
+    ("斎藤 恵", 5_808),
+    ("清水 亮", 4_640),
+    ("高橋 千尋", 9_120),
+];
+
+/// The demo city's water cycle (水道料金) with its convenience-store slips: the city's slip
+/// settings when absent, a water bill for each of twelve households due at the end of the month
+/// after `today`, and the cycle's batch of slips. Returns how many slips it issued (0 when
+/// seeded before).
+pub async fn seed_demo_slips(storage: &dyn Storage, today: Date) -> Result<usize, StorageError> {
+    let invalid = |e: &dyn std::fmt::Display| StorageError::Other(e.to_string());
+    let tenant = storage.tenant_by_slug(DEMO_TENANT_SLUG).await?;
+    for category in RevenueCategory::standard() {
+        storage.save_revenue_category(tenant.id, &category).await?;
+    }
+    let scope = madoguchi_usecases::Scope::new(
+        tenant.id,
+        madoguchi_usecases::Actor::System,
+        std::sync::Arc::new(madoguchi_storage::SystemClock),
+    );
+    if storage.konbini_settings(tenant.id).await?.is_none() {
+        madoguchi_usecases::slips::configure(
+            storage,
+            &scope,
+            None,
+            DEMO_KONBINI_COMPANY_CODE,
+            "dsk",
+        )
+        .await
+        .map_err(|e| invalid(&e.code.as_str()))?;
+    }
+    let next_month = today
+        .replace_day(1)
+        .ok()
+        .and_then(|first| first.checked_add(time::Duration::days(32)))
+        .ok_or_else(|| StorageError::Other("demo water cycle past the calendar".into()))?;
+    let due_on = next_month
+        .replace_day(next_month.month().length(next_month.year()))
+        .map_err(|e| invalid(&e))?;
+    let cycle = format!("{:04}-{:02}", due_on.year(), u8::from(due_on.month()));
+    let billed_month = u8::from(today.month());
+    for (index, (name, amount_yen)) in DEMO_WATER_BILLS.iter().enumerate() {
+        let source = format!("{cycle}-{:02}", index + 1);
+        match storage
+            .receivable_by_source(tenant.id, "demo_water", &source)
+            .await
+        {
+            Ok(_) => continue,
+            Err(StorageError::NotFound) => {}
+            Err(other) => return Err(other),
+        }
+        let input = madoguchi_usecases::payments::receivables::AssessInput {
+            category: "water_charge".to_owned(),
+            description: format!("{billed_month}月分 上下水道料金"),
+            payer_name: (*name).to_owned(),
+            payer_account: None,
+            office: None,
+            amount_yen: amount_yen.to_string(),
+            due_on: Some(due_on),
+            source: Some(("demo_water".to_owned(), source.clone())),
+        };
+        madoguchi_usecases::payments::receivables::assess(storage, &scope, None, &input)
+            .await
+            .map_err(|e| StorageError::Other(format!("demo water bill {source}: {}", e.code)))?;
+    }
+    match madoguchi_usecases::slips::issue_cycle(storage, &scope, None, "water_charge", &cycle)
+        .await
+    {
+        Ok(issued) => Ok(issued.slips.len()),
+        Err(e) if e.code == madoguchi_domain::ErrorCode::SlipNothingToIssue => Ok(0),
+        Err(e) => Err(StorageError::Other(format!("demo slips: {}", e.code))),
+    }
+}

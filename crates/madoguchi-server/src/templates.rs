@@ -56,6 +56,8 @@ const TEMPLATES: &[(&str, &str)] = embedded_templates!(
     "payments/finance_receivable.html",
     "payments/finance_refunds.html",
     "payments/finance_ledger.html",
+    "payments/finance_slips.html",
+    "payments/finance_slip_batch.html",
     "admin/offices.html",
     "admin/office.html",
     "admin/departments.html",

@@ -147,6 +147,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
             println!("Demo remote counter: {queues} queues added.");
             println!("Demo payments: {receivables} receivables assessed at the counters.");
             let payments = madoguchi_server::demo::seed_demo_payments(&*storage, &hasher).await?;
+            let slips = madoguchi_server::demo::seed_demo_slips(&*storage, today).await?;
+            println!("Demo water cycle: {slips} convenience-store slips issued.");
             println!(
                 "Demo payments: {} fees added for the demo resident.",
                 payments.receivables_added
@@ -261,6 +263,11 @@ async fn serve(settings: Settings, seed_demo: bool, migrate: bool) -> anyhow::Re
         tracing::info!(
             receivables = payments.receivables_added,
             "seeded the demo payments"
+        );
+        let slips = madoguchi_server::demo::seed_demo_slips(&*storage, today).await?;
+        tracing::info!(
+            slips,
+            "seeded the demo water cycle's convenience-store slips"
         );
         report_demo_logins(&settings, &logins, payments.resident.as_ref())?;
     }

@@ -56,6 +56,16 @@ async fn pages_work_in_a_real_browser_and_pass_axe() -> anyhow::Result<()> {
     .await?
     .resident
     .expect("a new demo resident");
+    // The demo water cycle's convenience-store slips, for finance's slip pages.
+    let today = time::OffsetDateTime::now_utc()
+        .to_offset(madoguchi_domain::tokyo::JST)
+        .date();
+    madoguchi_server::demo::seed_demo_slips(&*app.storage, today).await?;
+    let slip_batch = madoguchi_storage::SlipStore::slip_batches(&*app.storage, app.tenant.id, 1)
+        .await?
+        .first()
+        .map(|batch| batch.id.to_string())
+        .unwrap_or_default();
     // Every role's demo sign-in, for the tests that visit the staff pages as each role.
     let staff_logins = serde_json::Value::Array(
         madoguchi_domain::Role::ALL
@@ -93,6 +103,7 @@ async fn pages_work_in_a_real_browser_and_pass_axe() -> anyhow::Result<()> {
         .env("STAFF_LOGINS", staff_logins.to_string())
         .env("DEMO_RESIDENT_EMAIL", &payer.email)
         .env("DEMO_RESIDENT_PASSWORD", &payer.password)
+        .env("DEMO_SLIP_BATCH", &slip_batch)
         .env(
             "OUTBOX_DIR",
             madoguchi_mail::OutboxMailer::tenant_dir(outbox.path(), Some(app.tenant.id)),

@@ -184,3 +184,38 @@ async fn the_demo_resident_owes_two_open_fees_and_seeding_again_adds_nothing() -
     assert!(owed.iter().all(|r| r.payer_account.is_some()));
     Ok(())
 }
+
+#[tokio::test]
+async fn the_demo_water_cycle_has_its_slips_and_seeding_again_issues_none() -> anyhow::Result<()> {
+    use madoguchi_storage::SlipStore;
+    let db = fresh_sqlite().await?;
+    let storage = db.storage();
+    seed_demo(storage, &PasswordHasher::with_cost(1024, 1)).await?;
+    let today = time::macros::date!(2026 - 12 - 07);
+    assert_eq!(
+        madoguchi_server::demo::seed_demo_slips(storage, today).await?,
+        12
+    );
+    assert_eq!(
+        madoguchi_server::demo::seed_demo_slips(storage, today).await?,
+        0
+    );
+    let tenant = storage.tenant_by_slug(DEMO_TENANT_SLUG).await?;
+    let batches = storage.slip_batches(tenant.id, 10).await?;
+    assert_eq!(batches.len(), 1);
+    assert_eq!(batches[0].cycle, "2027-01");
+    assert_eq!(batches[0].category.as_str(), "water_charge");
+    let slips = storage.slips_of_batch(tenant.id, batches[0].id).await?;
+    assert_eq!(slips.len(), 12);
+    assert!(
+        slips
+            .iter()
+            .all(|slip| slip.due_on == time::macros::date!(2027 - 01 - 31))
+    );
+    assert!(
+        slips
+            .iter()
+            .all(|slip| slip.barcode.fields().company.to_string() == "912345")
+    );
+    Ok(())
+}

@@ -1,6 +1,6 @@
 //! Payments and reconciliation: the resident's pages (paying what they owe, the result, their
 //! payments and receipts) and API, the counter's checkout and finance's pages for staff with
-//! their API, the providers' webhooks and the sandbox gateway's payment page, as
+//! their API, finance's convenience-store slip pages, the providers' webhooks and the sandbox gateway's payment page, as
 //! ARCHITECTURE.md describes.
 
 pub mod api;
@@ -10,6 +10,7 @@ pub mod hooks;
 pub mod pages;
 pub mod resident_pages;
 pub mod sandbox;
+pub mod slip_pages;
 pub mod staff_api;
 mod staff_view;
 
@@ -25,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .merge(resident_pages::router())
         .merge(counter_pages::router())
         .merge(finance_pages::router())
+        .merge(slip_pages::router())
         .merge(hooks::router())
         .merge(sandbox::router())
 }

@@ -1,0 +1,383 @@
+//! Finance's convenience-store slip pages (コンビニ納付書): the city's slip settings, issuing a
+//! cycle's slips, the batches issued, and each batch with its slips, its PDF and its manifest.
+//! For finance and administrators (`StaffAccess::may_issue_slips`); every action goes through
+//! `madoguchi_usecases::slips`, as the CLI does.
+
+use super::staff_view::{Books, path_id, staff_scope};
+use crate::http::Ctx;
+use crate::http::auth::StaffSession;
+use crate::http::error::{AppError, AppResult};
+use crate::http::extract::PageForm;
+use crate::i18n::text;
+use crate::state::AppState;
+use crate::view::page::{FormProblems, staff_base};
+use crate::view::present::{date_label, instant_label};
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use madoguchi_domain::ErrorCode;
+use madoguchi_usecases::slips;
+use minijinja::context;
+use serde::Deserialize;
+use tower_sessions::Session;
+use uuid::Uuid;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/finance/slips", get(overview).post(issue))
+        .route("/finance/slips/settings", post(configure))
+        .route("/finance/slips/batches/{id}", get(batch_page))
+        .route("/finance/slips/batches/{id}/slips.pdf", get(batch_pdf))
+        .route(
+            "/finance/slips/batches/{id}/manifest.csv",
+            get(batch_manifest),
+        )
+}
+
+fn require_slips(staff: &StaffSession) -> AppResult<()> {
+    if staff.access.may_issue_slips() {
+        Ok(())
+    } else {
+        Err(AppError::new(ErrorCode::Forbidden))
+    }
+}
+
+/// What a refused form showed: its fields as entered and their problems.
+#[derive(Default)]
+struct Entered {
+    category: String,
+    cycle: String,
+    company_code: String,
+    problems: Option<FormProblems>,
+    /// Which form the problems belong to: `issue` or `settings`.
+    form: &'static str,
+}
+
+#[derive(Deserialize, Default)]
+struct DoneQuery {
+    #[serde(default)]
+    done: String,
+}
+
+async fn render_overview(
+    state: &AppState,
+    ctx: &Ctx,
+    session: &Session,
+    staff: &StaffSession,
+    entered: Entered,
+    notice: Option<String>,
+) -> AppResult<Response> {
+    let lang = ctx.lang;
+    let scope = staff_scope(state, ctx, staff);
+    let books = Books::load(state, ctx).await?;
+    let settings = state.storage.konbini_settings(ctx.tenant.id).await?;
+    let batches = slips::batches(&*state.storage, &scope, Some(&staff.access)).await?;
+    let rows: Vec<_> = batches
+        .iter()
+        .map(|b| {
+            context! {
+                id => b.id.to_string(),
+                category => books.category_name(&b.category),
+                cycle => b.cycle.clone(),
+                slips => b.slips,
+                total_yen => b.total_yen,
+                created => instant_label(b.created_at, lang),
+            }
+        })
+        .collect();
+    let categories: Vec<_> = books
+        .categories
+        .iter()
+        .filter(|c| !c.is_tax)
+        .map(|c| {
+            context! {
+                code => c.code.as_str(),
+                name => books.category_name(&c.code),
+            }
+        })
+        .collect();
+    let today = madoguchi_domain::tokyo::to_tokyo(state.clock.now()).date();
+    let default_cycle = format!("{:04}-{:02}", today.year(), u8::from(today.month()));
+    let problems_of = |form: &str| {
+        entered
+            .problems
+            .as_ref()
+            .filter(|_| entered.form == form)
+            .map(|p| p.errors.clone())
+            .unwrap_or_default()
+    };
+    let status = entered
+        .problems
+        .as_ref()
+        .map_or(axum::http::StatusCode::OK, |p| p.status);
+    let base = staff_base(ctx, staff, session).await?;
+    let html = state.templates.page(
+        "payments/finance_slips.html",
+        &base,
+        context! {
+            section => "slips",
+            configured => settings.is_some(),
+            company_code => if entered.form == "settings" { entered.company_code.clone() } else { settings.map(|s| s.company_code.to_string()).unwrap_or_default() },
+            categories,
+            category => if entered.category.is_empty() { "water_charge".to_owned() } else { entered.category.clone() },
+            cycle => if entered.cycle.is_empty() { default_cycle } else { entered.cycle.clone() },
+            issue_errors => problems_of("issue"),
+            settings_errors => problems_of("settings"),
+            alert => entered.problems.as_ref().map(|p| p.alert.clone()),
+            notice,
+            batches => rows,
+        },
+    )?;
+    Ok((status, html).into_response())
+}
+
+async fn overview(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    staff: StaffSession,
+    Query(query): Query<DoneQuery>,
+) -> AppResult<Response> {
+    require_slips(&staff)?;
+    let notice = (query.done == "configured").then(|| text(ctx.lang, "slips_configured"));
+    render_overview(&state, &ctx, &session, &staff, Entered::default(), notice).await
+}
+
+#[derive(Deserialize, Default)]
+struct IssueForm {
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    cycle: String,
+}
+
+/// The problems of a refused form, each under its field.
+fn problems(error: &AppError, lang: madoguchi_domain::Lang) -> FormProblems {
+    FormProblems::refused(error, lang, |f| {
+        (f.field.clone(), f.code.message(lang).to_owned())
+    })
+}
+
+fn refused_by_form(error: &AppError) -> bool {
+    error.status.is_client_error()
+        && !matches!(error.code, ErrorCode::Forbidden | ErrorCode::NotFound)
+}
+
+async fn issue(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    staff: StaffSession,
+    PageForm(form): PageForm<IssueForm>,
+) -> AppResult<Response> {
+    require_slips(&staff)?;
+    let scope = staff_scope(&state, &ctx, &staff);
+    match slips::issue_cycle(
+        &*state.storage,
+        &scope,
+        Some(&staff.access),
+        &form.category,
+        &form.cycle,
+    )
+    .await
+    .map_err(AppError::from)
+    {
+        Ok(issued) => Ok(Redirect::to(&format!(
+            "/finance/slips/batches/{}?done=issued&skipped={}",
+            issued.batch.id,
+            issued.skipped.len()
+        ))
+        .into_response()),
+        Err(error) if refused_by_form(&error) => {
+            let entered = Entered {
+                category: form.category,
+                cycle: form.cycle,
+                problems: Some(problems(&error, ctx.lang)),
+                form: "issue",
+                ..Entered::default()
+            };
+            render_overview(&state, &ctx, &session, &staff, entered, None).await
+        }
+        Err(error) => Err(error),
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct SettingsForm {
+    #[serde(default)]
+    company_code: String,
+}
+
+async fn configure(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    staff: StaffSession,
+    PageForm(form): PageForm<SettingsForm>,
+) -> AppResult<Response> {
+    require_slips(&staff)?;
+    let scope = staff_scope(&state, &ctx, &staff);
+    match slips::configure(
+        &*state.storage,
+        &scope,
+        Some(&staff.access),
+        &form.company_code,
+        "dsk",
+    )
+    .await
+    .map_err(AppError::from)
+    {
+        Ok(_) => Ok(Redirect::to("/finance/slips?done=configured").into_response()),
+        Err(error) if refused_by_form(&error) => {
+            let entered = Entered {
+                company_code: form.company_code,
+                problems: Some(problems(&error, ctx.lang)),
+                form: "settings",
+                ..Entered::default()
+            };
+            render_overview(&state, &ctx, &session, &staff, entered, None).await
+        }
+        Err(error) => Err(error),
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct BatchQuery {
+    #[serde(default)]
+    done: String,
+    #[serde(default)]
+    skipped: String,
+}
+
+async fn batch_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    staff: StaffSession,
+    Path(id): Path<String>,
+    Query(query): Query<BatchQuery>,
+) -> AppResult<Html<String>> {
+    require_slips(&staff)?;
+    let lang = ctx.lang;
+    let scope = staff_scope(&state, &ctx, &staff);
+    let (batch, issued) =
+        slips::batch(&*state.storage, &scope, Some(&staff.access), path_id(&id)?).await?;
+    let books = Books::load(&state, &ctx).await?;
+    let notice = (query.done == "issued")
+        .then(|| text(lang, "slips_issued_notice").replace("{n}", &batch.slips.to_string()));
+    let skipped: u32 = query.skipped.parse().unwrap_or(0);
+    let rows: Vec<_> = issued
+        .iter()
+        .map(|slip| {
+            context! {
+                number => slip.slip_number(),
+                payer => slip.payer_name.clone(),
+                description => slip.description.clone(),
+                amount_yen => slip.amount_yen,
+                due => date_label(slip.due_on, lang),
+                superseded => slip.superseded_at.is_some(),
+                receivable => slip.receivable.to_string(),
+            }
+        })
+        .collect();
+    let base = staff_base(&ctx, &staff, &session).await?;
+    state.templates.page(
+        "payments/finance_slip_batch.html",
+        &base,
+        context! {
+            section => "slips",
+            id => batch.id.to_string(),
+            category => books.category_name(&batch.category),
+            cycle => batch.cycle.clone(),
+            count => batch.slips,
+            total_yen => batch.total_yen,
+            created => instant_label(batch.created_at, lang),
+            notice,
+            skipped => (skipped > 0).then(|| text(lang, "slips_skipped_notice").replace("{n}", &skipped.to_string())),
+            slips => rows,
+        },
+    )
+}
+
+/// A batch's file as a download that no cache keeps: the PDF names the payers.
+fn download(content_type: &str, filename: String, body: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+            (header::CACHE_CONTROL, "private, no-store".to_owned()),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn batch_files(
+    state: &AppState,
+    ctx: &Ctx,
+    staff: &StaffSession,
+    id: Uuid,
+) -> AppResult<(madoguchi_storage::SlipBatch, slips::Documents)> {
+    let scope = staff_scope(state, ctx, staff);
+    let (batch, issued) = slips::batch(&*state.storage, &scope, Some(&staff.access), id).await?;
+    let books = Books::load(state, ctx).await?;
+    let city_name = ctx.tenant.name_ja.clone();
+    let issued_on = madoguchi_domain::tokyo::to_tokyo(batch.created_at).date();
+    // Rendering thousands of pages takes seconds: off the async workers.
+    let documents = tokio::task::spawn_blocking(move || {
+        let category_name = |code: &madoguchi_payments::RevenueCategoryCode| {
+            books
+                .category(code)
+                .map_or_else(|| code.to_string(), |c| c.name_ja.clone())
+        };
+        slips::documents(
+            &issued,
+            &slips::PrintContext {
+                city_name: &city_name,
+                category_name: &category_name,
+                issued_on,
+                lang: madoguchi_domain::Lang::Ja,
+            },
+        )
+    })
+    .await
+    .map_err(|e| AppError::internal(e.to_string()))??;
+    Ok((batch, documents))
+}
+
+async fn batch_pdf(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    staff: StaffSession,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    require_slips(&staff)?;
+    let (batch, documents) = batch_files(&state, &ctx, &staff, path_id(&id)?).await?;
+    Ok(download(
+        "application/pdf",
+        format!("slips-{}-{}.pdf", batch.category, batch.cycle),
+        documents.pdf,
+    ))
+}
+
+async fn batch_manifest(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    staff: StaffSession,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    require_slips(&staff)?;
+    let scope = staff_scope(&state, &ctx, &staff);
+    let (batch, issued) =
+        slips::batch(&*state.storage, &scope, Some(&staff.access), path_id(&id)?).await?;
+    Ok(download(
+        "text/csv; charset=utf-8",
+        format!("slips-{}-{}.csv", batch.category, batch.cycle),
+        slips::manifest(&issued)?.into_bytes(),
+    ))
+}
