@@ -108,6 +108,8 @@ pub enum PostingKind {
     ReceivableWrittenOff,
     /// 収納: a payment succeeded.
     PaymentReceived,
+    /// 収納取消: a payment that never happened was taken back (a store's 速報取消).
+    PaymentReversed,
     /// 還付決定: a refund was approved.
     RefundApproved,
     /// 還付: a refund was paid out.
@@ -121,6 +123,7 @@ impl PostingKind {
             PostingKind::ReceivableCancelled => "receivable_cancelled",
             PostingKind::ReceivableWrittenOff => "receivable_written_off",
             PostingKind::PaymentReceived => "payment_received",
+            PostingKind::PaymentReversed => "payment_reversed",
             PostingKind::RefundApproved => "refund_approved",
             PostingKind::RefundPaid => "refund_paid",
         }
@@ -132,6 +135,7 @@ impl PostingKind {
             PostingKind::ReceivableCancelled,
             PostingKind::ReceivableWrittenOff,
             PostingKind::PaymentReceived,
+            PostingKind::PaymentReversed,
             PostingKind::RefundApproved,
             PostingKind::RefundPaid,
         ]

@@ -161,6 +161,54 @@ impl ReceivableState {
         })
     }
 
+    /// 収納取消: a payment of `yen` through `channel` turned out never to have happened (a
+    /// convenience store's 速報取消: the till cancelled the scan). The inverse of
+    /// [`ReceivableState::receive`]: what it settled is owed again and what it put in suspense
+    /// comes out, against the clearing account it came through.
+    pub fn reverse_payment(
+        &self,
+        channel: Channel,
+        yen: i64,
+    ) -> Result<ReceivableChange, ErrorCode> {
+        if yen <= 0 {
+            return Err(ErrorCode::AmountNotPositive);
+        }
+        if yen > self.paid_yen {
+            return Err(ErrorCode::RefundExceedsPaid);
+        }
+        let paid_yen = self.paid_yen - yen;
+        // What covered the assessment before and after: the difference is owed again.
+        let settled_before = self.paid_yen.min(self.assessed_yen);
+        let settled_after = paid_yen.min(self.assessed_yen);
+        let owed_again = settled_before - settled_after;
+        let from_suspense = yen - owed_again;
+        let mut lines = Vec::new();
+        if owed_again > 0 {
+            lines.push(LedgerLine {
+                account: LedgerAccount::Receivable(self.category.clone()),
+                amount_yen: owed_again,
+            });
+        }
+        if from_suspense > 0 {
+            lines.push(LedgerLine {
+                account: LedgerAccount::Suspense,
+                amount_yen: from_suspense,
+            });
+        }
+        lines.push(LedgerLine {
+            account: LedgerAccount::Clearing(channel),
+            amount_yen: -yen,
+        });
+        let posting = Posting::new(PostingKind::PaymentReversed, lines).map_err(posting_error)?;
+        Ok(ReceivableChange {
+            next: ReceivableState {
+                paid_yen,
+                ..self.clone()
+            },
+            posting,
+        })
+    }
+
     /// 還付決定: `yen` of what was paid will be given back. An overpaid excess comes out of
     /// suspense first; the rest reduces what is assessed (revenue debited), so the receivable
     /// does not become owed again. Refunding everything cancels the receivable.
@@ -300,6 +348,34 @@ mod tests {
         assert_eq!(t["revenue:checkup_fee"], -20_000);
         assert_eq!(t["clearing:counter_card"], 5_000);
         assert_eq!(t["clearing:cash"], 15_000);
+    }
+
+    #[test]
+    fn a_reversed_payment_is_owed_again_and_leaves_nothing_in_clearing() {
+        let i = issued(3_980);
+        let a = i.next.receive(Channel::Konbini, 3_980).unwrap();
+        let r = a.next.reverse_payment(Channel::Konbini, 3_980).unwrap();
+        assert_eq!(r.next.status(), ReceivableStatus::Open);
+        assert_eq!(r.next.outstanding_yen(), 3_980);
+        assert_eq!(r.posting.kind(), PostingKind::PaymentReversed);
+        let t = balances(&[&i.posting, &a.posting, &r.posting]);
+        assert_eq!(t["receivable:checkup_fee"], 3_980);
+        assert_eq!(t.get("clearing:konbini"), None);
+        assert!(a.next.reverse_payment(Channel::Konbini, 3_981).is_err());
+        assert!(a.next.reverse_payment(Channel::Konbini, 0).is_err());
+    }
+
+    #[test]
+    fn reversing_a_second_payment_takes_it_out_of_suspense_first() {
+        let i = issued(500);
+        let a = i.next.receive(Channel::Stripe, 500).unwrap();
+        let b = a.next.receive(Channel::Konbini, 500).unwrap();
+        let r = b.next.reverse_payment(Channel::Konbini, 500).unwrap();
+        assert_eq!(r.next.status(), ReceivableStatus::Paid);
+        let t = balances(&[&i.posting, &a.posting, &b.posting, &r.posting]);
+        assert_eq!(t.get("suspense"), None);
+        assert_eq!(t.get("clearing:konbini"), None);
+        assert_eq!(t.get("receivable:checkup_fee"), None);
     }
 
     #[test]
