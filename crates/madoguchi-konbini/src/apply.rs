@@ -83,6 +83,9 @@ pub enum Action {
     Reverse,
     /// Post nothing; keep the line as an exception.
     Flag { exception: Exception },
+    /// Post nothing: the money was already taken in by the same payment's other line (a 速報
+    /// arriving after its 確報).
+    Record,
 }
 
 /// Decides what a line of `kind` for `amount_yen` does, given its slip (`None`: a barcode we
@@ -112,9 +115,10 @@ pub fn decide(
         },
     };
     match (kind, sokuho) {
-        // A 速報 line is applied once by its identity, so a stored 速報 of the same payment is
-        // this line itself; it never reaches here.
-        (RecordKind::Sokuho, _) => receive(false),
+        // A 速報 line is applied once by its identity; a stored line of the same payment that
+        // took the money in is its 確報, read first (files out of order): nothing more to post.
+        (RecordKind::Sokuho, None) => receive(false),
+        (RecordKind::Sokuho, Some(_)) => Action::Record,
         (RecordKind::Kakuho, Some(SokuhoSeen { cancelled: false })) => Action::Confirm,
         (RecordKind::Kakuho, Some(SokuhoSeen { cancelled: true })) => Action::Flag {
             exception: Exception::KakuhoAfterCancel,
@@ -230,6 +234,19 @@ mod tests {
                 }
             );
         }
+    }
+
+    #[test]
+    fn a_sokuho_after_its_kakuho_posts_nothing_more() {
+        assert_eq!(
+            decide(
+                RecordKind::Sokuho,
+                3_980,
+                Some(SLIP),
+                Some(SokuhoSeen { cancelled: false })
+            ),
+            Action::Record
+        );
     }
 
     #[test]

@@ -58,6 +58,7 @@ const TEMPLATES: &[(&str, &str)] = embedded_templates!(
     "payments/finance_ledger.html",
     "payments/finance_slips.html",
     "payments/finance_slip_batch.html",
+    "payments/finance_slip_reissue.html",
     "admin/offices.html",
     "admin/office.html",
     "admin/departments.html",

@@ -17,6 +17,7 @@ mod counter_rooms;
 mod feeds;
 mod fees;
 mod jobs;
+mod konbini_imports;
 mod line;
 mod media_nodes;
 mod org;

@@ -26,14 +26,14 @@ use time::{Date, OffsetDateTime};
 
 /// What a ledger entry refers to.
 #[derive(Default)]
-struct EntryRefs {
-    receivable: Option<ReceivableId>,
-    payment: Option<PaymentId>,
-    refund: Option<RefundId>,
+pub(crate) struct EntryRefs {
+    pub(crate) receivable: Option<ReceivableId>,
+    pub(crate) payment: Option<PaymentId>,
+    pub(crate) refund: Option<RefundId>,
 }
 
 /// Writes `posting`'s lines, then the entry that seals them (the order the triggers want).
-async fn insert_posting(
+pub(crate) async fn insert_posting(
     conn: &mut PgConnection,
     tenant: TenantId,
     posting: &Posting,
@@ -76,7 +76,7 @@ async fn insert_posting(
 
 /// Stores a receivable's new amounts and status with the event that changed them.
 #[allow(clippy::too_many_arguments)]
-async fn save_receivable_change(
+pub(crate) async fn save_receivable_change(
     conn: &mut PgConnection,
     tenant: TenantId,
     receivable: &Receivable,
@@ -138,15 +138,15 @@ async fn save_receivable_change(
 }
 
 /// One stored step of a payment's state machine.
-struct Transition<'a> {
-    from: Option<PaymentStatus>,
-    to: PaymentStatus,
-    source: &'a str,
-    event_id: Option<&'a str>,
-    at: OffsetDateTime,
+pub(crate) struct Transition<'a> {
+    pub(crate) from: Option<PaymentStatus>,
+    pub(crate) to: PaymentStatus,
+    pub(crate) source: &'a str,
+    pub(crate) event_id: Option<&'a str>,
+    pub(crate) at: OffsetDateTime,
 }
 
-async fn insert_transition(
+pub(crate) async fn insert_transition(
     conn: &mut PgConnection,
     tenant: TenantId,
     payment: PaymentId,
@@ -178,7 +178,7 @@ async fn insert_transition(
 }
 
 /// Inserts the payment row (status `created` or, at a counter, `succeeded`).
-async fn insert_payment(
+pub(crate) async fn insert_payment(
     conn: &mut PgConnection,
     tenant: TenantId,
     new: &NewPayment,

@@ -15,6 +15,7 @@ pub mod counter;
 pub mod counter_rooms;
 pub mod feeds;
 pub mod fees;
+pub mod konbini_imports;
 pub mod line;
 pub mod media_nodes;
 pub mod outbox;
@@ -33,6 +34,7 @@ pub use counter::*;
 pub use counter_rooms::*;
 pub use feeds::*;
 pub use fees::*;
+pub use konbini_imports::*;
 pub use line::*;
 use madoguchi_domain::{
     AccountId, AccountKind, DepartmentId, Email, JobId, OfficeId, RoleAssignment, TenantId,
@@ -351,6 +353,7 @@ pub trait Storage:
     + CounterRoomStore
     + MediaNodeStore
     + SlipStore
+    + KonbiniImportStore
 {
 }
 
@@ -376,6 +379,7 @@ impl<T> Storage for T where
         + CounterRoomStore
         + MediaNodeStore
         + SlipStore
+        + KonbiniImportStore
 {
 }
 

@@ -105,6 +105,8 @@ pub const ACTIONS: &[&str] = &[
     "slips.configured",
     "slips.issued",
     "slips.reissued",
+    "slips.imported",
+    "slips.import_finished",
 ];
 
 /// The groups the audit page filters by: an action id's part before the dot.

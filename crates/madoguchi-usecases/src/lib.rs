@@ -26,6 +26,7 @@ pub mod org;
 pub mod payments;
 pub mod reservations;
 pub mod scope;
+pub mod slip_imports;
 pub mod slips;
 
 pub use cache::NodeCaches;

@@ -160,6 +160,21 @@ pub async fn batches<S: SlipStore + ?Sized>(
     Ok(store.slip_batches(scope.tenant, 50).await?)
 }
 
+/// A receivable and every slip issued for it, first issue first.
+pub async fn of_receivable<S: SlipStore + PaymentStore + ?Sized>(
+    store: &S,
+    scope: &Scope,
+    access: Option<&StaffAccess>,
+    receivable: ReceivableId,
+) -> UseCaseResult<(madoguchi_storage::Receivable, Vec<IssuedSlip>)> {
+    if !may_issue(scope, access) {
+        return Err(UseCaseError::new(ErrorCode::Forbidden));
+    }
+    let found = store.receivable(scope.tenant, receivable).await?;
+    let slips = store.slips_of_receivable(scope.tenant, receivable).await?;
+    Ok((found, slips))
+}
+
 /// Supersedes the slip of `receivable` with a new one due `due_on`, for `amount_yen` (what is
 /// outstanding when `None`). The old barcode is still recognised when it is paid anyway.
 pub async fn reissue<S: SlipStore + AuditStore + ?Sized>(

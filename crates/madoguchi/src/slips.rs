@@ -1,5 +1,6 @@
 //! `madoguchi slips …`: convenience-store slips at the command line. `check` reads a barcode;
-//! `issue` issues a cycle's slips and writes the PDF and the manifest. Both call the same use
+//! `issue` issues a cycle's slips and writes the PDF and the manifest; `import` applies the
+//! agency's payment data. Both call the same use
 //! cases as the staff pages; progress goes to standard error, and the last line of standard
 //! output is one JSON object a script can read.
 
@@ -37,6 +38,19 @@ pub enum SlipsCommand {
         #[arg(long)]
         tenant: Option<String>,
     },
+    /// Imports the collection agency's payment data (速報/確報/速報取消): checks the whole file
+    /// first (nothing is applied from a file with a bad line), then applies it with a progress
+    /// bar; a file imported before changes nothing.
+    Import {
+        /// The agency's file (Shift_JIS CSV).
+        file: PathBuf,
+        /// The agency whose format the file is in.
+        #[arg(long, default_value = "dsk")]
+        agency: String,
+        /// The city's tenant slug; the configured default city when left out.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
 }
 
 /// Runs a `slips` command. Refusals exit with status 2 after saying why on standard error.
@@ -52,6 +66,15 @@ pub async fn run(cli: &Cli, command: SlipsCommand) -> anyhow::Result<()> {
             let settings = Settings::load(cli, None)?;
             crate::config::init_tracing(&settings);
             issue(&settings, tenant, &category, &cycle, &out).await
+        }
+        SlipsCommand::Import {
+            file,
+            agency,
+            tenant,
+        } => {
+            let settings = Settings::load(cli, None)?;
+            crate::config::init_tracing(&settings);
+            import(&settings, tenant, &agency, &file).await
         }
     }
 }
@@ -72,14 +95,12 @@ fn refuse(error: &UseCaseError) -> ! {
     std::process::exit(2);
 }
 
-async fn issue(
+/// The city a command acts for, as the operator.
+async fn operator_scope(
+    storage: &dyn madoguchi_storage::Storage,
     settings: &Settings,
     tenant: Option<String>,
-    category: &str,
-    cycle: &str,
-    out: &std::path::Path,
-) -> anyhow::Result<()> {
-    let storage = storage::open(settings).await?;
+) -> anyhow::Result<(Scope, madoguchi_storage::Tenant)> {
     storage
         .check_schema()
         .await
@@ -94,6 +115,108 @@ async fn issue(
         Actor::Operator,
         Arc::new(madoguchi_storage::SystemClock),
     );
+    Ok((scope, city))
+}
+
+/// A progress bar on standard error, redrawn when the percentage changes.
+struct Progress {
+    shown: Option<u64>,
+}
+
+impl Progress {
+    fn update(&mut self, done: u64, total: u64) {
+        let percent = (done * 100).checked_div(total).unwrap_or(100);
+        if self.shown == Some(percent) {
+            return;
+        }
+        self.shown = Some(percent);
+        let filled = usize::try_from(percent / 5).unwrap_or(20);
+        eprint!(
+            "\r[{}{}] {percent:>3}% {done}/{total}",
+            "#".repeat(filled),
+            ".".repeat(20 - filled.min(20))
+        );
+        if done >= total {
+            eprintln!();
+        }
+    }
+}
+
+async fn import(
+    settings: &Settings,
+    tenant: Option<String>,
+    agency: &str,
+    file: &std::path::Path,
+) -> anyhow::Result<()> {
+    if agency != "dsk" {
+        eprintln!("取り込めるのは DSK の収納データだけです（--agency dsk）。");
+        eprintln!("Only DSK's payment data can be imported (--agency dsk).");
+        std::process::exit(2);
+    }
+    let storage = storage::open(settings).await?;
+    let (scope, _) = operator_scope(&*storage, settings, tenant).await?;
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| file.display().to_string());
+    if !file.is_file() {
+        eprintln!("{}: ファイルが見つかりません。", file.display());
+        eprintln!("{}: no such file.", file.display());
+        std::process::exit(2);
+    }
+    let source = madoguchi_usecases::slip_imports::FileSource(file.to_path_buf());
+    let mut bar = Progress { shown: None };
+    let mut progress = |done: u64, total: u64| bar.update(done, total);
+    match madoguchi_usecases::slip_imports::import(
+        &*storage,
+        &scope,
+        None,
+        &name,
+        &source,
+        &mut progress,
+    )
+    .await
+    {
+        Ok(report) => {
+            let summary = serde_json::json!({
+                "file": report.file,
+                "lines": report.lines,
+                "applied": report.applied,
+                "sokuho": report.sokuho,
+                "kakuho": report.kakuho,
+                "cancelled": report.cancelled,
+                "exceptions": report.exceptions,
+                "already_imported": report.already_imported,
+            });
+            println!("{summary}");
+            Ok(())
+        }
+        Err(madoguchi_usecases::slip_imports::ImportError::File(problem)) => {
+            eprintln!("{name}: {}", problem.message(Lang::Ja));
+            eprintln!("{name}: {} ({})", problem.message(Lang::En), problem.code);
+            eprintln!("何も取り込んでいません。 Nothing was imported.");
+            std::process::exit(2);
+        }
+        Err(madoguchi_usecases::slip_imports::ImportError::Refused(error))
+            if error.internal.is_none() =>
+        {
+            refuse(&error)
+        }
+        Err(madoguchi_usecases::slip_imports::ImportError::Refused(error)) => {
+            Err(anyhow::anyhow!("{error:?}"))
+        }
+    }
+}
+
+async fn issue(
+    settings: &Settings,
+    tenant: Option<String>,
+    category: &str,
+    cycle: &str,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
+    let storage = storage::open(settings).await?;
+    let (scope, city) = operator_scope(&*storage, settings, tenant).await?;
     let mut progress = std::io::stderr();
     writeln!(progress, "[1/3] issuing the slips of {category} {cycle} …")?;
     let issued = match madoguchi_usecases::slips::issue_cycle(

@@ -64,8 +64,14 @@ async fn pages_work_in_a_real_browser_and_pass_axe() -> anyhow::Result<()> {
     let slip_batch = madoguchi_storage::SlipStore::slip_batches(&*app.storage, app.tenant.id, 1)
         .await?
         .first()
-        .map(|batch| batch.id.to_string())
+        .map(|batch| batch.id)
         .unwrap_or_default();
+    let slip_receivable =
+        madoguchi_storage::SlipStore::slips_of_batch(&*app.storage, app.tenant.id, slip_batch)
+            .await?
+            .first()
+            .map(|slip| slip.receivable.to_string())
+            .unwrap_or_default();
     // Every role's demo sign-in, for the tests that visit the staff pages as each role.
     let staff_logins = serde_json::Value::Array(
         madoguchi_domain::Role::ALL
@@ -103,7 +109,8 @@ async fn pages_work_in_a_real_browser_and_pass_axe() -> anyhow::Result<()> {
         .env("STAFF_LOGINS", staff_logins.to_string())
         .env("DEMO_RESIDENT_EMAIL", &payer.email)
         .env("DEMO_RESIDENT_PASSWORD", &payer.password)
-        .env("DEMO_SLIP_BATCH", &slip_batch)
+        .env("DEMO_SLIP_BATCH", slip_batch.to_string())
+        .env("DEMO_SLIP_RECEIVABLE", &slip_receivable)
         .env(
             "OUTBOX_DIR",
             madoguchi_mail::OutboxMailer::tenant_dir(outbox.path(), Some(app.tenant.id)),

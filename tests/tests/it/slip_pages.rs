@@ -1,6 +1,7 @@
 //! Finance's convenience-store slip pages over HTTP, as a browser without JavaScript: set the
 //! company code (a bad one refused under its field), issue a month's water bills (a bad month
-//! refused, nothing issued), the batch's page, its PDF and its manifest; a counter clerk is
+//! refused, nothing issued), the batch's page, its PDF and its manifest, a slip reissued (too
+//! much or a date that does not exist refused under its field); a counter clerk is
 //! refused and a batch that does not exist is not found.
 
 use madoguchi_domain::{ReceivableId, Role};
@@ -162,6 +163,68 @@ async fn finance_issues_a_cycle_and_downloads_its_slips(app: TestApp) -> anyhow:
         .await?;
     assert_eq!(manifest.lines().count(), 3, "{manifest}");
     assert!(manifest.starts_with("receivable_id,slip_number,barcode,amount_yen,due_on"));
+
+    // Reissue one slip: refusals keep what was typed, then a new slip supersedes the first.
+    let receivable = manifest
+        .lines()
+        .nth(1)
+        .and_then(|line| line.split(',').next())
+        .unwrap_or_default()
+        .to_owned();
+    let slips_path = format!("/finance/slips/receivables/{receivable}");
+    let page = finance.get(app.at(&slips_path)).send().await?;
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await?.contains("納付書を再発行する"));
+    let due = (time::OffsetDateTime::now_utc() + time::Duration::days(30))
+        .date()
+        .to_string();
+    let too_much = post(
+        &finance,
+        &app,
+        &slips_path,
+        &[("due_on", due.as_str()), ("amount_yen", "99999")],
+    )
+    .await?;
+    assert_eq!(too_much.status(), 422);
+    let too_much = too_much.text().await?;
+    assert!(
+        too_much.contains("r-amount-error") && too_much.contains("99999"),
+        "{too_much}"
+    );
+    let no_date = post(
+        &finance,
+        &app,
+        &slips_path,
+        &[("due_on", "2030-02-30"), ("amount_yen", "")],
+    )
+    .await?;
+    assert_eq!(no_date.status(), 422);
+    assert!(no_date.text().await?.contains("r-due-error"));
+    let reissued = post(
+        &finance,
+        &app,
+        &slips_path,
+        &[("due_on", due.as_str()), ("amount_yen", "")],
+    )
+    .await?;
+    assert_eq!(reissued.status(), 303);
+    assert_eq!(location(&reissued), format!("{slips_path}?reissued=1"));
+    let page = finance
+        .get(app.at(&location(&reissued)))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(
+        page.contains("再発行により無効") && page.contains("再発行区分 1"),
+        "{page}"
+    );
+    let single = finance
+        .get(app.at(&format!("{slips_path}/slip.pdf")))
+        .send()
+        .await?;
+    assert_eq!(single.status(), 200);
+    assert!(single.bytes().await?.starts_with(b"%PDF-"));
 
     // A counter clerk may not issue or download; an unknown batch is not found.
     let clerk = staff_client(&app, Role::HqStaff).await?;

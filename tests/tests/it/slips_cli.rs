@@ -4,6 +4,7 @@
 //! manifest's, or refuses in Japanese and English (exit 2) with nothing written.
 
 use madoguchi_domain::ReceivableId;
+use madoguchi_konbini::dsk::{self, Chain, PaymentRecord, RecordKind};
 use madoguchi_konbini::{CompanyCode, Reference, SlipBarcode};
 use madoguchi_payments::{PaymentAmount, RevenueCategory, RevenueCategoryCode};
 use madoguchi_storage::{
@@ -229,5 +230,216 @@ async fn a_cycle_is_issued_as_a_pdf_whose_barcodes_read_back_to_the_manifest() -
     assert_eq!((status, stdout.as_str()), (2, ""));
     assert!(stderr.contains("slip_nothing_to_issue"), "{stderr}");
     assert_eq!(s.slip_batches(city.id, 10).await?.len(), 1);
+    Ok(())
+}
+
+async fn import(database_url: &str, file: &Path) -> anyhow::Result<(i32, String, String)> {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_madoguchi-under-test"))
+        .args([
+            "slips",
+            "import",
+            "--tenant",
+            "midori",
+            "--database-url",
+            database_url,
+        ])
+        .arg(file)
+        .arg("--data-dir")
+        .arg(file.parent().unwrap_or(Path::new(".")))
+        .env("RUST_LOG", "warn")
+        .env_remove("DATABASE_URL")
+        .output()
+        .await?;
+    Ok((
+        output.status.code().unwrap_or(-1),
+        String::from_utf8(output.stdout)?,
+        String::from_utf8(output.stderr)?,
+    ))
+}
+
+fn payment_line(
+    kind: RecordKind,
+    barcode: SlipBarcode,
+    amount_yen: u32,
+    store: &str,
+) -> PaymentRecord {
+    PaymentRecord {
+        kind,
+        paid_on: date!(2030 - 05 - 20),
+        paid_at: time::macros::time!(9:41),
+        barcode,
+        user_field_1: String::new(),
+        user_field_2: "水道".into(),
+        stamp: madoguchi_konbini::StampFlag::None,
+        amount_yen,
+        chain: Chain::parse("820").expect("a chain code"),
+        chain_name: "PayPay".into(),
+        store_code: store.into(),
+        transfer_on: None,
+        created_on: date!(2030 - 05 - 20),
+    }
+}
+
+#[tokio::test]
+async fn the_agencys_payment_data_is_imported_once_and_a_bad_file_applies_nothing()
+-> anyhow::Result<()> {
+    use madoguchi_storage::KonbiniImportStore;
+    let db = madoguchi_tests::db::fresh_sqlite().await?;
+    let s = db.storage();
+    let city = tenant(s, "midori").await?;
+    for c in RevenueCategory::standard() {
+        s.save_revenue_category(city.id, &c).await?;
+    }
+    s.save_konbini_settings(
+        city.id,
+        &KonbiniSettings {
+            company_code: CompanyCode::parse("912345").map_err(|e| anyhow::anyhow!("{e}"))?,
+            agency: Agency::Dsk,
+        },
+        T0,
+        &audit("slips.configured"),
+    )
+    .await?;
+    for yen in [3_980, 12_400] {
+        s.create_receivable(
+            city.id,
+            &NewReceivable {
+                id: ReceivableId::new(),
+                category: RevenueCategoryCode::parse("water_charge")
+                    .map_err(|e| anyhow::anyhow!("{e:?}"))?,
+                description: "上下水道料金".into(),
+                payer_account: None,
+                payer_name: "山田 太郎".into(),
+                office: None,
+                fiscal_year: 2030,
+                due_on: date!(2030 - 05 - 31),
+                amount: PaymentAmount::new(yen).map_err(|e| anyhow::anyhow!("{e:?}"))?,
+                source: None,
+                at: T0,
+            },
+            &audit("receivable.assessed"),
+        )
+        .await?;
+    }
+    let batch = madoguchi_storage::NewSlipBatch {
+        id: uuid::Uuid::now_v7(),
+        category: RevenueCategoryCode::parse("water_charge")
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?,
+        cycle: madoguchi_storage::Cycle::parse("2030-05")
+            .ok_or_else(|| anyhow::anyhow!("cycle"))?,
+        at: T0,
+    };
+    let slips = s
+        .issue_slips(city.id, &batch, &audit("slips.issued"))
+        .await?
+        .slips;
+    let dir = tempfile::tempdir()?;
+
+    // A good file: two 速報 (one for the wrong amount).
+    let mut good = dsk::encode_header();
+    good.extend(dsk::encode_line(&payment_line(
+        RecordKind::Sokuho,
+        slips[0].barcode,
+        3_980,
+        "000001",
+    )));
+    good.extend(dsk::encode_line(&payment_line(
+        RecordKind::Sokuho,
+        slips[1].barcode,
+        12_000,
+        "000002",
+    )));
+    let good_path = dir.path().join("sokuho-20300520.csv");
+    std::fs::write(&good_path, &good)?;
+
+    // A bad file: the same lines and a third whose barcode has one digit misread.
+    let mut misread = slips[0].barcode.to_string().into_bytes();
+    misread[30] = if misread[30] == b'9' {
+        b'0'
+    } else {
+        misread[30] + 1
+    };
+    let mut bad = good.clone();
+    // The misread digits replace the barcode's in the line's CP932 bytes (digits are ASCII).
+    let mut third = dsk::encode_line(&payment_line(
+        RecordKind::Sokuho,
+        slips[0].barcode,
+        3_980,
+        "000003",
+    ));
+    let digits = slips[0].barcode.to_string().into_bytes();
+    let at = third
+        .windows(digits.len())
+        .position(|w| w == digits.as_slice())
+        .ok_or_else(|| anyhow::anyhow!("the barcode is in the line"))?;
+    third[at..at + digits.len()].copy_from_slice(&misread);
+    bad.extend(third);
+    let bad_path = dir.path().join("broken.csv");
+    std::fs::write(&bad_path, &bad)?;
+    let (status, stdout, stderr) = import(db.url(), &bad_path).await?;
+    assert_eq!((status, stdout.as_str()), (2, ""), "{stderr}");
+    assert!(
+        stderr.contains("4行目") && stderr.contains("Line 4"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("line_barcode"), "{stderr}");
+    assert!(
+        s.konbini_imports(city.id, 10).await?.is_empty(),
+        "nothing applied"
+    );
+
+    let (status, stdout, stderr) = import(db.url(), &good_path).await?;
+    assert_eq!(status, 0, "{stderr}");
+    assert!(stderr.contains("100%"), "progress is shown: {stderr}");
+    let report: serde_json::Value =
+        serde_json::from_str(stdout.trim().lines().last().unwrap_or(""))?;
+    assert_eq!(report["file"], "sokuho-20300520.csv");
+    assert_eq!(
+        (
+            report["lines"].as_i64(),
+            report["applied"].as_i64(),
+            report["sokuho"].as_i64()
+        ),
+        (Some(2), Some(2), Some(2))
+    );
+    assert_eq!(report["exceptions"], 1);
+    assert_eq!(report["already_imported"], false);
+    assert_eq!(
+        s.receivable(city.id, slips[0].receivable).await?.status,
+        madoguchi_payments::ReceivableStatus::Paid
+    );
+
+    // Sent again: nothing changes.
+    let (status, stdout, _) = import(db.url(), &good_path).await?;
+    assert_eq!(status, 0);
+    let again: serde_json::Value =
+        serde_json::from_str(stdout.trim().lines().last().unwrap_or(""))?;
+    assert_eq!(again["already_imported"], true);
+    assert_eq!(s.konbini_imports(city.id, 10).await?.len(), 1);
+
+    // Another city's file: refused with its line.
+    let foreign = SlipBarcode::issue(
+        CompanyCode::parse("900001").map_err(|e| anyhow::anyhow!("{e}"))?,
+        Reference::from_number(1),
+        0,
+        date!(2030 - 05 - 31),
+        100,
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut theirs = dsk::encode_header();
+    theirs.extend(dsk::encode_line(&payment_line(
+        RecordKind::Sokuho,
+        foreign,
+        100,
+        "000009",
+    )));
+    let theirs_path = dir.path().join("other-city.csv");
+    std::fs::write(&theirs_path, &theirs)?;
+    let (status, _, stderr) = import(db.url(), &theirs_path).await?;
+    assert_eq!(status, 2);
+    assert!(
+        stderr.contains("file_other_city") && stderr.contains("2行目"),
+        "{stderr}"
+    );
     Ok(())
 }

@@ -34,6 +34,14 @@ pub fn router() -> Router<AppState> {
             "/finance/slips/batches/{id}/manifest.csv",
             get(batch_manifest),
         )
+        .route(
+            "/finance/slips/receivables/{id}",
+            get(receivable_page).post(reissue),
+        )
+        .route(
+            "/finance/slips/receivables/{id}/slip.pdf",
+            get(receivable_pdf),
+        )
 }
 
 fn require_slips(staff: &StaffSession) -> AppResult<()> {
@@ -317,19 +325,17 @@ fn download(content_type: &str, filename: String, body: Vec<u8>) -> Response {
         .into_response()
 }
 
-async fn batch_files(
+/// Renders `issued` in Japanese as the city's slips, off the async workers (thousands of pages
+/// take seconds).
+async fn render(
     state: &AppState,
     ctx: &Ctx,
-    staff: &StaffSession,
-    id: Uuid,
-) -> AppResult<(madoguchi_storage::SlipBatch, slips::Documents)> {
-    let scope = staff_scope(state, ctx, staff);
-    let (batch, issued) = slips::batch(&*state.storage, &scope, Some(&staff.access), id).await?;
+    issued: Vec<madoguchi_storage::IssuedSlip>,
+    issued_on: time::Date,
+) -> AppResult<slips::Documents> {
     let books = Books::load(state, ctx).await?;
     let city_name = ctx.tenant.name_ja.clone();
-    let issued_on = madoguchi_domain::tokyo::to_tokyo(batch.created_at).date();
-    // Rendering thousands of pages takes seconds: off the async workers.
-    let documents = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         let category_name = |code: &madoguchi_payments::RevenueCategoryCode| {
             books
                 .category(code)
@@ -346,7 +352,20 @@ async fn batch_files(
         )
     })
     .await
-    .map_err(|e| AppError::internal(e.to_string()))??;
+    .map_err(|e| AppError::internal(e.to_string()))?
+    .map_err(AppError::from)
+}
+
+async fn batch_files(
+    state: &AppState,
+    ctx: &Ctx,
+    staff: &StaffSession,
+    id: Uuid,
+) -> AppResult<(madoguchi_storage::SlipBatch, slips::Documents)> {
+    let scope = staff_scope(state, ctx, staff);
+    let (batch, issued) = slips::batch(&*state.storage, &scope, Some(&staff.access), id).await?;
+    let issued_on = madoguchi_domain::tokyo::to_tokyo(batch.created_at).date();
+    let documents = render(state, ctx, issued, issued_on).await?;
     Ok((batch, documents))
 }
 
@@ -380,4 +399,212 @@ async fn batch_manifest(
         format!("slips-{}-{}.csv", batch.category, batch.cycle),
         slips::manifest(&issued)?.into_bytes(),
     ))
+}
+
+/// The reissue form as entered, with its problems.
+#[derive(Default)]
+struct ReissueEntered {
+    due_on: String,
+    amount_yen: String,
+    problems: Option<FormProblems>,
+}
+
+async fn render_receivable(
+    state: &AppState,
+    ctx: &Ctx,
+    session: &Session,
+    staff: &StaffSession,
+    id: Uuid,
+    entered: ReissueEntered,
+    notice: Option<String>,
+) -> AppResult<Response> {
+    let lang = ctx.lang;
+    let scope = staff_scope(state, ctx, staff);
+    let (receivable, issued) = slips::of_receivable(
+        &*state.storage,
+        &scope,
+        Some(&staff.access),
+        madoguchi_domain::ReceivableId(id),
+    )
+    .await?;
+    let rows: Vec<_> = issued
+        .iter()
+        .map(|slip| {
+            context! {
+                number => slip.slip_number(),
+                amount_yen => slip.amount_yen,
+                due => date_label(slip.due_on, lang),
+                issued => instant_label(slip.issued_at, lang),
+                superseded => slip.superseded_at.is_some(),
+            }
+        })
+        .collect();
+    let in_force = issued.iter().any(|slip| slip.superseded_at.is_none());
+    let outstanding = receivable.outstanding_yen();
+    let today = madoguchi_domain::tokyo::to_tokyo(state.clock.now()).date();
+    let default_due = today
+        .checked_add(time::Duration::days(14))
+        .unwrap_or(today)
+        .to_string();
+    let status = entered
+        .problems
+        .as_ref()
+        .map_or(axum::http::StatusCode::OK, |p| p.status);
+    let base = staff_base(ctx, staff, session).await?;
+    let html = state.templates.page(
+        "payments/finance_slip_reissue.html",
+        &base,
+        context! {
+            section => "slips",
+            receivable => receivable.id.to_string(),
+            description => receivable.description.clone(),
+            payer => receivable.payer_name.clone(),
+            outstanding_yen => outstanding,
+            slips => rows,
+            in_force,
+            reissuable => in_force && outstanding > 0,
+            due_on => if entered.due_on.is_empty() { default_due } else { entered.due_on.clone() },
+            amount_yen => entered.amount_yen.clone(),
+            errors => entered.problems.as_ref().map(|p| p.errors.clone()).unwrap_or_default(),
+            alert => entered.problems.as_ref().map(|p| p.alert.clone()),
+            notice,
+        },
+    )?;
+    Ok((status, html).into_response())
+}
+
+#[derive(Deserialize, Default)]
+struct ReissuedQuery {
+    #[serde(default)]
+    reissued: String,
+}
+
+async fn receivable_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    staff: StaffSession,
+    Path(id): Path<String>,
+    Query(query): Query<ReissuedQuery>,
+) -> AppResult<Response> {
+    require_slips(&staff)?;
+    let notice = query
+        .reissued
+        .parse::<u8>()
+        .ok()
+        .map(|n| text(ctx.lang, "slips_reissued").replace("{n}", &n.to_string()));
+    render_receivable(
+        &state,
+        &ctx,
+        &session,
+        &staff,
+        path_id(&id)?,
+        ReissueEntered::default(),
+        notice,
+    )
+    .await
+}
+
+#[derive(Deserialize, Default)]
+struct ReissueForm {
+    #[serde(default)]
+    due_on: String,
+    #[serde(default)]
+    amount_yen: String,
+}
+
+async fn reissue(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    staff: StaffSession,
+    Path(id): Path<String>,
+    PageForm(form): PageForm<ReissueForm>,
+) -> AppResult<Response> {
+    require_slips(&staff)?;
+    let id = path_id(&id)?;
+    let due_on = time::Date::parse(
+        form.due_on.trim(),
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .map_err(|_| AppError::field("due_on", ErrorCode::DateOutOfRange));
+    let amount = match form.amount_yen.trim() {
+        "" => Ok(None),
+        raw => raw
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| AppError::field("amount_yen", ErrorCode::ValidationFailed)),
+    };
+    let outcome = match (due_on, amount) {
+        (Ok(due_on), Ok(amount)) => {
+            let scope = staff_scope(&state, &ctx, &staff);
+            slips::reissue(
+                &*state.storage,
+                &scope,
+                Some(&staff.access),
+                madoguchi_domain::ReceivableId(id),
+                due_on,
+                amount,
+            )
+            .await
+            .map_err(AppError::from)
+        }
+        (Err(error), _) | (_, Err(error)) => Err(error),
+    };
+    match outcome {
+        Ok(slip) => Ok(Redirect::to(&format!(
+            "/finance/slips/receivables/{id}?reissued={}",
+            slip.reissue
+        ))
+        .into_response()),
+        Err(error) if refused_by_form(&error) => {
+            // A rule about the amount is shown under the amount.
+            let mut error = error;
+            if error.fields.is_empty()
+                && matches!(
+                    error.code,
+                    ErrorCode::PaymentExceedsOutstanding
+                        | ErrorCode::SlipAmountTooLarge
+                        | ErrorCode::ValidationFailed
+                )
+            {
+                error = AppError::field("amount_yen", error.code);
+            }
+            let entered = ReissueEntered {
+                due_on: form.due_on,
+                amount_yen: form.amount_yen,
+                problems: Some(problems(&error, ctx.lang)),
+            };
+            render_receivable(&state, &ctx, &session, &staff, id, entered, None).await
+        }
+        Err(error) => Err(error),
+    }
+}
+
+async fn receivable_pdf(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    staff: StaffSession,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    require_slips(&staff)?;
+    let scope = staff_scope(&state, &ctx, &staff);
+    let (_, issued) = slips::of_receivable(
+        &*state.storage,
+        &scope,
+        Some(&staff.access),
+        madoguchi_domain::ReceivableId(path_id(&id)?),
+    )
+    .await?;
+    let in_force: Vec<_> = issued
+        .into_iter()
+        .filter(|slip| slip.superseded_at.is_none())
+        .collect();
+    let Some(slip) = in_force.first() else {
+        return Err(AppError::new(ErrorCode::NotFound));
+    };
+    let filename = format!("slip-{}.pdf", slip.slip_number());
+    let today = madoguchi_domain::tokyo::to_tokyo(state.clock.now()).date();
+    let documents = render(&state, &ctx, in_force, today).await?;
+    Ok(download("application/pdf", filename, documents.pdf))
 }
