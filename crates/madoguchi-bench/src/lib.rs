@@ -14,6 +14,7 @@
 
 mod booking;
 mod counter;
+mod konbini;
 mod pages;
 mod webhooks;
 
@@ -45,6 +46,10 @@ pub enum BenchCommand {
     /// added step by step until loss reaches 1%; the ceiling is a bare UDP reflector thread
     /// forwarding the same packets.
     Counter(counter::CounterArgs),
+    /// A DSK payment-data file (a 速報 and a 確報 per issued slip, 1% cancellations, 1%
+    /// barcodes never issued) imported through `slips import`'s use case; the ceiling is the
+    /// bare CP932 decode and CSV parse of the same file.
+    KonbiniImport(konbini::KonbiniArgs),
     /// Home-page requests per second against a bare axum "hello" ceiling (needs `wrk`).
     Home {
         /// Seconds per wrk run.
@@ -64,6 +69,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             connections,
         } => home(seconds, connections).await,
         BenchCommand::BookingRush(args) => crate::booking::run(args).await,
+        BenchCommand::KonbiniImport(args) => crate::konbini::run(args).await,
         BenchCommand::MonthView(args) => crate::booking::month_view(args).await,
         BenchCommand::Pages(args) => crate::pages::run(args).await,
         BenchCommand::Webhooks(args) => crate::webhooks::run(args).await,
