@@ -226,16 +226,26 @@ async fn confirmed_and_events(
             .fetch_all(pool)
             .await?,
         ),
-        RawPool::Postgres(pool) => (
-            sqlx::query_scalar("SELECT id::text FROM reservations WHERE status = 'confirmed'")
-                .fetch_all(pool)
-                .await?,
-            sqlx::query_scalar(
+        RawPool::Postgres(pool) => {
+            // One snapshot for both reads: the killed server's backends may still commit a
+            // transaction they had been sent, and a reservation committed between two separate
+            // reads would show its confirmation without itself.
+            let mut tx = pool.begin().await?;
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                .execute(&mut *tx)
+                .await?;
+            let confirmed =
+                sqlx::query_scalar("SELECT id::text FROM reservations WHERE status = 'confirmed'")
+                    .fetch_all(&mut *tx)
+                    .await?;
+            let events = sqlx::query_scalar(
                 "SELECT dedupe_key FROM jobs WHERE kind = 'notify.reservation_event' AND status IN ('queued', 'running', 'done')",
             )
-            .fetch_all(pool)
-            .await?,
-        ),
+            .fetch_all(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            (confirmed, events)
+        }
     })
 }
 
