@@ -20,8 +20,8 @@ use madoguchi_payments::{
 };
 use madoguchi_storage::{
     ActorKind, ChunkOutcome, ImportStart, Initiator, KonbiniImport, KonbiniImportStore,
-    NewAuditEntry, NewKonbiniImport, NewPayment, StorageError, StorageResult, StoredPaymentLine,
-    paid_at, to_unix_micros,
+    NewAuditEntry, NewKonbiniImport, NewPayment, Receivable, StorageError, StorageResult,
+    StoredPaymentLine, paid_at, to_unix_micros,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
@@ -127,16 +127,17 @@ struct Outcome {
     confirmed: bool,
 }
 
-/// Receives `amount_yen` against the slip's receivable: a succeeded payment through the
-/// convenience-store channel, its transition and the receivable's change with its posting.
+/// Receives `amount_yen` against the slip's receivable (`found`, read in this transaction): a
+/// succeeded payment through the convenience-store channel, its transition and the
+/// receivable's change with its posting.
 async fn receive(
     conn: &mut SqliteConnection,
     tenant: TenantId,
-    receivable: ReceivableId,
+    found: &Receivable,
     amount_yen: i64,
     at: OffsetDateTime,
 ) -> StorageResult<PaymentId> {
-    let found = receivable_in(conn, tenant, receivable).await?;
+    let receivable = found.id;
     let change = found
         .state()
         .receive(Channel::Konbini, amount_yen)
@@ -177,7 +178,7 @@ async fn receive(
     save_receivable_change(
         conn,
         tenant,
-        &found,
+        found,
         &change,
         "payment",
         amount_yen,
@@ -320,6 +321,9 @@ async fn apply_line(
         })
     })
     .transpose()?;
+    // The slip's receivable, read once: what it owes decides the line, and it is what a
+    // receipt changes.
+    let mut owed_by = None;
     let seen = match &slip {
         Some(slip) => {
             let receivable = receivable_in(conn, tenant, slip.receivable).await?;
@@ -332,11 +336,13 @@ async fn apply_line(
             .fetch_optional(&mut *conn)
             .await
             .map_err(map_err)?;
-            Some(SlipSeen {
+            let seen = SlipSeen {
                 amount_yen: slip.amount_yen,
                 outstanding_yen: receivable.outstanding_yen(),
                 already_paid_with_slip: paid_with_slip.is_some(),
-            })
+            };
+            owed_by = Some(receivable);
+            Some(seen)
         }
         None => None,
     };
@@ -353,9 +359,8 @@ async fn apply_line(
             exception,
             confirmed,
         } => {
-            let receivable = slip
+            let receivable = owed_by
                 .as_ref()
-                .map(|s| s.receivable)
                 .ok_or_else(|| corrupt("a receipt without its slip"))?;
             outcome.payment = Some(receive(conn, tenant, receivable, amount_yen, at).await?);
             outcome.exception = exception;
