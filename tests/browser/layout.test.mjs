@@ -39,6 +39,7 @@ const DEMO_RESIDENT_PASSWORD = process.env.DEMO_RESIDENT_PASSWORD;
 const DEMO_SLIP_BATCH = process.env.DEMO_SLIP_BATCH;
 /** A receivable of that batch, for its slips' page. */
 const DEMO_SLIP_RECEIVABLE = process.env.DEMO_SLIP_RECEIVABLE;
+const DEMO_SLIP_UPLOAD = process.env.DEMO_SLIP_UPLOAD;
 
 const PHONE = { width: 360, height: 740 };
 const DESK = { width: 1280, height: 900 };
@@ -137,6 +138,8 @@ const ALL_PAGES = [
   { who: 'staff', roles: ['admin', 'finance'], name: 'finance-slips', path: () => '/finance/slips', shot: true },
   { who: 'staff', roles: ['admin', 'finance'], name: 'finance-slip-batch', path: () => `/finance/slips/batches/${DEMO_SLIP_BATCH}`, shot: true },
   { who: 'staff', roles: ['admin', 'finance'], name: 'finance-slip-receivable', path: () => `/finance/slips/receivables/${DEMO_SLIP_RECEIVABLE}`, shot: true },
+  { who: 'staff', roles: ['admin', 'finance'], name: 'finance-slip-imports', path: () => '/finance/slips/imports', shot: true },
+  { who: 'staff', roles: ['admin', 'finance'], name: 'finance-slip-upload', path: () => `/finance/slips/imports/${DEMO_SLIP_UPLOAD}`, shot: true },
   { who: 'staff', roles: COUNTER, name: 'counter', path: () => '/staff/payments/counter', shot: true },
   { who: 'staff', roles: ['admin', 'hq_staff'], name: 'counter-checkout', path: (fx) => `/staff/payments/counter/${fx.openReceivable}`, shot: true },
   { who: 'staff', roles: ['admin', 'hq_staff'], name: 'counter-taken', path: (fx) => `/staff/payments/${fx.counterPayment}`, shot: true },

@@ -25,6 +25,7 @@
 //! This module is the seam for other agencies: another agency's fixed-width format is another
 //! module yielding the same [`PaymentRecord`].
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io::BufRead;
 
@@ -319,16 +320,20 @@ impl<R: BufRead> Iterator for Lines<R> {
     }
 }
 
-fn decode(bytes: &[u8], line: u64) -> Result<String, DskError> {
+fn decode(bytes: &[u8], line: u64) -> Result<Cow<'_, str>, DskError> {
     // Windows-31J (CP932) is what encoding_rs calls Shift_JIS, as the WHATWG standard does.
+    // An all-ASCII line is borrowed, not copied.
     encoding_rs::SHIFT_JIS
         .decode_without_bom_handling_and_without_replacement(bytes)
-        .map(std::borrow::Cow::into_owned)
         .ok_or(DskError::Encoding { line })
 }
 
-/// The fields of one CSV line (RFC 4180 quoting, no line breaks inside fields).
-fn split(text: &str) -> Vec<String> {
+/// The fields of one CSV line (RFC 4180 quoting, no line breaks inside fields). A line
+/// without quotes, as agencies write them, is split in place.
+fn split(text: &str) -> Vec<Cow<'_, str>> {
+    if !text.contains('"') {
+        return text.split(',').map(Cow::Borrowed).collect();
+    }
     let mut reader = csv_core::Reader::new();
     let mut output = vec![0u8; text.len() + 1];
     let mut ends = [0usize; 32];
@@ -363,7 +368,7 @@ fn split(text: &str) -> Vec<String> {
         .map(|&end| {
             let field = String::from_utf8_lossy(&output[start..end.min(written)]).into_owned();
             start = end;
-            field
+            Cow::Owned(field)
         })
         .collect()
 }

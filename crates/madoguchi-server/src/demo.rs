@@ -969,6 +969,76 @@ const DEMO_WATER_BILLS: [(&str, i64); 12] = [
     ("高橋 千尋", 9_120),
 ];
 
+/// A day's payment data from the agency, uploaded and previewed but not applied, so finance
+/// sees the import page with a file waiting: 速報 lines for three of the cycle's slips (one of
+/// them paid short) and one for a barcode the city never issued.
+async fn seed_demo_payment_data(
+    storage: &dyn Storage,
+    scope: &madoguchi_usecases::Scope,
+    slips: &[madoguchi_storage::IssuedSlip],
+    today: Date,
+) -> Result<(), StorageError> {
+    use madoguchi_konbini::dsk::{self, Chain, PaymentRecord, RecordKind};
+    let invalid =
+        |e: &dyn std::fmt::Display| StorageError::Other(format!("demo payment data: {e}"));
+    let company = madoguchi_konbini::CompanyCode::parse(DEMO_KONBINI_COMPANY_CODE)
+        .map_err(|e| invalid(&e))?;
+    let never_issued = madoguchi_konbini::SlipBarcode::issue(
+        company,
+        madoguchi_konbini::Reference::from_number(999_999_999),
+        0,
+        today,
+        1_500,
+    )
+    .map_err(|e| invalid(&e))?;
+    let paid = slips.iter().take(3).enumerate().map(|(n, slip)| {
+        let short = if n == 2 { 100 } else { 0 };
+        (
+            slip.barcode,
+            u32::try_from(slip.amount_yen - short).unwrap_or(0),
+        )
+    });
+    let mut file = dsk::encode_header();
+    for (n, (barcode, amount_yen)) in paid.chain([(never_issued, 1_500)]).enumerate() {
+        let (chain, chain_name) = [
+            ("010", "セブン－イレブン"),
+            ("020", "ローソン"),
+            ("820", "PayPay"),
+        ][n % 3];
+        file.extend(dsk::encode_line(&PaymentRecord {
+            kind: RecordKind::Sokuho,
+            paid_on: today,
+            paid_at: time::Time::from_hms(9 + u8::try_from(n).unwrap_or(0), 15, 0)
+                .map_err(|e| invalid(&e))?,
+            barcode,
+            user_field_1: String::new(),
+            user_field_2: String::new(),
+            stamp: madoguchi_konbini::StampFlag::None,
+            amount_yen,
+            chain: Chain::parse(chain).ok_or_else(|| invalid(&"chain"))?,
+            chain_name: chain_name.to_owned(),
+            store_code: format!("{:06}", 4_211 + n),
+            transfer_on: None,
+            created_on: today,
+        }));
+    }
+    let name = format!(
+        "DSK_sokuho_{:04}{:02}{:02}.csv",
+        today.year(),
+        u8::from(today.month()),
+        today.day()
+    );
+    madoguchi_usecases::slip_uploads::upload(storage, scope, None, &name, file)
+        .await
+        .map_err(|e| match e {
+            madoguchi_usecases::slip_imports::ImportError::File(problem) => invalid(&problem.code),
+            madoguchi_usecases::slip_imports::ImportError::Refused(error) => {
+                invalid(&error.code.as_str())
+            }
+        })?;
+    Ok(())
+}
+
 /// The demo city's water cycle (水道料金) with its convenience-store slips: the city's slip
 /// settings when absent, a water bill for each of twelve households due at the end of the month
 /// after `today`, and the cycle's batch of slips. Returns how many slips it issued (0 when
@@ -1032,7 +1102,10 @@ pub async fn seed_demo_slips(storage: &dyn Storage, today: Date) -> Result<usize
     match madoguchi_usecases::slips::issue_cycle(storage, &scope, None, "water_charge", &cycle)
         .await
     {
-        Ok(issued) => Ok(issued.slips.len()),
+        Ok(issued) => {
+            seed_demo_payment_data(storage, &scope, &issued.slips, today).await?;
+            Ok(issued.slips.len())
+        }
         Err(e) if e.code == madoguchi_domain::ErrorCode::SlipNothingToIssue => Ok(0),
         Err(e) => Err(StorageError::Other(format!("demo slips: {}", e.code))),
     }

@@ -59,6 +59,8 @@ const TEMPLATES: &[(&str, &str)] = embedded_templates!(
     "payments/finance_slips.html",
     "payments/finance_slip_batch.html",
     "payments/finance_slip_reissue.html",
+    "payments/finance_slip_imports.html",
+    "payments/finance_slip_upload.html",
     "admin/offices.html",
     "admin/office.html",
     "admin/departments.html",

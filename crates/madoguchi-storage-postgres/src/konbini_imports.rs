@@ -3,45 +3,31 @@
 //! line pays is read `FOR UPDATE`; the unique identity makes a line apply once.
 
 use crate::payment_rows::{
-    get_instant, get_opt_instant, get_opt_uuid, get_string, get_uuid, receivable_in, rule,
-};
-use crate::payments::{
-    EntryRefs, Transition, insert_payment, insert_posting, insert_transition,
-    save_receivable_change,
+    accounting_date, get_instant, get_opt_instant, get_opt_uuid, get_string, get_uuid,
+    receivable_from_row,
 };
 use crate::{PgStorage, corrupt, get, map_err};
 use async_trait::async_trait;
-use madoguchi_domain::{ErrorCode, PaymentId, ReceivableId, TenantId};
-use madoguchi_konbini::apply::{Action, Exception, SlipSeen, SokuhoSeen, decide};
+use madoguchi_domain::{AccountId, ErrorCode, PaymentId, ReceivableId, TenantId};
+use madoguchi_konbini::apply::Exception;
 use madoguchi_konbini::dsk::{PaymentRecord, RecordKind};
-use madoguchi_payments::{
-    Channel, LedgerAccount, Method, PaymentAmount, PaymentStatus, Posting, PostingKind, Provider,
+use madoguchi_payments::{Method, PaymentStatus, Provider};
+use madoguchi_storage::konbini_chunk::{
+    ChunkKeys, ChunkSnapshot, ChunkWrites, OwedRef, PostedRef, SlipRef, closure_text, plan_chunk,
+    record_kind_of, record_kind_text,
 };
 use madoguchi_storage::{
-    ActorKind, ChunkOutcome, ImportStart, Initiator, KonbiniImport, KonbiniImportStore,
-    NewAuditEntry, NewKonbiniImport, NewPayment, Receivable, StorageError, StorageResult,
-    StoredPaymentLine, paid_at,
+    ChunkOutcome, ImportStart, KonbiniImport, KonbiniImportStore, KonbiniUpload, NewAuditEntry,
+    NewKonbiniImport, NewKonbiniUpload, StorageError, StorageResult, StoredPaymentLine,
+    UploadState,
 };
 use sqlx::PgConnection;
 use sqlx::postgres::PgRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-fn kind_text(kind: RecordKind) -> &'static str {
-    match kind {
-        RecordKind::Sokuho => "sokuho",
-        RecordKind::Kakuho => "kakuho",
-        RecordKind::SokuhoCancel => "sokuho_cancel",
-    }
-}
-
 fn kind_of(raw: &str) -> StorageResult<RecordKind> {
-    match raw {
-        "sokuho" => Ok(RecordKind::Sokuho),
-        "kakuho" => Ok(RecordKind::Kakuho),
-        "sokuho_cancel" => Ok(RecordKind::SokuhoCancel),
-        _ => Err(corrupt("payment line kind")),
-    }
+    record_kind_of(raw).ok_or_else(|| corrupt("payment line kind"))
 }
 
 fn import_from_row(row: &PgRow) -> StorageResult<KonbiniImport> {
@@ -99,334 +85,336 @@ async fn import_in(
     import_from_row(&row)
 }
 
-/// The slip a barcode names: its id, receivable and amount.
-struct SlipRow {
-    id: Uuid,
-    receivable: ReceivableId,
-    amount_yen: i64,
-}
-
-/// The stored line that took a payment's money in (its 速報, or a 確報 standing in for it).
-struct PostedRow {
-    id: Uuid,
-    receivable: Option<ReceivableId>,
-    payment: Option<PaymentId>,
-    amount_yen: i64,
-    cancelled: bool,
-}
-
-/// What a line did, for its record.
-#[derive(Default)]
-struct Outcome {
-    slip: Option<Uuid>,
-    receivable: Option<ReceivableId>,
-    payment: Option<PaymentId>,
-    entry: Option<Uuid>,
-    exception: Option<Exception>,
-    confirmed: bool,
-}
-
-/// Receives `amount_yen` against the slip's receivable (`found`, read in this transaction): a
-/// succeeded payment through the convenience-store channel, its transition and the
-/// receivable's change with its posting.
-async fn receive(
+/// Reads what a chunk's lines name (see `madoguchi_storage::konbini_chunk`): each set in one
+/// statement over an array of keys; the receivables `FOR UPDATE`, in id order.
+async fn load_snapshot(
     conn: &mut PgConnection,
     tenant: TenantId,
-    found: &Receivable,
-    amount_yen: i64,
-    at: OffsetDateTime,
-) -> StorageResult<PaymentId> {
-    let receivable = found.id;
-    let change = found
-        .state()
-        .receive(Channel::Konbini, amount_yen)
-        .map_err(rule)?;
-    let new = NewPayment {
-        id: PaymentId::new(),
-        receivable,
-        provider: Provider::KonbiniAgency,
-        method: Method::KonbiniSlip,
-        amount: PaymentAmount::new(amount_yen).map_err(rule)?,
-        payer_account: found.payer_account,
-        initiator: Initiator {
-            kind: ActorKind::System,
-            account: None,
-        },
-        office: None,
-        client_key: None,
-        pay_by: None,
-        slip_number: None,
-        return_url: None,
-        cancel_url: None,
-        at,
+    keys: &ChunkKeys,
+    lock: bool,
+) -> StorageResult<ChunkSnapshot> {
+    let stored = sqlx::query_scalar(
+        "SELECT identity FROM konbini_records WHERE tenant_id = $1 AND identity = ANY($2)",
+    )
+    .bind(tenant.0)
+    .bind(&keys.identities)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(map_err)?
+    .into_iter()
+    .collect();
+    let mut snapshot = ChunkSnapshot {
+        stored,
+        ..ChunkSnapshot::default()
     };
-    insert_payment(conn, tenant, &new, PaymentStatus::Succeeded).await?;
-    insert_transition(
-        conn,
-        tenant,
-        new.id,
-        Transition {
-            from: None,
-            to: PaymentStatus::Succeeded,
-            source: "konbini_agency",
-            event_id: None,
-            at,
-        },
-    )
-    .await?;
-    save_receivable_change(
-        conn,
-        tenant,
-        found,
-        &change,
-        "payment",
-        amount_yen,
-        Some(new.id),
-        None,
-        None,
-        at,
-    )
-    .await?;
-    Ok(new.id)
-}
-
-/// Takes the money a cancelled 速報 posted back out.
-async fn reverse(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    posted: &PostedRow,
-    at: OffsetDateTime,
-) -> StorageResult<()> {
-    match (posted.receivable, posted.payment) {
-        (Some(receivable), Some(payment)) => {
-            let found = receivable_in(conn, tenant, receivable).await?;
-            let change = found
-                .state()
-                .reverse_payment(Channel::Konbini, posted.amount_yen)
-                .map_err(rule)?;
-            // A 'payment' event of a negative amount: the receivable's events record money in
-            // and out; this one never arrived after all.
-            save_receivable_change(
-                conn,
-                tenant,
-                &found,
-                &change,
-                "payment",
-                -posted.amount_yen,
-                Some(payment),
-                None,
-                Some("速報取消"),
-                at,
-            )
-            .await?;
-            sqlx::query("UPDATE payments SET status = 'canceled', updated_at = $1 WHERE id = $2")
-                .bind(at)
-                .bind(payment.0)
-                .execute(&mut *conn)
-                .await
-                .map_err(map_err)?;
-            insert_transition(
-                conn,
-                tenant,
-                payment,
-                Transition {
-                    from: Some(PaymentStatus::Succeeded),
-                    to: PaymentStatus::Canceled,
-                    source: "konbini_cancel",
-                    event_id: None,
-                    at,
-                },
-            )
-            .await?;
-        }
-        _ => {
-            let posting = Posting::transfer(
-                PostingKind::PaymentReversed,
-                LedgerAccount::Suspense,
-                LedgerAccount::Clearing(Channel::Konbini),
-                posted.amount_yen,
-            )
-            .map_err(|_| rule(ErrorCode::AmountOverLimit))?;
-            insert_posting(conn, tenant, &posting, EntryRefs::default(), at).await?;
-        }
-    }
-    sqlx::query("UPDATE konbini_records SET cancelled_at = $1 WHERE id = $2")
-        .bind(at)
-        .bind(posted.id)
-        .execute(&mut *conn)
-        .await
-        .map_err(map_err)?;
-    Ok(())
-}
-
-/// Decides and applies one line; `None` when it was stored before.
-async fn apply_line(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    import: Uuid,
-    line_no: u64,
-    record: &PaymentRecord,
-    at: OffsetDateTime,
-) -> StorageResult<Option<Option<Exception>>> {
-    let identity = record.identity();
-    let stored: Option<i32> =
-        sqlx::query_scalar("SELECT 1 FROM konbini_records WHERE tenant_id = $1 AND identity = $2")
-            .bind(tenant.0)
-            .bind(&identity)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(map_err)?;
-    if stored.is_some() {
-        return Ok(None);
-    }
-    let barcode = record.barcode.to_string();
-    let amount_yen = i64::from(record.amount_yen);
-    let slip = sqlx::query(
-        "SELECT id, receivable_id, amount_yen FROM konbini_slips WHERE tenant_id = $1 AND barcode = $2",
+    let rows = sqlx::query(
+        "SELECT barcode, id, receivable_id, amount_yen FROM konbini_slips
+         WHERE tenant_id = $1 AND barcode = ANY($2)",
     )
     .bind(tenant.0)
-    .bind(&barcode)
-    .fetch_optional(&mut *conn)
+    .bind(&keys.barcodes)
+    .fetch_all(&mut *conn)
     .await
-    .map_err(map_err)?
-    .map(|row| {
-        Ok::<_, StorageError>(SlipRow {
-            id: get_uuid(&row, "id")?,
-            receivable: ReceivableId(get_uuid(&row, "receivable_id")?),
-            amount_yen: get(&row, "amount_yen")?,
-        })
-    })
-    .transpose()?;
-    let posted = sqlx::query(
-        "SELECT id, receivable_id, payment_id, amount_yen, cancelled_at FROM konbini_records
-         WHERE tenant_id = $1 AND payment_key = $2 AND (payment_id IS NOT NULL OR entry_id IS NOT NULL)
-         LIMIT 1",
+    .map_err(map_err)?;
+    for row in rows {
+        snapshot.slips.insert(
+            get_string(&row, "barcode")?,
+            SlipRef {
+                id: get_uuid(&row, "id")?,
+                receivable: ReceivableId(get_uuid(&row, "receivable_id")?),
+                amount_yen: get(&row, "amount_yen")?,
+            },
+        );
+    }
+    let rows = sqlx::query(
+        "SELECT payment_key, id, slip_id, receivable_id, payment_id, amount_yen, cancelled_at
+         FROM konbini_records
+         WHERE tenant_id = $1 AND payment_key = ANY($2)
+           AND (payment_id IS NOT NULL OR entry_id IS NOT NULL)
+         ORDER BY line_no, id",
     )
     .bind(tenant.0)
-    .bind(record.payment_key())
-    .fetch_optional(&mut *conn)
+    .bind(&keys.payment_keys)
+    .fetch_all(&mut *conn)
     .await
-    .map_err(map_err)?
-    .map(|row| {
-        Ok::<_, StorageError>(PostedRow {
+    .map_err(map_err)?;
+    for row in rows {
+        let posted = PostedRef {
             id: get_uuid(&row, "id")?,
+            slip: get_opt_uuid(&row, "slip_id")?,
             receivable: get_opt_uuid(&row, "receivable_id")?.map(ReceivableId),
             payment: get_opt_uuid(&row, "payment_id")?.map(PaymentId),
             amount_yen: get(&row, "amount_yen")?,
             cancelled: get::<Option<OffsetDateTime>>(&row, "cancelled_at")?.is_some(),
-        })
-    })
-    .transpose()?;
-    // The slip's receivable, read once: what it owes decides the line, and it is what a
-    // receipt changes.
-    let mut owed_by = None;
-    let seen = match &slip {
-        Some(slip) => {
-            let receivable = receivable_in(conn, tenant, slip.receivable).await?;
-            let paid_with_slip: Option<i32> = sqlx::query_scalar(
-                "SELECT 1 FROM konbini_records WHERE tenant_id = $1 AND slip_id = $2
-                   AND payment_id IS NOT NULL AND cancelled_at IS NULL LIMIT 1",
-            )
-            .bind(tenant.0)
-            .bind(slip.id)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(map_err)?;
-            let seen = SlipSeen {
-                amount_yen: slip.amount_yen,
-                outstanding_yen: receivable.outstanding_yen(),
-                already_paid_with_slip: paid_with_slip.is_some(),
-            };
-            owed_by = Some(receivable);
-            Some(seen)
-        }
-        None => None,
-    };
-    let sokuho = posted.as_ref().map(|p| SokuhoSeen {
-        cancelled: p.cancelled,
-    });
-    let mut outcome = Outcome {
-        slip: slip.as_ref().map(|s| s.id),
-        receivable: slip.as_ref().map(|s| s.receivable),
-        ..Outcome::default()
-    };
-    match decide(record.kind, amount_yen, seen, sokuho) {
-        Action::Receive {
-            exception,
-            confirmed,
-        } => {
-            let receivable = owed_by
-                .as_ref()
-                .ok_or_else(|| corrupt("a receipt without its slip"))?;
-            outcome.payment = Some(receive(conn, tenant, receivable, amount_yen, at).await?);
-            outcome.exception = exception;
-            outcome.confirmed = confirmed;
-        }
-        Action::Suspense {
-            exception,
-            confirmed,
-        } => {
-            let posting = Posting::transfer(
-                PostingKind::PaymentReceived,
-                LedgerAccount::Clearing(Channel::Konbini),
-                LedgerAccount::Suspense,
-                amount_yen,
-            )
-            .map_err(|_| rule(ErrorCode::AmountOverLimit))?;
-            let entry = insert_posting(conn, tenant, &posting, EntryRefs::default(), at).await?;
-            outcome.entry = Some(entry.0);
-            outcome.exception = Some(exception);
-            outcome.confirmed = confirmed;
-        }
-        Action::Confirm => {
-            if let Some(posted) = &posted {
-                sqlx::query(
-                    "UPDATE konbini_records SET confirmed_at = $1 WHERE id = $2 AND confirmed_at IS NULL",
-                )
-                .bind(at)
-                .bind(posted.id)
-                .execute(&mut *conn)
-                .await
-                .map_err(map_err)?;
-            }
-        }
-        Action::Reverse => {
-            if let Some(posted) = &posted {
-                reverse(conn, tenant, posted, at).await?;
-            }
-        }
-        Action::Flag { exception } => outcome.exception = Some(exception),
-        Action::Record => {}
+        };
+        snapshot
+            .posted
+            .entry(get_string(&row, "payment_key")?)
+            .or_insert(posted);
     }
-    sqlx::query(
-        "INSERT INTO konbini_records (id, tenant_id, import_id, line_no, identity, payment_key, kind, barcode,
-            slip_id, receivable_id, amount_yen, paid_at, chain, store_code, transfer_on, payment_id, entry_id,
-            exception, confirmed_at, cancelled_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, NULL)",
-    )
-    .bind(Uuid::now_v7())
+    let named: Vec<Uuid> = snapshot
+        .receivables_named()
+        .into_iter()
+        .map(|id| id.0)
+        .collect();
+    let rows = sqlx::query(if lock {
+        "SELECT * FROM receivables WHERE tenant_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE"
+    } else {
+        "SELECT * FROM receivables WHERE tenant_id = $1 AND id = ANY($2)"
+    })
     .bind(tenant.0)
-    .bind(import)
-    .bind(i64::try_from(line_no).map_err(|_| corrupt("line number"))?)
-    .bind(&identity)
-    .bind(record.payment_key())
-    .bind(kind_text(record.kind))
-    .bind(&barcode)
-    .bind(outcome.slip)
-    .bind(outcome.receivable.map(|r| r.0))
-    .bind(amount_yen)
-    .bind(paid_at(record))
-    .bind(record.chain.code())
-    .bind(&record.store_code)
-    .bind(record.transfer_on)
-    .bind(outcome.payment.map(|p| p.0))
-    .bind(outcome.entry)
-    .bind(outcome.exception.map(Exception::code))
-    .bind(outcome.confirmed.then_some(at))
-    .execute(&mut *conn)
+    .bind(&named)
+    .fetch_all(&mut *conn)
     .await
     .map_err(map_err)?;
-    Ok(Some(outcome.exception))
+    for row in rows {
+        let receivable = receivable_from_row(&row)?;
+        snapshot.receivables.insert(
+            receivable.id,
+            OwedRef {
+                state: receivable.state(),
+                payer_account: receivable.payer_account,
+            },
+        );
+    }
+    let rows = sqlx::query(
+        "SELECT slip_id, count(*) AS live FROM konbini_records
+         WHERE tenant_id = $1 AND slip_id = ANY($2) AND payment_id IS NOT NULL AND cancelled_at IS NULL
+         GROUP BY slip_id",
+    )
+    .bind(tenant.0)
+    .bind(snapshot.slip_ids())
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    for row in rows {
+        snapshot
+            .live_payments_of_slip
+            .insert(get_uuid(&row, "slip_id")?, get(&row, "live")?);
+    }
+    Ok(snapshot)
+}
+
+/// Writes what `plan_chunk` decided, each table in one statement over arrays of its columns
+/// (`UNNEST`), so the statement is the same, and prepared once, for every chunk.
+async fn write_chunk(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    import: Uuid,
+    writes: &ChunkWrites,
+    at: OffsetDateTime,
+) -> StorageResult<()> {
+    if !writes.payments.is_empty() {
+        let rows = &writes.payments;
+        sqlx::query(
+            "INSERT INTO payments (id, tenant_id, receivable_id, provider, method, channel, amount_yen, status,
+                idempotency_key, last_signal_at, payer_account_id, created_by_kind, created_at, updated_at)
+             SELECT v.id, $1, v.receivable, $3, $4, $5, v.amount, $6,
+                'madoguchi-payment-' || v.id::text, $2, v.payer, 'system', $2, $2
+             FROM UNNEST($7::uuid[], $8::uuid[], $9::bigint[], $10::uuid[]) AS v(id, receivable, amount, payer)",
+        )
+        .bind(tenant.0)
+        .bind(at)
+        .bind(Provider::KonbiniAgency.as_str())
+        .bind(Method::KonbiniSlip.to_stored())
+        .bind(Method::KonbiniSlip.channel(Provider::KonbiniAgency).as_str())
+        .bind(PaymentStatus::Succeeded.as_str())
+        .bind(rows.iter().map(|p| p.id.0).collect::<Vec<_>>())
+        .bind(rows.iter().map(|p| p.receivable.0).collect::<Vec<_>>())
+        .bind(rows.iter().map(|p| p.amount_yen).collect::<Vec<_>>())
+        .bind(rows.iter().map(|p| p.payer_account.map(|a| a.0)).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    }
+    if !writes.transitions.is_empty() {
+        let rows = &writes.transitions;
+        sqlx::query(
+            "INSERT INTO payment_transitions (id, tenant_id, payment_id, at, from_status, to_status, source)
+             SELECT v.id, $1, v.payment, $2, v.from_status, v.to_status, v.source
+             FROM UNNEST($3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[])
+                  AS v(id, payment, from_status, to_status, source)",
+        )
+        .bind(tenant.0)
+        .bind(at)
+        .bind(rows.iter().map(|t| t.id).collect::<Vec<_>>())
+        .bind(rows.iter().map(|t| t.payment.0).collect::<Vec<_>>())
+        .bind(rows.iter().map(|t| t.from.map(PaymentStatus::as_str)).collect::<Vec<_>>())
+        .bind(rows.iter().map(|t| t.to.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|t| t.source).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    }
+    if !writes.events.is_empty() {
+        let rows = &writes.events;
+        sqlx::query(
+            "INSERT INTO receivable_events (id, tenant_id, receivable_id, at, kind, amount_yen, payment_id, reason)
+             SELECT v.id, $1, v.receivable, $2, 'payment', v.amount, v.payment, v.reason
+             FROM UNNEST($3::uuid[], $4::uuid[], $5::bigint[], $6::uuid[], $7::text[])
+                  AS v(id, receivable, amount, payment, reason)",
+        )
+        .bind(tenant.0)
+        .bind(at)
+        .bind(rows.iter().map(|e| e.id).collect::<Vec<_>>())
+        .bind(rows.iter().map(|e| e.receivable.0).collect::<Vec<_>>())
+        .bind(rows.iter().map(|e| e.amount_yen).collect::<Vec<_>>())
+        .bind(rows.iter().map(|e| e.payment.0).collect::<Vec<_>>())
+        .bind(rows.iter().map(|e| e.reason).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    }
+    if !writes.postings.is_empty() {
+        // The ledger: every entry's lines first, then the entries that seal them.
+        let mut entry_ids = Vec::new();
+        let mut line_nos = Vec::new();
+        let mut accounts = Vec::new();
+        let mut amounts = Vec::new();
+        for posting in &writes.postings {
+            for (line_no, line) in posting.posting.lines().iter().enumerate() {
+                entry_ids.push(posting.id.0);
+                line_nos.push(i32::try_from(line_no).unwrap_or(i32::MAX));
+                accounts.push(line.account.name());
+                amounts.push(line.amount_yen);
+            }
+        }
+        sqlx::query(
+            "INSERT INTO ledger_lines (entry_id, line_no, tenant_id, account, amount_yen)
+             SELECT v.entry, v.line_no, $1, v.account, v.amount
+             FROM UNNEST($2::uuid[], $3::int[], $4::text[], $5::bigint[]) AS v(entry, line_no, account, amount)",
+        )
+        .bind(tenant.0)
+        .bind(entry_ids)
+        .bind(line_nos)
+        .bind(accounts)
+        .bind(amounts)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+        let rows = &writes.postings;
+        sqlx::query(
+            "INSERT INTO ledger_entries (id, tenant_id, posted_at, accounting_date, kind, receivable_id, payment_id)
+             SELECT v.id, $1, $2, $3, v.kind, v.receivable, v.payment
+             FROM UNNEST($4::uuid[], $5::text[], $6::uuid[], $7::uuid[]) AS v(id, kind, receivable, payment)",
+        )
+        .bind(tenant.0)
+        .bind(at)
+        .bind(accounting_date(at))
+        .bind(rows.iter().map(|p| p.id.0).collect::<Vec<_>>())
+        .bind(rows.iter().map(|p| p.posting.kind().as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|p| p.receivable.map(|r| r.0)).collect::<Vec<_>>())
+        .bind(rows.iter().map(|p| p.payment.map(|p| p.0)).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    }
+    if !writes.records.is_empty() {
+        let rows = &writes.records;
+        sqlx::query(
+            "INSERT INTO konbini_records (id, tenant_id, import_id, line_no, identity, payment_key, kind, barcode,
+                slip_id, receivable_id, amount_yen, paid_at, chain, store_code, transfer_on, payment_id, entry_id,
+                exception, confirmed_at, cancelled_at)
+             SELECT v.id, $1, $3, v.line_no, v.identity, v.payment_key, v.kind, v.barcode,
+                v.slip, v.receivable, v.amount, v.paid_at, v.chain, v.store_code, v.transfer_on, v.payment,
+                v.entry, v.exception,
+                CASE WHEN v.confirmed THEN $2::timestamptz END, CASE WHEN v.cancelled THEN $2::timestamptz END
+             FROM UNNEST($4::uuid[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[],
+                         $10::uuid[], $11::uuid[], $12::bigint[], $13::timestamptz[], $14::text[], $15::text[],
+                         $16::date[], $17::uuid[], $18::uuid[], $19::text[], $20::bool[], $21::bool[])
+                  AS v(id, line_no, identity, payment_key, kind, barcode, slip, receivable, amount, paid_at,
+                       chain, store_code, transfer_on, payment, entry, exception, confirmed, cancelled)",
+        )
+        .bind(tenant.0)
+        .bind(at)
+        .bind(import)
+        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.line_no).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.identity.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.payment_key.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| record_kind_text(r.kind)).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.barcode.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.slip).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.receivable.map(|id| id.0)).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.amount_yen).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.paid_at).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.chain.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.store_code.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.transfer_on).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.payment.map(|p| p.0)).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.entry.map(|e| e.0)).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.exception.map(Exception::code)).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.confirmed).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.cancelled).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    }
+    if !writes.receivables.is_empty() {
+        let rows = &writes.receivables;
+        sqlx::query(
+            "UPDATE receivables r SET assessed_yen = v.assessed, paid_yen = v.paid, closure = v.closure,
+                status = v.status, updated_at = $2
+             FROM UNNEST($3::uuid[], $4::bigint[], $5::bigint[], $6::text[], $7::text[])
+                  AS v(id, assessed, paid, closure, status)
+             WHERE r.tenant_id = $1 AND r.id = v.id",
+        )
+        .bind(tenant.0)
+        .bind(at)
+        .bind(rows.iter().map(|(id, _)| id.0).collect::<Vec<_>>())
+        .bind(rows.iter().map(|(_, s)| s.assessed_yen).collect::<Vec<_>>())
+        .bind(rows.iter().map(|(_, s)| s.paid_yen).collect::<Vec<_>>())
+        .bind(rows.iter().map(|(_, s)| closure_text(s)).collect::<Vec<_>>())
+        .bind(rows.iter().map(|(_, s)| s.status().as_str()).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    }
+    for (sql, ids) in [
+        (
+            "UPDATE konbini_records SET confirmed_at = $2
+             WHERE tenant_id = $1 AND id = ANY($3) AND confirmed_at IS NULL",
+            writes.confirm_stored.clone(),
+        ),
+        (
+            "UPDATE konbini_records SET cancelled_at = $2 WHERE tenant_id = $1 AND id = ANY($3)",
+            writes.cancel_stored.clone(),
+        ),
+        (
+            "UPDATE payments SET status = 'canceled', updated_at = $2 WHERE tenant_id = $1 AND id = ANY($3)",
+            writes.cancel_payments.iter().map(|p| p.0).collect(),
+        ),
+    ] {
+        if ids.is_empty() {
+            continue;
+        }
+        sqlx::query(sql)
+            .bind(tenant.0)
+            .bind(at)
+            .bind(ids)
+            .execute(&mut *conn)
+            .await
+            .map_err(map_err)?;
+    }
+    Ok(())
+}
+
+const UPLOAD_COLUMNS: &str =
+    "id, file_name, checksum, lines, uploaded_by, uploaded_at, state, import_id, problem";
+
+fn upload_from_row(row: &PgRow) -> StorageResult<KonbiniUpload> {
+    Ok(KonbiniUpload {
+        id: get_uuid(row, "id")?,
+        file_name: get_string(row, "file_name")?,
+        checksum: get_string(row, "checksum")?,
+        lines: get(row, "lines")?,
+        uploaded_by: get_opt_uuid(row, "uploaded_by")?.map(AccountId),
+        uploaded_at: get_instant(row, "uploaded_at")?,
+        state: UploadState::parse(&get_string(row, "state")?)
+            .ok_or_else(|| corrupt("upload state"))?,
+        import: get_opt_uuid(row, "import_id")?,
+        problem: get(row, "problem")?,
+    })
 }
 
 const LINE_COLUMNS: &str =
@@ -498,13 +486,10 @@ impl KonbiniImportStore for PgStorage {
         if current.done {
             return Err(StorageError::SlipRule(ErrorCode::Conflict));
         }
-        let mut outcome = ChunkOutcome::default();
-        for (line_no, record) in records {
-            match apply_line(&mut tx, tenant, import, *line_no, record, at).await? {
-                Some(exception) => outcome.count(record.kind, exception),
-                None => outcome.skipped += 1,
-            }
-        }
+        let keys = ChunkKeys::of(records);
+        let mut snapshot = load_snapshot(&mut tx, tenant, &keys, true).await?;
+        let (writes, outcome) = plan_chunk(&mut snapshot, records)?;
+        write_chunk(&mut tx, tenant, import, &writes, at).await?;
         sqlx::query(
             "UPDATE konbini_imports SET applied = applied + $1, sokuho = sokuho + $2, kakuho = kakuho + $3,
                 cancelled = cancelled + $4, exceptions = exceptions + $5 WHERE id = $6",
@@ -553,6 +538,22 @@ impl KonbiniImportStore for PgStorage {
         import_in(&mut conn, tenant, import).await
     }
 
+    async fn konbini_import_by_checksum(
+        &self,
+        tenant: TenantId,
+        checksum: &str,
+    ) -> StorageResult<Option<KonbiniImport>> {
+        sqlx::query("SELECT * FROM konbini_imports WHERE tenant_id = $1 AND checksum = $2")
+            .bind(tenant.0)
+            .bind(checksum)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?
+            .as_ref()
+            .map(import_from_row)
+            .transpose()
+    }
+
     async fn konbini_imports(
         &self,
         tenant: TenantId,
@@ -591,6 +592,123 @@ impl KonbiniImportStore for PgStorage {
             .collect()
     }
 
+    async fn preview_konbini_records(
+        &self,
+        tenant: TenantId,
+        records: &[(u64, PaymentRecord)],
+    ) -> StorageResult<ChunkOutcome> {
+        // A read transaction: one consistent view, nothing written.
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let keys = ChunkKeys::of(records);
+        let mut snapshot = load_snapshot(&mut tx, tenant, &keys, false).await?;
+        let (_, outcome) = plan_chunk(&mut snapshot, records)?;
+        tx.rollback().await.map_err(map_err)?;
+        Ok(outcome)
+    }
+
+    async fn save_konbini_upload(
+        &self,
+        tenant: TenantId,
+        new: &NewKonbiniUpload,
+    ) -> StorageResult<KonbiniUpload> {
+        sqlx::query(
+            "INSERT INTO konbini_uploads (id, tenant_id, file_name, content, checksum, lines, uploaded_by,
+                uploaded_at, state)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'previewed')",
+        )
+        .bind(new.id)
+        .bind(tenant.0)
+        .bind(&new.file_name)
+        .bind(&new.content)
+        .bind(&new.checksum)
+        .bind(new.lines)
+        .bind(new.uploaded_by.map(|a| a.0))
+        .bind(new.at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        self.konbini_upload(tenant, new.id).await
+    }
+
+    async fn konbini_upload(&self, tenant: TenantId, id: Uuid) -> StorageResult<KonbiniUpload> {
+        let sql = format!(
+            "SELECT {UPLOAD_COLUMNS} FROM konbini_uploads WHERE tenant_id = $1 AND id = $2"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.0)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?
+            .ok_or(StorageError::NotFound)?;
+        upload_from_row(&row)
+    }
+
+    async fn konbini_upload_content(&self, tenant: TenantId, id: Uuid) -> StorageResult<Vec<u8>> {
+        sqlx::query_scalar("SELECT content FROM konbini_uploads WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.0)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?
+            .ok_or(StorageError::NotFound)
+    }
+
+    async fn konbini_uploads(
+        &self,
+        tenant: TenantId,
+        limit: i64,
+    ) -> StorageResult<Vec<KonbiniUpload>> {
+        let sql = format!(
+            "SELECT {UPLOAD_COLUMNS} FROM konbini_uploads WHERE tenant_id = $1
+             ORDER BY uploaded_at DESC, id DESC LIMIT $2"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.0)
+            .bind(limit.clamp(1, 500))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?
+            .iter()
+            .map(upload_from_row)
+            .collect()
+    }
+
+    async fn claim_konbini_upload(&self, tenant: TenantId, id: Uuid) -> StorageResult<bool> {
+        let claimed = sqlx::query(
+            "UPDATE konbini_uploads SET state = 'applying', problem = NULL
+             WHERE tenant_id = $1 AND id = $2 AND state IN ('previewed', 'failed')",
+        )
+        .bind(tenant.0)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(claimed.rows_affected() == 1)
+    }
+
+    async fn settle_konbini_upload(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+        import: Option<Uuid>,
+        problem: Option<&str>,
+    ) -> StorageResult<()> {
+        sqlx::query(
+            "UPDATE konbini_uploads SET state = CASE WHEN $1::text IS NULL THEN 'applied' ELSE 'failed' END,
+                problem = $1, import_id = coalesce($2, import_id)
+             WHERE tenant_id = $3 AND id = $4 AND state = 'applying'",
+        )
+        .bind(problem)
+        .bind(import)
+        .bind(tenant.0)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
     async fn konbini_lines_of_barcode(
         &self,
         tenant: TenantId,
@@ -623,7 +741,7 @@ mod tests {
             RecordKind::Kakuho,
             RecordKind::SokuhoCancel,
         ] {
-            assert_eq!(kind_of(kind_text(kind)).ok(), Some(kind));
+            assert_eq!(kind_of(record_kind_text(kind)).ok(), Some(kind));
         }
     }
 }

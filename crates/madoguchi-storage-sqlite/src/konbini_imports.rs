@@ -2,47 +2,32 @@
 //! receivables and earlier lines a line is decided on cannot change before its payment, its
 //! posting and its record are written; the unique identity makes a line apply once.
 
-use crate::payment_rows::{date_text, receivable_in, rule};
-use crate::payments::{
-    EntryRefs, Transition, insert_payment, insert_posting, insert_transition,
-    save_receivable_change,
-};
+use crate::payment_rows::{accounting_date, date_text, receivable_from_row};
 use crate::{
     SqliteStorage, corrupt, get_instant, get_opt_instant, get_opt_uuid, get_string, get_uuid,
     map_err, uuid_text,
 };
 use async_trait::async_trait;
-use madoguchi_domain::{ErrorCode, PaymentId, ReceivableId, TenantId};
-use madoguchi_konbini::apply::{Action, Exception, SlipSeen, SokuhoSeen, decide};
+use madoguchi_domain::{AccountId, ErrorCode, PaymentId, ReceivableId, TenantId};
+use madoguchi_konbini::apply::Exception;
 use madoguchi_konbini::dsk::{PaymentRecord, RecordKind};
-use madoguchi_payments::{
-    Channel, LedgerAccount, Method, PaymentAmount, PaymentStatus, Posting, PostingKind, Provider,
+use madoguchi_payments::PaymentStatus;
+use madoguchi_storage::konbini_chunk::{
+    ChunkKeys, ChunkSnapshot, ChunkWrites, OwedRef, PostedRef, SlipRef, closure_text, plan_chunk,
+    record_kind_of, record_kind_text,
 };
 use madoguchi_storage::{
-    ActorKind, ChunkOutcome, ImportStart, Initiator, KonbiniImport, KonbiniImportStore,
-    NewAuditEntry, NewKonbiniImport, NewPayment, Receivable, StorageError, StorageResult,
-    StoredPaymentLine, paid_at, to_unix_micros,
+    ChunkOutcome, ImportStart, KonbiniImport, KonbiniImportStore, KonbiniUpload, NewAuditEntry,
+    NewKonbiniImport, NewKonbiniUpload, StorageError, StorageResult, StoredPaymentLine,
+    UploadState, to_unix_micros,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-fn kind_text(kind: RecordKind) -> &'static str {
-    match kind {
-        RecordKind::Sokuho => "sokuho",
-        RecordKind::Kakuho => "kakuho",
-        RecordKind::SokuhoCancel => "sokuho_cancel",
-    }
-}
-
 fn kind_of(raw: &str) -> StorageResult<RecordKind> {
-    match raw {
-        "sokuho" => Ok(RecordKind::Sokuho),
-        "kakuho" => Ok(RecordKind::Kakuho),
-        "sokuho_cancel" => Ok(RecordKind::SokuhoCancel),
-        _ => Err(corrupt("payment line kind")),
-    }
+    record_kind_of(raw).ok_or_else(|| corrupt("payment line kind"))
 }
 
 fn import_from_row(row: &SqliteRow) -> StorageResult<KonbiniImport> {
@@ -100,217 +85,67 @@ async fn import_in(
     import_from_row(&row)
 }
 
-/// The slip a barcode names: its id, receivable and amount.
-struct SlipRow {
-    id: Uuid,
-    receivable: ReceivableId,
-    amount_yen: i64,
-}
-
-/// The stored line that took a payment's money in (its 速報, or a 確報 standing in for it).
-struct PostedRow {
-    id: Uuid,
-    receivable: Option<ReceivableId>,
-    payment: Option<PaymentId>,
-    amount_yen: i64,
-    cancelled: bool,
-}
-
-/// What a line did, for its record.
-#[derive(Default)]
-struct Outcome {
-    slip: Option<Uuid>,
-    receivable: Option<ReceivableId>,
-    payment: Option<PaymentId>,
-    entry: Option<Uuid>,
-    exception: Option<Exception>,
-    confirmed: bool,
-}
-
-/// Receives `amount_yen` against the slip's receivable (`found`, read in this transaction): a
-/// succeeded payment through the convenience-store channel, its transition and the
-/// receivable's change with its posting.
-async fn receive(
+/// Reads what a chunk's lines name (see `madoguchi_storage::konbini_chunk`): each set in one
+/// statement, its keys passed as one JSON array. Where a row is found by its own id, the
+/// tenant is checked with `+tenant_id`, which keeps SQLite's planner (no statistics) from
+/// walking the city's tenant index instead of the key: one lookup per key, not a scan.
+async fn load_snapshot(
     conn: &mut SqliteConnection,
     tenant: TenantId,
-    found: &Receivable,
-    amount_yen: i64,
-    at: OffsetDateTime,
-) -> StorageResult<PaymentId> {
-    let receivable = found.id;
-    let change = found
-        .state()
-        .receive(Channel::Konbini, amount_yen)
-        .map_err(rule)?;
-    let new = NewPayment {
-        id: PaymentId::new(),
-        receivable,
-        provider: Provider::KonbiniAgency,
-        method: Method::KonbiniSlip,
-        amount: PaymentAmount::new(amount_yen).map_err(rule)?,
-        payer_account: found.payer_account,
-        initiator: Initiator {
-            kind: ActorKind::System,
-            account: None,
-        },
-        office: None,
-        client_key: None,
-        pay_by: None,
-        slip_number: None,
-        return_url: None,
-        cancel_url: None,
-        at,
+    keys: &ChunkKeys,
+) -> StorageResult<ChunkSnapshot> {
+    let tenant_text = uuid_text(tenant.0);
+    let identities = json_text(&keys.identities)?;
+    let stored = sqlx::query_scalar(
+        "SELECT identity FROM konbini_records
+         WHERE tenant_id = ? AND identity IN (SELECT value FROM json_each(?))",
+    )
+    .bind(&tenant_text)
+    .bind(identities)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(map_err)?
+    .into_iter()
+    .collect();
+    let mut snapshot = ChunkSnapshot {
+        stored,
+        ..ChunkSnapshot::default()
     };
-    insert_payment(conn, tenant, &new, PaymentStatus::Succeeded).await?;
-    insert_transition(
-        conn,
-        tenant,
-        new.id,
-        Transition {
-            from: None,
-            to: PaymentStatus::Succeeded,
-            source: "konbini_agency",
-            event_id: None,
-            at,
-        },
+    let rows = sqlx::query(
+        "SELECT barcode, id, receivable_id, amount_yen FROM konbini_slips
+         WHERE tenant_id = ? AND barcode IN (SELECT value FROM json_each(?))",
     )
-    .await?;
-    save_receivable_change(
-        conn,
-        tenant,
-        found,
-        &change,
-        "payment",
-        amount_yen,
-        Some(new.id),
-        None,
-        None,
-        at,
-    )
-    .await?;
-    Ok(new.id)
-}
-
-/// Takes the money a cancelled 速報 posted back out.
-async fn reverse(
-    conn: &mut SqliteConnection,
-    tenant: TenantId,
-    posted: &PostedRow,
-    at: OffsetDateTime,
-) -> StorageResult<()> {
-    match (posted.receivable, posted.payment) {
-        (Some(receivable), Some(payment)) => {
-            let found = receivable_in(conn, tenant, receivable).await?;
-            let change = found
-                .state()
-                .reverse_payment(Channel::Konbini, posted.amount_yen)
-                .map_err(rule)?;
-            // A 'payment' event of a negative amount: the receivable's events record money in
-            // and out; this one never arrived after all.
-            save_receivable_change(
-                conn,
-                tenant,
-                &found,
-                &change,
-                "payment",
-                -posted.amount_yen,
-                Some(payment),
-                None,
-                Some("速報取消"),
-                at,
-            )
-            .await?;
-            sqlx::query("UPDATE payments SET status = 'canceled', updated_at = ? WHERE id = ?")
-                .bind(to_unix_micros(at))
-                .bind(uuid_text(payment.0))
-                .execute(&mut *conn)
-                .await
-                .map_err(map_err)?;
-            insert_transition(
-                conn,
-                tenant,
-                payment,
-                Transition {
-                    from: Some(PaymentStatus::Succeeded),
-                    to: PaymentStatus::Canceled,
-                    source: "konbini_cancel",
-                    event_id: None,
-                    at,
-                },
-            )
-            .await?;
-        }
-        _ => {
-            let posting = Posting::transfer(
-                PostingKind::PaymentReversed,
-                LedgerAccount::Suspense,
-                LedgerAccount::Clearing(Channel::Konbini),
-                posted.amount_yen,
-            )
-            .map_err(|_| rule(ErrorCode::AmountOverLimit))?;
-            insert_posting(conn, tenant, &posting, EntryRefs::default(), at).await?;
-        }
-    }
-    sqlx::query("UPDATE konbini_records SET cancelled_at = ? WHERE id = ?")
-        .bind(to_unix_micros(at))
-        .bind(uuid_text(posted.id))
-        .execute(&mut *conn)
-        .await
-        .map_err(map_err)?;
-    Ok(())
-}
-
-/// Decides and applies one line; `None` when it was stored before.
-async fn apply_line(
-    conn: &mut SqliteConnection,
-    tenant: TenantId,
-    import: Uuid,
-    line_no: u64,
-    record: &PaymentRecord,
-    at: OffsetDateTime,
-) -> StorageResult<Option<Option<Exception>>> {
-    let identity = record.identity();
-    let stored: Option<i64> =
-        sqlx::query_scalar("SELECT 1 FROM konbini_records WHERE tenant_id = ? AND identity = ?")
-            .bind(uuid_text(tenant.0))
-            .bind(&identity)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(map_err)?;
-    if stored.is_some() {
-        return Ok(None);
-    }
-    let barcode = record.barcode.to_string();
-    let amount_yen = i64::from(record.amount_yen);
-    let slip = sqlx::query(
-        "SELECT id, receivable_id, amount_yen FROM konbini_slips WHERE tenant_id = ? AND barcode = ?",
-    )
-    .bind(uuid_text(tenant.0))
-    .bind(&barcode)
-    .fetch_optional(&mut *conn)
+    .bind(&tenant_text)
+    .bind(json_text(&keys.barcodes)?)
+    .fetch_all(&mut *conn)
     .await
-    .map_err(map_err)?
-    .map(|row| {
-        Ok::<_, StorageError>(SlipRow {
-            id: get_uuid(&row, "id")?,
-            receivable: ReceivableId(get_uuid(&row, "receivable_id")?),
-            amount_yen: row.try_get("amount_yen").map_err(map_err)?,
-        })
-    })
-    .transpose()?;
-    let posted = sqlx::query(
-        "SELECT id, receivable_id, payment_id, amount_yen, cancelled_at FROM konbini_records
-         WHERE tenant_id = ? AND payment_key = ? AND (payment_id IS NOT NULL OR entry_id IS NOT NULL)
-         LIMIT 1",
+    .map_err(map_err)?;
+    for row in rows {
+        snapshot.slips.insert(
+            get_string(&row, "barcode")?,
+            SlipRef {
+                id: get_uuid(&row, "id")?,
+                receivable: ReceivableId(get_uuid(&row, "receivable_id")?),
+                amount_yen: row.try_get("amount_yen").map_err(map_err)?,
+            },
+        );
+    }
+    let rows = sqlx::query(
+        "SELECT payment_key, id, slip_id, receivable_id, payment_id, amount_yen, cancelled_at
+         FROM konbini_records
+         WHERE tenant_id = ? AND payment_key IN (SELECT value FROM json_each(?))
+           AND (payment_id IS NOT NULL OR entry_id IS NOT NULL)
+         ORDER BY line_no, id",
     )
-    .bind(uuid_text(tenant.0))
-    .bind(record.payment_key())
-    .fetch_optional(&mut *conn)
+    .bind(&tenant_text)
+    .bind(json_text(&keys.payment_keys)?)
+    .fetch_all(&mut *conn)
     .await
-    .map_err(map_err)?
-    .map(|row| {
-        Ok::<_, StorageError>(PostedRow {
+    .map_err(map_err)?;
+    for row in rows {
+        let posted = PostedRef {
             id: get_uuid(&row, "id")?,
+            slip: get_opt_uuid(&row, "slip_id")?,
             receivable: get_opt_uuid(&row, "receivable_id")?.map(ReceivableId),
             payment: get_opt_uuid(&row, "payment_id")?.map(PaymentId),
             amount_yen: row.try_get("amount_yen").map_err(map_err)?,
@@ -318,119 +153,329 @@ async fn apply_line(
                 .try_get::<Option<i64>, _>("cancelled_at")
                 .map_err(map_err)?
                 .is_some(),
-        })
-    })
-    .transpose()?;
-    // The slip's receivable, read once: what it owes decides the line, and it is what a
-    // receipt changes.
-    let mut owed_by = None;
-    let seen = match &slip {
-        Some(slip) => {
-            let receivable = receivable_in(conn, tenant, slip.receivable).await?;
-            let paid_with_slip: Option<i64> = sqlx::query_scalar(
-                "SELECT 1 FROM konbini_records WHERE tenant_id = ? AND slip_id = ?
-                   AND payment_id IS NOT NULL AND cancelled_at IS NULL LIMIT 1",
-            )
-            .bind(uuid_text(tenant.0))
-            .bind(uuid_text(slip.id))
-            .fetch_optional(&mut *conn)
+        };
+        snapshot
+            .posted
+            .entry(get_string(&row, "payment_key")?)
+            .or_insert(posted);
+    }
+    let named: Vec<String> = snapshot
+        .receivables_named()
+        .into_iter()
+        .map(|id| uuid_text(id.0))
+        .collect();
+    let rows = sqlx::query(
+        "SELECT * FROM receivables WHERE +tenant_id = ? AND id IN (SELECT value FROM json_each(?))",
+    )
+    .bind(&tenant_text)
+    .bind(json_text(&named)?)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    for row in rows {
+        let receivable = receivable_from_row(&row)?;
+        snapshot.receivables.insert(
+            receivable.id,
+            OwedRef {
+                state: receivable.state(),
+                payer_account: receivable.payer_account,
+            },
+        );
+    }
+    let slips: Vec<String> = snapshot.slip_ids().into_iter().map(uuid_text).collect();
+    let rows = sqlx::query(
+        "SELECT slip_id, count(*) AS live FROM konbini_records
+         WHERE +tenant_id = ? AND slip_id IN (SELECT value FROM json_each(?))
+           AND payment_id IS NOT NULL AND cancelled_at IS NULL
+         GROUP BY slip_id",
+    )
+    .bind(&tenant_text)
+    .bind(json_text(&slips)?)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    for row in rows {
+        snapshot.live_payments_of_slip.insert(
+            get_uuid(&row, "slip_id")?,
+            row.try_get("live").map_err(map_err)?,
+        );
+    }
+    Ok(snapshot)
+}
+
+fn json_text<T: ?Sized + serde::Serialize>(value: &T) -> StorageResult<String> {
+    serde_json::to_string(value).map_err(|_| corrupt("a chunk's keys"))
+}
+
+/// Writes what `plan_chunk` decided, each table in one statement whose rows are one JSON
+/// array (so the statement's text, and its prepared form, is the same for every chunk).
+async fn write_chunk(
+    conn: &mut SqliteConnection,
+    tenant: TenantId,
+    import: Uuid,
+    writes: &ChunkWrites,
+    at: OffsetDateTime,
+) -> StorageResult<()> {
+    use serde_json::{Value, json};
+    let tenant_text = uuid_text(tenant.0);
+    let micros = to_unix_micros(at);
+    async fn run(
+        conn: &mut SqliteConnection,
+        sql: &'static str,
+        tenant: &str,
+        micros: i64,
+        rows: Vec<Value>,
+    ) -> StorageResult<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(sql)
+            .bind(tenant)
+            .bind(micros)
+            .bind(json_text(&rows)?)
+            .execute(&mut *conn)
             .await
             .map_err(map_err)?;
-            let seen = SlipSeen {
-                amount_yen: slip.amount_yen,
-                outstanding_yen: receivable.outstanding_yen(),
-                already_paid_with_slip: paid_with_slip.is_some(),
-            };
-            owed_by = Some(receivable);
-            Some(seen)
-        }
-        None => None,
-    };
-    let sokuho = posted.as_ref().map(|p| SokuhoSeen {
-        cancelled: p.cancelled,
-    });
-    let mut outcome = Outcome {
-        slip: slip.as_ref().map(|s| s.id),
-        receivable: slip.as_ref().map(|s| s.receivable),
-        ..Outcome::default()
-    };
-    match decide(record.kind, amount_yen, seen, sokuho) {
-        Action::Receive {
-            exception,
-            confirmed,
-        } => {
-            let receivable = owed_by
-                .as_ref()
-                .ok_or_else(|| corrupt("a receipt without its slip"))?;
-            outcome.payment = Some(receive(conn, tenant, receivable, amount_yen, at).await?);
-            outcome.exception = exception;
-            outcome.confirmed = confirmed;
-        }
-        Action::Suspense {
-            exception,
-            confirmed,
-        } => {
-            let posting = Posting::transfer(
-                PostingKind::PaymentReceived,
-                LedgerAccount::Clearing(Channel::Konbini),
-                LedgerAccount::Suspense,
-                amount_yen,
-            )
-            .map_err(|_| rule(ErrorCode::AmountOverLimit))?;
-            let entry = insert_posting(conn, tenant, &posting, EntryRefs::default(), at).await?;
-            outcome.entry = Some(entry.0);
-            outcome.exception = Some(exception);
-            outcome.confirmed = confirmed;
-        }
-        Action::Confirm => {
-            if let Some(posted) = &posted {
-                sqlx::query(
-                    "UPDATE konbini_records SET confirmed_at = ? WHERE id = ? AND confirmed_at IS NULL",
-                )
-                .bind(to_unix_micros(at))
-                .bind(uuid_text(posted.id))
-                .execute(&mut *conn)
-                .await
-                .map_err(map_err)?;
-            }
-        }
-        Action::Reverse => {
-            if let Some(posted) = &posted {
-                reverse(conn, tenant, posted, at).await?;
-            }
-        }
-        Action::Flag { exception } => outcome.exception = Some(exception),
-        Action::Record => {}
+        Ok(())
     }
-    sqlx::query(
+    let payments = writes
+        .payments
+        .iter()
+        .map(|p| {
+            json!([
+                uuid_text(p.id.0),
+                uuid_text(p.receivable.0),
+                p.amount_yen,
+                p.payer_account.map(|a| uuid_text(a.0))
+            ])
+        })
+        .collect();
+    // ?1 tenant, ?2 the instant, ?3 the rows.
+    run(
+        conn,
+        "INSERT INTO payments (id, tenant_id, receivable_id, provider, method, channel, amount_yen, status,
+            idempotency_key, last_signal_at, payer_account_id, created_by_kind, created_at, updated_at)
+         SELECT value->>0, ?1, value->>1, 'konbini_agency', 'konbini_slip', 'konbini', value->>2, 'succeeded',
+            'madoguchi-payment-' || (value->>0), ?2, value->>3, 'system', ?2, ?2
+         FROM json_each(?3)",
+        &tenant_text,
+        micros,
+        payments,
+    )
+    .await?;
+    let transitions = writes
+        .transitions
+        .iter()
+        .map(|t| {
+            json!([
+                uuid_text(t.id),
+                uuid_text(t.payment.0),
+                t.from.map(PaymentStatus::as_str),
+                t.to.as_str(),
+                t.source
+            ])
+        })
+        .collect();
+    run(
+        conn,
+        "INSERT INTO payment_transitions (id, tenant_id, payment_id, at, from_status, to_status, source)
+         SELECT value->>0, ?1, value->>1, ?2, value->>2, value->>3, value->>4 FROM json_each(?3)",
+        &tenant_text,
+        micros,
+        transitions,
+    )
+    .await?;
+    let events = writes
+        .events
+        .iter()
+        .map(|e| {
+            json!([
+                uuid_text(e.id),
+                uuid_text(e.receivable.0),
+                e.amount_yen,
+                uuid_text(e.payment.0),
+                e.reason
+            ])
+        })
+        .collect();
+    run(
+        conn,
+        "INSERT INTO receivable_events (id, tenant_id, receivable_id, at, kind, amount_yen, payment_id, reason)
+         SELECT value->>0, ?1, value->>1, ?2, 'payment', value->>2, value->>3, value->>4 FROM json_each(?3)",
+        &tenant_text,
+        micros,
+        events,
+    )
+    .await?;
+    // The ledger: every entry's lines first, then the entries that seal them.
+    let lines = writes
+        .postings
+        .iter()
+        .flat_map(|p| {
+            p.posting
+                .lines()
+                .iter()
+                .enumerate()
+                .map(|(line_no, line)| {
+                    json!([
+                        uuid_text(p.id.0),
+                        line_no,
+                        line.account.name(),
+                        line.amount_yen
+                    ])
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    run(
+        conn,
+        "INSERT INTO ledger_lines (entry_id, line_no, tenant_id, account, amount_yen)
+         SELECT value->>0, value->>1, ?1, value->>2, value->>3 FROM json_each(?3) WHERE ?2 IS NOT NULL",
+        &tenant_text,
+        micros,
+        lines,
+    )
+    .await?;
+    let day = date_text(accounting_date(at));
+    let entries = writes
+        .postings
+        .iter()
+        .map(|p| {
+            json!([
+                uuid_text(p.id.0),
+                p.posting.kind().as_str(),
+                p.receivable.map(|r| uuid_text(r.0)),
+                p.payment.map(|p| uuid_text(p.0)),
+                day
+            ])
+        })
+        .collect();
+    run(
+        conn,
+        "INSERT INTO ledger_entries (id, tenant_id, posted_at, accounting_date, kind, receivable_id, payment_id)
+         SELECT value->>0, ?1, ?2, value->>4, value->>1, value->>2, value->>3 FROM json_each(?3)",
+        &tenant_text,
+        micros,
+        entries,
+    )
+    .await?;
+    let import_text = uuid_text(import);
+    let records = writes
+        .records
+        .iter()
+        .map(|r| {
+            json!([
+                uuid_text(r.id),
+                import_text,
+                r.line_no,
+                r.identity,
+                r.payment_key,
+                record_kind_text(r.kind),
+                r.barcode,
+                r.slip.map(uuid_text),
+                r.receivable.map(|id| uuid_text(id.0)),
+                r.amount_yen,
+                to_unix_micros(r.paid_at),
+                r.chain,
+                r.store_code,
+                r.transfer_on.map(date_text),
+                r.payment.map(|p| uuid_text(p.0)),
+                r.entry.map(|e| uuid_text(e.0)),
+                r.exception.map(Exception::code),
+                r.confirmed,
+                r.cancelled
+            ])
+        })
+        .collect();
+    run(
+        conn,
         "INSERT INTO konbini_records (id, tenant_id, import_id, line_no, identity, payment_key, kind, barcode,
             slip_id, receivable_id, amount_yen, paid_at, chain, store_code, transfer_on, payment_id, entry_id,
             exception, confirmed_at, cancelled_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+         SELECT value->>0, ?1, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6,
+            value->>7, value->>8, value->>9, value->>10, value->>11, value->>12, value->>13, value->>14,
+            value->>15, value->>16,
+            CASE WHEN value->>17 THEN ?2 END, CASE WHEN value->>18 THEN ?2 END
+         FROM json_each(?3)",
+        &tenant_text,
+        micros,
+        records,
     )
-    .bind(uuid_text(Uuid::now_v7()))
-    .bind(uuid_text(tenant.0))
-    .bind(uuid_text(import))
-    .bind(i64::try_from(line_no).map_err(|_| corrupt("line number"))?)
-    .bind(&identity)
-    .bind(record.payment_key())
-    .bind(kind_text(record.kind))
-    .bind(&barcode)
-    .bind(outcome.slip.map(uuid_text))
-    .bind(outcome.receivable.map(|r| uuid_text(r.0)))
-    .bind(amount_yen)
-    .bind(to_unix_micros(paid_at(record)))
-    .bind(record.chain.code())
-    .bind(&record.store_code)
-    .bind(record.transfer_on.map(date_text))
-    .bind(outcome.payment.map(|p| uuid_text(p.0)))
-    .bind(outcome.entry.map(uuid_text))
-    .bind(outcome.exception.map(Exception::code))
-    .bind(outcome.confirmed.then(|| to_unix_micros(at)))
-    .execute(&mut *conn)
-    .await
-    .map_err(map_err)?;
-    Ok(Some(outcome.exception))
+    .await?;
+    let receivables = writes
+        .receivables
+        .iter()
+        .map(|(id, state)| {
+            json!([
+                uuid_text(id.0),
+                state.assessed_yen,
+                state.paid_yen,
+                closure_text(state),
+                state.status().as_str()
+            ])
+        })
+        .collect();
+    run(
+        conn,
+        "UPDATE receivables SET assessed_yen = v.assessed, paid_yen = v.paid, closure = v.closure,
+            status = v.status, updated_at = ?2
+         FROM (SELECT value->>0 AS id, value->>1 AS assessed, value->>2 AS paid, value->>3 AS closure,
+                      value->>4 AS status
+               FROM json_each(?3)) AS v
+         WHERE +receivables.tenant_id = ?1 AND receivables.id = v.id",
+        &tenant_text,
+        micros,
+        receivables,
+    )
+    .await?;
+    let ids = |ids: &[Uuid]| ids.iter().map(|id| json!(uuid_text(*id))).collect();
+    run(
+        conn,
+        "UPDATE konbini_records SET confirmed_at = ?2
+         WHERE +tenant_id = ?1 AND id IN (SELECT value FROM json_each(?3)) AND confirmed_at IS NULL",
+        &tenant_text,
+        micros,
+        ids(&writes.confirm_stored),
+    )
+    .await?;
+    run(
+        conn,
+        "UPDATE konbini_records SET cancelled_at = ?2
+         WHERE +tenant_id = ?1 AND id IN (SELECT value FROM json_each(?3))",
+        &tenant_text,
+        micros,
+        ids(&writes.cancel_stored),
+    )
+    .await?;
+    let cancelled: Vec<Uuid> = writes.cancel_payments.iter().map(|p| p.0).collect();
+    run(
+        conn,
+        "UPDATE payments SET status = 'canceled', updated_at = ?2
+         WHERE +tenant_id = ?1 AND id IN (SELECT value FROM json_each(?3))",
+        &tenant_text,
+        micros,
+        ids(&cancelled),
+    )
+    .await?;
+    Ok(())
+}
+
+const UPLOAD_COLUMNS: &str =
+    "id, file_name, checksum, lines, uploaded_by, uploaded_at, state, import_id, problem";
+
+fn upload_from_row(row: &SqliteRow) -> StorageResult<KonbiniUpload> {
+    Ok(KonbiniUpload {
+        id: get_uuid(row, "id")?,
+        file_name: get_string(row, "file_name")?,
+        checksum: get_string(row, "checksum")?,
+        lines: row.try_get("lines").map_err(map_err)?,
+        uploaded_by: get_opt_uuid(row, "uploaded_by")?.map(AccountId),
+        uploaded_at: get_instant(row, "uploaded_at")?,
+        state: UploadState::parse(&get_string(row, "state")?)
+            .ok_or_else(|| corrupt("upload state"))?,
+        import: get_opt_uuid(row, "import_id")?,
+        problem: row.try_get("problem").map_err(map_err)?,
+    })
 }
 
 const LINE_COLUMNS: &str =
@@ -494,13 +539,10 @@ impl KonbiniImportStore for SqliteStorage {
         if current.done {
             return Err(StorageError::SlipRule(ErrorCode::Conflict));
         }
-        let mut outcome = ChunkOutcome::default();
-        for (line_no, record) in records {
-            match apply_line(&mut tx, tenant, import, *line_no, record, at).await? {
-                Some(exception) => outcome.count(record.kind, exception),
-                None => outcome.skipped += 1,
-            }
-        }
+        let keys = ChunkKeys::of(records);
+        let mut snapshot = load_snapshot(&mut tx, tenant, &keys).await?;
+        let (writes, outcome) = plan_chunk(&mut snapshot, records)?;
+        write_chunk(&mut tx, tenant, import, &writes, at).await?;
         sqlx::query(
             "UPDATE konbini_imports SET applied = applied + ?, sokuho = sokuho + ?, kakuho = kakuho + ?,
                 cancelled = cancelled + ?, exceptions = exceptions + ? WHERE id = ?",
@@ -549,6 +591,22 @@ impl KonbiniImportStore for SqliteStorage {
         import_in(&mut conn, tenant, import).await
     }
 
+    async fn konbini_import_by_checksum(
+        &self,
+        tenant: TenantId,
+        checksum: &str,
+    ) -> StorageResult<Option<KonbiniImport>> {
+        sqlx::query("SELECT * FROM konbini_imports WHERE tenant_id = ? AND checksum = ?")
+            .bind(uuid_text(tenant.0))
+            .bind(checksum)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?
+            .as_ref()
+            .map(import_from_row)
+            .transpose()
+    }
+
     async fn konbini_imports(
         &self,
         tenant: TenantId,
@@ -587,6 +645,123 @@ impl KonbiniImportStore for SqliteStorage {
             .collect()
     }
 
+    async fn preview_konbini_records(
+        &self,
+        tenant: TenantId,
+        records: &[(u64, PaymentRecord)],
+    ) -> StorageResult<ChunkOutcome> {
+        // A read transaction: one consistent view, nothing written.
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let keys = ChunkKeys::of(records);
+        let mut snapshot = load_snapshot(&mut tx, tenant, &keys).await?;
+        let (_, outcome) = plan_chunk(&mut snapshot, records)?;
+        tx.rollback().await.map_err(map_err)?;
+        Ok(outcome)
+    }
+
+    async fn save_konbini_upload(
+        &self,
+        tenant: TenantId,
+        new: &NewKonbiniUpload,
+    ) -> StorageResult<KonbiniUpload> {
+        sqlx::query(
+            "INSERT INTO konbini_uploads (id, tenant_id, file_name, content, checksum, lines, uploaded_by,
+                uploaded_at, state)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'previewed')",
+        )
+        .bind(uuid_text(new.id))
+        .bind(uuid_text(tenant.0))
+        .bind(&new.file_name)
+        .bind(&new.content)
+        .bind(&new.checksum)
+        .bind(new.lines)
+        .bind(new.uploaded_by.map(|a| uuid_text(a.0)))
+        .bind(to_unix_micros(new.at))
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        self.konbini_upload(tenant, new.id).await
+    }
+
+    async fn konbini_upload(&self, tenant: TenantId, id: Uuid) -> StorageResult<KonbiniUpload> {
+        let sql =
+            format!("SELECT {UPLOAD_COLUMNS} FROM konbini_uploads WHERE tenant_id = ? AND id = ?");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(uuid_text(tenant.0))
+            .bind(uuid_text(id))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?
+            .ok_or(StorageError::NotFound)?;
+        upload_from_row(&row)
+    }
+
+    async fn konbini_upload_content(&self, tenant: TenantId, id: Uuid) -> StorageResult<Vec<u8>> {
+        sqlx::query_scalar("SELECT content FROM konbini_uploads WHERE tenant_id = ? AND id = ?")
+            .bind(uuid_text(tenant.0))
+            .bind(uuid_text(id))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?
+            .ok_or(StorageError::NotFound)
+    }
+
+    async fn konbini_uploads(
+        &self,
+        tenant: TenantId,
+        limit: i64,
+    ) -> StorageResult<Vec<KonbiniUpload>> {
+        let sql = format!(
+            "SELECT {UPLOAD_COLUMNS} FROM konbini_uploads WHERE tenant_id = ?
+             ORDER BY uploaded_at DESC, id DESC LIMIT ?"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(uuid_text(tenant.0))
+            .bind(limit.clamp(1, 500))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?
+            .iter()
+            .map(upload_from_row)
+            .collect()
+    }
+
+    async fn claim_konbini_upload(&self, tenant: TenantId, id: Uuid) -> StorageResult<bool> {
+        let claimed = sqlx::query(
+            "UPDATE konbini_uploads SET state = 'applying', problem = NULL
+             WHERE tenant_id = ? AND id = ? AND state IN ('previewed', 'failed')",
+        )
+        .bind(uuid_text(tenant.0))
+        .bind(uuid_text(id))
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(claimed.rows_affected() == 1)
+    }
+
+    async fn settle_konbini_upload(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+        import: Option<Uuid>,
+        problem: Option<&str>,
+    ) -> StorageResult<()> {
+        sqlx::query(
+            "UPDATE konbini_uploads SET state = CASE WHEN ? IS NULL THEN 'applied' ELSE 'failed' END,
+                problem = ?, import_id = coalesce(?, import_id)
+             WHERE tenant_id = ? AND id = ? AND state = 'applying'",
+        )
+        .bind(problem)
+        .bind(problem)
+        .bind(import.map(uuid_text))
+        .bind(uuid_text(tenant.0))
+        .bind(uuid_text(id))
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
     async fn konbini_lines_of_barcode(
         &self,
         tenant: TenantId,
@@ -619,7 +794,22 @@ mod tests {
             RecordKind::Kakuho,
             RecordKind::SokuhoCancel,
         ] {
-            assert_eq!(kind_of(kind_text(kind)).ok(), Some(kind));
+            assert_eq!(kind_of(record_kind_text(kind)).ok(), Some(kind));
         }
+    }
+
+    /// The bulk payment insert writes these as literals.
+    #[test]
+    fn the_bulk_payment_insert_names_the_agency_as_stored() {
+        use madoguchi_payments::{Method, Provider};
+        assert_eq!(Provider::KonbiniAgency.as_str(), "konbini_agency");
+        assert_eq!(Method::KonbiniSlip.to_stored(), "konbini_slip");
+        assert_eq!(
+            Method::KonbiniSlip
+                .channel(Provider::KonbiniAgency)
+                .as_str(),
+            "konbini"
+        );
+        assert_eq!(PaymentStatus::Succeeded.as_str(), "succeeded");
     }
 }

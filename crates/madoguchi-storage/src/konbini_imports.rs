@@ -10,7 +10,7 @@
 
 use crate::{NewAuditEntry, StorageResult};
 use async_trait::async_trait;
-use madoguchi_domain::{PaymentId, ReceivableId, TenantId};
+use madoguchi_domain::{AccountId, PaymentId, ReceivableId, TenantId};
 use madoguchi_konbini::apply::Exception;
 use madoguchi_konbini::dsk::{PaymentRecord, RecordKind};
 use time::OffsetDateTime;
@@ -113,6 +113,71 @@ pub struct StoredPaymentLine {
     pub cancelled_at: Option<OffsetDateTime>,
 }
 
+/// A file finance uploaded on the staff page, between its preview and its import.
+#[derive(Clone, Debug)]
+pub struct NewKonbiniUpload {
+    pub id: Uuid,
+    pub file_name: String,
+    pub content: Vec<u8>,
+    /// SHA-256 of `content`, lowercase hex.
+    pub checksum: String,
+    pub lines: i64,
+    pub uploaded_by: Option<AccountId>,
+    pub at: OffsetDateTime,
+}
+
+/// Where an uploaded file stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UploadState {
+    /// Checked and previewed; not applied.
+    Previewed,
+    /// Being applied (its import shows how far).
+    Applying,
+    Applied,
+    /// Applying stopped with a problem; it can be applied again (lines already applied are
+    /// skipped).
+    Failed,
+}
+
+impl UploadState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UploadState::Previewed => "previewed",
+            UploadState::Applying => "applying",
+            UploadState::Applied => "applied",
+            UploadState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<UploadState> {
+        [
+            UploadState::Previewed,
+            UploadState::Applying,
+            UploadState::Applied,
+            UploadState::Failed,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == raw)
+    }
+}
+
+/// An uploaded file as stored (without its bytes).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct KonbiniUpload {
+    pub id: Uuid,
+    pub file_name: String,
+    pub checksum: String,
+    pub lines: i64,
+    pub uploaded_by: Option<AccountId>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub uploaded_at: OffsetDateTime,
+    pub state: UploadState,
+    pub import: Option<Uuid>,
+    /// The stable code of what stopped it (`FileProblem` or `ErrorCode`), when it failed.
+    pub problem: Option<String>,
+}
+
 /// The instant a line says the store took the money (its date and time are Tokyo's).
 pub fn paid_at(record: &PaymentRecord) -> OffsetDateTime {
     record
@@ -153,6 +218,12 @@ pub trait KonbiniImportStore: Send + Sync {
     ) -> StorageResult<KonbiniImport>;
 
     async fn konbini_import(&self, tenant: TenantId, import: Uuid) -> StorageResult<KonbiniImport>;
+    /// The import of the file with `checksum`, if it was ever started.
+    async fn konbini_import_by_checksum(
+        &self,
+        tenant: TenantId,
+        checksum: &str,
+    ) -> StorageResult<Option<KonbiniImport>>;
     /// The city's imports, newest first.
     async fn konbini_imports(
         &self,
@@ -165,6 +236,39 @@ pub trait KonbiniImportStore: Send + Sync {
         tenant: TenantId,
         limit: i64,
     ) -> StorageResult<Vec<StoredPaymentLine>>;
+    /// What applying `records` (a whole file, in order) would do now, without writing
+    /// anything: the upload page's preview.
+    async fn preview_konbini_records(
+        &self,
+        tenant: TenantId,
+        records: &[(u64, PaymentRecord)],
+    ) -> StorageResult<ChunkOutcome>;
+
+    async fn save_konbini_upload(
+        &self,
+        tenant: TenantId,
+        new: &NewKonbiniUpload,
+    ) -> StorageResult<KonbiniUpload>;
+    async fn konbini_upload(&self, tenant: TenantId, id: Uuid) -> StorageResult<KonbiniUpload>;
+    async fn konbini_upload_content(&self, tenant: TenantId, id: Uuid) -> StorageResult<Vec<u8>>;
+    /// The city's uploads, newest first.
+    async fn konbini_uploads(
+        &self,
+        tenant: TenantId,
+        limit: i64,
+    ) -> StorageResult<Vec<KonbiniUpload>>;
+    /// Moves a previewed (or failed) upload to applying; `false` when it is already applying
+    /// or applied (a second click), so it is applied by one task at a time.
+    async fn claim_konbini_upload(&self, tenant: TenantId, id: Uuid) -> StorageResult<bool>;
+    /// Ends an applying upload: applied by `import`, or failed with `problem`.
+    async fn settle_konbini_upload(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+        import: Option<Uuid>,
+        problem: Option<&str>,
+    ) -> StorageResult<()>;
+
     /// Every stored line of a payment of `barcode`, oldest first.
     async fn konbini_lines_of_barcode(
         &self,

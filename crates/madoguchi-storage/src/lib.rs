@@ -15,6 +15,7 @@ pub mod counter;
 pub mod counter_rooms;
 pub mod feeds;
 pub mod fees;
+pub mod konbini_chunk;
 pub mod konbini_imports;
 pub mod line;
 pub mod media_nodes;

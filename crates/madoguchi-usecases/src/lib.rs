@@ -27,6 +27,7 @@ pub mod payments;
 pub mod reservations;
 pub mod scope;
 pub mod slip_imports;
+pub mod slip_uploads;
 pub mod slips;
 
 pub use cache::NodeCaches;

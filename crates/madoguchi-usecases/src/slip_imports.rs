@@ -33,6 +33,12 @@ impl Source for [u8] {
     }
 }
 
+impl Source for Vec<u8> {
+    fn open(&self) -> std::io::Result<Box<dyn BufRead + Send + '_>> {
+        Ok(Box::new(self.as_slice()))
+    }
+}
+
 /// A file on disk.
 pub struct FileSource(pub std::path::PathBuf);
 
@@ -50,13 +56,42 @@ impl Source for FileSource {
 pub struct FileProblem {
     /// Stable: `file_empty`, `file_header`, `file_encoding`, `file_truncated`, `line_too_long`,
     /// `line_columns`, `line_column`, `line_barcode`, `file_other_city`,
-    /// `line_amount_over_limit`, `file_unreadable`, `file_changed`.
+    /// `line_amount_over_limit`, `file_unreadable`, `file_changed`, `file_too_large`.
     pub code: &'static str,
     pub line: Option<u64>,
     pub column: Option<&'static str>,
 }
 
+/// Every [`FileProblem`] code.
+const FILE_PROBLEM_CODES: &[&str] = &[
+    "file_empty",
+    "file_header",
+    "file_encoding",
+    "file_truncated",
+    "line_too_long",
+    "line_columns",
+    "line_column",
+    "line_barcode",
+    "file_other_city",
+    "line_amount_over_limit",
+    "file_unreadable",
+    "file_changed",
+    "file_too_large",
+];
+
 impl FileProblem {
+    /// The problem of a stored code (without its line), if it is one.
+    pub fn named(code: &str) -> Option<FileProblem> {
+        FILE_PROBLEM_CODES
+            .iter()
+            .find(|known| **known == code)
+            .map(|known| FileProblem {
+                code: known,
+                line: None,
+                column: None,
+            })
+    }
+
     fn of(error: &DskError) -> FileProblem {
         FileProblem {
             code: error.code(),
@@ -103,6 +138,12 @@ impl FileProblem {
             }
             ("line_amount_over_limit", Lang::En) => {
                 "The amount is over the stores' limit (under ¥300,000)."
+            }
+            ("file_too_large", Lang::Ja) => {
+                "ファイルが大きすぎます（画面からは8MBまで）。大きなファイルはコマンド（madoguchi slips import）で取り込んでください。"
+            }
+            ("file_too_large", Lang::En) => {
+                "The file is too large (up to 8 MB on this page). Import larger files with the command `madoguchi slips import`."
             }
             ("file_changed", Lang::Ja) => {
                 "読み込み中にファイルが変わりました。もう一度取り込んでください。"
@@ -209,8 +250,12 @@ pub fn check_file(source: &dyn Source, company: CompanyCode) -> Result<Checked, 
     let digest = hashing.into_inner().hasher.finalize();
     Ok(Checked {
         lines: count,
-        checksum: digest.iter().map(|b| format!("{b:02x}")).collect(),
+        checksum: hex(&digest),
     })
+}
+
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn check_record(
@@ -235,7 +280,7 @@ fn check_record(
     Ok(())
 }
 
-fn may_import(scope: &Scope, access: Option<&StaffAccess>) -> bool {
+pub(crate) fn may_import(scope: &Scope, access: Option<&StaffAccess>) -> bool {
     match scope.actor {
         Actor::System | Actor::Operator => true,
         Actor::Staff(_) => access.is_some_and(StaffAccess::may_issue_slips),
@@ -299,7 +344,17 @@ pub async fn import<S: SlipStore + KonbiniImportStore + ?Sized>(
             column: None,
         })
     })?;
-    let mut lines = Lines::new(reader);
+    // This pass hashes what it reads too: a file that changed since it was checked is not
+    // finished (what was applied of it stays, each line once; the import can be resumed from
+    // the checked file).
+    let mut hashing = std::io::BufReader::with_capacity(
+        64 * 1024,
+        Hashing {
+            inner: reader,
+            hasher: Sha256::new(),
+        },
+    );
+    let mut lines = Lines::new(&mut hashing);
     lines
         .header()
         .map_err(|e| ImportError::File(FileProblem::of(&e)))?;
@@ -331,6 +386,17 @@ pub async fn import<S: SlipStore + KonbiniImportStore + ?Sized>(
         if end {
             break;
         }
+    }
+    let changed = || {
+        ImportError::File(FileProblem {
+            code: "file_changed",
+            line: None,
+            column: None,
+        })
+    };
+    std::io::copy(&mut hashing, &mut std::io::sink()).map_err(|_| changed())?;
+    if hex(&hashing.into_inner().hasher.finalize()) != checked.checksum {
+        return Err(changed());
     }
     let finished_entry = audit::entry(
         scope,

@@ -66,6 +66,12 @@ async fn pages_work_in_a_real_browser_and_pass_axe() -> anyhow::Result<()> {
         .first()
         .map(|batch| batch.id)
         .unwrap_or_default();
+    let slip_upload =
+        madoguchi_storage::KonbiniImportStore::konbini_uploads(&*app.storage, app.tenant.id, 1)
+            .await?
+            .first()
+            .map(|u| u.id)
+            .ok_or_else(|| anyhow::anyhow!("the demo has a payment-data upload"))?;
     let slip_receivable =
         madoguchi_storage::SlipStore::slips_of_batch(&*app.storage, app.tenant.id, slip_batch)
             .await?
@@ -111,6 +117,7 @@ async fn pages_work_in_a_real_browser_and_pass_axe() -> anyhow::Result<()> {
         .env("DEMO_RESIDENT_PASSWORD", &payer.password)
         .env("DEMO_SLIP_BATCH", slip_batch.to_string())
         .env("DEMO_SLIP_RECEIVABLE", &slip_receivable)
+        .env("DEMO_SLIP_UPLOAD", slip_upload.to_string())
         .env(
             "OUTBOX_DIR",
             madoguchi_mail::OutboxMailer::tenant_dir(outbox.path(), Some(app.tenant.id)),

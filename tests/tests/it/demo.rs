@@ -217,5 +217,11 @@ async fn the_demo_water_cycle_has_its_slips_and_seeding_again_issues_none() -> a
             .iter()
             .all(|slip| slip.barcode.fields().company.to_string() == "912345")
     );
+    // A day's payment data waits on finance's import page, previewed, not applied.
+    let uploads =
+        madoguchi_storage::KonbiniImportStore::konbini_uploads(storage, tenant.id, 10).await?;
+    assert_eq!(uploads.len(), 1, "seeding again uploads nothing more");
+    assert_eq!(uploads[0].state, madoguchi_storage::UploadState::Previewed);
+    assert_eq!(uploads[0].lines, 4);
     Ok(())
 }

@@ -55,6 +55,7 @@ mod restart;
 mod return_path;
 mod schemathesis;
 mod scope;
+mod slip_import_pages;
 mod slip_imports_contract;
 mod slip_pages;
 mod slips_cli;

@@ -1,7 +1,8 @@
 //! The contract of importing the agency's payment data, on SQLite and PostgreSQL: a 速報 pays
 //! the slip's receivable and its 確報 confirms it; odd lines are posted and flagged, never
 //! refused; a 速報取消 takes the money back; every line applies once however often it is sent;
-//! the ledger balances after every story and another city sees none of it.
+//! the ledger balances after every story and another city sees none of it. A preview decides
+//! exactly as applying does and writes nothing; an uploaded file is claimed once.
 
 use madoguchi_domain::{ReceivableId, TenantId};
 use madoguchi_konbini::apply::Exception;
@@ -10,7 +11,7 @@ use madoguchi_konbini::{CompanyCode, Reference, SlipBarcode, StampFlag};
 use madoguchi_payments::{PaymentAmount, ReceivableStatus, RevenueCategory, RevenueCategoryCode};
 use madoguchi_storage::{
     ActorKind, Agency, Cycle, ImportStart, IssuedSlip, KonbiniSettings, NewAuditEntry,
-    NewKonbiniImport, NewReceivable, NewSlipBatch,
+    NewKonbiniImport, NewKonbiniUpload, NewReceivable, NewSlipBatch, UploadState,
 };
 use madoguchi_tests::db::Backend;
 use madoguchi_tests::fixtures::*;
@@ -24,6 +25,8 @@ on_both_databases!(
     odd_lines_are_posted_and_flagged_and_a_cancel_takes_the_money_back,
     every_line_applies_once_however_often_it_is_sent,
     another_city_sees_none_of_it,
+    a_preview_decides_as_the_import_does_and_writes_nothing,
+    an_uploaded_file_is_applied_by_one_claim,
 );
 
 fn audit(action: &str) -> NewAuditEntry {
@@ -363,5 +366,102 @@ async fn another_city_sees_none_of_it<S: Backend>(s: &S) -> anyhow::Result<()> {
         )
         .await?;
     assert_eq!((outcome.applied, outcome.exceptions), (1, 1));
+    Ok(())
+}
+
+async fn a_preview_decides_as_the_import_does_and_writes_nothing<S: Backend>(
+    s: &S,
+) -> anyhow::Result<()> {
+    let (t, slips) = city_with_slips(s, "midori", &[3_980, 5_000]).await?;
+    let records = vec![
+        (
+            2,
+            line(RecordKind::Sokuho, slips[0].barcode, 3_980, "000001"),
+        ),
+        (
+            3,
+            line(RecordKind::Sokuho, slips[1].barcode, 4_000, "000002"),
+        ),
+        // Paid again at another store, and cancelled in the same file.
+        (
+            4,
+            line(RecordKind::Sokuho, slips[0].barcode, 3_980, "000003"),
+        ),
+        (
+            5,
+            line(RecordKind::SokuhoCancel, slips[0].barcode, 3_980, "000003"),
+        ),
+        (
+            6,
+            line(RecordKind::Kakuho, slips[0].barcode, 3_980, "000001"),
+        ),
+    ];
+    let preview = s.preview_konbini_records(t, &records).await?;
+    assert_eq!(assert_balanced(s, t).await?, 0, "a preview posts nothing");
+    assert!(s.konbini_exceptions(t, 10).await?.is_empty());
+    let import = start(s, t, '1').await?;
+    let applied = s
+        .apply_konbini_records(t, import, &records, T0 + secs(60))
+        .await?;
+    assert_eq!(preview, applied);
+    assert_eq!(
+        (
+            applied.applied,
+            applied.sokuho,
+            applied.kakuho,
+            applied.cancelled
+        ),
+        (5, 3, 1, 1)
+    );
+    // The amount mismatch and the second payment.
+    assert_eq!(applied.exceptions, 2);
+    assert_eq!(assert_balanced(s, t).await?, 3_980 + 4_000);
+    let again = s.preview_konbini_records(t, &records).await?;
+    assert_eq!((again.applied, again.skipped), (0, 5));
+    Ok(())
+}
+
+async fn an_uploaded_file_is_applied_by_one_claim<S: Backend>(s: &S) -> anyhow::Result<()> {
+    let (t, _) = city_with_slips(s, "midori", &[]).await?;
+    let (aoba, _) = city_with_slips(s, "aoba", &[]).await?;
+    let new = NewKonbiniUpload {
+        id: Uuid::now_v7(),
+        file_name: "sokuho-20300601.csv".into(),
+        content: b"header\r\n".to_vec(),
+        checksum: "a".repeat(64),
+        lines: 0,
+        uploaded_by: None,
+        at: T0,
+    };
+    let saved = s.save_konbini_upload(t, &new).await?;
+    assert_eq!(saved.state, UploadState::Previewed);
+    assert_eq!(s.konbini_upload_content(t, new.id).await?, new.content);
+    assert!(matches!(
+        s.konbini_upload(aoba, new.id).await,
+        Err(madoguchi_storage::StorageError::NotFound)
+    ));
+    assert!(!s.claim_konbini_upload(aoba, new.id).await?);
+    assert!(s.claim_konbini_upload(t, new.id).await?);
+    assert!(!s.claim_konbini_upload(t, new.id).await?, "claimed once");
+    s.settle_konbini_upload(t, new.id, None, Some("file_changed"))
+        .await?;
+    let failed = s.konbini_upload(t, new.id).await?;
+    assert_eq!(
+        (failed.state, failed.problem.as_deref()),
+        (UploadState::Failed, Some("file_changed"))
+    );
+    // A failed upload can be applied again.
+    assert!(s.claim_konbini_upload(t, new.id).await?);
+    let import = start(s, t, '2').await?;
+    s.settle_konbini_upload(t, new.id, Some(import), None)
+        .await?;
+    let applied = s.konbini_upload(t, new.id).await?;
+    assert_eq!(
+        (applied.state, applied.import, applied.problem),
+        (UploadState::Applied, Some(import), None)
+    );
+    assert!(!s.claim_konbini_upload(t, new.id).await?);
+    assert_eq!(s.konbini_uploads(t, 10).await?.len(), 1);
+    assert!(s.konbini_uploads(aoba, 10).await?.is_empty());
     Ok(())
 }

@@ -80,8 +80,13 @@ async fn check(state: &AppState, request: Request) -> Result<Request, AppError> 
         .get("x-csrf-token")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    // Without a token in the session nothing can match: refuse before reading the body.
+    if expected.is_none() {
+        return Err(AppError::new(ErrorCode::CsrfFailed));
+    }
     let (parts, body) = request.into_parts();
-    let bytes = to_bytes(body, state.config.body_limit_bytes)
+    let limit = crate::http::upload::body_limit(parts.uri.path(), state.config.body_limit_bytes);
+    let bytes = to_bytes(body, limit)
         .await
         .map_err(|_| AppError::new(ErrorCode::PayloadTooLarge))?;
     let is_form = parts

@@ -9,6 +9,7 @@ pub mod extract;
 pub mod headers;
 pub mod session_store;
 pub mod text_input;
+pub mod upload;
 
 pub use auth::{
     ApiAccount, ApiAdmin, ApiCaller, ApiCounterDeskStaff, ApiCounterStaff, ApiFinance,

@@ -318,21 +318,10 @@ async fn import_form(
 }
 
 /// The uploaded file's bytes (the `file` field), or the CSV problem "empty" when none came.
-async fn uploaded_file(mut multipart: Multipart) -> AppResult<Vec<u8>> {
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|_| AppError::new(ErrorCode::ValidationFailed))?
-    {
-        if field.name() == Some("file") {
-            let bytes = field
-                .bytes()
-                .await
-                .map_err(|_| AppError::new(ErrorCode::PayloadTooLarge))?;
-            return Ok(bytes.to_vec());
-        }
-    }
-    Ok(Vec::new())
+async fn uploaded_file(multipart: Multipart) -> AppResult<Vec<u8>> {
+    Ok(crate::http::upload::file_field(multipart, "file")
+        .await?
+        .bytes)
 }
 
 async fn render_file_error(

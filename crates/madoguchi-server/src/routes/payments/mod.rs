@@ -10,6 +10,7 @@ pub mod hooks;
 pub mod pages;
 pub mod resident_pages;
 pub mod sandbox;
+pub mod slip_import_pages;
 pub mod slip_pages;
 pub mod staff_api;
 mod staff_view;
@@ -27,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .merge(counter_pages::router())
         .merge(finance_pages::router())
         .merge(slip_pages::router())
+        .merge(slip_import_pages::router())
         .merge(hooks::router())
         .merge(sandbox::router())
 }

@@ -1,0 +1,20 @@
+-- A payment-data file finance uploaded on the staff page, kept between its preview and the
+-- click that applies it (and afterwards, as what was applied): in the database, not on one
+-- node's disk, so any node can apply it. Its lines become `konbini_records` through the same
+-- import as `madoguchi slips import`.
+
+CREATE TABLE konbini_uploads (
+    id           uuid PRIMARY KEY,
+    tenant_id    uuid NOT NULL REFERENCES tenants(id),
+    file_name    text NOT NULL CHECK (length(file_name) BETWEEN 1 AND 255),
+    content      bytea NOT NULL CHECK (length(content) BETWEEN 1 AND 33554432),
+    checksum     text NOT NULL CHECK (checksum ~ '^[0-9a-f]{64}$'),
+    lines        bigint NOT NULL CHECK (lines >= 0),
+    uploaded_by  uuid REFERENCES accounts(id),
+    uploaded_at  timestamptz NOT NULL,
+    state        text NOT NULL CHECK (state IN ('previewed', 'applying', 'applied', 'failed')),
+    import_id    uuid REFERENCES konbini_imports(id),
+    problem      text CHECK (problem IS NULL OR length(problem) BETWEEN 1 AND 60),
+    CHECK ((state = 'failed') = (problem IS NOT NULL))
+);
+CREATE INDEX konbini_uploads_tenant ON konbini_uploads (tenant_id, uploaded_at);
