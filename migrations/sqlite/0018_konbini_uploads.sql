@@ -13,6 +13,9 @@ CREATE TABLE konbini_uploads (
     uploaded_by  TEXT REFERENCES accounts(id),
     uploaded_at  INTEGER NOT NULL,
     state        TEXT NOT NULL CHECK (state IN ('previewed', 'applying', 'applied', 'failed')),
+    -- When it was last claimed for applying: a claim older than the use case's limit (a node
+    -- that stopped mid-import) may be taken over.
+    claimed_at   INTEGER,
     import_id    TEXT REFERENCES konbini_imports(id),
     problem      TEXT CHECK (problem IS NULL OR length(problem) BETWEEN 1 AND 60),
     CHECK ((state = 'failed') = (problem IS NOT NULL))

@@ -399,8 +399,7 @@ async fn write_chunk(
     Ok(())
 }
 
-const UPLOAD_COLUMNS: &str =
-    "id, file_name, checksum, lines, uploaded_by, uploaded_at, state, import_id, problem";
+const UPLOAD_COLUMNS: &str = "id, file_name, checksum, lines, uploaded_by, uploaded_at, state, claimed_at, import_id, problem";
 
 fn upload_from_row(row: &PgRow) -> StorageResult<KonbiniUpload> {
     Ok(KonbiniUpload {
@@ -412,6 +411,7 @@ fn upload_from_row(row: &PgRow) -> StorageResult<KonbiniUpload> {
         uploaded_at: get_instant(row, "uploaded_at")?,
         state: UploadState::parse(&get_string(row, "state")?)
             .ok_or_else(|| corrupt("upload state"))?,
+        claimed_at: get_opt_instant(row, "claimed_at")?,
         import: get_opt_uuid(row, "import_id")?,
         problem: get(row, "problem")?,
     })
@@ -674,13 +674,22 @@ impl KonbiniImportStore for PgStorage {
             .collect()
     }
 
-    async fn claim_konbini_upload(&self, tenant: TenantId, id: Uuid) -> StorageResult<bool> {
+    async fn claim_konbini_upload(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+        at: OffsetDateTime,
+        stale_before: OffsetDateTime,
+    ) -> StorageResult<bool> {
         let claimed = sqlx::query(
-            "UPDATE konbini_uploads SET state = 'applying', problem = NULL
-             WHERE tenant_id = $1 AND id = $2 AND state IN ('previewed', 'failed')",
+            "UPDATE konbini_uploads SET state = 'applying', problem = NULL, claimed_at = $3
+             WHERE tenant_id = $1 AND id = $2
+               AND (state IN ('previewed', 'failed') OR (state = 'applying' AND claimed_at < $4))",
         )
         .bind(tenant.0)
         .bind(id)
+        .bind(at)
+        .bind(stale_before)
         .execute(&self.pool)
         .await
         .map_err(map_err)?;

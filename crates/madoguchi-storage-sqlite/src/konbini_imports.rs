@@ -460,8 +460,7 @@ async fn write_chunk(
     Ok(())
 }
 
-const UPLOAD_COLUMNS: &str =
-    "id, file_name, checksum, lines, uploaded_by, uploaded_at, state, import_id, problem";
+const UPLOAD_COLUMNS: &str = "id, file_name, checksum, lines, uploaded_by, uploaded_at, state, claimed_at, import_id, problem";
 
 fn upload_from_row(row: &SqliteRow) -> StorageResult<KonbiniUpload> {
     Ok(KonbiniUpload {
@@ -473,6 +472,7 @@ fn upload_from_row(row: &SqliteRow) -> StorageResult<KonbiniUpload> {
         uploaded_at: get_instant(row, "uploaded_at")?,
         state: UploadState::parse(&get_string(row, "state")?)
             .ok_or_else(|| corrupt("upload state"))?,
+        claimed_at: get_opt_instant(row, "claimed_at")?,
         import: get_opt_uuid(row, "import_id")?,
         problem: row.try_get("problem").map_err(map_err)?,
     })
@@ -726,13 +726,22 @@ impl KonbiniImportStore for SqliteStorage {
             .collect()
     }
 
-    async fn claim_konbini_upload(&self, tenant: TenantId, id: Uuid) -> StorageResult<bool> {
+    async fn claim_konbini_upload(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+        at: OffsetDateTime,
+        stale_before: OffsetDateTime,
+    ) -> StorageResult<bool> {
         let claimed = sqlx::query(
-            "UPDATE konbini_uploads SET state = 'applying', problem = NULL
-             WHERE tenant_id = ? AND id = ? AND state IN ('previewed', 'failed')",
+            "UPDATE konbini_uploads SET state = 'applying', problem = NULL, claimed_at = ?3
+             WHERE tenant_id = ?1 AND id = ?2
+               AND (state IN ('previewed', 'failed') OR (state = 'applying' AND claimed_at < ?4))",
         )
         .bind(uuid_text(tenant.0))
         .bind(uuid_text(id))
+        .bind(to_unix_micros(at))
+        .bind(to_unix_micros(stale_before))
         .execute(&self.pool)
         .await
         .map_err(map_err)?;

@@ -387,6 +387,9 @@ pub fn plan_chunk(
             Action::Flag { exception } => row.exception = Some(exception),
             Action::Record => {}
         }
+        if took_money_in {
+            outcome.taken_yen += amount_yen;
+        }
         if took_money_in && posted.is_none() {
             snapshot.posted.insert(
                 payment_key,

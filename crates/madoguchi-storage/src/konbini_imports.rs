@@ -73,6 +73,8 @@ pub struct ChunkOutcome {
     pub kakuho: i64,
     pub cancelled: i64,
     pub exceptions: i64,
+    /// The money the stored lines took in (to a receivable or to suspense), in yen.
+    pub taken_yen: i64,
 }
 
 impl ChunkOutcome {
@@ -173,6 +175,9 @@ pub struct KonbiniUpload {
     #[serde(with = "time::serde::rfc3339")]
     pub uploaded_at: OffsetDateTime,
     pub state: UploadState,
+    /// When it was last claimed for applying.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub claimed_at: Option<OffsetDateTime>,
     pub import: Option<Uuid>,
     /// The stable code of what stopped it (`FileProblem` or `ErrorCode`), when it failed.
     pub problem: Option<String>,
@@ -257,9 +262,16 @@ pub trait KonbiniImportStore: Send + Sync {
         tenant: TenantId,
         limit: i64,
     ) -> StorageResult<Vec<KonbiniUpload>>;
-    /// Moves a previewed (or failed) upload to applying; `false` when it is already applying
-    /// or applied (a second click), so it is applied by one task at a time.
-    async fn claim_konbini_upload(&self, tenant: TenantId, id: Uuid) -> StorageResult<bool>;
+    /// Moves a previewed or failed upload, or one claimed before `stale_before` and still
+    /// applying (its task stopped with its node), to applying as of `at`; `false` when it is
+    /// applying or applied (a second click), so it is applied by one task at a time.
+    async fn claim_konbini_upload(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+        at: OffsetDateTime,
+        stale_before: OffsetDateTime,
+    ) -> StorageResult<bool>;
     /// Ends an applying upload: applied by `import`, or failed with `problem`.
     async fn settle_konbini_upload(
         &self,

@@ -20,6 +20,11 @@ use uuid::Uuid;
 /// The largest file the page takes (8 MiB: about 55,000 lines).
 pub const MAX_UPLOAD_BYTES: usize = 8 * 1024 * 1024;
 
+/// An upload still applying this long after its claim was left by a node that stopped (a
+/// file the page takes applies in seconds): it may be claimed again, and its lines already
+/// applied are skipped.
+pub const STALE_CLAIM: time::Duration = time::Duration::minutes(15);
+
 /// An uploaded file with what applying it does (before), or did (after).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct UploadView {
@@ -31,7 +36,7 @@ pub struct UploadView {
 }
 
 /// What applying a file would do: lines stored now (and skipped, stored before), by kind, and
-/// the reconciliation exceptions they raise; the money in the 速報 lines, in yen.
+/// the reconciliation exceptions they raise; the money its lines take in, in yen.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Preview {
     pub applied: i64,
@@ -40,7 +45,7 @@ pub struct Preview {
     pub kakuho: i64,
     pub cancelled: i64,
     pub exceptions: i64,
-    pub sokuho_yen: i64,
+    pub taken_yen: i64,
 }
 
 fn problem(code: &'static str) -> ImportError {
@@ -109,11 +114,6 @@ async fn preview_of<S: KonbiniImportStore + ?Sized>(
     let outcome: ChunkOutcome = store
         .preview_konbini_records(scope.tenant, &records)
         .await?;
-    let sokuho_yen = records
-        .iter()
-        .filter(|(_, r)| r.kind == madoguchi_konbini::dsk::RecordKind::Sokuho)
-        .map(|(_, r)| i64::from(r.amount_yen))
-        .sum();
     Ok(Preview {
         applied: outcome.applied,
         skipped: outcome.skipped,
@@ -121,8 +121,28 @@ async fn preview_of<S: KonbiniImportStore + ?Sized>(
         kakuho: outcome.kakuho,
         cancelled: outcome.cancelled,
         exceptions: outcome.exceptions,
-        sokuho_yen,
+        taken_yen: outcome.taken_yen,
     })
+}
+
+async fn apply<S: SlipStore + KonbiniImportStore + ?Sized>(
+    store: &S,
+    scope: &Scope,
+    access: Option<&StaffAccess>,
+    id: Uuid,
+) -> Result<ImportReport, ImportError> {
+    let upload = store.konbini_upload(scope.tenant, id).await?;
+    let content = store.konbini_upload_content(scope.tenant, id).await?;
+    let mut progress = |_: u64, _: u64| {};
+    slip_imports::import(
+        store,
+        scope,
+        access,
+        &upload.file_name,
+        &content,
+        &mut progress,
+    )
+    .await
 }
 
 /// An upload as it stands: its preview while it waits, its import once it started.
@@ -182,7 +202,10 @@ pub async fn claim<S: KonbiniImportStore + ?Sized>(
         return Err(UseCaseError::new(ErrorCode::Forbidden).into());
     }
     store.konbini_upload(scope.tenant, id).await?;
-    Ok(store.claim_konbini_upload(scope.tenant, id).await?)
+    let now = scope.now();
+    Ok(store
+        .claim_konbini_upload(scope.tenant, id, now, now - STALE_CLAIM)
+        .await?)
 }
 
 /// Applies a claimed upload through the import, then records how it ended. Meant to run in
@@ -193,34 +216,16 @@ pub async fn apply_claimed<S: SlipStore + KonbiniImportStore + ?Sized>(
     access: Option<&StaffAccess>,
     id: Uuid,
 ) -> Result<ImportReport, ImportError> {
-    let upload = store.konbini_upload(scope.tenant, id).await?;
-    let content = store.konbini_upload_content(scope.tenant, id).await?;
-    let mut progress = |_: u64, _: u64| {};
-    let outcome = slip_imports::import(
-        store,
-        scope,
-        access,
-        &upload.file_name,
-        &content,
-        &mut progress,
-    )
-    .await;
-    match &outcome {
-        Ok(report) => {
-            store
-                .settle_konbini_upload(scope.tenant, id, Some(report.import), None)
-                .await?;
-        }
-        Err(error) => {
-            let code = match error {
-                ImportError::File(problem) => problem.code,
-                ImportError::Refused(refused) => refused.code.as_str(),
-            };
-            store
-                .settle_konbini_upload(scope.tenant, id, None, Some(code))
-                .await?;
-        }
-    }
+    let outcome = apply(store, scope, access, id).await;
+    // However it ended, the upload says so: a claimed upload never stays applying.
+    let (import, problem) = match &outcome {
+        Ok(report) => (Some(report.import), None),
+        Err(ImportError::File(problem)) => (None, Some(problem.code)),
+        Err(ImportError::Refused(refused)) => (None, Some(refused.code.as_str())),
+    };
+    store
+        .settle_konbini_upload(scope.tenant, id, import, problem)
+        .await?;
     outcome
 }
 

@@ -415,6 +415,7 @@ async fn a_preview_decides_as_the_import_does_and_writes_nothing<S: Backend>(
     );
     // The amount mismatch and the second payment.
     assert_eq!(applied.exceptions, 2);
+    assert_eq!(applied.taken_yen, 3_980 + 4_000 + 3_980);
     assert_eq!(assert_balanced(s, t).await?, 3_980 + 4_000);
     let again = s.preview_konbini_records(t, &records).await?;
     assert_eq!((again.applied, again.skipped), (0, 5));
@@ -440,9 +441,21 @@ async fn an_uploaded_file_is_applied_by_one_claim<S: Backend>(s: &S) -> anyhow::
         s.konbini_upload(aoba, new.id).await,
         Err(madoguchi_storage::StorageError::NotFound)
     ));
-    assert!(!s.claim_konbini_upload(aoba, new.id).await?);
-    assert!(s.claim_konbini_upload(t, new.id).await?);
-    assert!(!s.claim_konbini_upload(t, new.id).await?, "claimed once");
+    assert!(!s.claim_konbini_upload(aoba, new.id, T0, T0).await?);
+    assert!(s.claim_konbini_upload(t, new.id, T0, T0).await?);
+    assert!(
+        !s.claim_konbini_upload(t, new.id, T0 + secs(60), T0).await?,
+        "claimed once"
+    );
+    // A claim left by a stopped node is taken over once it is stale, once.
+    assert!(
+        s.claim_konbini_upload(t, new.id, T0 + secs(3_600), T0 + secs(1))
+            .await?
+    );
+    assert!(
+        !s.claim_konbini_upload(t, new.id, T0 + secs(3_601), T0 + secs(1))
+            .await?
+    );
     s.settle_konbini_upload(t, new.id, None, Some("file_changed"))
         .await?;
     let failed = s.konbini_upload(t, new.id).await?;
@@ -451,7 +464,10 @@ async fn an_uploaded_file_is_applied_by_one_claim<S: Backend>(s: &S) -> anyhow::
         (UploadState::Failed, Some("file_changed"))
     );
     // A failed upload can be applied again.
-    assert!(s.claim_konbini_upload(t, new.id).await?);
+    assert!(
+        s.claim_konbini_upload(t, new.id, T0 + secs(7_200), T0)
+            .await?
+    );
     let import = start(s, t, '2').await?;
     s.settle_konbini_upload(t, new.id, Some(import), None)
         .await?;
@@ -460,7 +476,11 @@ async fn an_uploaded_file_is_applied_by_one_claim<S: Backend>(s: &S) -> anyhow::
         (applied.state, applied.import, applied.problem),
         (UploadState::Applied, Some(import), None)
     );
-    assert!(!s.claim_konbini_upload(t, new.id).await?);
+    assert!(
+        !s.claim_konbini_upload(t, new.id, T0 + secs(99_999), T0 + secs(99_998))
+            .await?,
+        "an applied upload is never claimed again"
+    );
     assert_eq!(s.konbini_uploads(t, 10).await?.len(), 1);
     assert!(s.konbini_uploads(aoba, 10).await?.is_empty());
     Ok(())

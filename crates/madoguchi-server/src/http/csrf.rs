@@ -6,7 +6,7 @@
 
 use crate::http::error::AppError;
 use axum::body::{Body, to_bytes};
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -84,8 +84,17 @@ async fn check(state: &AppState, request: Request) -> Result<Request, AppError> 
     if expected.is_none() {
         return Err(AppError::new(ErrorCode::CsrfFailed));
     }
+    // An upload route's larger limit is for a signed-in staff member only: anyone else is
+    // read no further than a form.
+    let staff = crate::http::auth::SessionAuth::load(&session)
+        .await?
+        .is_some_and(|auth| auth.kind == madoguchi_domain::AccountKind::Staff);
     let (parts, body) = request.into_parts();
-    let limit = crate::http::upload::body_limit(parts.uri.path(), state.config.body_limit_bytes);
+    let limit = if staff {
+        crate::http::upload::body_limit(parts.uri.path(), state.config.body_limit_bytes)
+    } else {
+        state.config.body_limit_bytes
+    };
     let bytes = to_bytes(body, limit)
         .await
         .map_err(|_| AppError::new(ErrorCode::PayloadTooLarge))?;
@@ -116,22 +125,17 @@ async fn check(state: &AppState, request: Request) -> Result<Request, AppError> 
 }
 
 /// The token field of a `multipart/form-data` body (a file upload form); forms put it first,
-/// so the file itself is skipped rather than read.
+/// so the file itself is skipped rather than read. Parsed with `multer` directly: the body was
+/// already read within the route's limit, and axum's extractor would apply its own 2 MiB
+/// default to a request built here.
 async fn multipart_token(headers: &axum::http::HeaderMap, body: bytes::Bytes) -> Option<String> {
-    let content_type = headers.get(header::CONTENT_TYPE)?;
-    if !content_type
-        .to_str()
-        .is_ok_and(|v| v.starts_with("multipart/form-data"))
-    {
+    let content_type = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    if !content_type.starts_with("multipart/form-data") {
         return None;
     }
-    let request = Request::builder()
-        .header(header::CONTENT_TYPE, content_type.clone())
-        .body(Body::from(body))
-        .ok()?;
-    let mut multipart = axum::extract::Multipart::from_request(request, &())
-        .await
-        .ok()?;
+    let boundary = multer::parse_boundary(content_type).ok()?;
+    let stream = futures::stream::once(async move { Ok::<_, std::convert::Infallible>(body) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
     while let Ok(Some(field)) = multipart.next_field().await {
         if field.name() == Some(FORM_FIELD) {
             return field.text().await.ok();

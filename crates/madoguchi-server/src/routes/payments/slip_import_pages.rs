@@ -169,7 +169,7 @@ async fn upload(
     }
 }
 
-fn view_context(view: &UploadView, lang: Lang) -> Value {
+fn view_context(view: &UploadView, lang: Lang, now: time::OffsetDateTime) -> Value {
     let upload = &view.upload;
     let import = view.import.as_ref().map(|i| {
         context! {
@@ -191,6 +191,9 @@ fn view_context(view: &UploadView, lang: Lang) -> Value {
         applying => upload.state == UploadState::Applying,
         applied => upload.state == UploadState::Applied,
         may_apply => matches!(upload.state, UploadState::Previewed | UploadState::Failed),
+        // A claim left behind by a node that stopped: offered again.
+        stalled => upload.state == UploadState::Applying
+            && upload.claimed_at.is_some_and(|at| at < now - slip_uploads::STALE_CLAIM),
         problem => upload.problem.as_deref().map(|code| slip_uploads::problem_message(code, lang)),
     }
 }
@@ -213,7 +216,7 @@ async fn upload_page(
         &base,
         context! {
             section => "slip_imports",
-            ..view_context(&view, ctx.lang)
+            ..view_context(&view, ctx.lang, state.clock.now())
         },
     )?;
     Ok(html.into_response())
