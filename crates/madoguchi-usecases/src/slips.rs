@@ -175,6 +175,39 @@ pub async fn of_receivable<S: SlipStore + PaymentStore + ?Sized>(
     Ok((found, slips))
 }
 
+/// The slip in force of the signed-in resident's own outstanding receivable, to print again
+/// (a lost or late paper slip). Anything else (another payer's receivable, a paid or
+/// cancelled one, one without a slip) is not found, so nothing about it is revealed.
+pub async fn payer_slip<S: SlipStore + PaymentStore + ?Sized>(
+    store: &S,
+    scope: &Scope,
+    receivable: ReceivableId,
+) -> UseCaseResult<IssuedSlip> {
+    let not_found = || UseCaseError::new(ErrorCode::NotFound);
+    let crate::Actor::Resident(account) = scope.actor else {
+        return Err(not_found());
+    };
+    let found = match store.receivable(scope.tenant, receivable).await {
+        Ok(found) => found,
+        Err(madoguchi_storage::StorageError::NotFound) => return Err(not_found()),
+        Err(other) => return Err(other.into()),
+    };
+    let outstanding = matches!(
+        found.status,
+        madoguchi_payments::ReceivableStatus::Open
+            | madoguchi_payments::ReceivableStatus::PartlyPaid
+    );
+    if found.payer_account != Some(account) || !outstanding {
+        return Err(not_found());
+    }
+    store
+        .slips_of_receivable(scope.tenant, receivable)
+        .await?
+        .into_iter()
+        .find(|slip| slip.superseded_at.is_none())
+        .ok_or_else(not_found)
+}
+
 /// Supersedes the slip of `receivable` with a new one due `due_on`, for `amount_yen` (what is
 /// outstanding when `None`). The old barcode is still recognised when it is paid anyway.
 pub async fn reissue<S: SlipStore + AuditStore + ?Sized>(

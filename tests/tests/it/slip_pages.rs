@@ -252,3 +252,113 @@ async fn finance_issues_a_cycle_and_downloads_its_slips(app: TestApp) -> anyhow:
 }
 
 on_both_backends!(slip_pages, finance_issues_a_cycle_and_downloads_its_slips);
+
+/// A resident prints their own slip again from "my payments" once it is issued; another
+/// resident, and a visitor not signed in, cannot.
+async fn a_resident_prints_their_own_slip_again(app: TestApp) -> anyhow::Result<()> {
+    use madoguchi_storage::{KonbiniSettings, NewSlipBatch};
+    let t = app.tenant.id;
+    for c in RevenueCategory::standard() {
+        app.storage.save_revenue_category(t, &c).await?;
+    }
+    let audit = |action: &str| NewAuditEntry {
+        at: datetime!(2030-04-01 00:00 UTC),
+        actor_kind: ActorKind::System,
+        actor_id: None,
+        action: action.into(),
+        target: None,
+        details: serde_json::json!({}),
+    };
+    app.storage
+        .save_konbini_settings(
+            t,
+            &KonbiniSettings {
+                company_code: madoguchi_konbini::CompanyCode::parse("912345")
+                    .map_err(|e| anyhow::anyhow!("{e}"))?,
+                agency: madoguchi_storage::Agency::Dsk,
+            },
+            datetime!(2030-04-01 00:00 UTC),
+            &audit("slips.configured"),
+        )
+        .await?;
+    let payer = madoguchi_tests::clients::resident(&app).await?;
+    let receivable = ReceivableId::new();
+    app.storage
+        .create_receivable(
+            t,
+            &NewReceivable {
+                id: receivable,
+                category: RevenueCategoryCode::parse("water_charge")
+                    .map_err(|e| anyhow::anyhow!("{e:?}"))?,
+                description: "5月分 上下水道料金".into(),
+                payer_account: Some(payer.id),
+                payer_name: "山田 太郎".into(),
+                office: None,
+                fiscal_year: 2030,
+                due_on: date!(2030 - 05 - 31),
+                amount: PaymentAmount::new(3_980).map_err(|e| anyhow::anyhow!("{e:?}"))?,
+                source: None,
+                at: datetime!(2030-04-01 00:00 UTC),
+            },
+            &audit("receivable.assessed"),
+        )
+        .await?;
+    let path = format!("/receivables/{}/slip.pdf", receivable.0);
+    let client = madoguchi_tests::clients::resident_client(&app, &payer.email).await?;
+    let page = client
+        .get(app.at("/account/payments"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(
+        !page.contains(&path),
+        "no slip offered before one is issued"
+    );
+    assert_eq!(client.get(app.at(&path)).send().await?.status(), 404);
+    app.storage
+        .issue_slips(
+            t,
+            &NewSlipBatch {
+                id: uuid::Uuid::now_v7(),
+                category: RevenueCategoryCode::parse("water_charge")
+                    .map_err(|e| anyhow::anyhow!("{e:?}"))?,
+                cycle: madoguchi_storage::Cycle::parse("2030-05")
+                    .ok_or_else(|| anyhow::anyhow!("cycle"))?,
+                at: datetime!(2030-04-01 00:00 UTC),
+            },
+            &audit("slips.issued"),
+        )
+        .await?;
+    let page = client
+        .get(app.at("/account/payments"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(page.contains(&path), "the slip is offered");
+    let pdf = client.get(app.at(&path)).send().await?;
+    assert_eq!(pdf.status(), 200);
+    assert_eq!(
+        pdf.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/pdf")
+    );
+    assert!(pdf.bytes().await?.starts_with(b"%PDF"));
+    // Another resident, and nobody signed in, get nothing.
+    let (_, other) = madoguchi_tests::clients::signed_in_resident(&app).await?;
+    assert_eq!(other.get(app.at(&path)).send().await?.status(), 404);
+    let stranger = app.client().get(app.at(&path)).send().await?;
+    assert!(
+        matches!(stranger.status().as_u16(), 303 | 401),
+        "{}",
+        stranger.status()
+    );
+    Ok(())
+}
+
+on_both_backends!(
+    resident_slip_download,
+    a_resident_prints_their_own_slip_again
+);

@@ -15,6 +15,8 @@ pub mod slip_pages;
 pub mod staff_api;
 mod staff_view;
 
+use crate::http::Ctx;
+use crate::http::error::{AppError, AppResult};
 use crate::state::AppState;
 use axum::Router;
 use axum::http::header;
@@ -53,4 +55,35 @@ fn pdf_response(pdf: Vec<u8>, id: PaymentId) -> impl IntoResponse {
         ],
         pdf,
     )
+}
+
+/// Renders `issued` in Japanese as the city's slips, off the async workers (thousands of pages
+/// take seconds).
+pub(super) async fn render_slips(
+    state: &AppState,
+    ctx: &Ctx,
+    issued: Vec<madoguchi_storage::IssuedSlip>,
+    issued_on: time::Date,
+) -> AppResult<madoguchi_usecases::slips::Documents> {
+    let books = staff_view::Books::load(state, ctx).await?;
+    let city_name = ctx.tenant.name_ja.clone();
+    tokio::task::spawn_blocking(move || {
+        let category_name = |code: &madoguchi_payments::RevenueCategoryCode| {
+            books
+                .category(code)
+                .map_or_else(|| code.to_string(), |c| c.name_ja.clone())
+        };
+        madoguchi_usecases::slips::documents(
+            &issued,
+            &madoguchi_usecases::slips::PrintContext {
+                city_name: &city_name,
+                category_name: &category_name,
+                issued_on,
+                lang: madoguchi_domain::Lang::Ja,
+            },
+        )
+    })
+    .await
+    .map_err(|e| AppError::internal(e.to_string()))?
+    .map_err(AppError::from)
 }

@@ -48,6 +48,7 @@ pub fn router() -> Router<AppState> {
         .route("/receivables/{id}/pay", get(pay_page).post(pay))
         .route("/payments/{id}", get(result_page))
         .route("/payments/{id}/receipt.pdf", get(receipt))
+        .route("/receivables/{id}/slip.pdf", get(payer_slip))
         .route("/account/payments", get(my_payments))
 }
 
@@ -540,6 +541,42 @@ struct ReceivableRow {
     under_way: Option<String>,
     /// The payment that paid it, whose receipt the payer may download.
     paid_by: Option<String>,
+    /// Whether a convenience-store slip is in force for it, to print again.
+    has_slip: bool,
+}
+
+/// The resident's own convenience-store slip, printed again (a PDF no cache keeps).
+async fn payer_slip(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    resident: ResidentSession,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let receivable =
+        ReceivableId(Uuid::parse_str(&id).map_err(|_| AppError::new(ErrorCode::NotFound))?);
+    let scope = state.scope(ctx.tenant.id, Actor::Resident(resident.account.id));
+    let slip = madoguchi_usecases::slips::payer_slip(&*state.storage, &scope, receivable).await?;
+    let filename = format!("slip-{}.pdf", slip.slip_number());
+    let today = madoguchi_domain::tokyo::to_tokyo(state.clock.now()).date();
+    let documents = super::render_slips(&state, &ctx, vec![slip], today).await?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/pdf".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+            (
+                axum::http::header::CACHE_CONTROL,
+                "private, no-store".to_owned(),
+            ),
+        ],
+        documents.pdf,
+    )
+        .into_response())
 }
 
 async fn my_payments(
@@ -563,11 +600,27 @@ async fn my_payments(
         )
         .await?;
     let categories = state.storage.revenue_categories(ctx.tenant.id).await?;
+    // The slips in force of what is still owed (a resident owes a handful of fees at most).
+    let mut with_slip = std::collections::HashSet::new();
+    for r in owed.iter().filter(|r| {
+        matches!(
+            r.status,
+            ReceivableStatus::Open | ReceivableStatus::PartlyPaid
+        )
+    }) {
+        if madoguchi_usecases::slips::payer_slip(&*state.storage, &scope, r.id)
+            .await
+            .is_ok()
+        {
+            with_slip.insert(r.id);
+        }
+    }
     let receivable_rows: Vec<ReceivableRow> = owed
         .iter()
         .map(|r| {
             let of_this = || payments.iter().filter(move |p| p.receivable == r.id);
             ReceivableRow {
+                has_slip: with_slip.contains(&r.id),
                 receivable: receivable_view(r, &categories, lang),
                 under_way: of_this()
                     .find(|p| p.status.is_in_flight())

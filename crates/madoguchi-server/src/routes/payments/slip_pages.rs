@@ -3,6 +3,7 @@
 //! For finance and administrators (`StaffAccess::may_issue_slips`); every action goes through
 //! `madoguchi_usecases::slips`, as the CLI does.
 
+use super::render_slips as render;
 use super::staff_view::{Books, path_id, staff_scope};
 use crate::http::Ctx;
 use crate::http::auth::StaffSession;
@@ -323,37 +324,6 @@ fn download(content_type: &str, filename: String, body: Vec<u8>) -> Response {
         body,
     )
         .into_response()
-}
-
-/// Renders `issued` in Japanese as the city's slips, off the async workers (thousands of pages
-/// take seconds).
-async fn render(
-    state: &AppState,
-    ctx: &Ctx,
-    issued: Vec<madoguchi_storage::IssuedSlip>,
-    issued_on: time::Date,
-) -> AppResult<slips::Documents> {
-    let books = Books::load(state, ctx).await?;
-    let city_name = ctx.tenant.name_ja.clone();
-    tokio::task::spawn_blocking(move || {
-        let category_name = |code: &madoguchi_payments::RevenueCategoryCode| {
-            books
-                .category(code)
-                .map_or_else(|| code.to_string(), |c| c.name_ja.clone())
-        };
-        slips::documents(
-            &issued,
-            &slips::PrintContext {
-                city_name: &city_name,
-                category_name: &category_name,
-                issued_on,
-                lang: madoguchi_domain::Lang::Ja,
-            },
-        )
-    })
-    .await
-    .map_err(|e| AppError::internal(e.to_string()))?
-    .map_err(AppError::from)
 }
 
 async fn batch_files(
