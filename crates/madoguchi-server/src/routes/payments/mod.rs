@@ -20,7 +20,7 @@ use crate::http::error::{AppError, AppResult};
 use crate::state::AppState;
 use axum::Router;
 use axum::http::header;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use madoguchi_domain::PaymentId;
 use madoguchi_usecases::payments::receipts;
 
@@ -40,21 +40,27 @@ pub fn api_router() -> Router<AppState> {
     api::router().merge(staff_api::api_router())
 }
 
-/// A receipt as a download (`receipt-R-XXXXXXXXXXXX.pdf`) that no cache keeps: it names the
-/// payer. The page and the API answer it alike.
-fn pdf_response(pdf: Vec<u8>, id: PaymentId) -> impl IntoResponse {
-    let disposition = format!(
-        "attachment; filename=\"receipt-{}.pdf\"",
-        receipts::receipt_number(id)
-    );
+/// A receipt as a download (`receipt-R-XXXXXXXXXXXX.pdf`): it names the payer. The page and
+/// the API answer it alike.
+fn pdf_response(pdf: Vec<u8>, id: PaymentId) -> Response {
+    let filename = format!("receipt-{}.pdf", receipts::receipt_number(id));
+    private_download("application/pdf", filename, pdf)
+}
+
+/// A file as a download that no cache keeps: receipts and slips name their payers.
+fn private_download(content_type: &str, filename: String, body: Vec<u8>) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "application/pdf".to_owned()),
-            (header::CONTENT_DISPOSITION, disposition),
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
             (header::CACHE_CONTROL, "private, no-store".to_owned()),
         ],
-        pdf,
+        body,
     )
+        .into_response()
 }
 
 /// Renders `issued` in Japanese as the city's slips, off the async workers (thousands of pages

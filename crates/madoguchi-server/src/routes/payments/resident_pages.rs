@@ -559,24 +559,11 @@ async fn payer_slip(
     let filename = format!("slip-{}.pdf", slip.slip_number());
     let today = madoguchi_domain::tokyo::to_tokyo(state.clock.now()).date();
     let documents = super::render_slips(&state, &ctx, vec![slip], today).await?;
-    Ok((
-        [
-            (
-                axum::http::header::CONTENT_TYPE,
-                "application/pdf".to_owned(),
-            ),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{filename}\""),
-            ),
-            (
-                axum::http::header::CACHE_CONTROL,
-                "private, no-store".to_owned(),
-            ),
-        ],
+    Ok(super::private_download(
+        "application/pdf",
+        filename,
         documents.pdf,
-    )
-        .into_response())
+    ))
 }
 
 async fn my_payments(

@@ -3,7 +3,7 @@
 //! watch it go; the past uploads and the reconciliation exceptions the data raised. Every step
 //! is `madoguchi_usecases::slip_uploads`, which applies through the import the CLI uses.
 
-use super::staff_view::{path_id, staff_scope};
+use super::staff_view::{path_id, require_slips, staff_scope};
 use crate::http::Ctx;
 use crate::http::auth::StaffSession;
 use crate::http::error::{AppError, AppResult};
@@ -36,14 +36,6 @@ pub fn router() -> Router<AppState> {
         )
         .route("/finance/slips/imports/{id}", get(upload_page))
         .route("/finance/slips/imports/{id}/apply", post(apply))
-}
-
-fn require_slips(staff: &StaffSession) -> AppResult<()> {
-    if staff.access.may_issue_slips() {
-        Ok(())
-    } else {
-        Err(AppError::new(ErrorCode::Forbidden))
-    }
 }
 
 /// A refused file is shown on the form; anything else is an error page.

@@ -3,8 +3,8 @@
 //! For finance and administrators (`StaffAccess::may_issue_slips`); every action goes through
 //! `madoguchi_usecases::slips`, as the CLI does.
 
-use super::render_slips as render;
-use super::staff_view::{Books, path_id, staff_scope};
+use super::staff_view::{Books, path_id, require_slips, staff_scope};
+use super::{private_download as download, render_slips as render};
 use crate::http::Ctx;
 use crate::http::auth::StaffSession;
 use crate::http::error::{AppError, AppResult};
@@ -15,7 +15,6 @@ use crate::view::page::{FormProblems, staff_base};
 use crate::view::present::{date_label, instant_label};
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use madoguchi_domain::ErrorCode;
@@ -43,14 +42,6 @@ pub fn router() -> Router<AppState> {
             "/finance/slips/receivables/{id}/slip.pdf",
             get(receivable_pdf),
         )
-}
-
-fn require_slips(staff: &StaffSession) -> AppResult<()> {
-    if staff.access.may_issue_slips() {
-        Ok(())
-    } else {
-        Err(AppError::new(ErrorCode::Forbidden))
-    }
 }
 
 /// What a refused form showed: its fields as entered and their problems.
@@ -308,22 +299,6 @@ async fn batch_page(
             slips => rows,
         },
     )
-}
-
-/// A batch's file as a download that no cache keeps: the PDF names the payers.
-fn download(content_type: &str, filename: String, body: Vec<u8>) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, content_type.to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{filename}\""),
-            ),
-            (header::CACHE_CONTROL, "private, no-store".to_owned()),
-        ],
-        body,
-    )
-        .into_response()
 }
 
 async fn batch_files(

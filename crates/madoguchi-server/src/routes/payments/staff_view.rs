@@ -22,6 +22,15 @@ pub(super) fn path_id(raw: &str) -> AppResult<Uuid> {
     Uuid::parse_str(raw).map_err(|_| AppError::new(ErrorCode::NotFound))
 }
 
+/// Convenience-store slips and their payment data are finance's and administrators'.
+pub(super) fn require_slips(staff: &StaffSession) -> AppResult<()> {
+    if staff.access.may_issue_slips() {
+        Ok(())
+    } else {
+        Err(AppError::new(ErrorCode::Forbidden))
+    }
+}
+
 /// The scope of a staff member acting in this request's city.
 pub(super) fn staff_scope(state: &AppState, ctx: &Ctx, staff: &StaffSession) -> Scope {
     state.scope(ctx.tenant.id, Actor::Staff(staff.account.id))
