@@ -84,6 +84,8 @@ pub(crate) struct BenchDb {
     drop_url: Option<(String, String)>,
     /// PostgreSQL: the app's pool and the database's URL (the ceiling runs open their own).
     pub(crate) pg: Option<(sqlx::PgPool, String)>,
+    /// SQLite: the database file (a child process opens it again).
+    pub(crate) sqlite_path: Option<std::path::PathBuf>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -114,14 +116,13 @@ pub(crate) async fn open_db(
     match backend {
         "sqlite" => {
             let dir = tempfile::tempdir()?;
-            let storage = madoguchi_storage_sqlite::SqliteStorage::open_file(
-                &dir.path().join("bench.sqlite3"),
-            )
-            .await?;
+            let path = dir.path().join("bench.sqlite3");
+            let storage = madoguchi_storage_sqlite::SqliteStorage::open_file(&path).await?;
             Ok(BenchDb {
                 storage: Arc::new(storage),
                 drop_url: None,
                 pg: None,
+                sqlite_path: Some(path),
                 _dir: Some(dir),
             })
         }
@@ -138,6 +139,7 @@ pub(crate) async fn open_db(
                 pg: Some((storage.pool().clone(), url)),
                 storage: Arc::new(storage),
                 drop_url: Some((postgres_admin_url.to_owned(), name)),
+                sqlite_path: None,
                 _dir: None,
             })
         }

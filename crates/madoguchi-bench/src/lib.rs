@@ -50,6 +50,10 @@ pub enum BenchCommand {
     /// barcodes never issued) imported through `slips import`'s use case; the ceiling is the
     /// bare CP932 decode and CSV parse of the same file.
     KonbiniImport(konbini::KonbiniArgs),
+    /// The timed part of `konbini-import`, in a process of its own so that its peak RSS is
+    /// the import's alone (started by `konbini-import`, not by hand).
+    #[command(hide = true)]
+    KonbiniImportChild(konbini::ChildArgs),
     /// Home-page requests per second against a bare axum "hello" ceiling (needs `wrk`).
     Home {
         /// Seconds per wrk run.
@@ -70,6 +74,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         } => home(seconds, connections).await,
         BenchCommand::BookingRush(args) => crate::booking::run(args).await,
         BenchCommand::KonbiniImport(args) => crate::konbini::run(args).await,
+        BenchCommand::KonbiniImportChild(args) => crate::konbini::child(args).await,
         BenchCommand::MonthView(args) => crate::booking::month_view(args).await,
         BenchCommand::Pages(args) => crate::pages::run(args).await,
         BenchCommand::Webhooks(args) => crate::webhooks::run(args).await,

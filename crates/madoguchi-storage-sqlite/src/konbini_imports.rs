@@ -253,11 +253,12 @@ async fn write_chunk(
     // ?1 tenant, ?2 the instant, ?3 the rows.
     run(
         conn,
-        "INSERT INTO payments (id, tenant_id, receivable_id, provider, method, channel, amount_yen, status,
+        "WITH j(r) AS MATERIALIZED (SELECT value FROM json_each(?3))
+         INSERT INTO payments (id, tenant_id, receivable_id, provider, method, channel, amount_yen, status,
             idempotency_key, last_signal_at, payer_account_id, created_by_kind, created_at, updated_at)
-         SELECT value->>0, ?1, value->>1, 'konbini_agency', 'konbini_slip', 'konbini', value->>2, 'succeeded',
-            'madoguchi-payment-' || (value->>0), ?2, value->>3, 'system', ?2, ?2
-         FROM json_each(?3)",
+         SELECT r->>0, ?1, r->>1, 'konbini_agency', 'konbini_slip', 'konbini', r->>2, 'succeeded',
+            'madoguchi-payment-' || (r->>0), ?2, r->>3, 'system', ?2, ?2
+         FROM j",
         &tenant_text,
         micros,
         payments,
@@ -278,8 +279,9 @@ async fn write_chunk(
         .collect();
     run(
         conn,
-        "INSERT INTO payment_transitions (id, tenant_id, payment_id, at, from_status, to_status, source)
-         SELECT value->>0, ?1, value->>1, ?2, value->>2, value->>3, value->>4 FROM json_each(?3)",
+        "WITH j(r) AS MATERIALIZED (SELECT value FROM json_each(?3))
+         INSERT INTO payment_transitions (id, tenant_id, payment_id, at, from_status, to_status, source)
+         SELECT r->>0, ?1, r->>1, ?2, r->>2, r->>3, r->>4 FROM j",
         &tenant_text,
         micros,
         transitions,
@@ -300,8 +302,9 @@ async fn write_chunk(
         .collect();
     run(
         conn,
-        "INSERT INTO receivable_events (id, tenant_id, receivable_id, at, kind, amount_yen, payment_id, reason)
-         SELECT value->>0, ?1, value->>1, ?2, 'payment', value->>2, value->>3, value->>4 FROM json_each(?3)",
+        "WITH j(r) AS MATERIALIZED (SELECT value FROM json_each(?3))
+         INSERT INTO receivable_events (id, tenant_id, receivable_id, at, kind, amount_yen, payment_id, reason)
+         SELECT r->>0, ?1, r->>1, ?2, 'payment', r->>2, r->>3, r->>4 FROM j",
         &tenant_text,
         micros,
         events,
@@ -329,8 +332,9 @@ async fn write_chunk(
         .collect();
     run(
         conn,
-        "INSERT INTO ledger_lines (entry_id, line_no, tenant_id, account, amount_yen)
-         SELECT value->>0, value->>1, ?1, value->>2, value->>3 FROM json_each(?3) WHERE ?2 IS NOT NULL",
+        "WITH j(r) AS MATERIALIZED (SELECT value FROM json_each(?3))
+         INSERT INTO ledger_lines (entry_id, line_no, tenant_id, account, amount_yen)
+         SELECT r->>0, r->>1, ?1, r->>2, r->>3 FROM j WHERE ?2 IS NOT NULL",
         &tenant_text,
         micros,
         lines,
@@ -352,8 +356,9 @@ async fn write_chunk(
         .collect();
     run(
         conn,
-        "INSERT INTO ledger_entries (id, tenant_id, posted_at, accounting_date, kind, receivable_id, payment_id)
-         SELECT value->>0, ?1, ?2, value->>4, value->>1, value->>2, value->>3 FROM json_each(?3)",
+        "WITH j(r) AS MATERIALIZED (SELECT value FROM json_each(?3))
+         INSERT INTO ledger_entries (id, tenant_id, posted_at, accounting_date, kind, receivable_id, payment_id)
+         SELECT r->>0, ?1, ?2, r->>4, r->>1, r->>2, r->>3 FROM j",
         &tenant_text,
         micros,
         entries,
@@ -389,14 +394,15 @@ async fn write_chunk(
         .collect();
     run(
         conn,
-        "INSERT INTO konbini_records (id, tenant_id, import_id, line_no, identity, payment_key, kind, barcode,
+        "WITH j(r) AS MATERIALIZED (SELECT value FROM json_each(?3))
+         INSERT INTO konbini_records (id, tenant_id, import_id, line_no, identity, payment_key, kind, barcode,
             slip_id, receivable_id, amount_yen, paid_at, chain, store_code, transfer_on, payment_id, entry_id,
             exception, confirmed_at, cancelled_at)
-         SELECT value->>0, ?1, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6,
-            value->>7, value->>8, value->>9, value->>10, value->>11, value->>12, value->>13, value->>14,
-            value->>15, value->>16,
-            CASE WHEN value->>17 THEN ?2 END, CASE WHEN value->>18 THEN ?2 END
-         FROM json_each(?3)",
+         SELECT r->>0, ?1, r->>1, r->>2, r->>3, r->>4, r->>5, r->>6,
+            r->>7, r->>8, r->>9, r->>10, r->>11, r->>12, r->>13, r->>14,
+            r->>15, r->>16,
+            CASE WHEN r->>17 THEN ?2 END, CASE WHEN r->>18 THEN ?2 END
+         FROM j",
         &tenant_text,
         micros,
         records,
@@ -417,11 +423,12 @@ async fn write_chunk(
         .collect();
     run(
         conn,
-        "UPDATE receivables SET assessed_yen = v.assessed, paid_yen = v.paid, closure = v.closure,
+        "WITH j(r) AS MATERIALIZED (SELECT value FROM json_each(?3))
+         UPDATE receivables SET assessed_yen = v.assessed, paid_yen = v.paid, closure = v.closure,
             status = v.status, updated_at = ?2
-         FROM (SELECT value->>0 AS id, value->>1 AS assessed, value->>2 AS paid, value->>3 AS closure,
-                      value->>4 AS status
-               FROM json_each(?3)) AS v
+         FROM (SELECT r->>0 AS id, r->>1 AS assessed, r->>2 AS paid, r->>3 AS closure,
+                      r->>4 AS status
+               FROM j) AS v
          WHERE +receivables.tenant_id = ?1 AND receivables.id = v.id",
         &tenant_text,
         micros,

@@ -679,6 +679,27 @@ async fn the_database_refuses_an_unbalanced_entry_and_any_rewrite_of_the_ledger<
            SELECT '00000000-0000-7000-8000-00000000000c', tenant_id, posted_at, accounting_date, 'payment_received' FROM ledger_entries LIMIT 1;"
     )
     .await?;
+    // Entries sealed by one statement (as the convenience-store import seals a chunk's): one
+    // of them unbalanced refuses the statement.
+    assert!(
+        s.execute_script(
+            "INSERT INTO ledger_lines (entry_id, line_no, tenant_id, account, amount_yen)
+               SELECT '00000000-0000-7000-8000-00000000000d', 0, tenant_id, 'bank', 100 FROM ledger_entries LIMIT 1;
+             INSERT INTO ledger_lines (entry_id, line_no, tenant_id, account, amount_yen)
+               SELECT '00000000-0000-7000-8000-00000000000d', 1, tenant_id, 'suspense', -100 FROM ledger_entries LIMIT 1;
+             INSERT INTO ledger_lines (entry_id, line_no, tenant_id, account, amount_yen)
+               SELECT '00000000-0000-7000-8000-00000000000e', 0, tenant_id, 'bank', 50 FROM ledger_entries LIMIT 1;
+             INSERT INTO ledger_lines (entry_id, line_no, tenant_id, account, amount_yen)
+               SELECT '00000000-0000-7000-8000-00000000000e', 1, tenant_id, 'suspense', -40 FROM ledger_entries LIMIT 1;
+             INSERT INTO ledger_entries (id, tenant_id, posted_at, accounting_date, kind)
+               SELECT l.entry_id, e.tenant_id, e.posted_at, e.accounting_date, 'payment_received'
+               FROM ledger_lines l, (SELECT * FROM ledger_entries LIMIT 1) e
+               WHERE l.line_no = 0
+                 AND l.entry_id IN ('00000000-0000-7000-8000-00000000000d', '00000000-0000-7000-8000-00000000000e');"
+        )
+        .await
+        .is_err()
+    );
     // Lines without an entry never commit.
     assert!(
         s.execute_script(
