@@ -144,6 +144,11 @@ pub enum ErrorCode {
     SlipReissueLimit,
     /// The receivable is paid, cancelled or written off, or never had a slip.
     SlipNotReissuable,
+    // Facilities
+    /// The unit (or its whole, or one of its parts) is already booked at an overlapping time.
+    FacilityUnitTaken,
+    /// The facility booking no longer holds its unit (expired, cancelled or taken back).
+    FacilityBookingNotHolding,
     // Routing
     NotFound,
     MethodNotAllowed,
@@ -261,6 +266,8 @@ impl ErrorCode {
             SlipNothingToIssue => "slip_nothing_to_issue",
             SlipReissueLimit => "slip_reissue_limit",
             SlipNotReissuable => "slip_not_reissuable",
+            FacilityUnitTaken => "facility_unit_taken",
+            FacilityBookingNotHolding => "facility_booking_not_holding",
             NotFound => "not_found",
             MethodNotAllowed => "method_not_allowed",
             Internal => "internal",
@@ -678,6 +685,14 @@ impl ErrorCode {
             SlipNotReissuable => (
                 "この調定は納付済み・取消済みか、納付書が発行されていないため、再発行できません。",
                 "This receivable is paid, cancelled, or never had a slip, so no slip can be reissued.",
+            ),
+            FacilityUnitTaken => (
+                "その時間帯は、この施設（または全面・一部の区画）がすでに予約されています。別の時間帯か区画をお選びください。",
+                "This unit (or the whole or a part of it) is already booked at that time. Please choose another time or unit.",
+            ),
+            FacilityBookingNotHolding => (
+                "この施設予約は、期限切れ・取消済み・行政使用のため、すでに枠を確保していません。",
+                "This facility booking no longer holds its time: it expired, was cancelled or was taken for city use.",
             ),
             NotFound => (
                 "お探しのページは見つかりませんでした。",

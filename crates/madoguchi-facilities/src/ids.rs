@@ -50,6 +50,14 @@ macro_rules! id_type {
 }
 
 id_type!(
+    /// A facility (施設): a 公民館, a 体育館, a 文化センター.
+    FacilityId
+);
+id_type!(
+    /// One booking of a facility's unit (施設予約).
+    FacilityBookingId
+);
+id_type!(
     /// A bookable unit of a facility: a room, a half court, the whole hall.
     UnitId
 );

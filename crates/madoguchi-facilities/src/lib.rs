@@ -39,7 +39,7 @@ pub use fees::{
     ApprovedExemption, ExemptionRate, ExemptionRequest, ExemptionStatus, FeeBreakdown, FeeError,
     FeeLine, FeeRequest, FeeTable, FeeTableSpec,
 };
-pub use ids::{ApplicantId, ApplicationId, GroupId, UnitId};
+pub use ids::{ApplicantId, ApplicationId, FacilityBookingId, FacilityId, GroupId, UnitId};
 pub use lifecycle::{BookingEvent, BookingState, LifecycleError, RefundRule, Transition, UseTime};
 pub use lottery::{
     Application, AuditRecord, LotteryError, LotteryRules, Mismatch, Promotion, Seed, UnitSlot,

@@ -14,6 +14,7 @@ mod calendar;
 mod capabilities;
 mod counter;
 mod counter_rooms;
+mod facilities;
 mod feeds;
 mod fees;
 mod jobs;

@@ -11,6 +11,7 @@ mod calendar;
 mod capabilities;
 mod counter;
 mod counter_rooms;
+mod facilities;
 mod feeds;
 mod fees;
 mod jobs;

@@ -13,6 +13,7 @@ pub mod calendar;
 pub mod capabilities;
 pub mod counter;
 pub mod counter_rooms;
+pub mod facilities;
 pub mod feeds;
 pub mod fees;
 pub mod konbini_chunk;
@@ -33,6 +34,7 @@ pub use calendar::*;
 pub use capabilities::*;
 pub use counter::*;
 pub use counter_rooms::*;
+pub use facilities::*;
 pub use feeds::*;
 pub use fees::*;
 pub use konbini_imports::*;
@@ -98,6 +100,10 @@ pub enum StorageError {
     /// the reissue limit, …); nothing was written.
     #[error("slip refused: {0}")]
     SlipRule(madoguchi_domain::ErrorCode),
+    /// The database refused a facility booking change (the unit is taken at that time, the
+    /// booking no longer holds it); nothing was written.
+    #[error("facility refused: {0}")]
+    FacilityRule(madoguchi_domain::ErrorCode),
     #[error("database error: {0}")]
     Other(String),
 }
@@ -355,6 +361,7 @@ pub trait Storage:
     + MediaNodeStore
     + SlipStore
     + KonbiniImportStore
+    + FacilityStore
 {
 }
 
@@ -381,6 +388,7 @@ impl<T> Storage for T where
         + MediaNodeStore
         + SlipStore
         + KonbiniImportStore
+        + FacilityStore
 {
 }
 

@@ -107,7 +107,8 @@ impl From<StorageError> for UseCaseError {
             }),
             StorageError::PaymentRule(code)
             | StorageError::CounterRule(code)
-            | StorageError::SlipRule(code) => Self::new(code),
+            | StorageError::SlipRule(code)
+            | StorageError::FacilityRule(code) => Self::new(code),
             StorageError::Unavailable(detail) => Self {
                 internal: Some(detail),
                 retry_after_s: Some(5),

@@ -29,6 +29,7 @@ mod counter_scale_out;
 mod counter_signalling;
 mod day_sheet_pages;
 mod demo;
+mod facilities_contract;
 mod feed_contract;
 mod flows_contract;
 mod ical_feed;

@@ -92,6 +92,13 @@ impl UserClass {
         }
     }
 
+    /// The class a stored [`code`](Self::code) names.
+    pub fn parse(code: &str) -> Option<UserClass> {
+        UserClass::ALL
+            .into_iter()
+            .find(|class| class.code() == code)
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             UserClass::Resident => "resident",

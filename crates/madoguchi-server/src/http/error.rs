@@ -95,6 +95,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
             StatusCode::CONFLICT
         }
         SlipAmountTooLarge => StatusCode::UNPROCESSABLE_ENTITY,
+        FacilityUnitTaken | FacilityBookingNotHolding => StatusCode::CONFLICT,
         RefundSelfApproval => StatusCode::FORBIDDEN,
         WebhookSignatureInvalid => StatusCode::BAD_REQUEST,
         PaymentProviderUnavailable => StatusCode::BAD_GATEWAY,
