@@ -204,8 +204,10 @@ async fn import_in_child(
         .arg(file)
         .arg("--pg-pool")
         .arg(args.pg_pool.to_string())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())
-        .output()
+        .spawn()?
+        .wait_with_output()
         .await?;
     anyhow::ensure!(
         output.status.success(),

@@ -149,6 +149,12 @@ pub enum ErrorCode {
     FacilityUnitTaken,
     /// The facility booking no longer holds its unit (expired, cancelled or taken back).
     FacilityBookingNotHolding,
+    /// The lottery was drawn already: no more applications, no second draw.
+    LotteryDrawn,
+    /// The applicant already filed as many applications as the lottery allows.
+    LotteryOverCap,
+    /// An application was filed while the draw ran: draw again.
+    LotteryInputsChanged,
     // Routing
     NotFound,
     MethodNotAllowed,
@@ -268,6 +274,9 @@ impl ErrorCode {
             SlipNotReissuable => "slip_not_reissuable",
             FacilityUnitTaken => "facility_unit_taken",
             FacilityBookingNotHolding => "facility_booking_not_holding",
+            LotteryDrawn => "lottery_drawn",
+            LotteryOverCap => "lottery_over_cap",
+            LotteryInputsChanged => "lottery_inputs_changed",
             NotFound => "not_found",
             MethodNotAllowed => "method_not_allowed",
             Internal => "internal",
@@ -693,6 +702,18 @@ impl ErrorCode {
             FacilityBookingNotHolding => (
                 "この施設予約は、期限切れ・取消済み・行政使用のため、すでに枠を確保していません。",
                 "This facility booking no longer holds its time: it expired, was cancelled or was taken for city use.",
+            ),
+            LotteryDrawn => (
+                "この抽選はすでに抽選済みです。申込や再抽選はできません。",
+                "This lottery has been drawn already: no more applications, and no second draw.",
+            ),
+            LotteryOverCap => (
+                "この抽選に申し込める件数の上限に達しています。",
+                "You have already filed as many applications as this lottery allows.",
+            ),
+            LotteryInputsChanged => (
+                "抽選中に申込が追加されました。もう一度抽選を実行してください。",
+                "An application was filed while the draw ran. Please run the draw again.",
             ),
             NotFound => (
                 "お探しのページは見つかりませんでした。",

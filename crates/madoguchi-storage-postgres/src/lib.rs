@@ -20,6 +20,7 @@ mod fees;
 mod jobs;
 mod konbini_imports;
 mod line;
+mod lotteries;
 mod media_nodes;
 mod org;
 mod payment_rows;

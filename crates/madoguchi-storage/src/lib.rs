@@ -19,6 +19,7 @@ pub mod fees;
 pub mod konbini_chunk;
 pub mod konbini_imports;
 pub mod line;
+pub mod lotteries;
 pub mod media_nodes;
 pub mod outbox;
 pub mod payments;
@@ -39,6 +40,7 @@ pub use feeds::*;
 pub use fees::*;
 pub use konbini_imports::*;
 pub use line::*;
+pub use lotteries::*;
 use madoguchi_domain::{
     AccountId, AccountKind, DepartmentId, Email, JobId, OfficeId, RoleAssignment, TenantId,
 };
@@ -362,6 +364,7 @@ pub trait Storage:
     + SlipStore
     + KonbiniImportStore
     + FacilityStore
+    + LotteryStore
 {
 }
 
@@ -389,6 +392,7 @@ impl<T> Storage for T where
         + SlipStore
         + KonbiniImportStore
         + FacilityStore
+        + LotteryStore
 {
 }
 

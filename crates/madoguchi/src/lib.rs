@@ -6,6 +6,7 @@
 //! its own (`madoguchi-under-test`) and kill it mid-rush.
 
 mod config;
+mod lottery;
 mod slips;
 mod storage;
 
@@ -82,6 +83,9 @@ enum Command {
     /// Convenience-store payment slips (コンビニ収納).
     #[command(subcommand)]
     Slips(slips::SlipsCommand),
+    /// The facility lottery (施設の抽選): verify a published draw.
+    #[command(subcommand)]
+    Lottery(lottery::LotteryCommand),
 }
 
 /// Parses the command line and runs the command on a multi-threaded runtime.
@@ -196,6 +200,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         }
         Command::Bench(command) => madoguchi_bench::run(command).await,
         Command::Slips(command) => slips::run(&args.cli, command).await,
+        Command::Lottery(command) => lottery::run(command),
     }
 }
 

@@ -37,6 +37,7 @@ mod jobs;
 mod line;
 mod line_contract;
 mod line_usecases;
+mod lottery_contract;
 mod messages;
 mod openapi;
 mod operations_contract;

@@ -96,6 +96,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         }
         SlipAmountTooLarge => StatusCode::UNPROCESSABLE_ENTITY,
         FacilityUnitTaken | FacilityBookingNotHolding => StatusCode::CONFLICT,
+        LotteryDrawn | LotteryOverCap | LotteryInputsChanged => StatusCode::CONFLICT,
         RefundSelfApproval => StatusCode::FORBIDDEN,
         WebhookSignatureInvalid => StatusCode::BAD_REQUEST,
         PaymentProviderUnavailable => StatusCode::BAD_GATEWAY,
