@@ -15,6 +15,7 @@
 mod booking;
 mod counter;
 mod konbini;
+mod lottery;
 mod pages;
 mod webhooks;
 
@@ -54,6 +55,11 @@ pub enum BenchCommand {
     /// the import's alone (started by `konbini-import`, not by hand).
     #[command(hide = true)]
     KonbiniImportChild(konbini::ChildArgs),
+    /// The monthly facility lottery: 10,000 applications for 2,000 unit-slots filed, then the
+    /// draw timed (inputs read, drawn, the record and every place stored) against the draw
+    /// alone in memory, its record checked byte for byte; then 500 clients rushing one hall
+    /// and its courts, every pair of bookings checked for overlap.
+    Lottery(lottery::LotteryArgs),
     /// Home-page requests per second against a bare axum "hello" ceiling (needs `wrk`).
     Home {
         /// Seconds per wrk run.
@@ -75,6 +81,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::BookingRush(args) => crate::booking::run(args).await,
         BenchCommand::KonbiniImport(args) => crate::konbini::run(args).await,
         BenchCommand::KonbiniImportChild(args) => crate::konbini::child(args).await,
+        BenchCommand::Lottery(args) => crate::lottery::run(args).await,
         BenchCommand::MonthView(args) => crate::booking::month_view(args).await,
         BenchCommand::Pages(args) => crate::pages::run(args).await,
         BenchCommand::Webhooks(args) => crate::webhooks::run(args).await,
