@@ -61,6 +61,27 @@ fn booking_from_row(row: &PgRow) -> StorageResult<FacilityBooking> {
     })
 }
 
+/// `NotFound` unless the facility is the city's; `lock` takes its row (`FOR NO KEY UPDATE`).
+pub(crate) async fn require_facility(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    facility: FacilityId,
+    lock: bool,
+) -> StorageResult<()> {
+    let sql = if lock {
+        "SELECT 1 FROM facilities WHERE id = $1 AND tenant_id = $2 FOR NO KEY UPDATE"
+    } else {
+        "SELECT 1 FROM facilities WHERE id = $1 AND tenant_id = $2"
+    };
+    let known: Option<i32> = sqlx::query_scalar(sql)
+        .bind(facility.0)
+        .bind(tenant.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    known.map(|_| ()).ok_or(StorageError::NotFound)
+}
+
 async fn booking_in(
     conn: &mut PgConnection,
     tenant: TenantId,
@@ -162,17 +183,7 @@ impl FacilityStore for PgStorage {
         // under an exclusion constraint each insert, then each waits for the other, and one is
         // aborted as a deadlock. The facility's row lock queues them instead; the constraint
         // still decides (and guards any writer that forgets the lock).
-        let facility_known: Option<i32> = sqlx::query_scalar(
-            "SELECT 1 FROM facilities WHERE id = $1 AND tenant_id = $2 FOR NO KEY UPDATE",
-        )
-        .bind(new.facility.0)
-        .bind(tenant.0)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        if facility_known.is_none() {
-            return Err(StorageError::NotFound);
-        }
+        require_facility(&mut tx, tenant, new.facility, true).await?;
         sqlx::query(
             "INSERT INTO facility_bookings (id, tenant_id, facility_id, unit_id, use_date, starts_at,
                 ends_at, occupied_until, holder_account_id, holder_name, user_class, fee_yen, status,

@@ -89,16 +89,7 @@ impl LotteryStore for PgStorage {
         audit: &NewAuditEntry,
     ) -> StorageResult<LotteryDraw> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        let known: Option<i32> =
-            sqlx::query_scalar("SELECT 1 FROM facilities WHERE id = $1 AND tenant_id = $2")
-                .bind(new.facility.0)
-                .bind(tenant.0)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(map_err)?;
-        if known.is_none() {
-            return Err(StorageError::NotFound);
-        }
+        crate::facilities::require_facility(&mut tx, tenant, new.facility, false).await?;
         sqlx::query(
             "INSERT INTO lottery_draws (id, tenant_id, facility_id, use_month, rules, slots,
                 commitment, seed, state, opened_at)

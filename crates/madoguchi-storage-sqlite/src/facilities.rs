@@ -60,6 +60,22 @@ fn booking_from_row(row: &SqliteRow) -> StorageResult<FacilityBooking> {
     })
 }
 
+/// `NotFound` unless the facility is the city's (checked inside the caller's transaction).
+pub(crate) async fn require_facility(
+    conn: &mut SqliteConnection,
+    tenant: TenantId,
+    facility: FacilityId,
+) -> StorageResult<()> {
+    let known: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM facilities WHERE id = ? AND tenant_id = ?")
+            .bind(uuid_text(facility.0))
+            .bind(uuid_text(tenant.0))
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(map_err)?;
+    known.map(|_| ()).ok_or(StorageError::NotFound)
+}
+
 async fn booking_in(
     conn: &mut SqliteConnection,
     tenant: TenantId,
@@ -147,16 +163,7 @@ impl FacilityStore for SqliteStorage {
         audit: &NewAuditEntry,
     ) -> StorageResult<FacilityBooking> {
         let mut tx = self.begin_immediate().await?;
-        let facility_known: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM facilities WHERE id = ? AND tenant_id = ?")
-                .bind(uuid_text(new.facility.0))
-                .bind(uuid_text(tenant.0))
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(map_err)?;
-        if facility_known.is_none() {
-            return Err(StorageError::NotFound);
-        }
+        require_facility(&mut tx, tenant, new.facility).await?;
         sqlx::query(
             "INSERT INTO facility_bookings (id, tenant_id, facility_id, unit_id, use_date, starts_at,
                 ends_at, occupied_until, holder_account_id, holder_name, user_class, fee_yen, status,

@@ -88,16 +88,7 @@ impl LotteryStore for SqliteStorage {
         audit: &NewAuditEntry,
     ) -> StorageResult<LotteryDraw> {
         let mut tx = self.begin_immediate().await?;
-        let known: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM facilities WHERE id = ? AND tenant_id = ?")
-                .bind(uuid_text(new.facility.0))
-                .bind(uuid_text(tenant.0))
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(map_err)?;
-        if known.is_none() {
-            return Err(StorageError::NotFound);
-        }
+        crate::facilities::require_facility(&mut tx, tenant, new.facility).await?;
         sqlx::query(
             "INSERT INTO lottery_draws (id, tenant_id, facility_id, use_month, rules, slots,
                 commitment, seed, state, opened_at)
